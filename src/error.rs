@@ -1,0 +1,85 @@
+//! The library's error type.
+//!
+//! One enum for the whole domain, so the CLI can map any failure to an exit code and a one-line
+//! message. Variants carry the thing the user must fix (a file, an option, an object key).
+
+use datafusion::error::DataFusionError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A command-line value or option that cannot work; the message says which and what to do.
+    #[error("{0}")]
+    Usage(String),
+
+    /// The archive location is unusable (bad URL, unreachable bucket, nothing that looks like CloudTrail).
+    #[error("archive {location}: {reason}")]
+    Archive { location: String, reason: String },
+
+    /// Evidence that cannot be trusted or read, raised as a failure under `--strict`.
+    #[error("invalid evidence: {0}")]
+    Evidence(String),
+
+    /// A local file we were asked to read or write.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("object store: {0}")]
+    ObjectStore(#[from] object_store::Error),
+
+    #[error("{}", tidy_datafusion_message(.0))]
+    DataFusion(#[from] DataFusionError),
+}
+
+impl Error {
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Error::Usage(msg.into())
+    }
+
+    pub fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    /// Exit code documented in the README: 1 for invalid evidence, 2 for usage or runtime errors.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Evidence(_) => 1,
+            Error::DataFusion(e) => match e.find_root() {
+                DataFusionError::External(inner) => match inner.downcast_ref::<Error>() {
+                    Some(Error::Evidence(_)) => 1,
+                    _ => 2,
+                },
+                _ => 2,
+            },
+            _ => 2,
+        }
+    }
+}
+
+/// DataFusion wraps errors in context layers ("Error during planning: ..."); users want the
+/// innermost sentence, and our own errors travel through DataFusion as `External`.
+fn tidy_datafusion_message(e: &DataFusionError) -> String {
+    match e.find_root() {
+        DataFusionError::External(inner) => inner.to_string(),
+        DataFusionError::Plan(msg) | DataFusionError::SQL(_, Some(msg)) => msg.to_string(),
+        DataFusionError::ObjectStore(os) => format!("object store: {os}"),
+        root => root.to_string(),
+    }
+}
+
+impl From<Error> for DataFusionError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::DataFusion(inner) => inner,
+            other => DataFusionError::External(Box::new(other)),
+        }
+    }
+}
