@@ -121,7 +121,10 @@ pub fn has_log_extension(file_name: &str) -> bool {
 /// may itself hold underscores, so the fixed fields are taken from both ends.
 fn parse_digest_name(parsed: &mut ParsedKey) {
     let name = parsed.file_name.as_str();
-    let Some(stem) = name.strip_suffix(".json.gz").or_else(|| name.strip_suffix(".json")) else {
+    let Some(stem) = name
+        .strip_suffix(".json.gz")
+        .or_else(|| name.strip_suffix(".json"))
+    else {
         return;
     };
     let (stem, backfill) = match stem.strip_suffix("_backfill") {
@@ -154,7 +157,11 @@ fn find_stamp(name: &str) -> Option<DateTime<Utc>> {
         }
         let with_seconds = window.len() >= 15 && digits(13..15);
         let text = std::str::from_utf8(&window[..if with_seconds { 15 } else { 13 }]).ok()?;
-        let format = if with_seconds { "%Y%m%dT%H%M%S" } else { "%Y%m%dT%H%M" };
+        let format = if with_seconds {
+            "%Y%m%dT%H%M%S"
+        } else {
+            "%Y%m%dT%H%M"
+        };
         NaiveDateTime::parse_from_str(text, format)
             .ok()
             .map(|t| t.and_utc())
@@ -184,7 +191,14 @@ pub fn log_file_key(
 ) -> String {
     format!(
         "{}/{}_CloudTrail_{region}_{}_{unique}.json.gz",
-        day_folder(prefix, org_id, account_id, ObjectKind::Log, region, stamp.date_naive()),
+        day_folder(
+            prefix,
+            org_id,
+            account_id,
+            ObjectKind::Log,
+            region,
+            stamp.date_naive()
+        ),
         account_id,
         stamp.format("%Y%m%dT%H%MZ"),
     )
@@ -202,7 +216,14 @@ pub fn digest_file_key(
 ) -> String {
     format!(
         "{}/{}_CloudTrail-Digest_{region}_{trail}_{home_region}_{}.json.gz",
-        day_folder(prefix, org_id, account_id, ObjectKind::Digest, region, end.date_naive()),
+        day_folder(
+            prefix,
+            org_id,
+            account_id,
+            ObjectKind::Digest,
+            region,
+            end.date_naive()
+        ),
         account_id,
         end.format("%Y%m%dT%H%M%SZ"),
     )
@@ -233,7 +254,10 @@ pub fn region_folder(
     region: &str,
 ) -> String {
     let org = org_id.map(|o| format!("{o}/")).unwrap_or_default();
-    format!("{prefix}AWSLogs/{org}{account_id}/{}/{region}", kind.folder())
+    format!(
+        "{prefix}AWSLogs/{org}{account_id}/{}/{region}",
+        kind.folder()
+    )
 }
 
 #[cfg(test)]
@@ -284,12 +308,29 @@ mod tests {
 
     #[test]
     fn builders_round_trip_through_parser() {
-        let stamp = DateTime::parse_from_rfc3339("2024-05-01T10:05:00Z").unwrap().to_utc();
-        let key = log_file_key("p/", Some("o-x1"), "111122223333", "eu-west-1", stamp, "ABCD");
+        let stamp = DateTime::parse_from_rfc3339("2024-05-01T10:05:00Z")
+            .unwrap()
+            .to_utc();
+        let key = log_file_key(
+            "p/",
+            Some("o-x1"),
+            "111122223333",
+            "eu-west-1",
+            stamp,
+            "ABCD",
+        );
         let k = parse_key(&key).unwrap();
         assert_eq!((k.prefix.as_str(), k.region.as_str()), ("p/", "eu-west-1"));
         assert_eq!(k.stamp, Some(stamp));
-        let key = digest_file_key("", None, "111122223333", "eu-west-1", "t_1", "us-east-1", stamp);
+        let key = digest_file_key(
+            "",
+            None,
+            "111122223333",
+            "eu-west-1",
+            "t_1",
+            "us-east-1",
+            stamp,
+        );
         let k = parse_key(&key).unwrap();
         assert_eq!(k.trail.as_deref(), Some("t_1"));
         assert_eq!(k.stamp, Some(stamp));

@@ -2,3 +2,9 @@
 //! the CloudTrail key layout, and listing only the prefixes a query can touch.
 
 pub mod layout;
+pub mod listing;
+pub mod location;
+
+pub use layout::{ObjectKind, ParsedKey, parse_key};
+pub use listing::{Listing, ObjectEntry, Scope, Skipped, list_objects};
+pub use location::{Location, S3Options};

@@ -1,1 +1,337 @@
-//! How bytes become Arrow.
+//! How bytes become Arrow: gzip → one `{"Records":[...]}` document → a record batch.
+//!
+//! Plain synchronous code with no I/O, so it runs on blocking threads (one per core) and is
+//! testable without a runtime. A unit of work is several objects decoded into one batch:
+//! real archives are mostly tiny files, and one batch per file would drown the engine in
+//! small batches.
+
+pub mod builder;
+pub mod gzip;
+pub mod schema;
+pub mod time;
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, StringBuilder, TimestampMicrosecondArray};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use bytes::Bytes;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use builder::{StructBuilder, StructSeed};
+use schema::{RECORD_FIELDS, cloudtrail_schema, other_fields_index};
+
+/// One object to decode, with the provenance its key gives.
+#[derive(Debug, Clone)]
+pub struct SourceObject {
+    pub key: String,
+    pub account_id: String,
+    pub region: String,
+    pub bytes: Bytes,
+}
+
+/// An object that looked like ours but could not be (fully) read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub key: String,
+    pub account_id: String,
+    pub region: String,
+    pub reason: String,
+    /// True when the object's records were still read (e.g. trailing data after the gzip member).
+    pub partially_read: bool,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.reason)
+    }
+}
+
+/// The result of decoding a unit of objects.
+#[derive(Debug)]
+pub struct Decoded {
+    /// Rows of every readable object, in the decoder's projected schema.
+    pub batch: RecordBatch,
+    pub errors: Vec<ReadError>,
+    pub objects_read: usize,
+}
+
+/// Decodes objects into the `cloudtrail` schema, building only the projected columns and keeping
+/// only rows whose event time is in `[from, to)` when a range is given.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    /// Indices into [`cloudtrail_schema`] of the columns to return.
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    time_range: Option<(Option<i64>, Option<i64>)>,
+}
+
+const EVENTTIME: usize = 2;
+
+impl Decoder {
+    /// `projection`: column indices of [`cloudtrail_schema`] (None = all columns);
+    /// `from`/`to`: microseconds since the epoch, inclusive / exclusive.
+    pub fn new(projection: Option<&[usize]>, from: Option<i64>, to: Option<i64>) -> Self {
+        let full = cloudtrail_schema();
+        debug_assert_eq!(RECORD_FIELDS[EVENTTIME].name, "eventtime");
+        let projection: Vec<usize> = match projection {
+            Some(p) => p.to_vec(),
+            None => (0..full.fields().len()).collect(),
+        };
+        let schema = Arc::new(
+            full.project(&projection)
+                .expect("projection indices come from the same schema"),
+        );
+        let time_range = (from.is_some() || to.is_some()).then_some((from, to));
+        Decoder {
+            projection,
+            schema,
+            time_range,
+        }
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    /// Decodes `objects` into one batch. Objects that cannot be read are left out whole and
+    /// reported; they never leave half their rows behind.
+    pub fn decode(&self, objects: &[SourceObject]) -> Decoded {
+        let mut errors = Vec::new();
+        let mut inflated: Vec<Option<Vec<u8>>> = Vec::with_capacity(objects.len());
+        for object in objects {
+            match gzip::inflate(&object.bytes) {
+                Ok(i) => {
+                    if i.trailing_bytes > 0 {
+                        errors.push(read_error(
+                            object,
+                            format!(
+                                "{} bytes of data after the end of the gzip member were not read (CloudTrail writes one member: possible tampering)",
+                                i.trailing_bytes
+                            ),
+                            true,
+                        ));
+                    }
+                    inflated.push(Some(i.bytes));
+                }
+                Err(reason) => {
+                    errors.push(read_error(object, reason, false));
+                    inflated.push(None);
+                }
+            }
+        }
+        // Decode; when an object fails part-way, start over without it. Failures are rare, so
+        // this costs nothing in the common case and never needs builders that can roll back.
+        loop {
+            match self.try_decode(objects, &inflated) {
+                Ok(batch) => {
+                    let objects_read = inflated.iter().filter(|i| i.is_some()).count();
+                    errors.sort_by(|a, b| a.key.cmp(&b.key));
+                    return Decoded {
+                        batch,
+                        errors,
+                        objects_read,
+                    };
+                }
+                Err((index, reason)) => {
+                    errors.push(read_error(&objects[index], reason, false));
+                    inflated[index] = None;
+                }
+            }
+        }
+    }
+
+    fn try_decode(
+        &self,
+        objects: &[SourceObject],
+        inflated: &[Option<Vec<u8>>],
+    ) -> Result<RecordBatch, (usize, String)> {
+        let other_index = other_fields_index();
+        let needs_time = self.time_range.is_some();
+        let mut record_projection: Vec<usize> = self
+            .projection
+            .iter()
+            .copied()
+            .filter(|&i| i < other_index)
+            .collect();
+        if needs_time && !record_projection.contains(&EVENTTIME) {
+            record_projection.push(EVENTTIME);
+        }
+        let mut records = StructBuilder::new(RECORD_FIELDS, Some(&record_projection));
+        if self.projection.contains(&other_index) {
+            records.collect_other_fields();
+        }
+        let mut provenance: Vec<(usize, &SourceObject)> = Vec::new();
+        for (index, (object, bytes)) in objects.iter().zip(inflated).enumerate() {
+            let Some(bytes) = bytes else { continue };
+            let before = records.len();
+            parse_document(bytes, &mut records).map_err(|e| (index, e))?;
+            provenance.push((records.len() - before, object));
+        }
+        let rows = records.len();
+        let (record_columns, other_fields) = records.finish_columns();
+        let full = cloudtrail_schema();
+        let provenance_column = |pick: fn(&SourceObject) -> &str| -> ArrayRef {
+            let bytes = provenance.iter().map(|(n, o)| n * pick(o).len()).sum();
+            let mut builder = StringBuilder::with_capacity(rows, bytes);
+            for (n, o) in &provenance {
+                for _ in 0..*n {
+                    builder.append_value(pick(o));
+                }
+            }
+            Arc::new(builder.finish())
+        };
+        let column = |i: usize| -> ArrayRef {
+            if i < other_index {
+                record_columns[i]
+                    .clone()
+                    .expect("projected columns are built")
+            } else if i == other_index {
+                other_fields
+                    .clone()
+                    .expect("other_fields is built when projected")
+            } else {
+                match full.field(i).name().as_str() {
+                    schema::ACCOUNT_ID => provenance_column(|o| &o.account_id),
+                    schema::REGION => provenance_column(|o| &o.region),
+                    _ => provenance_column(|o| &o.key),
+                }
+            }
+        };
+        let columns: Vec<ArrayRef> = self.projection.iter().map(|&i| column(i)).collect();
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        let batch = RecordBatch::try_new_with_options(self.schema(), columns, &options)
+            .map_err(|e| (0, format!("internal: building batch: {e}")))?;
+        match self.time_range {
+            None => Ok(batch),
+            Some((from, to)) => {
+                let times = record_columns[EVENTTIME]
+                    .as_ref()
+                    .expect("eventtime is built for time filters");
+                let times = times
+                    .as_any()
+                    .downcast_ref::<TimestampMicrosecondArray>()
+                    .expect("eventtime is a microsecond timestamp");
+                let keep: BooleanArray = times
+                    .iter()
+                    .map(|t| {
+                        Some(t.is_some_and(|t| {
+                            from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e)
+                        }))
+                    })
+                    .collect();
+                filter_record_batch(&batch, &keep)
+                    .map_err(|e| (0, format!("internal: filtering: {e}")))
+            }
+        }
+    }
+}
+
+fn read_error(object: &SourceObject, reason: String, partially_read: bool) -> ReadError {
+    ReadError {
+        key: object.key.clone(),
+        account_id: object.account_id.clone(),
+        region: object.region.clone(),
+        reason,
+        partially_read,
+    }
+}
+
+/// Parses one document (`{"Records":[...]}`, or a bare array of records) into `records`.
+fn parse_document(bytes: &[u8], records: &mut StructBuilder) -> Result<(), String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let found = de::Deserializer::deserialize_any(&mut de, DocumentVisitor(records))
+        .map_err(|e| format!("not a CloudTrail log document: {e}"))?;
+    de.end()
+        .map_err(|e| format!("unexpected data after the JSON document: {e}"))?;
+    if found {
+        Ok(())
+    } else {
+        Err("JSON object without a \"Records\" array".into())
+    }
+}
+
+struct DocumentVisitor<'a>(&'a mut StructBuilder);
+
+impl<'de> Visitor<'de> for DocumentVisitor<'_> {
+    /// Whether a `Records` array was found.
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object with a \"Records\" array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "Records" && !found {
+                map.next_value_seed(RecordsSeed(&mut *self.0))?;
+                found = true;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    /// A bare array of records, as `lookup-events` exports and detonation logs hold.
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
+        RecordsVisitor(self.0).visit_seq(seq)?;
+        Ok(true)
+    }
+}
+
+struct RecordsSeed<'a>(&'a mut StructBuilder);
+
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(RecordsVisitor(self.0))
+    }
+}
+
+struct RecordsVisitor<'a>(&'a mut StructBuilder);
+
+impl<'de> Visitor<'de> for RecordsVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(RecordSeed(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+}
+
+/// A record must be an object: a `null` or a string in `Records` is corruption, not a row.
+struct RecordSeed<'a>(&'a mut StructBuilder);
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(RecordVisitor(self.0))
+    }
+}
+
+struct RecordVisitor<'a>(&'a mut StructBuilder);
+
+impl<'de> Visitor<'de> for RecordVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a record object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        StructSeed(self.0).deserialize(de::value::MapAccessDeserializer::new(map))
+    }
+}
+
+#[cfg(test)]
+mod tests;

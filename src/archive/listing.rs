@@ -1,0 +1,423 @@
+//! Listing only the prefixes a query can touch.
+//!
+//! Listing is what makes naive tools slow on real buckets (millions of small objects), so the
+//! walk descends the layout level by level: roots (`AWSLogs/`), accounts, regions, and then only the
+//! day (or month) folders that a time range can reach, listed concurrently. Date folders are the
+//! **delivery** date, so the upper bound is widened by a late-delivery margin; rows are filtered
+//! on `eventtime` exactly afterwards.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use futures::{StreamExt, TryStreamExt, stream};
+use object_store::ObjectStore;
+use object_store::path::Path;
+
+use super::layout::{ObjectKind, ParsedKey, has_log_extension, is_account_id, parse_key};
+use super::location::Location;
+use crate::error::Result;
+
+/// How many list requests run at once.
+const LIST_CONCURRENCY: usize = 32;
+/// Above this many days a range is listed by month folders instead of day folders.
+const MAX_DAY_FOLDERS: i64 = 62;
+/// How deep below the given location to look for `AWSLogs/` (e.g. Control Tower's `o-xxx/AWSLogs/`).
+const MAX_DISCOVERY_DEPTH: usize = 2;
+
+/// What part of the archive a scan needs. Empty sets and `None` bounds mean "everything".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// Inclusive lower bound on event time.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound on event time.
+    pub to: Option<DateTime<Utc>>,
+    pub accounts: BTreeSet<String>,
+    pub regions: BTreeSet<String>,
+    /// How late a file may be delivered after its newest event (widens the folders listed).
+    pub late_margin: Duration,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            from: None,
+            to: None,
+            accounts: BTreeSet::new(),
+            regions: BTreeSet::new(),
+            late_margin: Duration::hours(24),
+        }
+    }
+}
+
+/// Event clocks and delivery stamps are not perfectly ordered; a file stamped a little before an
+/// event's time can still hold it.
+const CLOCK_SKEW: Duration = Duration::hours(1);
+
+impl Scope {
+    /// The smaller of two scopes: both restrictions hold.
+    pub fn intersect(&self, other: &Scope) -> Scope {
+        let later = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let earlier = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let both = |a: &BTreeSet<String>, b: &BTreeSet<String>| match (a.is_empty(), b.is_empty()) {
+            (true, _) => b.clone(),
+            (_, true) => a.clone(),
+            // Disjoint sets give an empty intersection, which must mean "nothing", not "all":
+            // keep an impossible marker.
+            _ => {
+                let i: BTreeSet<String> = a.intersection(b).cloned().collect();
+                if i.is_empty() {
+                    BTreeSet::from([String::new()])
+                } else {
+                    i
+                }
+            }
+        };
+        Scope {
+            from: later(self.from, other.from),
+            to: earlier(self.to, other.to),
+            accounts: both(&self.accounts, &other.accounts),
+            regions: both(&self.regions, &other.regions),
+            late_margin: self.late_margin.max(other.late_margin),
+        }
+    }
+
+    fn wants_account(&self, account: &str) -> bool {
+        self.accounts.is_empty() || self.accounts.contains(account)
+    }
+
+    fn wants_region(&self, region: &str) -> bool {
+        self.regions.is_empty() || self.regions.contains(region)
+    }
+
+    /// Delivery dates whose folders can hold events in range (`None` = unbounded side).
+    fn delivery_dates(&self) -> (Option<NaiveDate>, Option<NaiveDate>) {
+        (
+            self.from.map(|t| (t - CLOCK_SKEW).date_naive()),
+            self.to.map(|t| (t + self.late_margin).date_naive()),
+        )
+    }
+
+    /// Whether an object with this key can hold events in range.
+    pub fn may_contain(&self, key: &ParsedKey) -> bool {
+        if !self.wants_account(&key.account_id) || !self.wants_region(&key.region) {
+            return false;
+        }
+        let (first, last) = self.delivery_dates();
+        if first.is_some_and(|d| key.date < d) || last.is_some_and(|d| key.date > d) {
+            return false;
+        }
+        match key.stamp {
+            // A file holds events from before its stamp, up to `late_margin` before.
+            Some(stamp) => {
+                !(self.from.is_some_and(|f| stamp < f - CLOCK_SKEW)
+                    || self.to.is_some_and(|t| stamp > t + self.late_margin))
+            }
+            None => true,
+        }
+    }
+}
+
+/// One CloudTrail object found by listing.
+#[derive(Debug, Clone)]
+pub struct ObjectEntry {
+    /// The key relative to the store root (the S3 key, or the path under the local directory).
+    pub key: String,
+    pub parsed: ParsedKey,
+    pub size: u64,
+    pub last_modified: DateTime<Utc>,
+    pub e_tag: Option<String>,
+}
+
+/// An object that sits where ours live but cannot be one of ours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub key: String,
+    pub reason: String,
+}
+
+/// The result of a listing: objects in key order, objects skipped with their reasons, and how
+/// many list requests it took (the cost users pay on S3).
+#[derive(Debug, Default, Clone)]
+pub struct Listing {
+    pub objects: Vec<ObjectEntry>,
+    pub skipped: Vec<Skipped>,
+    pub list_requests: usize,
+}
+
+/// Lists the objects of `kind` that `scope` can need.
+pub async fn list_objects(location: &Location, kind: ObjectKind, scope: &Scope) -> Result<Listing> {
+    let requests = Arc::new(AtomicUsize::new(0));
+    let lister = Lister {
+        store: Arc::clone(&location.store),
+        requests: Arc::clone(&requests),
+    };
+    let folders = lister.folders_to_list(&location.root, kind, scope).await?;
+    let listed: Vec<Vec<object_store::ObjectMeta>> = stream::iter(folders)
+        .map(|folder| lister.list_all(folder))
+        .buffer_unordered(LIST_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut listing = Listing::default();
+    for meta in listed.into_iter().flatten() {
+        let key = meta.location.to_string();
+        match parse_key(&key) {
+            Some(parsed) if parsed.kind == kind => {
+                if !scope.may_contain(&parsed) {
+                    continue;
+                }
+                if !has_log_extension(&parsed.file_name) {
+                    listing.skipped.push(Skipped {
+                        key,
+                        reason: "not named like a CloudTrail file (expected .json.gz)".into(),
+                    });
+                    continue;
+                }
+                listing.objects.push(ObjectEntry {
+                    key,
+                    parsed,
+                    size: meta.size,
+                    last_modified: meta.last_modified,
+                    e_tag: meta.e_tag,
+                });
+            }
+            Some(_) => {}
+            // Folder markers are S3 console artefacts, not evidence.
+            None if meta.size == 0 && key.ends_with('/') => {}
+            None if key.contains(&format!("/{}/", kind.folder())) => {
+                listing.skipped.push(Skipped {
+                    key,
+                    reason: format!("unexpected key layout inside a {} folder", kind.folder()),
+                })
+            }
+            None => {}
+        }
+    }
+    listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+    listing.skipped.sort_by(|a, b| a.key.cmp(&b.key));
+    listing.list_requests = requests.load(Ordering::Relaxed);
+    Ok(listing)
+}
+
+struct Lister {
+    store: Arc<dyn ObjectStore>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Lister {
+    async fn children(&self, prefix: &Path) -> Result<Vec<Path>> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let prefix = (!prefix.as_ref().is_empty()).then_some(prefix);
+        Ok(self
+            .store
+            .list_with_delimiter(prefix)
+            .await?
+            .common_prefixes)
+    }
+
+    async fn list_all(&self, prefix: Path) -> Result<Vec<object_store::ObjectMeta>> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let prefix = (!prefix.as_ref().is_empty()).then_some(&prefix);
+        Ok(self.store.list(prefix).try_collect().await?)
+    }
+
+    /// The folders whose full listings hold every object of `kind` in `scope`.
+    async fn folders_to_list(
+        &self,
+        root: &Path,
+        kind: ObjectKind,
+        scope: &Scope,
+    ) -> Result<Vec<Path>> {
+        // A location that already points inside the layout is listed whole: the user chose it.
+        if root.parts().any(|p| p.as_ref() == "AWSLogs") {
+            return Ok(vec![root.clone()]);
+        }
+        let mut accounts = Vec::new();
+        for logs_root in self.find_awslogs(root).await? {
+            for child in self.children(&logs_root).await? {
+                let name = last_part(&child);
+                if name.starts_with("o-") {
+                    accounts.extend(self.children(&child).await?);
+                } else {
+                    accounts.push(child);
+                }
+            }
+        }
+        accounts.retain(|a| {
+            let name = last_part(a);
+            is_account_id(&name) && scope.wants_account(&name)
+        });
+        let region_lists: Vec<Vec<Path>> = stream::iter(accounts)
+            .map(|account| async move { self.children(&account.clone().join(kind.folder())).await })
+            .buffer_unordered(LIST_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut folders = Vec::new();
+        for region in region_lists.into_iter().flatten() {
+            if scope.wants_region(&last_part(&region)) {
+                folders.extend(date_folders(&region, scope));
+            }
+        }
+        Ok(folders)
+    }
+
+    /// `AWSLogs/` folders at or below `root`, breadth first and bounded in depth.
+    async fn find_awslogs(&self, root: &Path) -> Result<Vec<Path>> {
+        let mut level = vec![root.clone()];
+        for _ in 0..=MAX_DISCOVERY_DEPTH {
+            let mut found = Vec::new();
+            let mut next = Vec::new();
+            for prefix in &level {
+                for child in self.children(prefix).await? {
+                    if last_part(&child) == "AWSLogs" {
+                        found.push(child);
+                    } else {
+                        next.push(child);
+                    }
+                }
+            }
+            if !found.is_empty() {
+                return Ok(found);
+            }
+            level = next;
+        }
+        Ok(Vec::new())
+    }
+}
+
+fn last_part(path: &Path) -> String {
+    path.parts()
+        .last()
+        .map(|p| p.as_ref().to_string())
+        .unwrap_or_default()
+}
+
+/// The date folders under a region folder that can hold objects in scope: the region folder
+/// itself when the range is open, else day folders, or month folders for long ranges.
+fn date_folders(region: &Path, scope: &Scope) -> Vec<Path> {
+    let (Some(first), Some(last)) = scope.delivery_dates() else {
+        // Open ranges list the whole region; `may_contain` filters keys by date.
+        return vec![region.clone()];
+    };
+    if last < first {
+        return Vec::new();
+    }
+    let folder = |parts: &[String]| {
+        parts
+            .iter()
+            .fold(region.clone(), |p, part| p.join(part.as_str()))
+    };
+    if (last - first).num_days() < MAX_DAY_FOLDERS {
+        first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .map(|d| {
+                folder(&[
+                    format!("{:04}", d.year()),
+                    format!("{:02}", d.month()),
+                    format!("{:02}", d.day()),
+                ])
+            })
+            .collect()
+    } else {
+        let mut months = Vec::new();
+        let mut d = first.with_day(1).unwrap_or(first);
+        while d <= last {
+            months.push(folder(&[
+                format!("{:04}", d.year()),
+                format!("{:02}", d.month()),
+            ]));
+            d = d
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(NaiveDate::MAX);
+        }
+        months
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn day_folders_cover_range_plus_late_margin() {
+        let scope = Scope {
+            from: Some(at("2024-03-10T00:00:00Z")),
+            to: Some(at("2024-03-11T00:00:00Z")),
+            ..Scope::default()
+        };
+        let folders: Vec<String> = date_folders(&Path::from("AWSLogs/1/CloudTrail/r"), &scope)
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        // One hour of clock skew reaches back into the 9th; a day of margin reaches the 12th.
+        assert_eq!(
+            folders,
+            [
+                "AWSLogs/1/CloudTrail/r/2024/03/09",
+                "AWSLogs/1/CloudTrail/r/2024/03/10",
+                "AWSLogs/1/CloudTrail/r/2024/03/11",
+                "AWSLogs/1/CloudTrail/r/2024/03/12"
+            ]
+        );
+    }
+
+    #[test]
+    fn long_ranges_list_month_folders() {
+        let scope = Scope {
+            from: Some(at("2024-01-15T00:00:00Z")),
+            to: Some(at("2024-05-02T00:00:00Z")),
+            ..Scope::default()
+        };
+        let folders = date_folders(&Path::from("r"), &scope);
+        assert_eq!(folders.first().unwrap().to_string(), "r/2024/01");
+        assert_eq!(folders.last().unwrap().to_string(), "r/2024/05");
+        assert_eq!(folders.len(), 5);
+    }
+
+    #[test]
+    fn stamps_prune_files_outside_range() {
+        let scope = Scope {
+            from: Some(at("2024-03-10T12:00:00Z")),
+            to: Some(at("2024-03-10T13:00:00Z")),
+            late_margin: Duration::hours(2),
+            ..Scope::default()
+        };
+        let key = |stamp: &str| {
+            parse_key(&format!(
+                "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/10/111122223333_CloudTrail_us-east-1_{stamp}_abc.json.gz"
+            ))
+            .unwrap()
+        };
+        assert!(!scope.may_contain(&key("20240310T1000Z")));
+        assert!(scope.may_contain(&key("20240310T1130Z")));
+        assert!(scope.may_contain(&key("20240310T1445Z")));
+        assert!(!scope.may_contain(&key("20240310T1530Z")));
+    }
+
+    #[test]
+    fn intersecting_disjoint_accounts_selects_nothing() {
+        let a = Scope {
+            accounts: BTreeSet::from(["1".to_string()]),
+            ..Scope::default()
+        };
+        let b = Scope {
+            accounts: BTreeSet::from(["2".to_string()]),
+            ..Scope::default()
+        };
+        assert!(!a.intersect(&b).wants_account("1"));
+        assert!(!a.intersect(&b).wants_account("2"));
+        assert!(a.intersect(&Scope::default()).wants_account("1"));
+    }
+}

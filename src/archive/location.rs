@@ -1,0 +1,241 @@
+//! Opening an archive location: a local directory, a `file://` URL, or `s3://bucket[/prefix]`.
+//!
+//! Storage is chosen by URL scheme behind this one factory, so every other module sees an
+//! `ObjectStore` and a root path and never asks where the bytes live. S3 credentials come from the
+//! AWS SDK's standard chain (environment, profile, SSO, web identity, IMDS) rather than
+//! object_store's own environment reader, so trailscope accepts exactly what the AWS CLI accepts.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use object_store::aws::{AmazonS3Builder, AwsCredential};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{CredentialProvider, ObjectStore};
+use tokio::sync::Mutex;
+
+use crate::error::{Error, Result};
+
+/// Options for S3 and S3-compatible stores, as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// A named profile from `~/.aws/config` (otherwise `AWS_PROFILE` or the default chain).
+    pub profile: Option<String>,
+    /// The bucket's region; otherwise the SDK's configured region, then the bucket's own.
+    pub region: Option<String>,
+    /// An S3-compatible endpoint such as `http://127.0.0.1:5000`; path-style requests are used.
+    pub endpoint_url: Option<String>,
+}
+
+/// An opened archive: the store, the root inside it, and a printable name without credentials.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub store: Arc<dyn ObjectStore>,
+    /// Path inside the store under which the archive lives (empty for a whole bucket/directory).
+    pub root: Path,
+    /// What the user gave, for messages.
+    pub display: String,
+    /// The local directory, when the archive is on this machine (used to refuse writing into it).
+    pub local_dir: Option<std::path::PathBuf>,
+}
+
+impl Location {
+    /// Opens `location` without touching the network beyond what credentials need.
+    pub async fn open(location: &str, s3: &S3Options) -> Result<Location> {
+        if let Some(rest) = location.strip_prefix("s3://") {
+            return open_s3(location, rest, s3).await;
+        }
+        if location.contains("://") && !location.starts_with("file://") {
+            return Err(archive_error(
+                location,
+                "unsupported URL scheme: use a local path, file:///path or s3://bucket/prefix",
+            ));
+        }
+        let path = location.strip_prefix("file://").unwrap_or(location);
+        open_local(location, std::path::Path::new(path))
+    }
+}
+
+fn archive_error(location: &str, reason: impl Into<String>) -> Error {
+    Error::Archive {
+        location: location.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn open_local(display: &str, dir: &std::path::Path) -> Result<Location> {
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        archive_error(
+            display,
+            format!("{e}: give the directory that holds AWSLogs/"),
+        )
+    })?;
+    if !meta.is_dir() {
+        return Err(archive_error(
+            display,
+            "is a file; give the directory that holds AWSLogs/ (or a folder below it)",
+        ));
+    }
+    let dir = dir.canonicalize().map_err(|e| Error::io(display, e))?;
+    let store = LocalFileSystem::new_with_prefix(&dir)
+        .map_err(|e| archive_error(display, e.to_string()))?;
+    Ok(Location {
+        store: Arc::new(store),
+        root: Path::default(),
+        display: display.to_string(),
+        local_dir: Some(dir),
+    })
+}
+
+async fn open_s3(display: &str, rest: &str, opts: &S3Options) -> Result<Location> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(archive_error(
+            display,
+            "no bucket name: use s3://bucket[/prefix]",
+        ));
+    }
+    let sdk = load_sdk_config(opts).await;
+    let credentials = sdk.credentials_provider().ok_or_else(|| {
+        archive_error(
+            display,
+            "no AWS credentials provider: set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+        )
+    })?;
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_credentials(Arc::new(CachedSdkCredentials::new(credentials)));
+    let region = match (&opts.region, &opts.endpoint_url) {
+        (Some(r), _) => r.clone(),
+        (None, Some(_)) => sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".into()),
+        // The bucket's own region beats the profile's: CloudTrail buckets often live elsewhere.
+        (None, None) => {
+            match object_store::aws::resolve_bucket_region(bucket, &Default::default()).await {
+                Ok(r) => r,
+                Err(_) => sdk
+                    .region()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "us-east-1".into()),
+            }
+        }
+    };
+    builder = builder.with_region(region);
+    if let Some(endpoint) = &opts.endpoint_url {
+        let url = url::Url::parse(endpoint).map_err(|e| {
+            Error::usage(format!(
+                "--endpoint-url {endpoint}: {e} (expected e.g. http://127.0.0.1:9000)"
+            ))
+        })?;
+        // Virtual-hosted requests against an IP or localhost endpoint cannot resolve (and make
+        // object_store panic inside its signer), so S3-compatible endpoints always use path style.
+        builder = builder
+            .with_endpoint(endpoint.trim_end_matches('/'))
+            .with_allow_http(url.scheme() == "http")
+            .with_virtual_hosted_style_request(false);
+    } else if bucket.contains('.') {
+        // Dotted bucket names break TLS with virtual-hosted requests; path style handles them.
+        builder = builder.with_virtual_hosted_style_request(false);
+    }
+    let store = builder
+        .build()
+        .map_err(|e| archive_error(display, e.to_string()))?;
+    let root = Path::parse(prefix.trim_matches('/'))
+        .map_err(|e| archive_error(display, format!("invalid prefix: {e}")))?;
+    Ok(Location {
+        store: Arc::new(store),
+        root,
+        display: display.to_string(),
+        local_dir: None,
+    })
+}
+
+/// Loads the shared AWS configuration (profile, region, credentials chain).
+pub async fn load_sdk_config(opts: &S3Options) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = &opts.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &opts.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &opts.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// Bridges the AWS SDK credential chain into object_store, caching until shortly before expiry
+/// (the SDK's raw providers do not cache: IMDS or SSO would be asked on every request).
+#[derive(Debug)]
+struct CachedSdkCredentials {
+    provider: SharedCredentialsProvider,
+    cached: Mutex<Option<(Arc<AwsCredential>, Option<SystemTime>)>>,
+}
+
+impl CachedSdkCredentials {
+    fn new(provider: SharedCredentialsProvider) -> Self {
+        Self {
+            provider,
+            cached: Mutex::new(None),
+        }
+    }
+}
+
+#[async_trait]
+impl CredentialProvider for CachedSdkCredentials {
+    type Credential = AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        let mut cached = self.cached.lock().await;
+        if let Some((credential, expiry)) = cached.as_ref() {
+            let fresh = expiry.is_none_or(|at| at > SystemTime::now() + Duration::from_secs(300));
+            if fresh {
+                return Ok(Arc::clone(credential));
+            }
+        }
+        let c = self
+            .provider
+            .provide_credentials()
+            .await
+            .map_err(|e| object_store::Error::Generic {
+                store: "S3",
+                source: format!(
+                    "no usable AWS credentials ({e}): set AWS_PROFILE or --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+                )
+                .into(),
+            })?;
+        let credential = Arc::new(AwsCredential {
+            key_id: c.access_key_id().to_string(),
+            secret_key: c.secret_access_key().to_string(),
+            token: c.session_token().map(str::to_string),
+        });
+        *cached = Some((Arc::clone(&credential), c.expiry()));
+        Ok(credential)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rejects_unknown_scheme_and_missing_dir() {
+        let err = Location::open("gs://bucket", &S3Options::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("unsupported URL scheme"), "{err}");
+        let err = Location::open("/definitely/not/here", &S3Options::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("/definitely/not/here"), "{err}");
+        let err = Location::open("s3://", &S3Options::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no bucket name"), "{err}");
+    }
+}

@@ -1,0 +1,512 @@
+//! Streaming JSON straight into Arrow builders, driven by the schema in [`super::schema`].
+//!
+//! serde visits each record once; every value is appended to its column's builder as it is met,
+//! with no intermediate tree. Keys arrive in any order and may be missing or repeated: each struct
+//! row tracks which children it has filled and pads the rest with nulls when the object closes.
+//! Columns outside the projection are `Skip` builders whose values are passed over with
+//! `IgnoredAny`, so unused columns cost a scan but no allocation.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, ListArray, StringBuilder, StructArray, TimestampMicrosecondBuilder,
+};
+use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{DataType, Field as ArrowField};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::schema::{Field, Kind, TIMEZONE, arrow_fields};
+use super::time::parse_event_time;
+
+/// A builder for one column (or one nested field).
+pub enum ColumnBuilder {
+    /// Not projected: values are skipped.
+    Skip,
+    Text(StringBuilder),
+    Json(StringBuilder),
+    Bool(BooleanBuilder),
+    Time(TimestampMicrosecondBuilder),
+    Struct(StructBuilder),
+    List(Box<ListBuilder>),
+}
+
+impl ColumnBuilder {
+    pub fn new(kind: &'static Kind) -> Self {
+        match kind {
+            Kind::Text => ColumnBuilder::Text(StringBuilder::new()),
+            Kind::Json => ColumnBuilder::Json(StringBuilder::new()),
+            Kind::Bool => ColumnBuilder::Bool(BooleanBuilder::new()),
+            Kind::Time => ColumnBuilder::Time(TimestampMicrosecondBuilder::new()),
+            Kind::Struct(fields) => ColumnBuilder::Struct(StructBuilder::new(fields, None)),
+            Kind::List(fields) => ColumnBuilder::List(Box::new(ListBuilder {
+                element: StructBuilder::new(fields, None),
+                offsets: vec![0],
+                validity: Vec::new(),
+            })),
+        }
+    }
+
+    pub fn append_null(&mut self) {
+        match self {
+            ColumnBuilder::Skip => {}
+            ColumnBuilder::Text(b) | ColumnBuilder::Json(b) => b.append_null(),
+            ColumnBuilder::Bool(b) => b.append_null(),
+            ColumnBuilder::Time(b) => b.append_null(),
+            ColumnBuilder::Struct(s) => s.append_null(),
+            ColumnBuilder::List(l) => {
+                let end = *l.offsets.last().unwrap_or(&0);
+                l.offsets.push(end);
+                l.validity.push(false);
+            }
+        }
+    }
+
+    /// Finishes into an array; `None` for `Skip`.
+    pub fn finish(&mut self) -> Option<ArrayRef> {
+        Some(match self {
+            ColumnBuilder::Skip => return None,
+            ColumnBuilder::Text(b) | ColumnBuilder::Json(b) => Arc::new(b.finish()),
+            ColumnBuilder::Bool(b) => Arc::new(b.finish()),
+            ColumnBuilder::Time(b) => Arc::new(b.finish().with_timezone(TIMEZONE)),
+            ColumnBuilder::Struct(s) => Arc::new(s.finish()),
+            ColumnBuilder::List(l) => Arc::new(l.finish()),
+        })
+    }
+}
+
+/// A struct column: one builder per child, plus the struct's own validity.
+pub struct StructBuilder {
+    fields: &'static [Field],
+    children: Vec<ColumnBuilder>,
+    validity: Vec<bool>,
+    /// Top level only: a JSON object of keys that have no column, when `other_fields` is wanted.
+    other_fields: Option<StringBuilder>,
+    /// Index of the child matched after the previous key: CloudTrail writes keys in a stable
+    /// order, so the next key is usually the next field.
+    next_guess: usize,
+}
+
+impl StructBuilder {
+    /// A struct builder; `projection` (indices into `fields`) limits which children are built.
+    pub fn new(fields: &'static [Field], projection: Option<&[usize]>) -> Self {
+        assert!(fields.len() <= 64, "struct wider than the filled-bitmap");
+        let children = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match projection {
+                Some(p) if !p.contains(&i) => ColumnBuilder::Skip,
+                _ => ColumnBuilder::new(&f.kind),
+            })
+            .collect();
+        StructBuilder {
+            fields,
+            children,
+            validity: Vec::new(),
+            other_fields: None,
+            next_guess: 0,
+        }
+    }
+
+    pub fn collect_other_fields(&mut self) {
+        self.other_fields = Some(StringBuilder::new());
+    }
+
+    pub fn len(&self) -> usize {
+        self.validity.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.validity.is_empty()
+    }
+
+    fn append_null(&mut self) {
+        for child in &mut self.children {
+            child.append_null();
+        }
+        if let Some(other) = &mut self.other_fields {
+            other.append_null();
+        }
+        self.validity.push(false);
+    }
+
+    fn find(&mut self, key: &str) -> Option<usize> {
+        let n = self.fields.len();
+        let guess = self.next_guess;
+        let hit = (0..n)
+            .map(|k| (guess + k) % n)
+            .find(|&i| self.fields[i].name.eq_ignore_ascii_case(key))?;
+        self.next_guess = hit + 1;
+        Some(hit)
+    }
+
+    /// Appends one JSON object (or null) read from `deserializer`.
+    pub fn append<'de, D: de::Deserializer<'de>>(
+        &mut self,
+        deserializer: D,
+    ) -> Result<(), D::Error> {
+        deserializer.deserialize_any(StructVisitor(self))
+    }
+
+    /// The top-level columns (children), in field order; `None` where not projected.
+    pub fn finish_columns(&mut self) -> (Vec<Option<ArrayRef>>, Option<ArrayRef>) {
+        self.validity.clear();
+        let columns = self
+            .children
+            .iter_mut()
+            .map(ColumnBuilder::finish)
+            .collect();
+        let other = self
+            .other_fields
+            .as_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef);
+        (columns, other)
+    }
+
+    fn finish(&mut self) -> StructArray {
+        let fields = arrow_fields(self.fields);
+        let len = self.validity.len();
+        let arrays: Vec<ArrayRef> = self
+            .children
+            .iter_mut()
+            .zip(fields.iter())
+            .map(|(child, field)| {
+                child
+                    .finish()
+                    .unwrap_or_else(|| arrow::array::new_null_array(field.data_type(), len))
+            })
+            .collect();
+        let nulls = NullBuffer::from(std::mem::take(&mut self.validity));
+        let nulls = (nulls.null_count() > 0).then_some(nulls);
+        StructArray::new(fields, arrays, nulls)
+    }
+}
+
+pub struct ListBuilder {
+    element: StructBuilder,
+    offsets: Vec<i32>,
+    validity: Vec<bool>,
+}
+
+impl ListBuilder {
+    fn finish(&mut self) -> ListArray {
+        let values = self.element.finish();
+        let field = Arc::new(ArrowField::new(
+            "item",
+            DataType::Struct(arrow_fields(self.element.fields)),
+            true,
+        ));
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(
+            &mut self.offsets,
+            vec![0],
+        )));
+        let nulls = NullBuffer::from(std::mem::take(&mut self.validity));
+        let nulls = (nulls.null_count() > 0).then_some(nulls);
+        ListArray::new(field, offsets, Arc::new(values), nulls)
+    }
+}
+
+/// Appends one JSON value to a column builder.
+struct ValueSeed<'a>(&'a mut ColumnBuilder);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        match self.0 {
+            ColumnBuilder::Skip => deserializer.deserialize_ignored_any(IgnoredAny).map(|_| ()),
+            ColumnBuilder::Text(b) => deserializer.deserialize_any(TextVisitor(b)),
+            ColumnBuilder::Json(b) => {
+                let raw = <&RawValue as de::Deserialize>::deserialize(deserializer)?;
+                match raw.get() {
+                    "null" => b.append_null(),
+                    text => b.append_value(text),
+                }
+                Ok(())
+            }
+            ColumnBuilder::Bool(b) => deserializer.deserialize_any(BoolVisitor(b)),
+            ColumnBuilder::Time(b) => deserializer.deserialize_any(TimeVisitor(b)),
+            ColumnBuilder::Struct(s) => s.append(deserializer),
+            ColumnBuilder::List(l) => deserializer.deserialize_any(ListVisitor(l)),
+        }
+    }
+}
+
+struct StructVisitor<'a>(&'a mut StructBuilder);
+
+impl<'de> Visitor<'de> for StructVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let s = self.0;
+        let mut filled: u64 = 0;
+        let mut other = String::new();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match s.find(&key) {
+                Some(i) if filled & (1 << i) == 0 => {
+                    filled |= 1 << i;
+                    map.next_value_seed(ValueSeed(&mut s.children[i]))?;
+                }
+                // A repeated key: the first occurrence wins, as in most JSON readers.
+                Some(_) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                None if s.other_fields.is_some() => {
+                    let raw = map.next_value::<&RawValue>()?;
+                    other.push(if other.is_empty() { '{' } else { ',' });
+                    other.push_str(&serde_json::to_string(&key).map_err(de::Error::custom)?);
+                    other.push(':');
+                    other.push_str(raw.get());
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        for (i, child) in s.children.iter_mut().enumerate() {
+            if filled & (1 << i) == 0 {
+                child.append_null();
+            }
+        }
+        if let Some(b) = &mut s.other_fields {
+            if other.is_empty() {
+                b.append_null();
+            } else {
+                other.push('}');
+                b.append_value(&other);
+            }
+        }
+        s.validity.push(true);
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.append_null();
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    // A scalar where an object belongs carries none of the struct's fields.
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.visit_unit()
+    }
+}
+
+struct ListVisitor<'a>(&'a mut ListBuilder);
+
+impl<'de> Visitor<'de> for ListVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let l = self.0;
+        while seq.next_element_seed(StructSeed(&mut l.element))?.is_some() {}
+        let len = i32::try_from(l.element.len())
+            .map_err(|_| de::Error::custom("list column larger than 2^31 elements"))?;
+        l.offsets.push(len);
+        l.validity.push(true);
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        let end = *self.0.offsets.last().unwrap_or(&0);
+        self.0.offsets.push(end);
+        self.0.validity.push(false);
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        // A single object where a list belongs: keep it as a one-element list.
+        self.0
+            .element
+            .append(de::value::MapAccessDeserializer::new(map))?;
+        let len = i32::try_from(self.0.element.len()).map_err(de::Error::custom)?;
+        self.0.offsets.push(len);
+        self.0.validity.push(true);
+        Ok(())
+    }
+}
+
+/// Appends one struct (list element or record).
+pub struct StructSeed<'a>(pub &'a mut StructBuilder);
+
+impl<'de> DeserializeSeed<'de> for StructSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        self.0.append(deserializer)
+    }
+}
+
+struct TextVisitor<'a>(&'a mut StringBuilder);
+
+impl<'de> Visitor<'de> for TextVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.append_value(v);
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.0.append_value(if v { "true" } else { "false" });
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.append_value(v.to_string());
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.append_value(v.to_string());
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.0.append_value(v.to_string());
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.append_null();
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let value: serde_json::Value =
+            de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        self.0.append_value(value.to_string());
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let value: serde_json::Value =
+            de::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        self.0.append_value(value.to_string());
+        Ok(())
+    }
+}
+
+struct BoolVisitor<'a>(&'a mut BooleanBuilder);
+
+impl<'de> Visitor<'de> for BoolVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a boolean")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.0.append_value(v);
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if v.eq_ignore_ascii_case("true") {
+            self.0.append_value(true);
+        } else if v.eq_ignore_ascii_case("false") {
+            self.0.append_value(false);
+        } else {
+            self.0.append_null();
+        }
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.append_null();
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.append_value(v != 0);
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.append_value(v != 0);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        IgnoredAny.visit_map(map)?;
+        self.visit_unit()
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        IgnoredAny.visit_seq(seq)?;
+        self.visit_unit()
+    }
+}
+
+struct TimeVisitor<'a>(&'a mut TimestampMicrosecondBuilder);
+
+impl<'de> Visitor<'de> for TimeVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a timestamp")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.append_option(parse_event_time(v));
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.append_null();
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+    /// Epoch seconds, as some exports write.
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.append_option(v.checked_mul(1_000_000));
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.0
+            .append_option(v.is_finite().then(|| (v * 1e6) as i64));
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        IgnoredAny.visit_map(map)?;
+        self.visit_unit()
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        IgnoredAny.visit_seq(seq)?;
+        self.visit_unit()
+    }
+}

@@ -1,0 +1,141 @@
+use super::*;
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::TimestampMicrosecondType;
+
+fn object(key: &str, json: &str) -> SourceObject {
+    SourceObject {
+        key: key.into(),
+        account_id: "111122223333".into(),
+        region: "us-east-1".into(),
+        bytes: Bytes::from(json.to_string()),
+    }
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> &'a ArrayRef {
+    batch.column(batch.schema().index_of(name).unwrap())
+}
+
+const DRIFTED: &str = r#"{"Records":[
+  {"eventVersion":"1.11","eventTime":"2024-01-01T00:00:01Z","eventName":"GetObject","readOnly":"true",
+   "managementEvent":false,"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a",
+   "sessionContext":{"attributes":{"mfaAuthenticated":"false"}}},
+   "resources":[{"ARN":"arn:aws:s3:::b","type":"AWS::S3::Bucket"}],
+   "requestParameters":{"bucketName":"b"},"brandNewField":{"x":1}},
+  {"eventVersion":"1.01","eventTime":"2025-03-26 16:43:57.000000000","eventName":"StopLogging",
+   "requestParameters":null,"readOnly":false,"resources":null}
+]}"#;
+
+#[test]
+fn decodes_drifted_records_losslessly() {
+    let d = Decoder::new(None, None, None).decode(&[object("k1", DRIFTED)]);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let b = &d.batch;
+    assert_eq!(b.num_rows(), 2);
+    let readonly = column(b, "readonly").as_boolean();
+    assert_eq!((readonly.value(0), readonly.value(1)), (true, false));
+    let times = column(b, "eventtime").as_primitive::<TimestampMicrosecondType>();
+    assert!(times.is_valid(0) && times.is_valid(1));
+    let params = column(b, "requestparameters").as_string::<i32>();
+    assert_eq!(params.value(0), r#"{"bucketName":"b"}"#);
+    assert!(params.is_null(1));
+    let other = column(b, "other_fields").as_string::<i32>();
+    assert_eq!(other.value(0), r#"{"brandNewField":{"x":1}}"#);
+    assert!(other.is_null(1));
+    let resources = column(b, "resources").as_list::<i32>();
+    let arns = resources.value(0);
+    let arn = arns
+        .as_struct()
+        .column_by_name("arn")
+        .unwrap()
+        .as_string::<i32>()
+        .value(0)
+        .to_string();
+    assert_eq!(
+        arn, "arn:aws:s3:::b",
+        "upper-case ARN key lands in the arn field"
+    );
+    assert!(resources.is_null(1));
+    let ui = column(b, "useridentity").as_struct();
+    let mfa = ui
+        .column_by_name("sessioncontext")
+        .unwrap()
+        .as_struct()
+        .column_by_name("attributes")
+        .unwrap()
+        .as_struct()
+        .column_by_name("mfaauthenticated")
+        .unwrap()
+        .as_string::<i32>()
+        .value(0)
+        .to_string();
+    assert_eq!(mfa, "false");
+    assert_eq!(column(b, "log_file").as_string::<i32>().value(1), "k1");
+}
+
+#[test]
+fn projection_builds_only_requested_columns() {
+    let schema = cloudtrail_schema();
+    let name = schema.index_of("eventname").unwrap();
+    let file = schema.index_of("log_file").unwrap();
+    let d = Decoder::new(Some(&[name, file]), None, None).decode(&[object("k", DRIFTED)]);
+    assert_eq!(d.batch.num_columns(), 2);
+    assert_eq!(
+        column(&d.batch, "eventname").as_string::<i32>().value(1),
+        "StopLogging"
+    );
+    let empty = Decoder::new(Some(&[]), None, None).decode(&[object("k", DRIFTED)]);
+    assert_eq!((empty.batch.num_columns(), empty.batch.num_rows()), (0, 2));
+}
+
+#[test]
+fn time_range_keeps_rows_in_half_open_interval() {
+    let from = parse_time("2024-01-01T00:00:01Z");
+    let d = Decoder::new(Some(&[]), Some(from), Some(from + 1)).decode(&[object("k", DRIFTED)]);
+    assert_eq!(d.batch.num_rows(), 1);
+    let d = Decoder::new(Some(&[]), None, Some(from)).decode(&[object("k", DRIFTED)]);
+    assert_eq!(d.batch.num_rows(), 0);
+}
+
+fn parse_time(s: &str) -> i64 {
+    time::parse_event_time(s).unwrap()
+}
+
+#[test]
+fn bad_objects_are_named_and_leave_no_rows() {
+    let good = object("good", DRIFTED);
+    let half = object("half", r#"{"Records":[{"eventName":"A"},{"eventName":"B""#);
+    let not_json = object("notjson", "<html>AccessDenied</html>");
+    let no_records = object("norecords", r#"{"records":[]}"#);
+    let null_record = object("nullrecord", r#"{"Records":[null]}"#);
+    let empty = object("empty", "");
+    let d = Decoder::new(None, None, None).decode(&[
+        half,
+        good,
+        not_json,
+        no_records,
+        null_record,
+        empty,
+    ]);
+    assert_eq!(d.batch.num_rows(), 2, "only the good object's rows");
+    let keys: Vec<&str> = d.errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["empty", "half", "norecords", "notjson", "nullrecord"]
+    );
+    assert!(
+        d.errors
+            .iter()
+            .all(|e| !e.partially_read && !e.reason.is_empty())
+    );
+    assert_eq!(d.objects_read, 1);
+}
+
+#[test]
+fn empty_records_and_bare_arrays_are_fine() {
+    let d = Decoder::new(None, None, None).decode(&[
+        object("a", r#"{"Records": [ ]}"#),
+        object("b", r#"[{"eventName":"X"}]"#),
+    ]);
+    assert!(d.errors.is_empty());
+    assert_eq!(d.batch.num_rows(), 1);
+}

@@ -1,0 +1,96 @@
+//! The `cloudtrail` table: one row per record, read from the archive where it lies.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::Result;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::ArchiveSource;
+use super::filters::PruningColumns;
+use super::scan::CloudTrailExec;
+use crate::archive::{ObjectKind, list_objects};
+use crate::decode::schema::{ACCOUNT_ID, REGION, cloudtrail_schema};
+
+pub const PRUNING: PruningColumns = PruningColumns {
+    time: "eventtime",
+    account: ACCOUNT_ID,
+    region: REGION,
+};
+
+#[derive(Debug)]
+pub struct CloudTrailTable {
+    source: ArchiveSource,
+}
+
+impl CloudTrailTable {
+    pub fn new(source: ArchiveSource) -> Self {
+        CloudTrailTable { source }
+    }
+}
+
+#[async_trait]
+impl TableProvider for CloudTrailTable {
+    fn schema(&self) -> SchemaRef {
+        cloudtrail_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if PRUNING.can_prune(f) {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let scope = self.source.scope.intersect(&PRUNING.scope(filters));
+        let listing = list_objects(&self.source.location, ObjectKind::Log, &scope).await?;
+        let stats = &self.source.stats;
+        super::ScanStats::add(&stats.list_requests, listing.list_requests as u64);
+        super::ScanStats::add(&stats.objects_planned, listing.objects.len() as u64);
+        self.source.errors.record_skipped(&listing.skipped);
+        if self.source.strict && !listing.skipped.is_empty() {
+            let s = &listing.skipped[0];
+            return Err(crate::Error::Evidence(format!(
+                "{}: {} (and {} more; --strict)",
+                s.key,
+                s.reason,
+                listing.skipped.len() - 1
+            ))
+            .into());
+        }
+        let partitions = state.config().target_partitions().max(1);
+        Ok(Arc::new(CloudTrailExec::new(
+            self.source.clone(),
+            listing.objects,
+            &scope,
+            projection.map(|p| p.as_slice()),
+            limit,
+            partitions,
+            state.config().batch_size(),
+        )))
+    }
+}

@@ -1,0 +1,326 @@
+//! `CloudTrailExec`: fetching objects and decoding them on all cores.
+//!
+//! Objects are spread over partitions by size (DataFusion runs one stream per partition, one
+//! partition per core by default). Within a partition, objects are grouped into units of a few
+//! MiB; a unit's objects are fetched concurrently, then decoded on a blocking thread into one
+//! batch. One unit is fetched while the previous one decodes, so memory stays bounded by
+//! partitions × 2 units whatever the archive's size.
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{
+    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    SendableRecordBatchStream,
+};
+use futures::{StreamExt, TryStreamExt, stream};
+use object_store::path::Path;
+use object_store::{GetOptions, ObjectStore};
+
+use super::{ArchiveSource, ScanStats};
+use crate::archive::{ObjectEntry, Scope};
+use crate::decode::{Decoded, Decoder, ReadError, SourceObject};
+
+/// A unit closes at this many compressed bytes...
+const UNIT_BYTES: u64 = 4 << 20;
+/// ...or this many objects (real archives are mostly sub-KiB files).
+const UNIT_OBJECTS: usize = 256;
+/// Concurrent GETs per partition.
+const FETCH_CONCURRENCY: usize = 16;
+
+#[derive(Debug)]
+pub struct CloudTrailExec {
+    source: ArchiveSource,
+    partitions: Vec<Vec<ObjectEntry>>,
+    decoder: Decoder,
+    limit: Option<usize>,
+    batch_size: usize,
+    scope: String,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl CloudTrailExec {
+    pub fn new(
+        source: ArchiveSource,
+        objects: Vec<ObjectEntry>,
+        scope: &Scope,
+        projection: Option<&[usize]>,
+        limit: Option<usize>,
+        partitions: usize,
+        batch_size: usize,
+    ) -> Self {
+        let micros = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_micros());
+        let decoder = Decoder::new(projection, micros(scope.from), micros(scope.to));
+        let partitions = balance(objects, partitions);
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(decoder.schema()),
+            Partitioning::UnknownPartitioning(partitions.len()),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        CloudTrailExec {
+            source,
+            partitions,
+            decoder,
+            limit,
+            batch_size: batch_size.max(1),
+            scope: describe_scope(scope),
+            properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+
+    fn object_count(&self) -> usize {
+        self.partitions.iter().map(Vec::len).sum()
+    }
+}
+
+/// Spreads objects over `n` partitions, largest first onto the lightest (greedy balancing).
+fn balance(mut objects: Vec<ObjectEntry>, n: usize) -> Vec<Vec<ObjectEntry>> {
+    let n = n.clamp(1, objects.len().max(1));
+    objects.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.key.cmp(&b.key)));
+    let mut parts: Vec<(u64, Vec<ObjectEntry>)> = (0..n).map(|_| (0, Vec::new())).collect();
+    for o in objects {
+        if let Some(lightest) = parts.iter_mut().min_by_key(|(bytes, _)| *bytes) {
+            lightest.0 += o.size.max(1);
+            lightest.1.push(o);
+        }
+    }
+    parts
+        .into_iter()
+        .map(|(_, mut p)| {
+            p.sort_by(|a, b| a.key.cmp(&b.key));
+            p
+        })
+        .collect()
+}
+
+fn units(objects: &[ObjectEntry]) -> Vec<Vec<ObjectEntry>> {
+    let mut units = Vec::new();
+    let mut current = Vec::new();
+    let mut bytes = 0;
+    for o in objects {
+        current.push(o.clone());
+        bytes += o.size;
+        if bytes >= UNIT_BYTES || current.len() >= UNIT_OBJECTS {
+            units.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+    }
+    if !current.is_empty() {
+        units.push(current);
+    }
+    units
+}
+
+fn describe_scope(scope: &Scope) -> String {
+    let mut parts = Vec::new();
+    if let Some(f) = scope.from {
+        parts.push(format!("from={}", f.to_rfc3339()));
+    }
+    if let Some(t) = scope.to {
+        parts.push(format!("to={}", t.to_rfc3339()));
+    }
+    if !scope.accounts.is_empty() {
+        parts.push(format!("accounts={:?}", scope.accounts));
+    }
+    if !scope.regions.is_empty() {
+        parts.push(format!("regions={:?}", scope.regions));
+    }
+    if parts.is_empty() {
+        "all".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+impl DisplayAs for CloudTrailExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let bytes: u64 = self.partitions.iter().flatten().map(|o| o.size).sum();
+        write!(
+            f,
+            "CloudTrailScan: objects={}, bytes={}, partitions={}, scope={}, columns={}",
+            self.object_count(),
+            bytes,
+            self.partitions.len(),
+            self.scope,
+            self.decoder.schema().fields().len()
+        )?;
+        if let Some(limit) = self.limit {
+            write!(f, ", limit={limit}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for CloudTrailExec {
+    fn name(&self) -> &str {
+        "CloudTrailExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let objects = self.partitions.get(partition).ok_or_else(|| {
+            DataFusionError::Internal(format!("CloudTrailExec has no partition {partition}"))
+        })?;
+        let opened = MetricBuilder::new(&self.metrics).counter("objects_read", partition);
+        let bytes = MetricBuilder::new(&self.metrics).counter("bytes_read", partition);
+        let source = self.source.clone();
+        let decoder = self.decoder.clone();
+        let batch_size = self.batch_size;
+        let decoded = stream::iter(units(objects))
+            .map(move |unit| {
+                read_unit(
+                    source.clone(),
+                    decoder.clone(),
+                    unit,
+                    opened.clone(),
+                    bytes.clone(),
+                )
+            })
+            .buffered(2)
+            .map_ok(move |batch| {
+                // Split big units into engine-sized batches (slices share buffers: no copy).
+                let n = batch.num_rows();
+                let pieces: Vec<Result<RecordBatch>> = (0..n)
+                    .step_by(batch_size)
+                    .map(|offset| Ok(batch.slice(offset, batch_size.min(n - offset))))
+                    .collect();
+                stream::iter(pieces)
+            })
+            .try_flatten();
+        let limited: std::pin::Pin<Box<dyn futures::Stream<Item = Result<RecordBatch>> + Send>> =
+            match self.limit {
+                None => Box::pin(decoded),
+                Some(limit) => {
+                    let mut seen = 0usize;
+                    Box::pin(decoded.try_take_while(move |b| {
+                        let more = seen < limit;
+                        seen += b.num_rows();
+                        futures::future::ready(Ok(more))
+                    }))
+                }
+            };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.decoder.schema(),
+            limited,
+        )))
+    }
+}
+
+/// Fetches a unit's objects concurrently and decodes them on a blocking thread.
+async fn read_unit(
+    source: ArchiveSource,
+    decoder: Decoder,
+    unit: Vec<ObjectEntry>,
+    opened: Count,
+    bytes_read: Count,
+) -> Result<RecordBatch> {
+    let store = Arc::clone(&source.location.store);
+    let fetched: Vec<std::result::Result<SourceObject, ReadError>> = stream::iter(unit)
+        .map(|entry| fetch(Arc::clone(&store), entry))
+        .buffered(FETCH_CONCURRENCY)
+        .collect()
+        .await;
+    let mut errors = Vec::new();
+    let mut objects = Vec::with_capacity(fetched.len());
+    for f in fetched {
+        match f {
+            Ok(o) => objects.push(o),
+            Err(e) => errors.push(e),
+        }
+    }
+    let size: usize = objects.iter().map(|o| o.bytes.len()).sum();
+    opened.add(objects.len());
+    bytes_read.add(size);
+    ScanStats::add(&source.stats.objects_opened, objects.len() as u64);
+    ScanStats::add(&source.stats.bytes_read, size as u64);
+    let Decoded {
+        batch,
+        errors: decode_errors,
+        ..
+    } = tokio::task::spawn_blocking(move || decoder.decode(&objects))
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    errors.extend(decode_errors);
+    ScanStats::add(&source.stats.records, batch.num_rows() as u64);
+    if let Some(first) = errors.first()
+        && source.strict
+    {
+        return Err(crate::Error::Evidence(format!("{first} (--strict)")).into());
+    }
+    for e in errors {
+        source.errors.record(e);
+    }
+    Ok(batch)
+}
+
+async fn fetch(
+    store: Arc<dyn ObjectStore>,
+    entry: ObjectEntry,
+) -> std::result::Result<SourceObject, ReadError> {
+    let path = Path::parse(&entry.key).unwrap_or_else(|_| Path::from(entry.key.as_str()));
+    let result = async {
+        store
+            .get_opts(&path, GetOptions::default())
+            .await?
+            .bytes()
+            .await
+    }
+    .await;
+    match result {
+        Ok(bytes) => Ok(SourceObject {
+            key: entry.key,
+            account_id: entry.parsed.account_id,
+            region: entry.parsed.region,
+            bytes,
+        }),
+        Err(e) => Err(ReadError {
+            reason: format!("could not be fetched: {e}"),
+            key: entry.key,
+            account_id: entry.parsed.account_id,
+            region: entry.parsed.region,
+            partially_read: false,
+        }),
+    }
+}
