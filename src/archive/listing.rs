@@ -294,7 +294,7 @@ impl Lister {
 
 fn last_part(path: &Path) -> String {
     path.parts()
-        .last()
+        .next_back()
         .map(|p| p.as_ref().to_string())
         .unwrap_or_default()
 }

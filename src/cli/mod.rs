@@ -1,1 +1,82 @@
-//! Command-line interface.
+//! The command line: argument definitions, one file per subcommand, and printing.
+//!
+//! Nothing here decides anything about CloudTrail; it parses, calls the library, prints, and maps
+//! the outcome to an exit code (0 ok, 1 findings or invalid evidence, 2 usage or runtime error).
+
+pub mod archive_args;
+
+pub mod output;
+pub mod progress;
+pub mod query;
+pub mod shell;
+pub mod tables;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Error;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trailscope",
+    version,
+    about = "SQL over AWS CloudTrail log archives: ad-hoc queries, controls and trail forensics",
+    after_help = "Exit codes: 0 ok; 1 findings or invalid evidence (e.g. unreadable objects with --strict); 2 usage or runtime error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// No progress or summaries on stderr; results and errors only.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run SQL over an archive and print the result.
+    Query(query::QueryArgs),
+    /// Interactive SQL prompt over an archive.
+    Shell(shell::ShellArgs),
+    /// List the tables and their columns.
+    Tables(tables::TablesArgs),
+}
+
+/// Entry point for the binary: parse, run, report.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&Error::io("tokio runtime", e)),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Query(args) => query::run(args, cli.quiet).await,
+            Command::Shell(args) => shell::run(args, cli.quiet).await,
+            Command::Tables(args) => tables::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &Error) -> ExitCode {
+    if is_broken_pipe(e) {
+        // `trailscope query ... | head` is normal use, not an error.
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("trailscope: error: {e}");
+    ExitCode::from(e.exit_code())
+}
+
+fn is_broken_pipe(e: &Error) -> bool {
+    match e {
+        Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
+        _ => false,
+    }
+}

@@ -495,7 +495,7 @@ impl<'de> Visitor<'de> for TimeVisitor<'_> {
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
         self.0
-            .append_option(v.is_finite().then(|| (v * 1e6) as i64));
+            .append_option(v.is_finite().then_some((v * 1e6) as i64));
         Ok(())
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {

@@ -155,7 +155,8 @@ fn parse_path(path: &str) -> std::result::Result<Vec<Step>, String> {
             '[' => {
                 let mut inner = String::new();
                 for (_, c) in chars.by_ref() {
-                    if c == ']' && !(inner.starts_with(['"', '\'']) && !closes_quote(&inner)) {
+                    let inside_quotes = inner.starts_with(['"', '\'']) && !closes_quote(&inner);
+                    if c == ']' && !inside_quotes {
                         break;
                     }
                     inner.push(c);

@@ -15,6 +15,7 @@ pub mod filters;
 pub mod json_functions;
 pub mod listed;
 pub mod scan;
+pub mod statements;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

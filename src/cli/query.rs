@@ -1,0 +1,137 @@
+//! `trailscope query`: SQL from the argument, a file, or stdin; results to stdout or a file.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::archive_args::ArchiveArgs;
+use super::output::{Format, open_output, write_batches};
+use super::progress::Progress;
+use crate::error::{Error, Result};
+use crate::table::{self, ArchiveSource, ScanStats, statements};
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// The SQL (one or more statements separated by ';'). Read from stdin when absent.
+    pub sql: Option<String>,
+    /// Read the SQL from this file instead.
+    #[arg(long, short = 'f', value_name = "FILE", conflicts_with = "sql")]
+    pub file: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write results to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Allow `COPY ... TO 'DEST'` to this exact destination (SQL is otherwise read-only).
+    #[arg(long, value_name = "DEST")]
+    pub allow_write: Option<String>,
+}
+
+pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
+    let sql = read_sql(&args)?;
+    let statements = statements::parse_checked(&sql, args.allow_write.as_deref())?;
+    if let Some(dest) = &args.allow_write {
+        refuse_inside_archive(dest, &args.archive.archive)?;
+    }
+    let source = args.archive.open().await?;
+    let mut out = open_output(args.output.as_deref(), source.location.local_dir.as_deref())?;
+    let ctx = table::session(&source)?;
+    let started = Instant::now();
+    let results = {
+        let _progress = Progress::start(source.stats.clone(), quiet);
+        statements::execute(&ctx, statements).await
+    };
+    let results = results?;
+    for result in &results {
+        write_batches(
+            out.as_mut(),
+            args.format,
+            &result.schema,
+            &result.batches,
+            args.output.is_some(),
+        )?;
+    }
+    if !quiet {
+        let rows: usize = results.iter().map(|r| r.rows()).sum();
+        eprintln!("{}", summary_line(rows, &source, started));
+    }
+    report_read_errors(&source, quiet);
+    Ok(0)
+}
+
+fn read_sql(args: &QueryArgs) -> Result<String> {
+    if let Some(sql) = &args.sql {
+        return Ok(sql.clone());
+    }
+    if let Some(path) = &args.file {
+        return std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e));
+    }
+    if std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "no SQL given: pass it as an argument, with -f FILE, or on stdin (or use `trailscope shell`)",
+        ));
+    }
+    let mut sql = String::new();
+    std::io::stdin()
+        .read_to_string(&mut sql)
+        .map_err(|e| Error::io("stdin", e))?;
+    Ok(sql)
+}
+
+fn refuse_inside_archive(dest: &str, archive: &str) -> Result<()> {
+    let archive_dir = archive
+        .strip_prefix("file://")
+        .unwrap_or(archive)
+        .trim_end_matches('/');
+    let dest_dir = dest.strip_prefix("file://").unwrap_or(dest);
+    if !archive_dir.is_empty() && dest_dir.starts_with(&format!("{archive_dir}/")) {
+        return Err(Error::usage(format!(
+            "--allow-write {dest}: refusing to write inside the archive being read; trailscope never alters evidence"
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn summary_line(rows: usize, source: &ArchiveSource, started: Instant) -> String {
+    let s = &source.stats;
+    format!(
+        "{rows} row{} in {:.2}s ({} objects, {:.1} MiB read, {} records decoded, {} list requests)",
+        if rows == 1 { "" } else { "s" },
+        started.elapsed().as_secs_f64(),
+        ScanStats::get(&s.objects_opened),
+        ScanStats::get(&s.bytes_read) as f64 / (1024.0 * 1024.0),
+        ScanStats::get(&s.records),
+        ScanStats::get(&s.list_requests),
+    )
+}
+
+/// Names every unreadable object on stderr (the first 20, then a pointer to `read_errors`).
+pub(super) fn report_read_errors(source: &ArchiveSource, quiet: bool) {
+    let errors = source.errors.all();
+    if errors.is_empty() {
+        return;
+    }
+    eprintln!(
+        "trailscope: warning: {} object{} could not be fully read:",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    );
+    let shown = if quiet {
+        errors.len().min(5)
+    } else {
+        errors.len().min(20)
+    };
+    for e in &errors[..shown] {
+        eprintln!("  {e}");
+    }
+    if errors.len() > shown {
+        eprintln!(
+            "  ... and {} more: SELECT * FROM read_errors lists them all",
+            errors.len() - shown
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! `trailscope shell`: an interactive SQL prompt with history and multi-line statements.
+
+use std::time::Instant;
+
+use clap::Args;
+use rustyline::DefaultEditor;
+use rustyline::error::ReadlineError;
+
+use super::archive_args::ArchiveArgs;
+use super::output::{Format, write_batches};
+use super::progress::Progress;
+use super::query::{report_read_errors, summary_line};
+use super::tables::describe_tables;
+use crate::error::{Error, Result};
+use crate::table::{self, statements};
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+const HELP: &str =
+    "End statements with ';'. Commands: \\d (tables), \\d TABLE (columns), \\q (quit), \\? (help).";
+
+pub async fn run(args: ShellArgs, quiet: bool) -> Result<u8> {
+    if args.format == Format::Parquet {
+        return Err(Error::usage(
+            "--format parquet is for files: use `trailscope query -o FILE`",
+        ));
+    }
+    let source = args.archive.open().await?;
+    let ctx = table::session(&source)?;
+    let mut editor = DefaultEditor::new().map_err(|e| Error::usage(format!("terminal: {e}")))?;
+    let history =
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".trailscope_history"));
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    println!(
+        "trailscope {} on {} — {HELP}",
+        env!("CARGO_PKG_VERSION"),
+        source.location.display
+    );
+    let mut buffer = String::new();
+    loop {
+        let prompt = if buffer.is_empty() {
+            "trailscope> "
+        } else {
+            "       ...> "
+        };
+        let line = match editor.readline(prompt) {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted) => {
+                buffer.clear();
+                continue;
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(Error::usage(format!("terminal: {e}"))),
+        };
+        let trimmed = line.trim();
+        if buffer.is_empty() && trimmed.starts_with('\\') {
+            let _ = editor.add_history_entry(trimmed);
+            match trimmed.split_whitespace().collect::<Vec<_>>().as_slice() {
+                ["\\q"] => break,
+                ["\\d"] => print!("{}", describe_tables(None, false)),
+                ["\\d", name] => print!("{}", describe_tables(Some(name), true)),
+                _ => println!("{HELP}"),
+            }
+            continue;
+        }
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if !trimmed.ends_with(';') {
+            continue;
+        }
+        let sql = std::mem::take(&mut buffer);
+        let _ = editor.add_history_entry(sql.trim());
+        let started = Instant::now();
+        let outcome = async {
+            let parsed = statements::parse_checked(&sql, None)?;
+            let _progress = Progress::start(source.stats.clone(), quiet);
+            statements::execute(&ctx, parsed).await
+        }
+        .await;
+        match outcome {
+            Ok(results) => {
+                let mut out = std::io::stdout();
+                let out: &mut (dyn std::io::Write + Send) = &mut out;
+                for r in &results {
+                    if let Err(e) = write_batches(out, args.format, &r.schema, &r.batches, false) {
+                        eprintln!("error: {e}");
+                    }
+                }
+                let rows = results.iter().map(|r| r.rows()).sum();
+                eprintln!("{}", summary_line(rows, &source, started));
+            }
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    report_read_errors(&source, quiet);
+    Ok(0)
+}

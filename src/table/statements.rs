@@ -1,0 +1,133 @@
+//! Running SQL text under trailscope's read-only policy.
+//!
+//! The archive is evidence. Queries may read, explain, describe and define session-local views;
+//! statements that write somewhere (`COPY ... TO`, `INSERT`, `CREATE EXTERNAL TABLE ... LOCATION`,
+//! DML) are refused, except `COPY ... TO` a destination the user named with `--allow-write`.
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::sqlparser::ast::Statement as Sql;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+
+use crate::error::{Error, Result};
+
+/// One statement's result.
+pub struct StatementResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl StatementResult {
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// Splits `sql` into statements and checks each against the policy, before running any.
+pub fn parse_checked(sql: &str, allow_write: Option<&str>) -> Result<Vec<Statement>> {
+    let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
+        .map_err(|e| Error::usage(format!("SQL: {e}")))?;
+    if statements.is_empty() {
+        return Err(Error::usage("no SQL statement given"));
+    }
+    for statement in &statements {
+        check_read_only(statement, allow_write)?;
+    }
+    Ok(statements.into_iter().collect())
+}
+
+/// Refuses statements that would write, naming what to do instead.
+pub fn check_read_only(statement: &Statement, allow_write: Option<&str>) -> Result<()> {
+    let refuse = |what: &str| {
+        Err(Error::usage(format!(
+            "{what} is refused: trailscope reads evidence and never writes with SQL. \
+             Save results with --format and -o FILE, or use COPY ... TO 'DEST' with --allow-write DEST"
+        )))
+    };
+    match statement {
+        Statement::CopyTo(copy) => match allow_write {
+            Some(dest) if dest == copy.target => Ok(()),
+            Some(dest) => Err(Error::usage(format!(
+                "COPY TO '{}' does not match --allow-write '{dest}'",
+                copy.target
+            ))),
+            None => refuse("COPY ... TO"),
+        },
+        Statement::CreateExternalTable(_) => refuse("CREATE EXTERNAL TABLE"),
+        Statement::Explain(e) => check_read_only(&e.statement, allow_write),
+        Statement::Reset(_) => Ok(()),
+        Statement::Statement(sql) => match sql.as_ref() {
+            Sql::Query(_)
+            | Sql::ShowTables { .. }
+            | Sql::ShowColumns { .. }
+            | Sql::ShowVariable { .. }
+            | Sql::ShowFunctions { .. }
+            | Sql::ExplainTable { .. }
+            | Sql::Set(_)
+            | Sql::CreateView { .. }
+            | Sql::Drop { .. } => Ok(()),
+            Sql::Explain { statement, .. } => {
+                check_read_only(&Statement::Statement(statement.clone()), allow_write)
+            }
+            // In-memory tables (CREATE TABLE t AS SELECT ...) stay in the session.
+            Sql::CreateTable(create) if create.location.is_none() => Ok(()),
+            other => refuse(
+                other
+                    .to_string()
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("this statement"),
+            ),
+        },
+    }
+}
+
+/// Runs statements in order, collecting each result.
+pub async fn execute(
+    ctx: &SessionContext,
+    statements: Vec<Statement>,
+) -> Result<Vec<StatementResult>> {
+    let mut results = Vec::with_capacity(statements.len());
+    for statement in statements {
+        let plan = ctx.state().statement_to_plan(statement).await?;
+        let frame = ctx.execute_logical_plan(plan).await?;
+        let schema = frame.schema().inner().clone();
+        let batches = frame.collect().await?;
+        results.push(StatementResult { schema, batches });
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_pass_and_writes_are_refused() {
+        for ok in [
+            "SELECT 1",
+            "EXPLAIN SELECT 1",
+            "SHOW TABLES",
+            "CREATE VIEW v AS SELECT 1",
+            "CREATE TABLE t AS SELECT 1",
+            "SELECT 1; SELECT 2",
+        ] {
+            assert!(parse_checked(ok, None).is_ok(), "{ok}");
+        }
+        for bad in [
+            "COPY (SELECT 1) TO '/tmp/x.parquet'",
+            "INSERT INTO t VALUES (1)",
+            "CREATE EXTERNAL TABLE x STORED AS PARQUET LOCATION '/tmp/x'",
+            "DELETE FROM t",
+            "SELECT 1; COPY (SELECT 1) TO '/tmp/x.csv'",
+        ] {
+            let err = parse_checked(bad, None).unwrap_err().to_string();
+            assert!(err.contains("refused"), "{bad}: {err}");
+        }
+        assert!(parse_checked("COPY (SELECT 1) TO '/tmp/x.csv'", Some("/tmp/x.csv")).is_ok());
+        assert!(parse_checked("COPY (SELECT 1) TO '/tmp/y.csv'", Some("/tmp/x.csv")).is_err());
+        assert!(parse_checked("", None).is_err());
+    }
+}
