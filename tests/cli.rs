@@ -1,0 +1,184 @@
+//! The binary: formats, exit codes, read-only policy, clear errors.
+
+use crate::util::{grycap, stderr, stdout, trailscope};
+
+fn grycap_arg() -> String {
+    grycap().to_str().unwrap().to_string()
+}
+
+#[test]
+fn formats_carry_the_same_rows() {
+    let a = grycap_arg();
+    let sql = "SELECT eventname, count(*) AS n FROM cloudtrail WHERE eventname LIKE 'Delete%' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3";
+    let csv = trailscope(&["query", "-q", "-a", &a, "--format", "csv", sql]);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    let csv = stdout(&csv);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "eventname,n");
+    assert_eq!(lines.len(), 4);
+    let ndjson = stdout(&trailscope(&[
+        "query", "-q", "-a", &a, "--format", "ndjson", sql,
+    ]));
+    let first: serde_json::Value = serde_json::from_str(ndjson.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        format!("{},{}", first["eventname"].as_str().unwrap(), first["n"]),
+        lines[1]
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&trailscope(&[
+        "query", "-q", "-a", &a, "--format", "json", sql,
+    ])))
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+    let table = stdout(&trailscope(&["query", "-q", "-a", &a, sql]));
+    assert!(table.contains(lines[1].split(',').next().unwrap()) && table.contains('|'));
+}
+
+#[test]
+fn nested_columns_in_csv_and_parquet_output() {
+    let a = grycap_arg();
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "SELECT useridentity, resources FROM cloudtrail WHERE resources IS NOT NULL LIMIT 5";
+    let csv = trailscope(&["query", "-q", "-a", &a, "--format", "csv", sql]);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    assert!(stdout(&csv).contains("arn"), "{}", stdout(&csv));
+    let out = dir.path().join("r.parquet");
+    let p = trailscope(&[
+        "query",
+        "-q",
+        "-a",
+        &a,
+        "--format",
+        "parquet",
+        "-o",
+        out.to_str().unwrap(),
+        sql,
+    ]);
+    assert!(p.status.success(), "{}", stderr(&p));
+    let file = std::fs::File::open(&out).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let n: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(n, 5);
+    let refused = trailscope(&["query", "-a", &a, "--format", "parquet", sql]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("needs -o FILE"));
+}
+
+#[test]
+fn sql_from_file_and_stdin() {
+    let a = grycap_arg();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("q.sql");
+    std::fs::write(
+        &f,
+        "SELECT count(*) AS n FROM cloudtrail WHERE region = 'sa-east-1';",
+    )
+    .unwrap();
+    let out = trailscope(&[
+        "query",
+        "-q",
+        "-a",
+        &a,
+        "--format",
+        "csv",
+        "-f",
+        f.to_str().unwrap(),
+    ]);
+    let from_file = stdout(&out);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(["query", "-q", "-a", &a, "--format", "csv"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(std::fs::read(&f).unwrap().as_slice())
+        .unwrap();
+    let from_stdin = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    assert_eq!(from_file, from_stdin);
+    assert!(from_file.starts_with("n\n"), "{from_file}");
+}
+
+#[test]
+fn writes_are_refused_and_the_archive_is_never_a_target() {
+    let a = grycap_arg();
+    let copy = trailscope(&[
+        "query",
+        "-a",
+        &a,
+        "COPY (SELECT 1) TO '/tmp/trailscope-x.csv'",
+    ]);
+    assert_eq!(copy.status.code(), Some(2));
+    assert!(stderr(&copy).contains("refused"), "{}", stderr(&copy));
+    let insert = trailscope(&["query", "-a", &a, "INSERT INTO log_files VALUES (1)"]);
+    assert_eq!(insert.status.code(), Some(2));
+    let inside = format!("{a}/AWSLogs/out.csv");
+    let o = trailscope(&[
+        "query", "-a", &a, "--format", "csv", "-o", &inside, "SELECT 1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("never alters evidence"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!std::path::Path::new(&inside).exists());
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_exit_2() {
+    for (args, needle) in [
+        (
+            vec!["query", "-a", "/no/such/archive", "SELECT 1"],
+            "/no/such/archive",
+        ),
+        (
+            vec!["query", "-a", "gs://bucket", "SELECT 1"],
+            "unsupported URL scheme",
+        ),
+        (
+            vec!["query", "-a", ".", "--from", "yesterday", "SELECT 1"],
+            "not a time",
+        ),
+        (
+            vec!["query", "-a", ".", "--account", "12", "SELECT 1"],
+            "12 digits",
+        ),
+        (vec!["query", "-a", ".", "SELEC 1"], "SQL"),
+        (
+            vec!["query", "-a", ".", "SELECT nosuchcolumn FROM cloudtrail"],
+            "nosuchcolumn",
+        ),
+        (vec!["tables", "nosuchtable"], "no table nosuchtable"),
+    ] {
+        let out = trailscope(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn tables_lists_nested_columns_by_path() {
+    let out = stdout(&trailscope(&["tables", "cloudtrail"]));
+    for column in [
+        "useridentity.sessioncontext.attributes.mfaauthenticated",
+        "resources[].arn",
+        "eventtime",
+        "log_file",
+    ] {
+        assert!(out.contains(column), "{column} missing from:\n{out}");
+    }
+    let all = stdout(&trailscope(&["tables"]));
+    assert!(all.contains("log_files") && all.contains("read_errors"));
+}

@@ -1,0 +1,8 @@
+//! One integration-test binary (each file under tests/ would link everything again).
+
+mod util;
+
+mod cli;
+mod engine;
+mod s3;
+mod samples;
