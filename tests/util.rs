@@ -152,6 +152,8 @@ pub fn keys_under(root: &Path) -> Vec<String> {
 /// test process exits (a shell watchdog follows our pid).
 pub struct Moto {
     pub endpoint: String,
+    /// The shell that runs moto_server and stops it when we exit.
+    _watchdog: std::process::Child,
 }
 
 pub const MOTO_ENV: &[(&str, &str)] = &[
@@ -170,7 +172,7 @@ pub fn moto() -> &'static Moto {
              while kill -0 {} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null",
             std::process::id()
         );
-        Command::new("sh")
+        let watchdog = Command::new("sh")
             .args(["-c", &script])
             .stdin(Stdio::null())
             .spawn()
@@ -183,7 +185,10 @@ pub fn moto() -> &'static Moto {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        Moto { endpoint: format!("http://127.0.0.1:{port}") }
+        Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _watchdog: watchdog,
+        }
     })
 }
 
