@@ -5,7 +5,7 @@
 //! by applications), with rare writes and rarer deletions, a few console sign-ins, and AWS
 //! services acting on the account's behalf. Queries and detections written against real data
 //! (e.g. "who deleted a bucket", "console logins without MFA") should find a handful of hits here,
-//! not thousands and not none, so the weights below are per-10,000-event frequencies.
+//! not thousands and not none.
 
 use rand::Rng;
 
@@ -155,12 +155,12 @@ pub fn account_profile(
     };
     let mut principals = Vec::new();
     let user = |rng: &mut GenRng,
-                    class: Class,
-                    name: &str,
-                    agents: &'static [&'static str],
-                    console: bool,
-                    mfa: bool,
-                    weight: u32| {
+                class: Class,
+                name: &str,
+                agents: &'static [&'static str],
+                console: bool,
+                mfa: bool,
+                weight: u32| {
         Principal {
             class,
             kind: Kind::IamUser,
@@ -179,8 +179,24 @@ pub fn account_profile(
     };
     principals.push(user(rng, Class::Human, "alice", CLI_AGENTS, true, true, 5));
     principals.push(user(rng, Class::Human, "bob", CLI_AGENTS, true, false, 3));
-    principals.push(user(rng, Class::Automation, "ci-deploy", AUTOMATION_AGENTS, false, false, 4));
-    principals.push(user(rng, Class::Automation, "backup-agent", AUTOMATION_AGENTS, false, false, 2));
+    principals.push(user(
+        rng,
+        Class::Automation,
+        "ci-deploy",
+        AUTOMATION_AGENTS,
+        false,
+        false,
+        4,
+    ));
+    principals.push(user(
+        rng,
+        Class::Automation,
+        "backup-agent",
+        AUTOMATION_AGENTS,
+        false,
+        false,
+        2,
+    ));
     // The administrator of stop/start episodes: one fixed address, so an analyst can pivot on it.
     let mut admin_user = user(rng, Class::Human, "ops-admin", CLI_AGENTS, true, true, 1);
     admin_user.ips.truncate(1);
@@ -188,12 +204,12 @@ pub fn account_profile(
     principals.push(admin_user);
 
     let role = |rng: &mut GenRng,
-                    class: Class,
-                    name: &str,
-                    session: Session,
-                    agents: &'static [&'static str],
-                    mfa: bool,
-                    weight: u32| {
+                class: Class,
+                name: &str,
+                session: Session,
+                agents: &'static [&'static str],
+                mfa: bool,
+                weight: u32| {
         Principal {
             class,
             kind: Kind::AssumedRole,
@@ -210,12 +226,52 @@ pub fn account_profile(
             service_ops: &[],
         }
     };
-    principals.push(role(rng, Class::Human, "Admin", Session::Named("alice".into()), CONSOLE_AGENTS, true, 4));
-    principals.push(role(rng, Class::Automation, "DeployRole", Session::Named("gitlab-ci".into()), AUTOMATION_AGENTS, false, 3));
-    principals.push(role(rng, Class::Automation, "SecurityAudit", Session::Named("prowler".into()), AUTOMATION_AGENTS, false, 2));
+    principals.push(role(
+        rng,
+        Class::Human,
+        "Admin",
+        Session::Named("alice".into()),
+        CONSOLE_AGENTS,
+        true,
+        4,
+    ));
+    principals.push(role(
+        rng,
+        Class::Automation,
+        "DeployRole",
+        Session::Named("gitlab-ci".into()),
+        AUTOMATION_AGENTS,
+        false,
+        3,
+    ));
+    principals.push(role(
+        rng,
+        Class::Automation,
+        "SecurityAudit",
+        Session::Named("prowler".into()),
+        AUTOMATION_AGENTS,
+        false,
+        2,
+    ));
     let instance = ids::hex_id(rng, "i-0", 16);
-    principals.push(role(rng, Class::App, "app-server-role", Session::Instance(instance), APP_AGENTS, false, 6));
-    principals.push(role(rng, Class::App, "lambda-etl-role", Session::Named("etl-nightly".into()), APP_AGENTS, false, 4));
+    principals.push(role(
+        rng,
+        Class::App,
+        "app-server-role",
+        Session::Instance(instance),
+        APP_AGENTS,
+        false,
+        6,
+    ));
+    principals.push(role(
+        rng,
+        Class::App,
+        "lambda-etl-role",
+        Session::Named("etl-nightly".into()),
+        APP_AGENTS,
+        false,
+        4,
+    ));
 
     let service = |name: &str, ops: &'static [&'static str], weight: u32| Principal {
         class: Class::Service,
@@ -234,10 +290,22 @@ pub fn account_profile(
     };
     principals.push(service("lambda.amazonaws.com", &["AssumeRole"], 3));
     principals.push(service("ec2.amazonaws.com", &["AssumeRole"], 1));
-    principals.push(service("cloudtrail.amazonaws.com", &["GetBucketAcl", "GenerateDataKey"], 3));
-    principals.push(service("config.amazonaws.com", &["GetBucketAcl", "AssumeRole"], 1));
+    principals.push(service(
+        "cloudtrail.amazonaws.com",
+        &["GetBucketAcl", "GenerateDataKey"],
+        3,
+    ));
+    principals.push(service(
+        "config.amazonaws.com",
+        &["GetBucketAcl", "AssumeRole"],
+        1,
+    ));
     principals.push(service("kms.amazonaws.com", &["RotateKey"], 1));
-    principals.push(service("secretsmanager.amazonaws.com", &["RotationSucceeded"], 1));
+    principals.push(service(
+        "secretsmanager.amazonaws.com",
+        &["RotationSucceeded"],
+        1,
+    ));
     principals.push(Principal {
         class: Class::Root,
         kind: Kind::Root,
@@ -262,9 +330,22 @@ pub fn account_profile(
             format!("static-assets-{tag}"),
             format!("terraform-state-{id}"),
         ],
-        functions: vec!["etl-nightly", "thumbnailer", "api-handler", "slack-notifier"],
-        secrets: vec!["prod/db/password", "prod/api/payments-key", "staging/db/password"],
-        parameters: vec!["/app/prod/db-host", "/app/prod/feature-flags", "/app/staging/db-host"],
+        functions: vec![
+            "etl-nightly",
+            "thumbnailer",
+            "api-handler",
+            "slack-notifier",
+        ],
+        secrets: vec![
+            "prod/db/password",
+            "prod/api/payments-key",
+            "staging/db/password",
+        ],
+        parameters: vec![
+            "/app/prod/db-host",
+            "/app/prod/feature-flags",
+            "/app/staging/db-host",
+        ],
         id,
         org_id,
         trail_name,
@@ -284,6 +365,8 @@ pub enum Scope {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// The variants are CloudTrail's own `eventType` values, prefix included.
+#[allow(clippy::enum_variant_names)]
 pub enum EventType {
     AwsApiCall,
     AwsConsoleSignIn,
@@ -306,7 +389,7 @@ pub struct Op {
     /// Service prefix: `ec2` → `ec2.amazonaws.com`, IAM actions `ec2:...`.
     pub service: &'static str,
     pub name: &'static str,
-    /// Frequency per 10,000 events.
+    /// Relative frequency.
     pub weight: u32,
     pub read_only: bool,
     /// Data event (`eventCategory: Data`, `managementEvent: false`).
@@ -317,7 +400,13 @@ pub struct Op {
     pub who: [u32; 5],
 }
 
-const fn op(service: &'static str, name: &'static str, weight: u32, read_only: bool, who: [u32; 5]) -> Op {
+const fn op(
+    service: &'static str,
+    name: &'static str,
+    weight: u32,
+    read_only: bool,
+    who: [u32; 5],
+) -> Op {
     Op {
         service,
         name,
@@ -331,7 +420,10 @@ const fn op(service: &'static str, name: &'static str, weight: u32, read_only: b
 }
 
 const fn global(o: Op) -> Op {
-    Op { scope: Scope::Global, ..o }
+    Op {
+        scope: Scope::Global,
+        ..o
+    }
 }
 
 const fn data(o: Op) -> Op {
@@ -339,16 +431,19 @@ const fn data(o: Op) -> Op {
 }
 
 const fn service_event(o: Op) -> Op {
-    Op { event_type: EventType::AwsServiceEvent, ..o }
+    Op {
+        event_type: EventType::AwsServiceEvent,
+        ..o
+    }
 }
 
 // Who-weights: [human, automation, app, service, root].
 const ANY: [u32; 5] = [30, 35, 35, 0, 0];
 const PEOPLE: [u32; 5] = [70, 30, 0, 0, 0];
-const ADMINS: [u32; 5] = [60, 40, 0, 0, 1];
+const ADMINS: [u32; 5] = [60, 40, 0, 0, 0];
 const APPS: [u32; 5] = [5, 10, 85, 0, 0];
 
-/// The operation mix. Sum of weights ≈ 10,000.
+/// The operation mix (relative weights; they sum to about 6,300).
 pub static OPS: &[Op] = &[
     op("ec2", "DescribeInstances", 700, true, ANY),
     op("ec2", "DescribeSecurityGroups", 250, true, ANY),
@@ -390,7 +485,13 @@ pub static OPS: &[Op] = &[
     op("cloudtrail", "GetTrailStatus", 25, true, PEOPLE),
     op("cloudtrail", "GetEventSelectors", 15, true, PEOPLE),
     op("secretsmanager", "GetSecretValue", 80, true, APPS),
-    service_event(op("secretsmanager", "RotationSucceeded", 1, false, [0, 0, 0, 1, 0])),
+    service_event(op(
+        "secretsmanager",
+        "RotationSucceeded",
+        1,
+        false,
+        [0, 0, 0, 1, 0],
+    )),
     op("ssm", "GetParameter", 120, true, APPS),
     op("ssm", "GetParameters", 40, true, APPS),
     global(op("iam", "ListUsers", 40, true, PEOPLE)),
@@ -407,7 +508,7 @@ pub static OPS: &[Op] = &[
     global(op("iam", "CreateAccessKey", 1, false, ADMINS)),
     Op {
         event_type: EventType::AwsConsoleSignIn,
-        ..global(op("signin", "ConsoleLogin", 15, false, [95, 0, 0, 0, 3]))
+        ..global(op("signin", "ConsoleLogin", 40, false, [95, 0, 0, 0, 3]))
     },
 ];
 
@@ -434,7 +535,13 @@ pub fn total_op_weight() -> u32 {
 /// Picks who calls `op`: a class by the operation's weights, then a principal of that class
 /// (service principals only for the operations they perform).
 pub fn pick_principal<'a>(rng: &mut GenRng, account: &'a AccountProfile, op: &Op) -> &'a Principal {
-    const CLASSES: [Class; 5] = [Class::Human, Class::Automation, Class::App, Class::Service, Class::Root];
+    const CLASSES: [Class; 5] = [
+        Class::Human,
+        Class::Automation,
+        Class::App,
+        Class::Service,
+        Class::Root,
+    ];
     let eligible = |p: &Principal, class: Class| {
         p.class == class
             && (class != Class::Service || p.service_ops.contains(&op.name))

@@ -145,7 +145,10 @@ pub fn deliver(
             .map(|t| (t, Kind::Api))
             .collect();
         if home_here {
-            let (from, to) = (schedule::day_start(day).timestamp(), schedule::day_start(day).timestamp() + 86_400);
+            let (from, to) = (
+                schedule::day_start(day).timestamp(),
+                schedule::day_start(day).timestamp() + 86_400,
+            );
             for seg in plan.segments {
                 if seg.restarted && (from..to).contains(&seg.start.timestamp()) {
                     times.push((seg.start.timestamp(), Kind::Start));
@@ -166,13 +169,26 @@ pub fn deliver(
                 Kind::Stop => records::logging_record(&ctx, at, false, rng),
                 Kind::Start => records::logging_record(&ctx, at, true, rng),
                 Kind::Api => {
-                    let late_stamp = schedule::truncate_minute(at + Duration::seconds(rng.gen_range(2 * 3600..8 * 3600)));
-                    let late = rng.gen_bool(plan.rates.late) && seg.stop.is_none_or(|s| late_stamp <= s);
+                    let late_stamp = schedule::truncate_minute(
+                        at + Duration::seconds(rng.gen_range(2 * 3600..8 * 3600)),
+                    );
+                    let late =
+                        rng.gen_bool(plan.rates.late) && seg.stop.is_none_or(|s| late_stamp <= s);
                     let op = catalog::pick_op(rng, global_here, total_weight);
                     let principal = catalog::pick_principal(rng, plan.account, op);
                     let json = records::api_record(&ctx, op, principal, at, late, rng);
                     if late {
-                        files.push(write_file(plan, writer, late_stamp, &[&Pending { t, json, duplicate: false }], rng)?);
+                        files.push(write_file(
+                            plan,
+                            writer,
+                            late_stamp,
+                            &[&Pending {
+                                t,
+                                json,
+                                duplicate: false,
+                            }],
+                            rng,
+                        )?);
                         continue;
                     }
                     json
@@ -234,7 +250,11 @@ fn flush(
             }
         }
         if a.is_empty() || b.is_empty() {
-            let (full, empty) = if a.is_empty() { (&mut b, &mut a) } else { (&mut a, &mut b) };
+            let (full, empty) = if a.is_empty() {
+                (&mut b, &mut a)
+            } else {
+                (&mut a, &mut b)
+            };
             if full.len() >= 2 {
                 empty.extend(full.pop());
             }

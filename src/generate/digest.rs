@@ -87,7 +87,13 @@ fn at(secs: i64) -> DateTime<Utc> {
 }
 
 /// The `[start, end)` periods of one logging segment.
-fn periods(plan: &ChainPlan<'_>, seg: &Segment, first_end: i64, files: &[LogFileMeta], rng: &mut GenRng) -> Vec<(i64, i64)> {
+fn periods(
+    plan: &ChainPlan<'_>,
+    seg: &Segment,
+    first_end: i64,
+    files: &[LogFileMeta],
+    rng: &mut GenRng,
+) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     let mut start = seg.start.timestamp();
     let mut end = first_end;

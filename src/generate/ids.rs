@@ -35,7 +35,10 @@ pub fn org_id(rng: &mut GenRng) -> String {
 /// A 12-digit account id that does not start with 0 (the archive layout parser accepts any 12
 /// digits, but real ids rarely start with 0 and humans notice).
 pub fn account_id(rng: &mut GenRng) -> String {
-    format!("{}", rng.gen_range(100_000_000_000u64..1_000_000_000_000u64))
+    format!(
+        "{}",
+        rng.gen_range(100_000_000_000u64..1_000_000_000_000u64)
+    )
 }
 
 /// IAM unique ids (`AIDA...`, `AROA...`) and access key ids (`AKIA...`, `ASIA...`): 4-letter type

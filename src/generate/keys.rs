@@ -157,7 +157,11 @@ mod tests {
             .unwrap();
         assert!(
             public
-                .verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(b"other"), &sig)
+                .verify(
+                    Pkcs1v15Sign::new::<Sha256>(),
+                    &Sha256::digest(b"other"),
+                    &sig
+                )
                 .is_err()
         );
         assert_eq!(test_key_fingerprint().len(), 32);

@@ -263,7 +263,14 @@ fn run_stream(
             phase_secs,
         };
         let fingerprint = test_key_fingerprint();
-        digest::write_chain(&chain, &files, keys_ref(), &fingerprint, &mut writer, &mut rng)?
+        digest::write_chain(
+            &chain,
+            &files,
+            keys_ref(),
+            &fingerprint,
+            &mut writer,
+            &mut rng,
+        )?
     } else {
         Vec::new()
     };
@@ -308,13 +315,21 @@ const MIN_STOP: Duration = Duration::minutes(2);
 fn plan(opts: &GenerateOptions) -> Result<Plan> {
     let usage = |m: String| Err(Error::usage(m));
     if opts.days == 0 || opts.days > MAX_DAYS {
-        return usage(format!("days must be between 1 and {MAX_DAYS}, not {}", opts.days));
+        return usage(format!(
+            "days must be between 1 and {MAX_DAYS}, not {}",
+            opts.days
+        ));
     }
     if opts.accounts == 0 || opts.accounts > MAX_ACCOUNTS {
-        return usage(format!("accounts must be between 1 and {MAX_ACCOUNTS}, not {}", opts.accounts));
+        return usage(format!(
+            "accounts must be between 1 and {MAX_ACCOUNTS}, not {}",
+            opts.accounts
+        ));
     }
     if opts.events_per_day > MAX_EVENTS_PER_DAY {
-        return usage(format!("events per day must be at most {MAX_EVENTS_PER_DAY}"));
+        return usage(format!(
+            "events per day must be at most {MAX_EVENTS_PER_DAY}"
+        ));
     }
     if opts.regions.is_empty() || opts.regions.len() > MAX_REGIONS {
         return usage(format!("give between 1 and {MAX_REGIONS} regions"));
@@ -323,9 +338,15 @@ fn plan(opts: &GenerateOptions) -> Result<Plan> {
     for r in &opts.regions {
         let valid = r.len() <= 30
             && r.split('-').count() >= 3
-            && r.split('-').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+            && r.split('-').all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
         if !valid {
-            return usage(format!("region {r:?} does not look like an AWS region (e.g. eu-west-1)"));
+            return usage(format!(
+                "region {r:?} does not look like an AWS region (e.g. eu-west-1)"
+            ));
         }
         if !seen.insert(r.as_str()) {
             return usage(format!("region {r} is given twice"));
@@ -333,11 +354,20 @@ fn plan(opts: &GenerateOptions) -> Result<Plan> {
     }
     let b = opts.bucket.as_str();
     let bucket_ok = (3..=63).contains(&b.len())
-        && b.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+        && b.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
         && b.starts_with(|c: char| c.is_ascii_alphanumeric())
         && b.ends_with(|c: char| c.is_ascii_alphanumeric());
     if !bucket_ok {
-        return usage(format!("{b:?} is not a valid S3 bucket name (3-63 lower-case letters, digits, '.', '-')"));
+        return usage(format!(
+            "{b:?} is not a valid S3 bucket name (3-63 lower-case letters, digits, '.', '-')"
+        ));
+    }
+    if !(1970..=9000).contains(&chrono::Datelike::year(&opts.start)) {
+        return usage(format!(
+            "start date {} must be between 1970 and 9000",
+            opts.start
+        ));
     }
     let run_start = schedule::day_start(opts.start);
     let run_end = opts
@@ -347,21 +377,30 @@ fn plan(opts: &GenerateOptions) -> Result<Plan> {
         .ok_or_else(|| Error::usage("start date plus days is out of range"))?;
 
     // Stop episodes, per account, sorted and checked for overlaps.
-    let mut episodes: Vec<Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>> = vec![Vec::new(); opts.accounts as usize];
-    let whole = |t: DateTime<Utc>| schedule::truncate_minute(t) + Duration::seconds(i64::from(chrono::Timelike::second(&t)));
+    let mut episodes: Vec<Vec<schedule::Episode>> = vec![Vec::new(); opts.accounts as usize];
+    let whole = |t: DateTime<Utc>| {
+        schedule::truncate_minute(t) + Duration::seconds(i64::from(chrono::Timelike::second(&t)))
+    };
     for e in &opts.stops {
         let Some(list) = episodes.get_mut(e.account_index) else {
-            return usage(format!("stop episode for account index {} but only {} accounts", e.account_index, opts.accounts));
+            return usage(format!(
+                "stop episode for account index {} but only {} accounts",
+                e.account_index, opts.accounts
+            ));
         };
         let stop = whole(e.stop);
         if stop < run_start || stop >= run_end {
-            return usage(format!("logging stop at {stop} is outside the generated days ({run_start} .. {run_end})"));
+            return usage(format!(
+                "logging stop at {stop} is outside the generated days ({run_start} .. {run_end})"
+            ));
         }
         let restart = e.restart.map(whole);
         if let Some(r) = restart
             && r - stop < MIN_STOP
         {
-            return usage(format!("restart at {r} must come at least 2 minutes after the stop at {stop}"));
+            return usage(format!(
+                "restart at {r} must come at least 2 minutes after the stop at {stop}"
+            ));
         }
         list.push((stop, restart));
     }
@@ -370,7 +409,12 @@ fn plan(opts: &GenerateOptions) -> Result<Plan> {
         for pair in list.windows(2) {
             match pair[0].1 {
                 Some(r) if pair[1].0 > r => {}
-                _ => return usage(format!("logging stop episodes overlap (stop at {})", pair[1].0)),
+                _ => {
+                    return usage(format!(
+                        "logging stop episodes overlap (stop at {})",
+                        pair[1].0
+                    ));
+                }
             }
         }
     }
@@ -388,7 +432,9 @@ fn plan(opts: &GenerateOptions) -> Result<Plan> {
             break id;
         }
     };
-    let account_ids: Vec<String> = (0..opts.accounts).map(|_| fresh_account(&mut rng)).collect();
+    let account_ids: Vec<String> = (0..opts.accounts)
+        .map(|_| fresh_account(&mut rng))
+        .collect();
     let org = (opts.accounts >= 2).then(|| (ids::org_id(&mut rng), fresh_account(&mut rng)));
     let accounts = account_ids
         .into_iter()
@@ -399,7 +445,8 @@ fn plan(opts: &GenerateOptions) -> Result<Plan> {
                 Some((o, m)) if member => (Some(o.clone()), Some(m.as_str())),
                 _ => (None, None),
             };
-            let mut account_rng = GenRng::seed_from_u64(ids::mix_seed(opts.seed, 0x1000 + i as u64));
+            let mut account_rng =
+                GenRng::seed_from_u64(ids::mix_seed(opts.seed, 0x1000 + i as u64));
             catalog::account_profile(id, org_id, management, home_region, &mut account_rng)
         })
         .collect();

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::catalog::{Class, Kind, Op, Principal, Session};
 use super::ids::{self, GenRng};
 use super::records::Ctx;
+use crate::archive::layout::{ObjectKind, region_folder};
 
 #[derive(Serialize)]
 pub struct Resource {
@@ -101,7 +102,11 @@ pub fn build(ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>, rng: &mut 
                     "keyId": key_arn,
                     "encryptionContext": {
                         "aws:cloudtrail:arn": ctx.account.trail_arn(),
-                        "aws:s3:arn": format!("arn:aws:s3:::{}/AWSLogs/{acct}/CloudTrail/{region}", ctx.bucket),
+                        "aws:s3:arn": format!(
+                            "arn:aws:s3:::{}/{}",
+                            ctx.bucket,
+                            region_folder("", ctx.account.org_id.as_deref(), acct, ObjectKind::Log, region)
+                        ),
                     },
                     "keySpec": "AES_256",
                 }),
@@ -112,7 +117,8 @@ pub fn build(ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>, rng: &mut 
             if op.name == "RotateKey" {
                 call.service_details = Some(json!({"keyId": key_id}));
             }
-            call.resources.push(resource(Some(acct), "AWS::KMS::Key", key_arn.clone()));
+            call.resources
+                .push(resource(Some(acct), "AWS::KMS::Key", key_arn.clone()));
             call.resource_for_errors = key_arn;
         }
         "lambda" => {
@@ -122,7 +128,8 @@ pub fn build(ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>, rng: &mut 
                 "Invoke" => {
                     call.request = json!({"functionName": arn});
                     call.additional = Some(json!({"functionVersion": format!("{arn}:$LATEST")}));
-                    call.resources.push(resource(Some(acct), "AWS::Lambda::Function", arn.clone()));
+                    call.resources
+                        .push(resource(Some(acct), "AWS::Lambda::Function", arn.clone()));
                 }
                 "ListFunctions20150331" => {}
                 "UpdateFunctionCode20150331v2" => {
@@ -145,7 +152,9 @@ pub fn build(ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>, rng: &mut 
                     "logStreamName": format!("{}/[$LATEST]{}", t.format("%Y/%m/%d"), ids::hex_id(rng, "", 32)),
                 }),
                 "DescribeLogGroups" => json!({"logGroupNamePrefix": "/aws/lambda/"}),
-                "DescribeLogStreams" => json!({"logGroupName": group, "orderBy": "LastEventTime", "descending": true, "limit": 50}),
+                "DescribeLogStreams" => {
+                    json!({"logGroupName": group, "orderBy": "LastEventTime", "descending": true, "limit": 50})
+                }
                 _ => json!({"logGroupName": group, "retentionInDays": 30}),
             };
         }
@@ -153,7 +162,9 @@ pub fn build(ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>, rng: &mut 
             let trail = ctx.account.trail_arn();
             call.request = match op.name {
                 "DescribeTrails" => json!({"trailNameList": [], "includeShadowTrails": true}),
-                "LookupEvents" => json!({"maxResults": 50, "lookupAttributes": [{"attributeKey": "ReadOnly", "attributeValue": "false"}]}),
+                "LookupEvents" => {
+                    json!({"maxResults": 50, "lookupAttributes": [{"attributeKey": "ReadOnly", "attributeValue": "false"}]})
+                }
                 "GetTrailStatus" => json!({"name": trail}),
                 _ => json!({"trailName": trail}),
             };
@@ -182,7 +193,8 @@ pub fn build(ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>, rng: &mut 
             call.host = "signin.aws.amazon.com".to_string();
             call.login_failed = rng.gen_bool(0.05);
             let mfa = p.mfa && !call.login_failed;
-            call.response = json!({"ConsoleLogin": if call.login_failed { "Failure" } else { "Success" }});
+            call.response =
+                json!({"ConsoleLogin": if call.login_failed { "Failure" } else { "Success" }});
             call.additional = Some(json!({
                 "LoginTo": "https://console.aws.amazon.com/console/home?hashArgs=%23&isauthcode=true&state=hashArgsFromTB_us-east-1",
                 "MobileVersion": "No",
@@ -204,16 +216,22 @@ fn ec2(call: &mut Call, ctx: &Ctx<'_>, op: &Op, rng: &mut GenRng) {
             json!({"instancesSet": {"items": [{"instanceId": instance}]}, "filterSet": {}})
         }
         "DescribeInstances" => json!({"instancesSet": {}, "filterSet": {}}),
-        "DescribeSecurityGroups" => json!({"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}}),
+        "DescribeSecurityGroups" => {
+            json!({"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}})
+        }
         "DescribeVolumes" if rng.gen_bool(0.3) => {
             json!({"volumeSet": {"items": [{"volumeId": choose(rng, &r.volumes)}]}, "filterSet": {}})
         }
         "DescribeVolumes" => json!({"volumeSet": {}, "filterSet": {}}),
-        "DescribeSubnets" => json!({"subnetSet": {}, "filterSet": {"items": [{"name": "vpc-id", "valueSet": {"items": [{"value": r.vpc}]}}]}}),
+        "DescribeSubnets" => {
+            json!({"subnetSet": {}, "filterSet": {"items": [{"name": "vpc-id", "valueSet": {"items": [{"value": r.vpc}]}}]}})
+        }
         "DescribeVpcs" => json!({"vpcSet": {}, "filterSet": {}}),
         "DescribeNetworkInterfaces" => json!({"networkInterfaceIdSet": {}, "filterSet": {}}),
         "DescribeRegions" => json!({"regionSet": {}}),
-        "DescribeAvailabilityZones" => json!({"availabilityZoneSet": {}, "availabilityZoneIdSet": {}}),
+        "DescribeAvailabilityZones" => {
+            json!({"availabilityZoneSet": {}, "availabilityZoneIdSet": {}})
+        }
         "CreateTags" => json!({
             "resourcesSet": {"items": [{"resourceId": instance}]},
             "tagSet": {"items": [{"key": "Owner", "value": "platform-team"}]},
@@ -287,36 +305,61 @@ fn s3(call: &mut Call, ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>, 
             return;
         }
         "GetBucketAcl" => call.request = json!({"bucketName": bucket, "Host": host, "acl": ""}),
-        "GetBucketLocation" => call.request = json!({"bucketName": bucket, "Host": host, "location": ""}),
+        "GetBucketLocation" => {
+            call.request = json!({"bucketName": bucket, "Host": host, "location": ""})
+        }
         "CreateBucket" => {
             let name = format!("scratch-{}-{acct}", ids::hex_id(rng, "", 6));
             call.request = json!({
                 "bucketName": name, "Host": format!("{name}.s3.{region}.amazonaws.com"),
                 "CreateBucketConfiguration": {"LocationConstraint": region, "xmlns": "http://s3.amazonaws.com/doc/2006-03-01/"},
             });
-            call.resources.push(resource(Some(acct), "AWS::S3::Bucket", format!("arn:aws:s3:::{name}")));
+            call.resources.push(resource(
+                Some(acct),
+                "AWS::S3::Bucket",
+                format!("arn:aws:s3:::{name}"),
+            ));
             call.additional = Some(s3_extra(rng, 0, 0));
             return;
         }
         "DeleteBucket" => call.request = json!({"bucketName": bucket, "Host": host}),
         _ => {
             let key = match rng.gen_range(0..3) {
-                0 => format!("uploads/{}/{}.json", t.format("%Y/%m/%d"), ids::hex_id(rng, "", 12)),
+                0 => format!(
+                    "uploads/{}/{}.json",
+                    t.format("%Y/%m/%d"),
+                    ids::hex_id(rng, "", 12)
+                ),
                 1 => format!("reports/daily-{}.csv", t.format("%Y-%m-%d")),
                 _ => format!("images/{}.jpg", ids::hex_id(rng, "", 16)),
             };
             call.request = json!({"bucketName": bucket, "Host": host, "key": key});
             let size = rng.gen_range(200..5_000_000u64);
-            let (bytes_in, bytes_out) = if op.name == "PutObject" { (size, 0) } else { (0, size) };
+            let (bytes_in, bytes_out) = if op.name == "PutObject" {
+                (size, 0)
+            } else {
+                (0, size)
+            };
             if op.name == "PutObject" {
                 call.response = json!({"x-amz-server-side-encryption": "AES256"});
             }
             call.additional = Some(s3_extra(rng, bytes_in, bytes_out));
-            call.resources.push(resource(None, "AWS::S3::Object", format!("{bucket_arn}/{key}")));
+            call.resources.push(resource(
+                None,
+                "AWS::S3::Object",
+                format!("{bucket_arn}/{key}"),
+            ));
             call.resource_for_errors = format!("{bucket_arn}/{key}");
             if p.class == Class::App && rng.gen_bool(0.5) {
-                call.vpc_endpoint = Some(format!("vpce-0{}", ctx.regional.vpc.trim_start_matches("vpc-0")));
-                call.source_ip = Some(format!("10.0.{}.{}", rng.gen_range(0..=255u8), rng.gen_range(1..=254u8)));
+                call.vpc_endpoint = Some(format!(
+                    "vpce-0{}",
+                    ctx.regional.vpc.trim_start_matches("vpc-0")
+                ));
+                call.source_ip = Some(format!(
+                    "10.0.{}.{}",
+                    rng.gen_range(0..=255u8),
+                    rng.gen_range(1..=254u8)
+                ));
             }
         }
     }
@@ -324,7 +367,8 @@ fn s3(call: &mut Call, ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>, 
         let out = rng.gen_range(0..2000);
         call.additional = Some(s3_extra(rng, 0, out));
     }
-    call.resources.push(resource(Some(acct), "AWS::S3::Bucket", bucket_arn));
+    call.resources
+        .push(resource(Some(acct), "AWS::S3::Bucket", bucket_arn));
 }
 
 fn sts(call: &mut Call, ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>, rng: &mut GenRng) {
@@ -359,11 +403,14 @@ fn sts(call: &mut Call, ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>,
     };
     let session = match &role.session {
         Session::Instance(i) => i.clone(),
-        Session::Named(n) if role.class == Class::Automation => format!("{n}-{}", rng.gen_range(1000..99999)),
+        Session::Named(n) if role.class == Class::Automation => {
+            format!("{n}-{}", rng.gen_range(1000..99999))
+        }
         Session::Named(n) => n.clone(),
         Session::None => p.name.clone(),
     };
-    call.request = json!({"roleArn": role.arn, "roleSessionName": session, "durationSeconds": 3600});
+    call.request =
+        json!({"roleArn": role.arn, "roleSessionName": session, "durationSeconds": 3600});
     call.response = json!({
         "credentials": {
             "accessKeyId": ids::iam_id(rng, "ASIA"),
@@ -375,7 +422,8 @@ fn sts(call: &mut Call, ctx: &Ctx<'_>, op: &Op, p: &Principal, t: DateTime<Utc>,
             "arn": format!("arn:aws:sts::{acct}:assumed-role/{}/{session}", role.name),
         },
     });
-    call.resources.push(resource(Some(acct), "AWS::IAM::Role", role.arn.clone()));
+    call.resources
+        .push(resource(Some(acct), "AWS::IAM::Role", role.arn.clone()));
     call.resource_for_errors = role.arn.clone();
 }
 
@@ -398,7 +446,9 @@ fn iam(call: &mut Call, ctx: &Ctx<'_>, op: &Op, t: DateTime<Utc>, rng: &mut GenR
         "GetPolicy" => json!({"policyArn": policy}),
         "GetPolicyVersion" => json!({"policyArn": policy, "versionId": "v1"}),
         "GetUser" | "ListAccessKeys" | "CreateAccessKey" => json!({"userName": user}),
-        "AttachRolePolicy" => json!({"roleName": role, "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        "AttachRolePolicy" => {
+            json!({"roleName": role, "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})
+        }
         "CreateUser" => {
             let name = format!("temp-{}", ids::hex_id(rng, "", 6));
             call.response = json!({"user": {
@@ -416,8 +466,12 @@ fn iam(call: &mut Call, ctx: &Ctx<'_>, op: &Op, t: DateTime<Utc>, rng: &mut GenR
         }});
     }
     call.resource_for_errors = match op.name {
-        "GetRole" | "ListAttachedRolePolicies" | "AttachRolePolicy" => format!("arn:aws:iam::{acct}:role/{role}"),
-        "GetUser" | "ListAccessKeys" | "CreateAccessKey" => format!("arn:aws:iam::{acct}:user/{user}"),
+        "GetRole" | "ListAttachedRolePolicies" | "AttachRolePolicy" => {
+            format!("arn:aws:iam::{acct}:role/{role}")
+        }
+        "GetUser" | "ListAccessKeys" | "CreateAccessKey" => {
+            format!("arn:aws:iam::{acct}:user/{user}")
+        }
         _ => "*".to_string(),
     };
 }

@@ -10,7 +10,9 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::catalog::{AccountProfile, Class, EventType, Kind, Op, Principal, RegionalResources, Session};
+use super::catalog::{
+    AccountProfile, Class, EventType, Kind, Op, Principal, RegionalResources, Session,
+};
 use super::ids::{self, GenRng};
 use super::params;
 
@@ -182,7 +184,11 @@ fn caller<'a>(
             // Console users work through temporary console credentials most of the time.
             let console_session = !sign_in && p.console && rng.gen_bool(0.5);
             let mut identity = UserIdentity {
-                kind: Some(if p.kind == Kind::Root { "Root" } else { "IAMUser" }),
+                kind: Some(if p.kind == Kind::Root {
+                    "Root"
+                } else {
+                    "IAMUser"
+                }),
                 principal_id: Some(p.unique_id.clone()),
                 arn: Some(p.arn.clone()),
                 account_id: Some(acct),
@@ -223,7 +229,8 @@ fn caller<'a>(
                 Session::None => "session".to_string(),
             };
             let arn = format!("arn:aws:sts::{acct}:assumed-role/{}/{session_name}", p.name);
-            let from_console = p.agents.first().is_some_and(|a| a.starts_with("Mozilla")) && rng.gen_bool(0.6);
+            let from_console =
+                p.agents.first().is_some_and(|a| a.starts_with("Mozilla")) && rng.gen_bool(0.6);
             let identity = UserIdentity {
                 kind: Some("AssumedRole"),
                 principal_id: Some(format!("{}:{session_name}", p.unique_id)),
@@ -295,7 +302,11 @@ fn error_for(op: &Op, caller_arn: &str, resource: &str) -> (&'static str, String
         .name
         .trim_end_matches("20150331v2")
         .trim_end_matches("20150331");
-    let action = if op.service == "lambda" && action == "Invoke" { "InvokeFunction" } else { action };
+    let action = if op.service == "lambda" && action == "Invoke" {
+        "InvokeFunction"
+    } else {
+        action
+    };
     let denied = format!(
         "User: {caller_arn} is not authorized to perform: {}:{action} on resource: {resource} because no identity-based policy allows the {}:{action} action",
         op.service, op.service
@@ -334,7 +345,11 @@ pub fn api_record(
         let (code, msg) = error_for(op, &caller.arn, &call.resource_for_errors);
         (Some(code), Some(msg), Value::Null)
     } else if sign_in && call.login_failed {
-        (None, Some("Failed authentication".to_string()), call.response)
+        (
+            None,
+            Some("Failed authentication".to_string()),
+            call.response,
+        )
     } else {
         (None, None, call.response)
     };

@@ -28,7 +28,11 @@ fn is_weekend(day: NaiveDate) -> bool {
 }
 
 fn hour_weights(day: NaiveDate) -> &'static [f64; 24] {
-    if is_weekend(day) { &WEEKEND_HOURS } else { &WEEKDAY_HOURS }
+    if is_weekend(day) {
+        &WEEKEND_HOURS
+    } else {
+        &WEEKDAY_HOURS
+    }
 }
 
 fn day_weight(day: NaiveDate) -> f64 {
@@ -107,12 +111,15 @@ pub fn truncate_minute(t: DateTime<Utc>) -> DateTime<Utc> {
         - Duration::nanoseconds(i64::from(t.timestamp_subsec_nanos()))
 }
 
+/// A stop and its restart (if any), whole seconds.
+pub type Episode = (DateTime<Utc>, Option<DateTime<Utc>>);
+
 /// The logging segments of one account, from its (validated, sorted, non-overlapping) stop
 /// episodes. A restart at or after `run_end` is no restart within the run.
 pub fn segments(
     run_start: DateTime<Utc>,
     run_end: DateTime<Utc>,
-    episodes: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
+    episodes: &[Episode],
 ) -> Vec<Segment> {
     let mut out = vec![Segment {
         start: run_start,
