@@ -25,7 +25,7 @@ pub mod archive;
 pub mod cli;
 pub mod decode;
 pub mod error;
-
+pub mod generate;
 pub mod table;
 
 pub use error::{Error, Result};

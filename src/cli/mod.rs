@@ -4,6 +4,7 @@
 //! the outcome to an exit code (0 ok, 1 findings or invalid evidence, 2 usage or runtime error).
 
 pub mod archive_args;
+pub mod generate;
 
 pub mod output;
 pub mod progress;
@@ -40,6 +41,8 @@ pub enum Command {
     Shell(shell::ShellArgs),
     /// List the tables and their columns.
     Tables(tables::TablesArgs),
+    /// Write a realistic synthetic archive (with signed digests) for tests and demos.
+    Generate(generate::GenerateArgs),
 }
 
 /// Entry point for the binary: parse, run, report.
@@ -57,6 +60,7 @@ pub fn main() -> ExitCode {
             Command::Query(args) => query::run(args, cli.quiet).await,
             Command::Shell(args) => shell::run(args, cli.quiet).await,
             Command::Tables(args) => tables::run(args).await,
+            Command::Generate(args) => generate::run(args, cli.quiet),
         }
     });
     match result {
