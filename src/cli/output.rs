@@ -73,6 +73,9 @@ pub fn write_batches(
         arrow::error::ArrowError::IoError(_, io_err) => Error::io("output", io_err),
         other => Error::usage(format!("writing results: {other}")),
     };
+    // An empty result still shows its columns.
+    let empty = [RecordBatch::new_empty(Arc::clone(schema))];
+    let batches = if batches.is_empty() { &empty[..] } else { batches };
     match format {
         Format::Table => {
             let text = arrow::util::pretty::pretty_format_batches(batches).map_err(arrow_err)?;
@@ -99,9 +102,6 @@ pub fn write_batches(
             }
             writer.finish().map_err(arrow_err)?;
             drop(writer);
-            if batches.iter().all(|b| b.num_rows() == 0) {
-                write!(out, "[]").map_err(io)?;
-            }
             writeln!(out).map_err(io)?;
         }
         Format::Ndjson => {
