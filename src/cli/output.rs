@@ -75,7 +75,11 @@ pub fn write_batches(
     };
     // An empty result still shows its columns.
     let empty = [RecordBatch::new_empty(Arc::clone(schema))];
-    let batches = if batches.is_empty() { &empty[..] } else { batches };
+    let batches = if batches.is_empty() {
+        &empty[..]
+    } else {
+        batches
+    };
     match format {
         Format::Table => {
             let text = arrow::util::pretty::pretty_format_batches(batches).map_err(arrow_err)?;
