@@ -47,16 +47,7 @@ impl TableProvider for CloudTrailTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|f| {
-                if PRUNING.can_prune(f) {
-                    TableProviderFilterPushDown::Inexact
-                } else {
-                    TableProviderFilterPushDown::Unsupported
-                }
-            })
-            .collect())
+        Ok(PRUNING.pushdown(filters))
     }
 
     async fn scan(

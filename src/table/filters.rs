@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::common::ScalarValue;
-use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 
 use crate::archive::Scope;
 use crate::decode::time::parse_event_time;
@@ -27,6 +27,21 @@ impl PruningColumns {
         let mut scope = Scope::default();
         self.apply(expr, &mut scope);
         scope != Scope::default()
+    }
+
+    /// The answer to `TableProvider::supports_filters_pushdown`: `Inexact` for filters that
+    /// prune the listing (DataFusion re-applies them to rows), `Unsupported` for the rest.
+    pub fn pushdown(&self, filters: &[&Expr]) -> Vec<TableProviderFilterPushDown> {
+        filters
+            .iter()
+            .map(|f| {
+                if self.can_prune(f) {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect()
     }
 
     /// The scope all `filters` together allow.

@@ -31,18 +31,11 @@ const LOG_FILES_PRUNING: PruningColumns = PruningColumns {
     region: "region",
 };
 
-fn pushdown(columns: &PruningColumns, filters: &[&Expr]) -> Vec<TableProviderFilterPushDown> {
-    filters
-        .iter()
-        .map(|f| {
-            if columns.can_prune(f) {
-                TableProviderFilterPushDown::Inexact
-            } else {
-                TableProviderFilterPushDown::Unsupported
-            }
-        })
-        .collect()
-}
+/// `read_errors` has no time column: only account and region prune it.
+const READ_ERRORS_PRUNING: PruningColumns = PruningColumns {
+    time: "",
+    ..LOG_FILES_PRUNING
+};
 
 fn memory_plan(
     schema: SchemaRef,
@@ -99,7 +92,7 @@ impl TableProvider for LogFilesTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(pushdown(&LOG_FILES_PRUNING, filters))
+        Ok(LOG_FILES_PRUNING.pushdown(filters))
     }
 
     async fn scan(
@@ -196,11 +189,7 @@ impl TableProvider for ReadErrorsTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        let columns = PruningColumns {
-            time: "",
-            ..LOG_FILES_PRUNING
-        };
-        Ok(pushdown(&columns, filters))
+        Ok(READ_ERRORS_PRUNING.pushdown(filters))
     }
 
     async fn scan(
@@ -210,11 +199,10 @@ impl TableProvider for ReadErrorsTable {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let columns = PruningColumns {
-            time: "",
-            ..LOG_FILES_PRUNING
-        };
-        let scope = self.source.scope.intersect(&columns.scope(filters));
+        let scope = self
+            .source
+            .scope
+            .intersect(&READ_ERRORS_PRUNING.scope(filters));
         let listing = list_objects(&self.source.location, ObjectKind::Log, &scope).await?;
         self.source.errors.record_skipped(&listing.skipped);
         // Errors must be listed, not raised, here: this table is how --strict users find them.
