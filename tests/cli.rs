@@ -182,3 +182,34 @@ fn tables_lists_nested_columns_by_path() {
     let all = stdout(&trailscope(&["tables"]));
     assert!(all.contains("log_files") && all.contains("read_errors"));
 }
+
+#[test]
+fn shell_runs_multi_line_statements_and_meta_commands() {
+    use std::io::Write;
+    let home = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(["shell", "-a", &grycap_arg()])
+        .env("HOME", home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SELECT count(*) AS n\nFROM cloudtrail\nWHERE region = 'sa-east-1';\nSELECT nosuch FROM cloudtrail;\n\\d\n\\q\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("| 1746 |"), "{text}");
+    assert!(text.contains("read_errors:"), "\\d lists tables: {text}");
+    assert!(
+        stderr(&out).contains("nosuch"),
+        "errors are reported and the shell goes on"
+    );
+    let history = std::fs::read_to_string(home.path().join(".trailscope_history")).unwrap();
+    assert!(history.contains("sa-east-1"), "history is kept: {history}");
+}
