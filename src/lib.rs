@@ -10,6 +10,8 @@
 //! - [`decode`]: how bytes become Arrow: gzip, the `{"Records":[...]}` document, the fixed schema;
 //! - [`table`]: DataFusion table providers (`cloudtrail`, `log_files`, `read_errors`) and the
 //!   session with our SQL functions;
+//! - [`snapshot`]: configuration snapshots (raw AWS API answers) and the facts they give;
+//! - [`controls`]: the control catalog as SQL: metadata, loading, linting, running → findings;
 //! - [`generate`]: realistic synthetic archives with signed digests, for tests and benchmarks;
 //! - [`cli`]: argument parsing and printing; it does no work of its own.
 //!
@@ -23,9 +25,11 @@
 
 pub mod archive;
 pub mod cli;
+pub mod controls;
 pub mod decode;
 pub mod error;
 pub mod generate;
+pub mod snapshot;
 pub mod table;
 
 pub use error::{Error, Result};

@@ -15,6 +15,7 @@ pub mod filters;
 pub mod json_functions;
 pub mod listed;
 pub mod scan;
+pub mod snapshot;
 pub mod statements;
 
 use std::collections::BTreeMap;

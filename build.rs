@@ -1,0 +1,47 @@
+//! Embeds the built-in controls (`queries/controls/**/<ID>.sql` + `<ID>.json`) in the binary,
+//! so `trailscope check` works wherever the binary is copied.
+
+use std::path::{Path, PathBuf};
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            // A new control in an area folder changes that folder, not the root.
+            println!("cargo:rerun-if-changed={}", path.display());
+            walk(&path, out);
+        } else if path.extension().is_some_and(|e| e == "sql") {
+            out.push(path);
+        }
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/controls");
+    println!("cargo:rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    files.sort();
+    let mut code = String::from("&[\n");
+    for sql in &files {
+        println!("cargo:rerun-if-changed={}", sql.display());
+        let meta = sql.with_extension("json");
+        println!("cargo:rerun-if-changed={}", meta.display());
+        let rel = sql.strip_prefix(&root).unwrap_or(sql);
+        code.push_str(&format!(
+            "    ({:?}, include_str!({:?}), include_str!({:?})),\n",
+            rel.display().to_string(),
+            sql.display().to_string(),
+            meta.display().to_string()
+        ));
+    }
+    code.push_str("]\n");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("builtin_controls.rs");
+    if let Err(e) = std::fs::write(&out, code) {
+        panic!("writing {}: {e}", out.display());
+    }
+}

@@ -1,0 +1,74 @@
+//! The control catalog: metadata, loading, linting, running → findings.
+//!
+//! A control is a SQL query over the archive tables (`cloudtrail`, `log_files`, ...) and the
+//! snapshot tables (`trails`, `buckets`, ...) that returns one row per evaluated resource:
+//!
+//! | column | |
+//! |---|---|
+//! | `status` | `fail`, `pass` or `inconclusive` (a needed fact is missing: never pass) |
+//! | `resource` | trail ARN, bucket, log group or account |
+//! | `account_id`, `region` | where (region may be NULL) |
+//! | `window_start`, `window_end` | for event controls, the window the events fall in |
+//! | `evidence` | JSON text; every other column is added to it, so `array_agg(...)` of events with their `log_file` becomes evidence as is |
+//!
+//! `control_id`, `title` and `severity` come from the metadata. A control that returns no row
+//! gives one inconclusive finding: silence is not a pass.
+//!
+//! Adding a control: `queries/controls/<area>/<ID>.sql` + `<ID>.json`, a fire and a pass case in
+//! `tests/controls.rs`, and `trailscope lint` clean.
+
+pub mod lint;
+pub mod load;
+pub mod meta;
+pub mod params;
+pub mod run;
+
+pub use load::{Control, builtin, catalog, from_dir};
+pub use meta::{ControlMeta, Kind, Severity};
+pub use params::ParamValues;
+pub use run::{Report, run_controls};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Fail,
+    Inconclusive,
+    Pass,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Fail => "fail",
+            Status::Inconclusive => "inconclusive",
+            Status::Pass => "pass",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "fail" => Some(Status::Fail),
+            "pass" => Some(Status::Pass),
+            "inconclusive" => Some(Status::Inconclusive),
+            _ => None,
+        }
+    }
+}
+
+/// One row of one control's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub control_id: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub title: String,
+    pub resource: String,
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub window_start: Option<String>,
+    pub window_end: Option<String>,
+    /// JSON text.
+    pub evidence: String,
+}

@@ -1,0 +1,230 @@
+//! Running controls in a session and turning their rows into [`Finding`]s.
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::prelude::SessionContext;
+use serde_json::{Map, Value, json};
+
+use super::params::{ParamValues, Unset, substitute};
+use super::{Control, Finding, Status};
+use crate::error::{Error, Result};
+use crate::table::statements;
+
+/// Columns with a place in a finding; any other column goes into the evidence.
+const SHAPE: &[&str] = &[
+    "control_id",
+    "status",
+    "resource",
+    "account_id",
+    "region",
+    "window_start",
+    "window_end",
+    "evidence",
+];
+
+/// Every control's findings, fail first by severity, and the controls that could not run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    /// (control id, why it could not run): its finding is inconclusive with the reason.
+    pub errors: Vec<(String, String)>,
+}
+
+impl Report {
+    pub fn failed(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.status == Status::Fail)
+            .count()
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.findings.iter().filter(|f| f.status == status).count()
+    }
+}
+
+/// Runs each control in `ctx` (which must hold the archive and snapshot tables).
+pub async fn run_controls(
+    ctx: &SessionContext,
+    controls: &[Control],
+    values: &ParamValues,
+) -> Result<Report> {
+    let mut report = Report::default();
+    for control in controls {
+        match run_one(ctx, control, values).await {
+            Ok(findings) if findings.is_empty() => report.findings.push(lone(
+                control,
+                Status::Inconclusive,
+                json!({"reason": "the control returned no rows: nothing to evaluate"}),
+            )),
+            Ok(findings) => report.findings.extend(findings),
+            Err(Outcome::Unset(Unset(name))) => report.findings.push(lone(
+                control,
+                Status::Inconclusive,
+                json!({"reason": format!("parameter {name} is not set: give --param {name}=VALUE or set it in the snapshot profile")}),
+            )),
+            Err(Outcome::Error(message)) => {
+                report.findings.push(lone(
+                    control,
+                    Status::Inconclusive,
+                    json!({"error": message}),
+                ));
+                report.errors.push((control.meta.id.clone(), message));
+            }
+        }
+    }
+    report.findings.sort_by(|a, b| {
+        (a.status, a.severity, &a.control_id, &a.resource).cmp(&(
+            b.status,
+            b.severity,
+            &b.control_id,
+            &b.resource,
+        ))
+    });
+    Ok(report)
+}
+
+enum Outcome {
+    Unset(Unset),
+    Error(String),
+}
+
+fn lone(control: &Control, status: Status, evidence: Value) -> Finding {
+    Finding {
+        control_id: control.meta.id.clone(),
+        status,
+        severity: control.meta.severity,
+        title: control.meta.title.clone(),
+        resource: "*".to_string(),
+        account_id: None,
+        region: None,
+        window_start: None,
+        window_end: None,
+        evidence: evidence.to_string(),
+    }
+}
+
+async fn run_one(
+    ctx: &SessionContext,
+    control: &Control,
+    values: &ParamValues,
+) -> std::result::Result<Vec<Finding>, Outcome> {
+    let sql = match substitute(&control.meta, &control.sql, values) {
+        Ok(Ok(sql)) => sql,
+        Ok(Err(unset)) => return Err(Outcome::Unset(unset)),
+        Err(e) => return Err(Outcome::Error(e)),
+    };
+    let fail = |e: Error| Outcome::Error(format!("{}: {e}", control.origin));
+    let parsed = statements::parse_checked(&sql, None).map_err(fail)?;
+    let mut results = statements::execute(ctx, parsed).await.map_err(fail)?;
+    let Some(last) = results.pop() else {
+        return Ok(Vec::new());
+    };
+    let mut findings = Vec::new();
+    for batch in &last.batches {
+        findings.extend(
+            findings_of(control, batch)
+                .map_err(|m| Outcome::Error(format!("{}: {m}", control.origin)))?,
+        );
+    }
+    Ok(findings)
+}
+
+/// A column as optional text per row (timestamps as RFC 3339, numbers as written).
+fn text_column(
+    batch: &RecordBatch,
+    name: &str,
+) -> std::result::Result<Option<Vec<Option<String>>>, String> {
+    let Some(column) = batch.column_by_name(name) else {
+        return Ok(None);
+    };
+    let utf8 = cast(column, &DataType::Utf8).map_err(|e| format!("column {name}: {e}"))?;
+    let strings = utf8.as_string::<i32>();
+    Ok(Some(
+        (0..strings.len())
+            .map(|i| (!strings.is_null(i)).then(|| strings.value(i).to_string()))
+            .collect(),
+    ))
+}
+
+/// Every column outside [`SHAPE`], one JSON object per row.
+fn extra_evidence(batch: &RecordBatch) -> std::result::Result<Vec<Map<String, Value>>, String> {
+    let schema = batch.schema();
+    let extra: Vec<usize> = (0..schema.fields().len())
+        .filter(|i| !SHAPE.contains(&schema.field(*i).name().as_str()))
+        .collect();
+    if extra.is_empty() {
+        return Ok(vec![Map::new(); batch.num_rows()]);
+    }
+    let projected = batch.project(&extra).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    {
+        let mut writer = arrow::json::LineDelimitedWriter::new(&mut buf);
+        writer.write(&projected).map_err(|e| e.to_string())?;
+        writer.finish().map_err(|e| e.to_string())?;
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let mut rows: Vec<Map<String, Value>> = text
+        .lines()
+        .map(|l| match serde_json::from_str(l) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        })
+        .collect();
+    // The writer leaves out all-null rows' keys; keep one object per row whatever happens.
+    rows.resize(batch.num_rows(), Map::new());
+    Ok(rows)
+}
+
+fn findings_of(
+    control: &Control,
+    batch: &RecordBatch,
+) -> std::result::Result<Vec<Finding>, String> {
+    let required = |name: &str| -> std::result::Result<Vec<Option<String>>, String> {
+        text_column(batch, name)?.ok_or_else(|| {
+            format!("the query has no {name} column; a control returns status, resource, account_id (and optionally region, window_start, window_end, evidence)")
+        })
+    };
+    let optional = |name: &str| -> std::result::Result<Vec<Option<String>>, String> {
+        Ok(text_column(batch, name)?.unwrap_or_else(|| vec![None; batch.num_rows()]))
+    };
+    let status = required("status")?;
+    let resource = required("resource")?;
+    let account = required("account_id")?;
+    let region = optional("region")?;
+    let start = optional("window_start")?;
+    let end = optional("window_end")?;
+    let evidence = optional("evidence")?;
+    let extras = extra_evidence(batch)?;
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let raw = status[i].clone().unwrap_or_default();
+        let s = Status::parse(&raw)
+            .ok_or_else(|| format!("status {raw:?} is not fail, pass or inconclusive"))?;
+        let mut ev = match evidence[i].as_deref().map(serde_json::from_str::<Value>) {
+            Some(Ok(Value::Object(m))) => m,
+            Some(Ok(other)) => Map::from_iter([("evidence".to_string(), other)]),
+            Some(Err(_)) => Map::from_iter([(
+                "evidence".to_string(),
+                Value::String(evidence[i].clone().unwrap_or_default()),
+            )]),
+            None => Map::new(),
+        };
+        ev.extend(extras[i].clone());
+        out.push(Finding {
+            control_id: control.meta.id.clone(),
+            status: s,
+            severity: control.meta.severity,
+            title: control.meta.title.clone(),
+            resource: resource[i].clone().unwrap_or_else(|| "*".to_string()),
+            account_id: account[i].clone(),
+            region: region[i].clone(),
+            window_start: start[i].clone(),
+            window_end: end[i].clone(),
+            evidence: Value::Object(ev).to_string(),
+        });
+    }
+    Ok(out)
+}
