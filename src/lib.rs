@@ -26,6 +26,7 @@ pub mod cli;
 pub mod decode;
 pub mod error;
 pub mod generate;
+pub mod integrity;
 pub mod table;
 
 pub use error::{Error, Result};
