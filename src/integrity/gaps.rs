@@ -308,12 +308,33 @@ impl<'a> Evidence<'a> {
         if !missing.is_empty() {
             return gap(GapClass::Unattested, json!({ "missing_digests": missing }));
         }
+        let mut covering: Vec<(DateTime<Utc>, DateTime<Utc>, &str)> = checks
+            .iter()
+            .filter(|c| !matches!(c.status, DigestStatus::Missing | DigestStatus::Unreadable))
+            .filter_map(|c| window(c).map(|(s, e)| (s, e, c.key.as_str())))
+            .filter(|(s, e, _)| overlaps(*s, *e))
+            .collect();
+        covering.sort();
+        let uncovered = uncovered(start, end, &covering);
+        let slack = Duration::minutes(5);
+        if !covering.is_empty() && uncovered.iter().all(|(s, e)| *e - *s <= slack) {
+            return gap(
+                GapClass::AttestedQuiet,
+                json!({
+                    "digests": covering.len(),
+                    "first_digest": covering.first().map(|c| c.2),
+                    "last_digest": covering.last().map(|c| c.2),
+                }),
+            );
+        }
+        // What the digests do not cover is explained when logging was stopped then.
+        let unexplained: Vec<_> = uncovered.iter().filter(|(s, e)| *e - *s > slack).collect();
         if let Some(stop) = stops.iter().find(|s| {
+            let until = s.restarted_at.unwrap_or(DateTime::<Utc>::MAX_UTC);
             s.accounts.contains(account)
-                && overlaps(
-                    s.stopped_at,
-                    s.restarted_at.unwrap_or(DateTime::<Utc>::MAX_UTC),
-                )
+                && unexplained
+                    .iter()
+                    .any(|(a, b)| (*b).min(until) - (*a).max(s.stopped_at) > slack)
         }) {
             return gap(
                 GapClass::ExplainedStop,
@@ -326,25 +347,6 @@ impl<'a> Evidence<'a> {
                     "restarted_at": stop.restarted_at,
                     "restarted_by": stop.restarted_by,
                     "restart_source_ip": stop.restart_source_ip,
-                }),
-            );
-        }
-        let mut covering: Vec<(DateTime<Utc>, DateTime<Utc>, &str)> = checks
-            .iter()
-            .filter(|c| !matches!(c.status, DigestStatus::Missing | DigestStatus::Unreadable))
-            .filter_map(|c| window(c).map(|(s, e)| (s, e, c.key.as_str())))
-            .filter(|(s, e, _)| overlaps(*s, *e))
-            .collect();
-        covering.sort();
-        let uncovered = uncovered(start, end, &covering);
-        let slack = Duration::minutes(5);
-        if uncovered.iter().all(|(s, e)| *e - *s <= slack) && !covering.is_empty() {
-            return gap(
-                GapClass::AttestedQuiet,
-                json!({
-                    "digests": covering.len(),
-                    "first_digest": covering.first().map(|c| c.2),
-                    "last_digest": covering.last().map(|c| c.2),
                 }),
             );
         }
