@@ -29,6 +29,7 @@ pub mod controls;
 pub mod decode;
 pub mod error;
 pub mod generate;
+pub mod integrity;
 pub mod snapshot;
 pub mod table;
 

@@ -6,3 +6,4 @@ mod cli;
 mod engine;
 mod s3;
 mod samples;
+mod verify;

@@ -4,6 +4,7 @@
 //! the outcome to an exit code (0 ok, 1 findings or invalid evidence, 2 usage or runtime error).
 
 pub mod archive_args;
+pub mod gaps;
 pub mod generate;
 
 pub mod output;
@@ -11,6 +12,7 @@ pub mod progress;
 pub mod query;
 pub mod shell;
 pub mod tables;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -43,6 +45,10 @@ pub enum Command {
     Tables(tables::TablesArgs),
     /// Write a realistic synthetic archive (with signed digests) for tests and demos.
     Generate(generate::GenerateArgs),
+    /// Validate digest chains and log files (signatures, hashes, missing, moved, unlisted files).
+    Verify(verify::VerifyArgs),
+    /// Find delivery gaps per account and region and classify them with evidence.
+    Gaps(gaps::GapsArgs),
 }
 
 /// Entry point for the binary: parse, run, report.
@@ -61,6 +67,8 @@ pub fn main() -> ExitCode {
             Command::Shell(args) => shell::run(args, cli.quiet).await,
             Command::Tables(args) => tables::run(args).await,
             Command::Generate(args) => generate::run(args, cli.quiet),
+            Command::Verify(args) => verify::run(args, cli.quiet).await,
+            Command::Gaps(args) => gaps::run(args, cli.quiet).await,
         }
     });
     match result {

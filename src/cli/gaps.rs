@@ -1,0 +1,140 @@
+//! `trailscope gaps`: delivery gaps per account and region, classified with evidence, and a
+//! compact timeline.
+
+use std::io::Write;
+
+use chrono::Duration;
+use clap::Args;
+use serde_json::json;
+
+use super::archive_args::{ArchiveArgs, parse_duration};
+use super::verify::ReportFormat;
+use crate::archive::Location;
+use crate::error::{Error, Result};
+use crate::integrity::gaps::{GapOptions, GapReport, gaps};
+
+#[derive(Debug, Args)]
+pub struct GapsArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// Consecutive deliveries further apart than this are a gap.
+    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = parse_duration)]
+    pub threshold: Duration,
+    /// Only this trail's digests count as attestation.
+    #[arg(long, value_name = "NAME")]
+    pub trail: Option<String>,
+    /// Leave out the timeline (text format).
+    #[arg(long)]
+    pub no_timeline: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+}
+
+pub async fn run(args: GapsArgs, quiet: bool) -> Result<u8> {
+    if args.threshold <= Duration::zero() {
+        return Err(Error::usage("--threshold must be positive, e.g. 60m"));
+    }
+    let scope = args.archive.scope()?;
+    let location = Location::open(&args.archive.archive, &args.archive.s3_options()).await?;
+    let options = GapOptions {
+        threshold: args.threshold,
+        trail: args.trail.clone(),
+        ..GapOptions::default()
+    };
+    let report = gaps(&location, &scope, &options).await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        ReportFormat::Jsonl => write_jsonl(&mut out, &report),
+        ReportFormat::Text => write_text(&mut out, &report, !args.no_timeline, quiet),
+    }
+    .and_then(|()| out.flush())
+    .map_err(|e| Error::io("output", e))?;
+    Ok(if report.has_critical() { 1 } else { 0 })
+}
+
+fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn write_jsonl(out: &mut dyn Write, report: &GapReport) -> std::io::Result<()> {
+    for g in &report.gaps {
+        let line = json!({
+            "type": "gap",
+            "account_id": g.account_id,
+            "region": g.region,
+            "start": iso(g.start),
+            "end": iso(g.end),
+            "class": g.class.as_str(),
+            "evidence": g.evidence,
+        });
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+pub fn write_text(
+    out: &mut dyn Write,
+    report: &GapReport,
+    timeline: bool,
+    quiet: bool,
+) -> std::io::Result<()> {
+    if !quiet {
+        writeln!(
+            out,
+            "Delivery gaps over {}m from {} to {}",
+            report.threshold.num_minutes(),
+            iso(report.start),
+            iso(report.end)
+        )?;
+    }
+    for g in &report.gaps {
+        writeln!(
+            out,
+            "{} {:<12} {} .. {} ({}) {:<15} {}",
+            g.account_id,
+            g.region,
+            iso(g.start),
+            iso(g.end),
+            crate::integrity::chain::human(g.end - g.start),
+            g.class.as_str(),
+            g.evidence
+        )?;
+    }
+    for s in &report.stops {
+        writeln!(
+            out,
+            "{} {} at {} by {} from {}; {}",
+            s.event,
+            s.trail.as_deref().unwrap_or("?"),
+            iso(s.stopped_at),
+            s.stopped_by.as_deref().unwrap_or("?"),
+            s.source_ip.as_deref().unwrap_or("?"),
+            match s.restarted_at {
+                Some(r) => format!(
+                    "restarted at {} by {}",
+                    iso(r),
+                    s.restarted_by.as_deref().unwrap_or("?")
+                ),
+                None => "never restarted".into(),
+            }
+        )?;
+    }
+    if timeline && !report.timelines.is_empty() {
+        let step = report.timelines[0].step_secs;
+        writeln!(
+            out,
+            "\nTimeline from {}, one character per {}: # delivered, . quiet, S stopped, X deleted logs, ! unattested, ? no validation",
+            iso(report.start),
+            if step == 3600 { "hour" } else { "day" }
+        )?;
+        for t in &report.timelines {
+            writeln!(out, "{} {:<15} {}", t.account_id, t.region, t.cells)?;
+        }
+    }
+    let critical = report.gaps.iter().filter(|g| g.class.is_critical()).count();
+    writeln!(
+        out,
+        "{} gap(s), {critical} critical (deleted_logs or unattested)",
+        report.gaps.len()
+    )
+}

@@ -1,0 +1,181 @@
+//! `trailscope verify`: digest and log file integrity validation, like `aws cloudtrail
+//! validate-logs` but offline-capable, multi-region and multi-account in one run.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use super::archive_args::ArchiveArgs;
+use crate::archive::Location;
+use crate::error::{Error, Result};
+use crate::integrity::{
+    DigestStatus, KeyRing, KeySource, LogFileStatus, VerifyOptions, VerifyReport, load_signatures,
+    verify,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Problems, then validate-logs style totals.
+    Text,
+    /// One JSON object per checked item.
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// Only this trail's digest chains (by name).
+    #[arg(long, value_name = "NAME")]
+    pub trail: Option<String>,
+    /// Public keys from `aws cloudtrail list-public-keys --output json` (offline); otherwise
+    /// cloudtrail:ListPublicKeys is called in each region that has digests.
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+    /// Digest signatures a local copy lost with the S3 metadata: `{"<digest key>": "<hex>"}` or
+    /// `{"<key>": {"signature": "<hex>"}}` (trailscope generate writes one).
+    #[arg(long, value_name = "FILE")]
+    pub signatures: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+}
+
+pub async fn run(args: VerifyArgs, quiet: bool) -> Result<u8> {
+    let scope = args.archive.scope()?;
+    let location = Location::open(&args.archive.archive, &args.archive.s3_options()).await?;
+    let keys = match &args.public_keys {
+        Some(path) => KeySource::Ring(KeyRing::from_file(path)?),
+        None => KeySource::ListPublicKeys(args.archive.s3_options()),
+    };
+    let signatures = match &args.signatures {
+        Some(path) => load_signatures(path)?,
+        None => Default::default(),
+    };
+    let options = VerifyOptions {
+        trail: args.trail.clone(),
+        keys,
+        signatures,
+        ..VerifyOptions::default()
+    };
+    let report = verify(&location, &scope, &options).await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        ReportFormat::Text => write_text(&mut out, &location.display, &report, quiet),
+        ReportFormat::Jsonl => write_jsonl(&mut out, &report),
+    }
+    .and_then(|()| out.flush())
+    .map_err(|e| Error::io("output", e))?;
+    Ok(if report.is_valid() { 0 } else { 1 })
+}
+
+fn iso(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
+    t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+pub fn write_jsonl(out: &mut dyn Write, report: &VerifyReport) -> std::io::Result<()> {
+    for d in &report.digests {
+        let line = json!({
+            "type": "digest",
+            "key": d.key,
+            "account_id": d.account_id,
+            "region": d.region,
+            "trail": d.trail,
+            "end_time": iso(d.end_time),
+            "status": d.status.as_str(),
+            "detail": d.detail,
+        });
+        writeln!(out, "{line}")?;
+    }
+    for l in &report.log_files {
+        let line = json!({
+            "type": "log_file",
+            "key": l.key,
+            "account_id": l.account_id,
+            "region": l.region,
+            "status": l.status.as_str(),
+            "detail": l.detail,
+        });
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+pub fn write_text(
+    out: &mut dyn Write,
+    display: &str,
+    report: &VerifyReport,
+    quiet: bool,
+) -> std::io::Result<()> {
+    let bound = |t: Option<chrono::DateTime<chrono::Utc>>, open: &str| {
+        iso(t).unwrap_or_else(|| open.to_string())
+    };
+    let requested = format!(
+        "{} to {}",
+        bound(report.range.from, "the beginning"),
+        bound(report.range.to, "the end")
+    );
+    if !quiet {
+        writeln!(
+            out,
+            "Validating digest and log files in {display} from {requested}"
+        )?;
+        if !report.signatures_checked {
+            writeln!(out, "(signatures not checked)")?;
+        }
+    }
+    for d in report
+        .digests
+        .iter()
+        .filter(|d| d.status != DigestStatus::Valid)
+    {
+        writeln!(
+            out,
+            "Digest {:<17} {} ({} {} {}, ends {}): {}",
+            d.status.as_str(),
+            d.key,
+            d.account_id,
+            d.region,
+            d.trail,
+            bound(d.end_time, "?"),
+            d.detail
+        )?;
+    }
+    for l in report
+        .log_files
+        .iter()
+        .filter(|l| l.status != LogFileStatus::Valid)
+    {
+        writeln!(
+            out,
+            "Log file {:<13} {}: {}",
+            l.status.as_str(),
+            l.key,
+            l.detail
+        )?;
+    }
+    let restarts = report.digests.iter().filter(|d| d.chain_start).count();
+    if restarts > 0 && !quiet {
+        writeln!(
+            out,
+            "{restarts} chain start(s) (previous* null): validation or logging (re)started"
+        )?;
+    }
+    let times = report.digests.iter().filter_map(|d| d.end_time);
+    let first = times.clone().min();
+    let last = times.max();
+    writeln!(out, "Results requested for {requested}")?;
+    if let (Some(first), Some(last)) = (first, last) {
+        writeln!(
+            out,
+            "Results found for {} to {}:",
+            bound(Some(first - crate::integrity::chain::CADENCE), "?"),
+            bound(Some(last), "?")
+        )?;
+    }
+    let (dv, dt) = report.digest_counts();
+    let (lv, lt) = report.log_file_counts();
+    writeln!(out, "{dv}/{dt} digest files valid")?;
+    writeln!(out, "{lv}/{lt} log files valid")
+}

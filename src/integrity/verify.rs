@@ -1,0 +1,512 @@
+//! `verify`: every digest chain and every log file in a range, over any object store.
+//!
+//! Digests are fetched concurrently (with their `x-amz-meta-signature` when the store keeps it),
+//! inflated, hashed and parsed off the async threads; chains are walked in parallel
+//! ([`super::chain`]); then the log files the in-range digests list are fetched and hashed in one
+//! pass each ([`super::logs`]), and finally the log files nobody lists are looked for. Digests just
+//! outside the range are read too, as context: the successor of the last digest in range holds its
+//! signature, and the predecessor of the first one its link.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use futures::{StreamExt, stream};
+use object_store::path::Path;
+use object_store::{Attribute, ObjectStore, ObjectStoreExt};
+
+use super::chain::{DigestCheck, DigestInput, DigestStatus, Range, check_chain, names_object};
+use super::digest::{DigestDoc, sha256_hex};
+use super::keys::{KeyRing, list_public_keys};
+use super::logs::{LogFileCheck, LogFileStatus, judge};
+use crate::archive::layout::parse_key;
+use crate::archive::{Location, ObjectKind, S3Options, Scope, list_objects};
+use crate::decode::gzip::inflate;
+use crate::error::{Error, Result};
+
+/// Where the public keys come from.
+#[derive(Debug, Clone, Default)]
+pub enum KeySource {
+    /// A keys file already read (`--public-keys`).
+    Ring(KeyRing),
+    /// `cloudtrail:ListPublicKeys` in each region that has digests.
+    ListPublicKeys(S3Options),
+    /// Do not check signatures (gap analysis, SQL tables without keys).
+    #[default]
+    Skip,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Report only this trail's chains (all chains are still read: unlisted-file detection needs
+    /// every trail's lists).
+    pub trail: Option<String>,
+    pub keys: KeySource,
+    /// Signatures by digest key, standing in for S3 metadata a local copy lost.
+    pub signatures: HashMap<String, String>,
+    /// Objects fetched at once.
+    pub concurrency: usize,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            trail: None,
+            keys: KeySource::Skip,
+            signatures: HashMap::new(),
+            concurrency: 64,
+        }
+    }
+}
+
+/// Everything `verify` found: in-range digests (present and inferred missing) and log files.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    pub range: Range,
+    pub digests: Vec<DigestCheck>,
+    pub log_files: Vec<LogFileCheck>,
+    /// Whether signatures were checked.
+    pub signatures_checked: bool,
+}
+
+impl VerifyReport {
+    /// (valid, total) digests.
+    pub fn digest_counts(&self) -> (usize, usize) {
+        let valid = self
+            .digests
+            .iter()
+            .filter(|d| d.status == DigestStatus::Valid);
+        (valid.count(), self.digests.len())
+    }
+
+    /// (valid, total) log files.
+    pub fn log_file_counts(&self) -> (usize, usize) {
+        let valid = self
+            .log_files
+            .iter()
+            .filter(|l| l.status == LogFileStatus::Valid);
+        (valid.count(), self.log_files.len())
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.digests.iter().all(|d| d.status == DigestStatus::Valid)
+            && self
+                .log_files
+                .iter()
+                .all(|l| l.status == LogFileStatus::Valid)
+    }
+}
+
+/// Reads a signatures file: `{"<digest key>": "<hex>"}` or the generator's
+/// `{"<digest key>": {"signature": "<hex>", ...}}` (the S3 metadata a local copy loses).
+pub fn load_signatures(path: &std::path::Path) -> Result<HashMap<String, String>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+    let bad = |m: String| Error::usage(format!("--signatures {}: {m}", path.display()));
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let map = doc
+        .as_object()
+        .ok_or_else(|| bad("expected an object keyed by digest key".into()))?;
+    let mut out = HashMap::new();
+    for (key, v) in map {
+        let sig = v
+            .as_str()
+            .or_else(|| v.get("signature").and_then(|s| s.as_str()))
+            .ok_or_else(|| bad(format!("{key}: no signature")))?;
+        out.insert(key.clone(), sig.to_string());
+    }
+    Ok(out)
+}
+
+/// Verifies every digest chain and log file of `scope` (all accounts, regions and trails found).
+pub async fn verify(
+    location: &Location,
+    scope: &Scope,
+    options: &VerifyOptions,
+) -> Result<VerifyReport> {
+    let phase = read_digests(location, scope, options).await?;
+    let ring = match &options.keys {
+        KeySource::Ring(r) => Some(r.clone()),
+        KeySource::Skip => None,
+        KeySource::ListPublicKeys(opts) => {
+            let ends = phase.inputs.iter().filter_map(DigestInput::end_time);
+            let (first, last) = ends.fold((None, None), |(lo, hi), t| {
+                (
+                    Some(lo.map_or(t, |l: DateTime<Utc>| l.min(t))),
+                    Some(hi.map_or(t, |h: DateTime<Utc>| h.max(t))),
+                )
+            });
+            match (first, last) {
+                (Some(first), Some(last)) => {
+                    let regions: BTreeSet<String> = phase
+                        .inputs
+                        .iter()
+                        .map(|d| d.parsed.region.clone())
+                        .collect();
+                    Some(list_public_keys(opts, &regions, first - Duration::hours(1), last).await?)
+                }
+                _ => Some(KeyRing::default()),
+            }
+        }
+    };
+    let signatures_checked = ring.is_some();
+    let checks = check_all(phase.inputs.clone(), ring.map(Arc::new), phase.range).await?;
+    let log_files = check_log_files(location, &phase, &checks, scope, options).await?;
+    let digests = checks
+        .into_iter()
+        .filter(|d| d.in_range && wanted_trail(options, &d.trail))
+        .collect();
+    Ok(VerifyReport {
+        range: phase.range,
+        digests,
+        log_files,
+        signatures_checked,
+    })
+}
+
+fn wanted_trail(options: &VerifyOptions, trail: &str) -> bool {
+    options.trail.as_deref().is_none_or(|t| t == trail)
+}
+
+/// A log file as a digest lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct Listed {
+    pub digest_key: String,
+    pub digest_in_range: bool,
+    pub trail: String,
+    /// The S3 object the digest names, and where that is in this store.
+    pub object: String,
+    pub store_key: String,
+    pub hash: Option<String>,
+    pub oldest: Option<String>,
+    pub newest: Option<String>,
+}
+
+/// Digests read from the store, before any judgement.
+pub(crate) struct DigestPhase {
+    pub range: Range,
+    pub inputs: Vec<DigestInput>,
+    pub listed: Vec<Listed>,
+}
+
+/// Lists and reads the digests of `scope` plus a couple of hours of context on each side.
+pub(crate) async fn read_digests(
+    location: &Location,
+    scope: &Scope,
+    options: &VerifyOptions,
+) -> Result<DigestPhase> {
+    let range = Range {
+        from: scope.from,
+        to: scope.to,
+    };
+    let mut wide = scope.clone();
+    wide.from = scope.from.map(|f| f - Duration::hours(2));
+    // A digest's date folder and stamp are its end time: the last in-range hour ends up to an
+    // hour after `to`, and its successor (which holds its signature) an hour later still.
+    wide.late_margin = Duration::hours(3);
+    let listing = list_objects(location, ObjectKind::Digest, &wide).await?;
+    let store = Arc::clone(&location.store);
+    let signatures = Arc::new(options.signatures.clone());
+    let mut inputs: Vec<DigestInput> = stream::iter(listing.objects)
+        .map(|entry| {
+            let store = Arc::clone(&store);
+            let signatures = Arc::clone(&signatures);
+            async move {
+                let fetched = fetch(&*store, &entry.key).await;
+                let side = signatures.get(&entry.key).cloned();
+                tokio::task::spawn_blocking(move || {
+                    let (body, meta) = match fetched {
+                        Ok(Some((bytes, meta))) => (read_digest_body(&bytes), meta),
+                        Ok(None) => (Err("vanished while being read".into()), None),
+                        Err(e) => (Err(e), None),
+                    };
+                    DigestInput {
+                        key: entry.key,
+                        parsed: entry.parsed,
+                        body,
+                        metadata_signature: meta.or(side),
+                    }
+                })
+                .await
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .filter_map(|r| async move { r.ok() })
+        .collect()
+        .await;
+    // The signatures file may be keyed by the bucket key when the store key is a tail of it.
+    if !options.signatures.is_empty() {
+        for d in inputs.iter_mut().filter(|d| d.metadata_signature.is_none()) {
+            if let Ok((doc, _)) = &d.body
+                && let Some(obj) = &doc.digest_s3_object
+            {
+                d.metadata_signature = options.signatures.get(obj).cloned();
+            }
+        }
+    }
+    inputs.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut listed = Vec::new();
+    for d in &inputs {
+        let Ok((doc, _)) = &d.body else { continue };
+        // The bucket prefix this store's root stands for, from where the digest says it lives.
+        let offset = doc
+            .digest_s3_object
+            .as_deref()
+            .filter(|claimed| names_object(claimed, &d.key))
+            .map(|claimed| &claimed[..claimed.len() - d.key.len()])
+            .unwrap_or("");
+        let in_range = range.holds_end(d.end_time());
+        for f in doc.log_files.iter().flatten() {
+            let Some(object) = f.s3_object.clone() else {
+                continue;
+            };
+            let store_key = object.strip_prefix(offset).unwrap_or(&object).to_string();
+            listed.push(Listed {
+                digest_key: d.key.clone(),
+                digest_in_range: in_range,
+                trail: d.parsed.trail.clone().unwrap_or_default(),
+                object,
+                store_key,
+                hash: f.hash_value.clone(),
+                oldest: f.oldest_event_time.clone(),
+                newest: f.newest_event_time.clone(),
+            });
+        }
+    }
+    Ok(DigestPhase {
+        range,
+        inputs,
+        listed,
+    })
+}
+
+fn read_digest_body(bytes: &[u8]) -> std::result::Result<(DigestDoc, String), String> {
+    let inflated = inflate(bytes)?;
+    if inflated.trailing_bytes > 0 {
+        return Err(format!(
+            "{} bytes after the end of the gzip member",
+            inflated.trailing_bytes
+        ));
+    }
+    let doc = DigestDoc::parse(&inflated.bytes)?;
+    Ok((doc, sha256_hex(&inflated.bytes)))
+}
+
+/// GETs an object with its `x-amz-meta-signature`; `Ok(None)` when it does not exist.
+async fn fetch(
+    store: &dyn ObjectStore,
+    key: &str,
+) -> std::result::Result<Option<(bytes::Bytes, Option<String>)>, String> {
+    let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
+    match store.get(&path).await {
+        Ok(got) => {
+            let signature = got
+                .attributes
+                .get(&Attribute::Metadata("signature".into()))
+                .map(|v| v.to_string());
+            match got.bytes().await {
+                Ok(b) => Ok(Some((b, signature))),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Groups digests into chains and walks them on the blocking pool, in parallel.
+pub(crate) async fn check_all(
+    inputs: Vec<DigestInput>,
+    keys: Option<Arc<KeyRing>>,
+    range: Range,
+) -> Result<Vec<DigestCheck>> {
+    let mut chains: BTreeMap<(String, String, String, String, String), Vec<DigestInput>> =
+        BTreeMap::new();
+    for d in inputs {
+        let p = &d.parsed;
+        let id = (
+            p.account_id.clone(),
+            p.region.clone(),
+            p.trail.clone().unwrap_or_default(),
+            p.home_region.clone().unwrap_or_default(),
+            format!("{}{}", p.prefix, p.org_id.as_deref().unwrap_or_default()),
+        );
+        chains.entry(id).or_default().push(d);
+    }
+    let tasks: Vec<_> = chains
+        .into_values()
+        .map(|chain| {
+            let keys = keys.clone();
+            tokio::task::spawn_blocking(move || check_chain(chain, keys.as_deref(), range))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.extend(
+            t.await
+                .map_err(|e| Error::Evidence(format!("chain check failed: {e}")))?,
+        );
+    }
+    Ok(out)
+}
+
+/// A digest's hour widened by the minute-resolution of log file stamps.
+const STAMP_SLACK: Duration = Duration::minutes(2);
+
+async fn check_log_files(
+    location: &Location,
+    phase: &DigestPhase,
+    checks: &[DigestCheck],
+    scope: &Scope,
+    options: &VerifyOptions,
+) -> Result<Vec<LogFileCheck>> {
+    let store = Arc::clone(&location.store);
+    let to_check: Vec<Listed> = phase
+        .listed
+        .iter()
+        .filter(|l| l.digest_in_range && wanted_trail(options, &l.trail))
+        .cloned()
+        .collect();
+    let mut out: Vec<LogFileCheck> = stream::iter(to_check)
+        .map(|l| {
+            let store = Arc::clone(&store);
+            async move {
+                let fetched = fetch(&*store, &l.store_key).await;
+                let expected = l.hash.clone();
+                let (status, detail) = match fetched {
+                    Ok(None) => (
+                        LogFileStatus::Missing,
+                        "listed by its digest but not in the archive".to_string(),
+                    ),
+                    Err(e) => (LogFileStatus::Unreadable, e),
+                    Ok(Some((bytes, _))) => {
+                        tokio::task::spawn_blocking(move || judge(&bytes, expected.as_deref()))
+                            .await
+                            .unwrap_or((LogFileStatus::Unreadable, "hashing failed".into()))
+                    }
+                };
+                log_check(l, status, detail)
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    out.extend(find_unlisted(location, phase, checks, scope, options).await?);
+    out.sort_by(|a, b| a.key.cmp(&b.key).then(a.digest_key.cmp(&b.digest_key)));
+    Ok(out)
+}
+
+fn log_check(l: Listed, status: LogFileStatus, detail: String) -> LogFileCheck {
+    let parsed = parse_key(&l.object);
+    LogFileCheck {
+        account_id: parsed
+            .as_ref()
+            .map(|p| p.account_id.clone())
+            .unwrap_or_default(),
+        region: parsed
+            .as_ref()
+            .map(|p| p.region.clone())
+            .unwrap_or_default(),
+        delivered: parsed.and_then(|p| p.stamp),
+        key: l.store_key,
+        digest_key: Some(l.digest_key),
+        s3_object: Some(l.object),
+        expected_hash: l.hash,
+        oldest_event_time: l.oldest,
+        newest_event_time: l.newest,
+        status,
+        detail,
+    }
+}
+
+/// Digest windows `[start, end]` per (account, region).
+type Windows = HashMap<(String, String), Vec<(DateTime<Utc>, DateTime<Utc>)>>;
+
+/// Attested hours per (account, region): windows of present digests, and of missing ones.
+pub(crate) struct Coverage {
+    present: Windows,
+    missing: Windows,
+}
+
+impl Coverage {
+    pub fn new(checks: &[DigestCheck], trail: Option<&str>) -> Coverage {
+        let mut present: HashMap<_, Vec<_>> = HashMap::new();
+        let mut missing: HashMap<_, Vec<_>> = HashMap::new();
+        for c in checks.iter().filter(|c| trail.is_none_or(|t| t == c.trail)) {
+            let Some(end) = c.end_time else { continue };
+            let start = c.start_time.unwrap_or(end - super::chain::CADENCE);
+            let id = (c.account_id.clone(), c.region.clone());
+            match c.status {
+                DigestStatus::Missing => missing.entry(id).or_default().push((start, end)),
+                DigestStatus::Unreadable => {}
+                _ => present.entry(id).or_default().push((start, end)),
+            }
+        }
+        Coverage { present, missing }
+    }
+
+    fn hits(map: &Windows, account: &str, region: &str, t: DateTime<Utc>) -> bool {
+        map.get(&(account.to_string(), region.to_string()))
+            .is_some_and(|w| {
+                w.iter()
+                    .any(|(s, e)| t >= *s - STAMP_SLACK && t <= *e + STAMP_SLACK)
+            })
+    }
+
+    /// A digest attests the hour of `t`.
+    pub fn attested(&self, account: &str, region: &str, t: DateTime<Utc>) -> bool {
+        Self::hits(&self.present, account, region, t)
+    }
+
+    /// A digest that should attest the hour of `t` is missing.
+    pub fn unattested(&self, account: &str, region: &str, t: DateTime<Utc>) -> bool {
+        Self::hits(&self.missing, account, region, t)
+    }
+}
+
+/// Log files in range that no digest lists, delivered while a digest attests the hour (a file
+/// in the hour of a missing digest cannot be judged: the missing digest is the finding).
+async fn find_unlisted(
+    location: &Location,
+    phase: &DigestPhase,
+    checks: &[DigestCheck],
+    scope: &Scope,
+    options: &VerifyOptions,
+) -> Result<Vec<LogFileCheck>> {
+    let mut logs_scope = scope.clone();
+    logs_scope.late_margin = Duration::zero();
+    let listing = list_objects(location, ObjectKind::Log, &logs_scope).await?;
+    let listed: HashSet<&str> = phase.listed.iter().map(|l| l.store_key.as_str()).collect();
+    let coverage = Coverage::new(checks, options.trail.as_deref());
+    let mut out = Vec::new();
+    for o in listing.objects {
+        if listed.contains(o.key.as_str()) {
+            continue;
+        }
+        let Some(stamp) = o.parsed.stamp else {
+            continue;
+        };
+        let (account, region) = (&o.parsed.account_id, &o.parsed.region);
+        if scope.from.is_some_and(|f| stamp < f) || scope.to.is_some_and(|t| stamp >= t) {
+            continue;
+        }
+        if !coverage.attested(account, region, stamp) || coverage.unattested(account, region, stamp)
+        {
+            continue;
+        }
+        out.push(LogFileCheck {
+            key: o.key,
+            account_id: account.clone(),
+            region: region.clone(),
+            delivered: Some(stamp),
+            digest_key: None,
+            s3_object: None,
+            expected_hash: None,
+            oldest_event_time: None,
+            newest_event_time: None,
+            status: LogFileStatus::Unlisted,
+            detail: "delivered while validation was on, but no digest lists it".into(),
+        });
+    }
+    Ok(out)
+}

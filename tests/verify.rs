@@ -1,0 +1,668 @@
+//! Trail forensics end to end: `verify` and `gaps` on generated archives with signed digests,
+//! tampered in a temporary copy. Each tampering must be reported exactly once, with the right
+//! status or class, and nothing else may be reported.
+//!
+//! Self-contained (only `trailscope::` APIs, the binary, and std), so it can be included as a
+//! module of any test crate.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use trailscope::archive::{Location, S3Options, Scope};
+use trailscope::generate::{GenerateOptions, StopEpisode, generate};
+use trailscope::integrity::gaps::{GapClass, GapOptions, GapReport, gaps};
+use trailscope::integrity::{
+    DigestStatus, KeyRing, KeySource, LogFileStatus, VerifyOptions, VerifyReport, load_signatures,
+    verify,
+};
+
+const KEYS: &str = "_trailscope/public-keys.json";
+const SIGNATURES: &str = "_trailscope/digest-signatures.json";
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+fn options(stops: Vec<StopEpisode>) -> GenerateOptions {
+    GenerateOptions {
+        start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+        days: 1,
+        accounts: 1,
+        regions: vec!["eu-west-1".into()],
+        events_per_day: 400,
+        seed: 7,
+        digests: true,
+        bucket: "trailscope-verify-test".into(),
+        stops,
+    }
+}
+
+/// A pristine archive, generated once per test run; tests tamper with copies.
+fn base(stopped: bool) -> &'static Path {
+    static PLAIN: OnceLock<tempfile::TempDir> = OnceLock::new();
+    static STOPPED: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let (cell, stops) = if stopped {
+        (
+            &STOPPED,
+            vec![StopEpisode {
+                account_index: 0,
+                stop: at("2026-10-01T10:10:00Z"),
+                restart: Some(at("2026-10-01T14:40:00Z")),
+            }],
+        )
+    } else {
+        (&PLAIN, Vec::new())
+    };
+    cell.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        generate(dir.path(), &options(stops)).unwrap();
+        dir
+    })
+    .path()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn fresh(stopped: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(base(stopped), dir.path());
+    dir
+}
+
+fn files_under(root: &Path, folder: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.join("AWSLogs")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let key = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if key.contains(&format!("/{folder}/")) {
+                    out.push(key);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Digests of the single chain in end-time order, with their documents.
+fn digests(root: &Path) -> Vec<(String, Value)> {
+    files_under(root, "CloudTrail-Digest")
+        .into_iter()
+        .map(|k| {
+            let doc = serde_json::from_slice(&gunzip(&std::fs::read(root.join(&k)).unwrap()));
+            (k, doc.unwrap())
+        })
+        .collect()
+}
+
+fn listed(doc: &Value) -> Vec<String> {
+    doc["logFiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["s3Object"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Index of a mid-day digest that lists at least `n` log files, followed by `after` more digests
+/// that each list at least one.
+fn busy_digest(all: &[(String, Value)], n: usize, after: usize) -> usize {
+    (all.len() / 3..all.len() - after - 2)
+        .find(|&i| {
+            listed(&all[i].1).len() >= n && (1..=after).all(|k| !listed(&all[i + k].1).is_empty())
+        })
+        .expect("a busy hour in the generated archive")
+}
+
+async fn run_verify(root: &Path) -> VerifyReport {
+    let location = Location::open(root.to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let options = VerifyOptions {
+        keys: KeySource::Ring(KeyRing::from_file(&root.join(KEYS)).unwrap()),
+        signatures: load_signatures(&root.join(SIGNATURES)).unwrap(),
+        ..VerifyOptions::default()
+    };
+    verify(&location, &Scope::default(), &options)
+        .await
+        .unwrap()
+}
+
+async fn run_gaps(root: &Path) -> GapReport {
+    let location = Location::open(root.to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    gaps(&location, &Scope::default(), &GapOptions::default())
+        .await
+        .unwrap()
+}
+
+/// Every non-valid item: (type, key, status).
+fn problems(report: &VerifyReport) -> BTreeSet<(&'static str, String, &'static str)> {
+    let digests = report
+        .digests
+        .iter()
+        .filter(|d| d.status != DigestStatus::Valid)
+        .map(|d| ("digest", d.key.clone(), d.status.as_str()));
+    let logs = report
+        .log_files
+        .iter()
+        .filter(|l| l.status != LogFileStatus::Valid)
+        .map(|l| ("log_file", l.key.clone(), l.status.as_str()));
+    digests.chain(logs).collect()
+}
+
+fn one(
+    kind: &'static str,
+    key: &str,
+    status: &'static str,
+) -> BTreeSet<(&'static str, String, &'static str)> {
+    BTreeSet::from([(kind, key.to_string(), status)])
+}
+
+#[tokio::test]
+async fn pristine_archive_verifies_and_its_quiet_hours_are_attested() {
+    let root = base(false);
+    let report = run_verify(root).await;
+    assert_eq!(problems(&report), BTreeSet::new());
+    let (valid, total) = report.digest_counts();
+    assert!(valid == total && total >= 24, "{valid}/{total}");
+    assert!(report.log_file_counts().1 > 20);
+    let gaps = run_gaps(root).await;
+    // A quiet night: CloudTrail itself attests it with empty digests.
+    let quiet: Vec<_> = gaps
+        .gaps
+        .iter()
+        .filter(|g| g.class == GapClass::AttestedQuiet)
+        .collect();
+    assert!(!quiet.is_empty(), "{:?}", gaps.gaps);
+    assert!(
+        quiet
+            .iter()
+            .all(|g| g.evidence["digests"].as_u64().unwrap() >= 1)
+    );
+    assert_eq!(
+        gaps.gaps
+            .iter()
+            .filter(|g| g.class != GapClass::AttestedQuiet)
+            .count(),
+        0,
+        "{:?}",
+        gaps.gaps
+    );
+}
+
+#[tokio::test]
+async fn deleted_log_file_is_missing() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let victim = listed(&all[busy_digest(&all, 2, 0)].1)[0].clone();
+    std::fs::remove_file(dir.path().join(&victim)).unwrap();
+    assert_eq!(
+        problems(&run_verify(dir.path()).await),
+        one("log_file", &victim, "missing")
+    );
+}
+
+#[tokio::test]
+async fn modified_log_file_has_invalid_hash() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let victim = listed(&all[busy_digest(&all, 1, 0)].1)[0].clone();
+    let path = dir.path().join(&victim);
+    let text = String::from_utf8(gunzip(&std::fs::read(&path).unwrap())).unwrap();
+    let forged = text.replacen("\"eventName\":\"", "\"eventName\":\"X", 1);
+    assert_ne!(text, forged);
+    std::fs::write(&path, gzip(forged.as_bytes())).unwrap();
+    assert_eq!(
+        problems(&run_verify(dir.path()).await),
+        one("log_file", &victim, "invalid_hash")
+    );
+}
+
+#[tokio::test]
+async fn appended_gzip_member_is_trailing_data() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let victim = listed(&all[busy_digest(&all, 1, 0)].1)[0].clone();
+    let path = dir.path().join(&victim);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend(gzip(br#"{"Records":[{"eventName":"Forged"}]}"#));
+    std::fs::write(&path, bytes).unwrap();
+    assert_eq!(
+        problems(&run_verify(dir.path()).await),
+        one("log_file", &victim, "trailing_data")
+    );
+}
+
+#[tokio::test]
+async fn injected_log_file_is_unlisted() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let original = listed(&all[busy_digest(&all, 1, 0)].1)[0].clone();
+    // Same folder and stamp, another unique suffix: what a forger would write.
+    let (head, _) = original.rsplit_once('_').unwrap();
+    let injected = format!("{head}_INJECTEDforgery1.json.gz");
+    std::fs::copy(dir.path().join(&original), dir.path().join(&injected)).unwrap();
+    assert_eq!(
+        problems(&run_verify(dir.path()).await),
+        one("log_file", &injected, "unlisted")
+    );
+}
+
+#[tokio::test]
+async fn deleted_digest_is_missing() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let victim = &all[all.len() / 2].0;
+    std::fs::remove_file(dir.path().join(victim)).unwrap();
+    assert_eq!(
+        problems(&run_verify(dir.path()).await),
+        one("digest", victim, "missing")
+    );
+}
+
+#[tokio::test]
+async fn two_consecutive_deleted_digests_are_two_findings() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let i = all.len() / 2;
+    for (key, _) in &all[i..i + 2] {
+        std::fs::remove_file(dir.path().join(key)).unwrap();
+    }
+    let expected: BTreeSet<_> = all[i..i + 2]
+        .iter()
+        .map(|(k, _)| ("digest", k.clone(), "missing"))
+        .collect();
+    assert_eq!(problems(&run_verify(dir.path()).await), expected);
+}
+
+#[tokio::test]
+async fn edited_digest_has_invalid_signature() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let victim = &all[all.len() / 2].0;
+    let path = dir.path().join(victim);
+    // Same JSON meaning, different bytes: the signature and the successor's hash both break.
+    let mut body = gunzip(&std::fs::read(&path).unwrap());
+    body.push(b' ');
+    std::fs::write(&path, gzip(&body)).unwrap();
+    let report = run_verify(dir.path()).await;
+    assert_eq!(
+        problems(&report),
+        one("digest", victim, "invalid_signature")
+    );
+    let check = report.digests.iter().find(|d| &d.key == victim).unwrap();
+    assert!(check.detail.contains("recorded"), "{}", check.detail);
+}
+
+#[tokio::test]
+async fn three_hour_hole_is_three_missing_digests_and_one_unattested_gap() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let i = busy_digest(&all, 1, 3);
+    let hole = &all[i + 1..i + 4];
+    for (key, doc) in hole {
+        for log in listed(doc) {
+            std::fs::remove_file(dir.path().join(log)).unwrap();
+        }
+        std::fs::remove_file(dir.path().join(key)).unwrap();
+    }
+    let expected: BTreeSet<_> = hole
+        .iter()
+        .map(|(k, _)| ("digest", k.clone(), "missing"))
+        .collect();
+    assert_eq!(problems(&run_verify(dir.path()).await), expected);
+
+    let report = run_gaps(dir.path()).await;
+    let critical: Vec<_> = report
+        .gaps
+        .iter()
+        .filter(|g| g.class != GapClass::AttestedQuiet)
+        .collect();
+    assert_eq!(critical.len(), 1, "{critical:?}");
+    let gap = critical[0];
+    assert_eq!(gap.class, GapClass::Unattested);
+    let missing = gap.evidence["missing_digests"].as_array().unwrap();
+    assert_eq!(missing.len(), 3, "{}", gap.evidence);
+    let hole_start = at(hole[0].1["digestStartTime"].as_str().unwrap());
+    let hole_end = at(hole[2].1["digestEndTime"].as_str().unwrap());
+    assert!(gap.start <= hole_start && gap.end >= hole_end, "{gap:?}");
+}
+
+#[tokio::test]
+async fn logs_deleted_under_intact_digests_are_a_deleted_logs_gap() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let i = busy_digest(&all, 1, 3);
+    let mut gone = Vec::new();
+    for (_, doc) in &all[i + 1..i + 3] {
+        for log in listed(doc) {
+            std::fs::remove_file(dir.path().join(&log)).unwrap();
+            gone.push(log);
+        }
+    }
+    let report = run_gaps(dir.path()).await;
+    let critical: Vec<_> = report
+        .gaps
+        .iter()
+        .filter(|g| g.class != GapClass::AttestedQuiet)
+        .collect();
+    assert_eq!(critical.len(), 1, "{critical:?}");
+    assert_eq!(critical[0].class, GapClass::DeletedLogs);
+    let named: BTreeSet<&str> = critical[0].evidence["missing_log_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!named.is_empty() && named.iter().all(|k| gone.iter().any(|g| g == k)));
+}
+
+#[tokio::test]
+async fn stop_and_restart_is_an_explained_gap_and_a_valid_chain() {
+    let root = base(true);
+    let report = run_verify(root).await;
+    assert_eq!(problems(&report), BTreeSet::new());
+    assert!(report.digests.iter().filter(|d| d.chain_start).count() >= 2);
+    let g = run_gaps(root).await;
+    let not_quiet: Vec<_> = g
+        .gaps
+        .iter()
+        .filter(|g| g.class != GapClass::AttestedQuiet)
+        .collect();
+    assert_eq!(not_quiet.len(), 1, "{not_quiet:?}");
+    let stop = not_quiet[0];
+    assert_eq!(stop.class, GapClass::ExplainedStop);
+    // The gap runs from the final flush right after the stop to the first delivery after the restart.
+    assert!(
+        stop.start <= at("2026-10-01T10:12:00Z") && stop.end >= at("2026-10-01T14:40:00Z"),
+        "{stop:?}"
+    );
+    assert_eq!(stop.evidence["event"], "StopLogging");
+    assert_eq!(stop.evidence["restarted_at"], "2026-10-01T14:40:00Z");
+    assert!(
+        stop.evidence["stopped_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:iam::")
+    );
+    assert!(stop.evidence["source_ip"].is_string());
+    assert!(
+        g.timelines[0].cells.contains("SSS"),
+        "{}",
+        g.timelines[0].cells
+    );
+}
+
+// ---- the command line ----
+
+fn trailscope(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailscope"));
+    cmd.args(args).stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn path_arg(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn cli_verify_exit_codes_and_jsonl() {
+    let dir = fresh(false);
+    let root = dir.path();
+    let all = digests(root);
+    let victim = all[all.len() / 2].0.clone();
+    let archive = path_arg(root);
+    let keys = path_arg(&root.join(KEYS));
+    let sigs = path_arg(&root.join(SIGNATURES));
+    let args = [
+        "verify",
+        "-a",
+        &archive,
+        "--public-keys",
+        &keys,
+        "--signatures",
+        &sigs,
+    ];
+
+    let clean = trailscope(&args, &[]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    let text = String::from_utf8_lossy(&clean.stdout);
+    assert!(
+        text.contains(&format!("{0}/{0} digest files valid", all.len())),
+        "{text}"
+    );
+
+    std::fs::remove_file(root.join(&victim)).unwrap();
+    let mut jsonl = args.to_vec();
+    jsonl.extend(["--format", "jsonl"]);
+    let tampered = trailscope(&jsonl, &[]);
+    assert_eq!(tampered.status.code(), Some(1));
+    let lines: Vec<Value> = String::from_utf8_lossy(&tampered.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let bad: Vec<&Value> = lines.iter().filter(|l| l["status"] != "valid").collect();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(bad[0]["type"], "digest");
+    assert_eq!(bad[0]["key"], victim.as_str());
+    assert_eq!(bad[0]["status"], "missing");
+    for key in ["account_id", "region", "trail", "end_time", "detail"] {
+        assert!(bad[0].get(key).is_some(), "{key} in {}", bad[0]);
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "log_file" && l["status"] == "valid")
+    );
+
+    // Offline without signatures: only the newest digest is unverifiable.
+    let offline = trailscope(
+        &[
+            "verify",
+            "-a",
+            &archive,
+            "--public-keys",
+            &keys,
+            "--format",
+            "jsonl",
+        ],
+        &[],
+    );
+    let unsigned = String::from_utf8_lossy(&offline.stdout)
+        .lines()
+        .filter(|l| l.contains("\"unsigned\""))
+        .count();
+    assert!(unsigned >= 1);
+
+    let usage = trailscope(
+        &[
+            "verify",
+            "-a",
+            &archive,
+            "--public-keys",
+            "/no/such/keys.json",
+        ],
+        &[],
+    );
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn cli_gaps_jsonl_and_timeline() {
+    let root = base(true);
+    let archive = path_arg(root);
+    let out = trailscope(&["gaps", "-a", &archive, "--format", "jsonl"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let gaps: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        gaps.iter()
+            .all(|g| g["type"] == "gap" && g["start"].is_string() && g["evidence"].is_object())
+    );
+    assert!(gaps.iter().any(|g| g["class"] == "explained_stop"));
+    let text = trailscope(&["gaps", "-a", &archive], &[]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Timeline from") && text.contains("SSS"),
+        "{text}"
+    );
+}
+
+/// `cloudtrail:ListPublicKeys` against a loopback endpoint speaking the JSON 1.1 protocol
+/// (moto does not implement it).
+#[test]
+fn cli_verify_fetches_public_keys_from_the_endpoint() {
+    let root = base(false);
+    let der = trailscope::generate::test_public_key_der();
+    use base64::Engine as _;
+    let body = serde_json::json!({
+        "PublicKeyList": [{
+            "Value": base64::engine::general_purpose::STANDARD.encode(&der),
+            "ValidityStartTime": 1.7e9,
+            "ValidityEndTime": 1.9e9,
+            "Fingerprint": trailscope::generate::test_key_fingerprint(),
+        }]
+    })
+    .to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut targets = Vec::new();
+        // One request per region with digests (one region here); answer until the client is done.
+        listener.set_nonblocking(false).unwrap();
+        if let Ok((mut stream, _)) = listener.accept() {
+            let request = read_http_request(&mut stream);
+            targets.push(request);
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(response.as_bytes()).unwrap();
+        }
+        targets
+    });
+    let archive = path_arg(root);
+    let sigs = path_arg(&root.join(SIGNATURES));
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let out = trailscope(
+        &[
+            "verify",
+            "-a",
+            &archive,
+            "--signatures",
+            &sigs,
+            "--endpoint-url",
+            &endpoint,
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    let requests = server.join().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert!(
+        request.contains("x-amz-target: CloudTrail_20131101.ListPublicKeys"),
+        "{request}"
+    );
+    assert!(
+        request.contains("StartTime") && request.contains("EndTime"),
+        "{request}"
+    );
+}
+
+fn read_http_request(stream: &mut std::net::TcpStream) -> String {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&data);
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length = text[..head_end]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if data.len() >= head_end + 4 + length {
+                break;
+            }
+        }
+    }
+    String::from_utf8_lossy(&data).into_owned()
+}
