@@ -666,3 +666,45 @@ fn read_http_request(stream: &mut std::net::TcpStream) -> String {
     }
     String::from_utf8_lossy(&data).into_owned()
 }
+
+/// The SQL tables: a deleted digest and the gap it leaves, joinable with `cloudtrail`.
+#[tokio::test]
+async fn sql_tables_show_findings_and_join_with_events() {
+    use trailscope::table::{ArchiveSource, session};
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let i = busy_digest(&all, 1, 3);
+    let victim = all[i + 1].0.clone();
+    for log in listed(&all[i + 1].1) {
+        std::fs::remove_file(dir.path().join(log)).unwrap();
+    }
+    std::fs::remove_file(dir.path().join(&victim)).unwrap();
+    let location = Location::open(dir.path().to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let ctx = session(&ArchiveSource::new(location, Scope::default(), false)).unwrap();
+    let text = |sql: &'static str| {
+        let ctx = ctx.clone();
+        async move {
+            let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+            arrow::util::pretty::pretty_format_batches(&batches)
+                .unwrap()
+                .to_string()
+        }
+    };
+    let missing = text("SELECT key FROM digests WHERE status = 'missing'").await;
+    assert!(missing.contains(&victim), "{missing}");
+    let results = text("SELECT type, status, count(*) AS n FROM verify_results WHERE status <> 'valid' GROUP BY 1, 2").await;
+    assert!(results.contains("| digest | missing | 1 |"), "{results}");
+    let present = text("SELECT count(*) AS n FROM digest_log_files WHERE NOT present").await;
+    assert!(present.contains("| 0 |"), "{present}");
+    let joined = text(
+        "SELECT g.class, count(c.eventid) > 0 AS events_before \
+         FROM gaps g LEFT JOIN cloudtrail c \
+           ON c.recipientaccountid = g.account_id \
+          AND c.eventtime BETWEEN g.start - INTERVAL '2 hours' AND g.start \
+         WHERE g.class <> 'attested_quiet' GROUP BY g.class",
+    )
+    .await;
+    assert!(joined.contains("| unattested | true "), "{joined}");
+}

@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::decode::schema::cloudtrail_schema;
 use crate::error::{Error, Result};
+use crate::table::integrity;
 use crate::table::listed::{LogFilesTable, ReadErrorsTable};
 
 #[derive(Debug, Args)]
@@ -33,6 +34,26 @@ const TABLES: &[TableInfo] = &[
         "read_errors",
         "objects that look like CloudTrail's but could not be read, with the reason",
         ReadErrorsTable::table_schema,
+    ),
+    (
+        "digests",
+        "one row per digest file (missing ones inferred) with its chain status; signatures: trailscope verify",
+        integrity::digests_schema,
+    ),
+    (
+        "digest_log_files",
+        "one row per log file a digest lists, and whether it is present",
+        integrity::digest_log_files_schema,
+    ),
+    (
+        "verify_results",
+        "digest and log file verification results (no signature check; use trailscope verify)",
+        integrity::verify_results_schema,
+    ),
+    (
+        "gaps",
+        "delivery gaps over 60 minutes per account and region, classified with evidence",
+        integrity::gaps_schema,
     ),
 ];
 

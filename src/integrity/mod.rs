@@ -17,4 +17,6 @@ pub use chain::{DigestCheck, DigestStatus, Range};
 pub use gaps::{Gap, GapClass, GapOptions, GapReport, gaps};
 pub use keys::{KeyRing, PublicKey};
 pub use logs::{LogFileCheck, LogFileStatus};
-pub use verify::{KeySource, VerifyOptions, VerifyReport, load_signatures, verify};
+pub use verify::{
+    KeySource, VerifyOptions, VerifyReport, digest_inventory, load_signatures, verify,
+};

@@ -510,3 +510,39 @@ async fn find_unlisted(
     }
     Ok(out)
 }
+
+/// The digests of `scope` (chain-checked, signatures not checked) and every log file they list,
+/// with presence from listing alone: what the SQL tables serve without reading log files.
+pub async fn digest_inventory(
+    location: &Location,
+    scope: &Scope,
+) -> Result<(Vec<DigestCheck>, Vec<LogFileCheck>)> {
+    let phase = read_digests(location, scope, &VerifyOptions::default()).await?;
+    let checks: Vec<DigestCheck> = check_all(phase.inputs.clone(), None, phase.range)
+        .await?
+        .into_iter()
+        .filter(|d| d.in_range)
+        .collect();
+    let mut wide = scope.clone();
+    wide.from = scope.from.map(|f| f - Duration::hours(3));
+    wide.late_margin = Duration::hours(3);
+    let listing = list_objects(location, ObjectKind::Log, &wide).await?;
+    let present: HashSet<&str> = listing.objects.iter().map(|o| o.key.as_str()).collect();
+    let files = phase
+        .listed
+        .iter()
+        .filter(|l| l.digest_in_range)
+        .map(|l| {
+            let (status, detail) = if present.contains(l.store_key.as_str()) {
+                (LogFileStatus::Valid, "present (not hashed)".to_string())
+            } else {
+                (
+                    LogFileStatus::Missing,
+                    "listed by its digest but not in the archive".to_string(),
+                )
+            };
+            log_check(l.clone(), status, detail)
+        })
+        .collect();
+    Ok((checks, files))
+}

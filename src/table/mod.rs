@@ -12,6 +12,7 @@
 
 pub mod cloudtrail;
 pub mod filters;
+pub mod integrity;
 pub mod json_functions;
 pub mod listed;
 pub mod scan;
@@ -145,5 +146,11 @@ pub fn register_archive_tables(ctx: &SessionContext, source: &ArchiveSource) -> 
         "read_errors",
         Arc::new(listed::ReadErrorsTable::new(source.clone())),
     )?;
+    for kind in integrity::IntegrityKind::ALL {
+        ctx.register_table(
+            kind.name(),
+            Arc::new(integrity::IntegrityTable::new(kind, source.clone())),
+        )?;
+    }
     Ok(())
 }
