@@ -15,6 +15,8 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use trailscope::archive::{Location, S3Options, Scope};
+
+use crate::util::{copy_tree, gzip};
 use trailscope::generate::{GenerateOptions, StopEpisode, generate};
 use trailscope::integrity::gaps::{GapClass, GapOptions, GapReport, gaps};
 use trailscope::integrity::{
@@ -67,19 +69,6 @@ fn base(stopped: bool) -> &'static Path {
     .path()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn fresh(stopped: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(base(stopped), dir.path());
@@ -116,12 +105,6 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
         .read_to_end(&mut out)
         .unwrap();
     out
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
 }
 
 /// Digests of the single chain in end-time order, with their documents.
