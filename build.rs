@@ -1,5 +1,6 @@
 //! Embeds the built-in controls (`queries/controls/**/<ID>.sql` + `<ID>.json`) in the binary,
-//! so `trailscope check` works wherever the binary is copied.
+//! and the shared views under `queries/views/`, so `trailscope check` works wherever the binary
+//! is copied.
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,31 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// `queries/views/<name>.sql`: shared views the controls build on.
+fn views() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/views");
+    println!("cargo:rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    files.sort();
+    let mut code = String::from("&[\n");
+    for sql in &files {
+        println!("cargo:rerun-if-changed={}", sql.display());
+        let name = sql.file_stem().unwrap_or_default().to_string_lossy();
+        code.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            sql.display().to_string()
+        ));
+    }
+    code.push_str("]\n");
+    code
+}
+
 fn main() {
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
+    if let Err(e) = std::fs::write(out_dir.join("builtin_views.rs"), views()) {
+        panic!("writing builtin_views.rs: {e}");
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/controls");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();

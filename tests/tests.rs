@@ -3,6 +3,7 @@
 mod util;
 
 mod cli;
+mod controls;
 mod engine;
 mod s3;
 mod samples;

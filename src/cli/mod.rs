@@ -4,6 +4,7 @@
 //! the outcome to an exit code (0 ok, 1 findings or invalid evidence, 2 usage or runtime error).
 
 pub mod archive_args;
+pub mod check;
 pub mod gaps;
 pub mod generate;
 
@@ -49,6 +50,10 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Find delivery gaps per account and region and classify them with evidence.
     Gaps(gaps::GapsArgs),
+    /// Evaluate the control catalog over an archive and configuration snapshots.
+    Check(check::CheckArgs),
+    /// Check every control's metadata and SQL without running it.
+    Lint(check::LintArgs),
 }
 
 /// Entry point for the binary: parse, run, report.
@@ -69,6 +74,8 @@ pub fn main() -> ExitCode {
             Command::Generate(args) => generate::run(args, cli.quiet),
             Command::Verify(args) => verify::run(args, cli.quiet).await,
             Command::Gaps(args) => gaps::run(args, cli.quiet).await,
+            Command::Check(args) => check::run(args, cli.quiet).await,
+            Command::Lint(args) => check::lint(args).await,
         }
     });
     match result {

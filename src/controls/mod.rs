@@ -17,6 +17,7 @@
 //! Adding a control: `queries/controls/<area>/<ID>.sql` + `<ID>.json`, a fire and a pass case in
 //! `tests/controls.rs`, and `trailscope lint` clean.
 
+pub mod filter_pattern;
 pub mod lint;
 pub mod load;
 pub mod meta;
@@ -29,6 +30,21 @@ pub use params::ParamValues;
 pub use run::{Report, run_controls};
 
 use serde::Serialize;
+
+use crate::error::Result;
+use crate::snapshot::Snapshot;
+use crate::table::{self, ArchiveSource};
+
+/// Evaluates `controls` against an archive and snapshots: the whole of `trailscope check`.
+pub async fn check(
+    source: &ArchiveSource,
+    snapshots: &[Snapshot],
+    controls: &[Control],
+    values: &ParamValues,
+) -> Result<Report> {
+    let ctx = table::evidence_session(source, snapshots).await?;
+    run_controls(&ctx, controls, values).await
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

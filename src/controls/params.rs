@@ -21,6 +21,20 @@ pub struct ParamValues {
 }
 
 impl ParamValues {
+    /// `--param` overrides over the snapshots' profiles (the first snapshot setting a key wins).
+    pub fn new(
+        overrides: BTreeMap<String, String>,
+        snapshots: &[crate::snapshot::Snapshot],
+    ) -> Self {
+        let mut profile = Map::new();
+        for s in snapshots {
+            for (k, v) in &s.profile {
+                profile.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        ParamValues { overrides, profile }
+    }
+
     pub fn value(&self, name: &str) -> Option<Value> {
         if let Some(v) = self.overrides.get(name) {
             return Some(Value::String(v.clone()));

@@ -1,14 +1,18 @@
 //! Running controls in a session and turning their rows into [`Finding`]s.
 
-use datafusion::arrow::array::{Array, AsArray};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use serde_json::{Map, Value, json};
 
 use super::params::{ParamValues, Unset, substitute};
-use super::{Control, Finding, Status};
+use super::{Control, Finding, Kind, Status};
 use crate::error::{Error, Result};
 use crate::table::statements;
 
@@ -45,13 +49,65 @@ impl Report {
     }
 }
 
-/// Runs each control in `ctx` (which must hold the archive and snapshot tables).
+/// Runs each control in `ctx` (which must hold the archive and snapshot tables). Meta controls
+/// (kind `meta`) run last, over the other controls' rows in the `findings` table.
 pub async fn run_controls(
     ctx: &SessionContext,
     controls: &[Control],
     values: &ParamValues,
 ) -> Result<Report> {
     let mut report = Report::default();
+    let (meta, evidence): (Vec<&Control>, Vec<&Control>) =
+        controls.iter().partition(|c| c.meta.kind == Kind::Meta);
+    run_each(ctx, &evidence, values, &mut report).await;
+    if !meta.is_empty() {
+        ctx.deregister_table("findings")?;
+        ctx.register_table("findings", Arc::new(findings_table(&report.findings)?))?;
+        run_each(ctx, &meta, values, &mut report).await;
+    }
+    report.findings.sort_by(|a, b| {
+        (a.status, a.severity, &a.control_id, &a.resource).cmp(&(
+            b.status,
+            b.severity,
+            &b.control_id,
+            &b.resource,
+        ))
+    });
+    Ok(report)
+}
+
+/// The findings so far as a table: one row per finding, the shape of [`Finding`].
+pub fn findings_table(findings: &[Finding]) -> Result<MemTable> {
+    let batch = findings_batch(findings)?;
+    Ok(MemTable::try_new(batch.schema(), vec![vec![batch]])?)
+}
+
+/// Findings as one record batch (text columns; evidence is JSON text).
+pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
+    let text = |f: fn(&Finding) -> Option<&str>| -> ArrayRef {
+        Arc::new(findings.iter().map(f).collect::<StringArray>())
+    };
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("control_id", text(|f| Some(&f.control_id))),
+        ("status", text(|f| Some(f.status.as_str()))),
+        ("severity", text(|f| Some(f.severity.as_str()))),
+        ("title", text(|f| Some(&f.title))),
+        ("resource", text(|f| Some(&f.resource))),
+        ("account_id", text(|f| f.account_id.as_deref())),
+        ("region", text(|f| f.region.as_deref())),
+        ("window_start", text(|f| f.window_start.as_deref())),
+        ("window_end", text(|f| f.window_end.as_deref())),
+        ("evidence", text(|f| Some(&f.evidence))),
+    ];
+    Ok(RecordBatch::try_from_iter(columns).map_err(DataFusionError::from)?)
+}
+
+async fn run_each(
+    ctx: &SessionContext,
+    controls: &[&Control],
+    values: &ParamValues,
+    report: &mut Report,
+) {
     for control in controls {
         match run_one(ctx, control, values).await {
             Ok(findings) if findings.is_empty() => report.findings.push(lone(
@@ -75,15 +131,6 @@ pub async fn run_controls(
             }
         }
     }
-    report.findings.sort_by(|a, b| {
-        (a.status, a.severity, &a.control_id, &a.resource).cmp(&(
-            b.status,
-            b.severity,
-            &b.control_id,
-            &b.resource,
-        ))
-    });
-    Ok(report)
 }
 
 enum Outcome {

@@ -37,7 +37,7 @@ pub struct FactTable {
 }
 
 impl FactTable {
-    fn new(name: &'static str, columns: &[(&'static str, ColType)]) -> Self {
+    pub(super) fn new(name: &'static str, columns: &[(&'static str, ColType)]) -> Self {
         FactTable {
             name,
             columns: columns.to_vec(),
@@ -45,7 +45,7 @@ impl FactTable {
         }
     }
 
-    fn push(&mut self, row: Value) {
+    pub(super) fn push(&mut self, row: Value) {
         if let Value::Object(map) = row {
             self.rows.push(map);
         }
@@ -99,11 +99,12 @@ pub fn fact_tables(snapshots: &[Snapshot]) -> Vec<FactTable> {
     tables.push(log_groups(snapshots));
     tables.push(metric_filters(snapshots));
     tables.push(alarms(snapshots));
+    tables.extend(super::access::tables(snapshots));
     tables
 }
 
 /// Successful answers of one operation, with the snapshot they came from.
-fn answers<'a>(
+pub(super) fn answers<'a>(
     snapshots: &'a [Snapshot],
     service: &'a str,
     operation: &'a str,
@@ -116,7 +117,7 @@ fn answers<'a>(
     })
 }
 
-fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+pub(super) fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice)
@@ -385,10 +386,23 @@ fn buckets(snapshots: &[Snapshot]) -> FactTable {
             ("logging_enabled", Bool),
             ("logging_target_bucket", Text),
             ("replication_rules", Json),
+            ("owned_by_snapshot_account", Bool),
             ("errors", Json),
         ],
     );
     for s in snapshots {
+        // ListBuckets names the buckets this account owns: absent from it means another owner.
+        let owned: Option<Vec<&str>> = s
+            .calls
+            .iter()
+            .filter(|c| c.is("s3", "ListBuckets"))
+            .find_map(|c| c.response.as_ref())
+            .map(|r| {
+                list(r, "Buckets")
+                    .iter()
+                    .filter_map(|b| b.get("Name").and_then(Value::as_str))
+                    .collect()
+            });
         let mut rows: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
         for c in s.calls.iter().filter(|c| c.service == "s3") {
             let Some(bucket) = c.param("Bucket") else {
@@ -399,6 +413,12 @@ fn buckets(snapshots: &[Snapshot]) -> FactTable {
                 m.insert("account_id".into(), json!(s.account_id));
                 m.insert("bucket".into(), json!(bucket));
                 m.insert("errors".into(), json!([]));
+                if let Some(owned) = &owned {
+                    m.insert(
+                        "owned_by_snapshot_account".into(),
+                        json!(owned.contains(&bucket)),
+                    );
+                }
                 m
             });
             let mut set = |k: &str, v: Value| {

@@ -15,7 +15,9 @@
 //! Errors are facts too: `NoSuchBucketPolicy` says the bucket has no policy, `NoSuchBucket` says
 //! the bucket is gone. [`facts`] turns the calls into the rows of the snapshot tables.
 
+pub mod access;
 pub mod facts;
+pub mod policy;
 
 use std::path::Path;
 

@@ -23,6 +23,7 @@ pub fn register(ctx: &SessionContext) {
         true,
     )));
     ctx.register_udf(ScalarUDF::from(JsonExtract::new("json_extract", false)));
+    ctx.register_udf(to_json_udf());
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -225,5 +226,65 @@ mod tests {
         assert_eq!(get("$[\"dot.key\"]", true).as_deref(), Some("true"));
         assert_eq!(get("$.missing", true), None);
         assert!(parse_path("bucketName").is_err());
+    }
+}
+
+/// `to_json(value)`: any value (structs, lists of structs, timestamps) as JSON text, so a query
+/// can carry nested evidence in a text column, e.g. `to_json(array_agg(named_struct(...)))`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToJson {
+    signature: Signature,
+}
+
+pub fn to_json_udf() -> ScalarUDF {
+    ScalarUDF::from(ToJson {
+        signature: Signature::any(1, Volatility::Immutable),
+    })
+}
+
+impl ScalarUDFImpl for ToJson {
+    fn name(&self) -> &str {
+        "to_json"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::datatypes::{Field, Schema};
+        use datafusion::arrow::record_batch::RecordBatch;
+        let array = args.args[0].to_array(args.number_rows)?;
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "v",
+            array.data_type().clone(),
+            true,
+        )]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::clone(&array)])?;
+        let mut buf = Vec::new();
+        {
+            let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(&mut buf);
+            writer.write(&batch)?;
+            writer.finish()?;
+        }
+        let text = String::from_utf8_lossy(&buf);
+        let out: StringArray = text
+            .lines()
+            .take(array.len())
+            .enumerate()
+            .map(|(i, line)| {
+                if array.is_null(i) {
+                    return None;
+                }
+                serde_json::from_str::<Value>(line)
+                    .ok()
+                    .and_then(|v| v.get("v").map(Value::to_string))
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }

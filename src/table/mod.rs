@@ -18,6 +18,7 @@ pub mod listed;
 pub mod scan;
 pub mod snapshot;
 pub mod statements;
+pub mod views;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -130,6 +131,20 @@ pub fn base_session() -> Result<SessionContext> {
     datafusion_functions_json::register_all(&mut state)?;
     let ctx = SessionContext::new_with_state(state);
     json_functions::register(&ctx);
+    ctx.register_udf(crate::controls::filter_pattern::udf());
+    Ok(ctx)
+}
+
+/// Everything a control may read: the archive's tables, the snapshots' tables and the shared
+/// views over them. With no snapshot the snapshot tables exist but are empty, so state controls
+/// still plan (and come out inconclusive).
+pub async fn evidence_session(
+    source: &ArchiveSource,
+    snapshots: &[crate::snapshot::Snapshot],
+) -> Result<SessionContext> {
+    let ctx = session(source)?;
+    snapshot::register_snapshot_tables(&ctx, snapshots)?;
+    views::register_views(&ctx).await?;
     Ok(ctx)
 }
 

@@ -1,0 +1,205 @@
+//! `trailscope check`: every control over an archive and configuration snapshots → findings.
+//! `trailscope lint`: every control's metadata and SQL checked without running it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+
+use super::archive_args::ArchiveArgs;
+use super::output::open_output;
+use super::progress::Progress;
+use crate::controls::{self, Finding, ParamValues, Report, Status, params::parse_override};
+use crate::error::{Error, Result};
+use crate::snapshot::Snapshot;
+use crate::table::{self, ArchiveSource};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Aligned columns for people (evidence shortened; use jsonl for all of it).
+    Table,
+    /// One JSON object per finding.
+    Jsonl,
+    /// One finding per row, evidence as JSON text.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// A configuration snapshot (repeat for several accounts or dates).
+    #[arg(long = "snapshot", short = 's', value_name = "FILE")]
+    pub snapshots: Vec<PathBuf>,
+    /// A directory of your own controls (<ID>.sql + <ID>.json); same id replaces a built-in.
+    #[arg(long = "controls", value_name = "DIR")]
+    pub controls: Vec<PathBuf>,
+    /// Only controls whose id contains this text (repeat to widen), e.g. --only ALARM.
+    #[arg(long, value_name = "TEXT")]
+    pub only: Vec<String>,
+    /// A control parameter, over the snapshot profile: --param required_retention_days=400.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_override)]
+    pub params: Vec<(String, String)>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: CheckFormat,
+    /// Write findings to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Directories of your own controls to lint with the built-ins.
+    #[arg(long = "controls", value_name = "DIR")]
+    pub controls: Vec<PathBuf>,
+}
+
+fn select(dirs: &[PathBuf], only: &[String]) -> Result<Vec<controls::Control>> {
+    let all = controls::catalog(dirs)?;
+    if only.is_empty() {
+        return Ok(all);
+    }
+    let chosen: Vec<_> = all
+        .into_iter()
+        .filter(|c| only.iter().any(|o| c.meta.id.contains(o.as_str())))
+        .collect();
+    if chosen.is_empty() {
+        return Err(Error::usage(format!(
+            "--only {}: no control id contains that; see `trailscope lint` for the catalog",
+            only.join(", ")
+        )));
+    }
+    Ok(chosen)
+}
+
+pub async fn run(args: CheckArgs, quiet: bool) -> Result<u8> {
+    let chosen = select(&args.controls, &args.only)?;
+    let snapshots = Snapshot::load_all(&args.snapshots)?;
+    let overrides: BTreeMap<String, String> = args.params.iter().cloned().collect();
+    let values = ParamValues::new(overrides, &snapshots);
+    let source = args.archive.open().await?;
+    let mut out = open_output(args.output.as_deref(), source.location.local_dir.as_deref())?;
+    let report = {
+        let _progress = Progress::start(source.stats.clone(), quiet);
+        controls::check(&source, &snapshots, &chosen, &values).await?
+    };
+    write_report(out.as_mut(), args.format, &report)?;
+    if !quiet {
+        eprintln!("{}", summary(&report, chosen.len()));
+        for (id, why) in &report.errors {
+            eprintln!("trailscope: warning: control {id} could not run: {why}");
+        }
+    }
+    super::query::report_read_errors(&source, quiet);
+    Ok(if report.failed() > 0 { 1 } else { 0 })
+}
+
+fn summary(report: &Report, controls: usize) -> String {
+    let failing: std::collections::BTreeSet<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .map(|f| f.control_id.as_str())
+        .collect();
+    format!(
+        "{controls} controls: {} failing ({} fail findings), {} inconclusive, {} pass findings",
+        failing.len(),
+        report.failed(),
+        report.count(Status::Inconclusive),
+        report.count(Status::Pass)
+    )
+}
+
+fn finding_json(f: &Finding) -> Value {
+    let evidence: Value = serde_json::from_str(&f.evidence).unwrap_or(json!(f.evidence));
+    json!({"control_id": f.control_id, "status": f.status, "severity": f.severity,
+        "title": f.title, "resource": f.resource, "account_id": f.account_id, "region": f.region,
+        "window_start": f.window_start, "window_end": f.window_end, "evidence": evidence})
+}
+
+fn write_report(out: &mut (dyn Write + Send), format: CheckFormat, report: &Report) -> Result<()> {
+    let io = |e: std::io::Error| Error::io("output", e);
+    match format {
+        CheckFormat::Jsonl => {
+            for f in &report.findings {
+                writeln!(out, "{}", finding_json(f)).map_err(io)?;
+            }
+        }
+        CheckFormat::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut *out);
+            let batch = controls::run::findings_batch(&report.findings)?;
+            w.write(&batch)
+                .map_err(|e| Error::usage(format!("writing csv: {e}")))?;
+        }
+        CheckFormat::Table => {
+            let short = |s: &str, n: usize| {
+                if s.chars().count() > n {
+                    format!("{}…", s.chars().take(n - 1).collect::<String>())
+                } else {
+                    s.to_string()
+                }
+            };
+            writeln!(
+                out,
+                "{:<12} {:<8} {:<44} {:<40} {:<12} {:<14} {}",
+                "STATUS", "SEVERITY", "CONTROL", "RESOURCE", "ACCOUNT", "REGION", "EVIDENCE"
+            )
+            .map_err(io)?;
+            for f in &report.findings {
+                let id = f
+                    .control_id
+                    .strip_prefix("CTL.CLOUDTRAIL.")
+                    .unwrap_or(&f.control_id);
+                writeln!(
+                    out,
+                    "{:<12} {:<8} {:<44} {:<40} {:<12} {:<14} {}",
+                    f.status.as_str(),
+                    f.severity.as_str(),
+                    short(id, 44),
+                    short(&f.resource, 40),
+                    f.account_id.as_deref().unwrap_or("-"),
+                    f.region.as_deref().unwrap_or("-"),
+                    short(&f.evidence, 100)
+                )
+                .map_err(io)?;
+            }
+        }
+    }
+    out.flush().map_err(io)
+}
+
+pub async fn lint(args: LintArgs) -> Result<u8> {
+    let all = controls::catalog(&args.controls)?;
+    // Plans need the tables' shapes only: an empty archive and no snapshot give them.
+    let empty = std::env::temp_dir().join(format!("trailscope-lint-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).map_err(|e| Error::io(empty.display(), e))?;
+    let result = async {
+        let location = crate::archive::Location::open(
+            &empty.display().to_string(),
+            &crate::archive::S3Options::default(),
+        )
+        .await?;
+        let source = ArchiveSource::new(location, Default::default(), false);
+        let ctx = table::evidence_session(&source, &[]).await?;
+        ctx.register_table("findings", Arc::new(controls::run::findings_table(&[])?))?;
+        Ok::<_, Error>(controls::lint::lint(&ctx, &all).await)
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&empty);
+    let problems = result?;
+    for p in &problems {
+        println!("{p}");
+    }
+    eprintln!(
+        "{} controls, {} problem{}",
+        all.len(),
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    Ok(if problems.is_empty() { 0 } else { 1 })
+}
