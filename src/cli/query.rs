@@ -29,6 +29,10 @@ pub struct QueryArgs {
     /// Allow `COPY ... TO 'DEST'` to this exact destination (SQL is otherwise read-only).
     #[arg(long, value_name = "DEST")]
     pub allow_write: Option<String>,
+    /// Also register a configuration snapshot's tables (`trails`, `buckets`, ...) and the
+    /// controls' shared views (repeat for several).
+    #[arg(long = "snapshot", short = 's', value_name = "FILE")]
+    pub snapshots: Vec<PathBuf>,
 }
 
 pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
@@ -39,7 +43,12 @@ pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
     }
     let source = args.archive.open().await?;
     let mut out = open_output(args.output.as_deref(), source.location.local_dir.as_deref())?;
-    let ctx = table::session(&source)?;
+    let ctx = if args.snapshots.is_empty() {
+        table::session(&source)?
+    } else {
+        let snapshots = crate::snapshot::Snapshot::load_all(&args.snapshots)?;
+        table::evidence_session(&source, &snapshots).await?
+    };
     let started = Instant::now();
     let results = {
         let _progress = Progress::start(source.stats.clone(), quiet);
