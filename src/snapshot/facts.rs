@@ -260,6 +260,101 @@ fn field_equals(selector: &Value, field: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The data resource types a classic selector records (`DataResources[].Type`).
+fn classic_types(sel: &Value) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for t in list(sel, "DataResources")
+        .iter()
+        .filter_map(|d| d.get("Type").and_then(Value::as_str))
+    {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Object-ARN prefixes whose S3 object events a classic selector records: its
+/// `AWS::S3::Object` values, `arn:aws:s3` (all buckets) spelled `arn:aws:s3:::`.
+fn classic_s3_prefixes(sel: &Value) -> Vec<String> {
+    list(sel, "DataResources")
+        .iter()
+        .filter(|d| d.get("Type").and_then(Value::as_str) == Some("AWS::S3::Object"))
+        .flat_map(|d| list(d, "Values"))
+        .filter_map(Value::as_str)
+        .map(|v| {
+            if v.split(':').count() == 3 && v.ends_with(":s3") {
+                format!("{v}:::")
+            } else {
+                v.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The values of one operator (`Equals`, `StartsWith`, ...) on one field of an advanced selector.
+fn field_values<'a>(sel: &'a Value, field: &str, op: &str) -> Vec<&'a str> {
+    list(sel, "FieldSelectors")
+        .iter()
+        .filter(|f| f.get("Field").and_then(Value::as_str) == Some(field))
+        .flat_map(|f| list(f, op))
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// The data resource types an advanced selector records (`resources.type` of a Data selector).
+fn advanced_types(sel: &Value) -> Vec<&str> {
+    if field_values(sel, "eventCategory", "Equals").contains(&"Data") {
+        field_values(sel, "resources.type", "Equals")
+    } else {
+        Vec::new()
+    }
+}
+
+/// The conditions of an advanced selector that make it record only part of its category and
+/// resource type, as `field Operator`: everything but `eventCategory`/`resources.type`/`readOnly`
+/// equality and `resources.ARN StartsWith` (which scopes by prefix, see `s3_object_prefixes`).
+fn narrowed_by(sel: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in list(sel, "FieldSelectors") {
+        let field = f.get("Field").and_then(Value::as_str).unwrap_or("");
+        let Some(ops) = f.as_object() else { continue };
+        for (op, values) in ops {
+            if op == "Field" || values.as_array().is_some_and(Vec::is_empty) {
+                continue;
+            }
+            let scoping = matches!(
+                (field, op.as_str()),
+                ("eventCategory" | "resources.type" | "readOnly", "Equals")
+                    | ("resources.ARN", "StartsWith")
+            );
+            if !scoping {
+                out.push(format!("{field} {op}"));
+            }
+        }
+    }
+    out
+}
+
+/// Object-ARN prefixes whose S3 object events an advanced selector records in full: its
+/// `resources.ARN StartsWith` values, or the partition's `arn:aws:s3:::` (all buckets) when the
+/// ARN is unrestricted; none when another condition narrows the selector.
+fn advanced_s3_prefixes(sel: &Value, trail_arn: Option<&str>) -> Vec<String> {
+    if !advanced_types(sel).contains(&"AWS::S3::Object") || !narrowed_by(sel).is_empty() {
+        return Vec::new();
+    }
+    let starts = field_values(sel, "resources.ARN", "StartsWith");
+    if starts.is_empty() {
+        let partition = trail_arn
+            .and_then(|a| a.split(':').nth(1))
+            .filter(|p| !p.is_empty())
+            .unwrap_or("aws");
+        vec![format!("arn:{partition}:s3:::")]
+    } else {
+        starts.into_iter().map(str::to_string).collect()
+    }
+}
+
 fn event_selectors(snapshots: &[Snapshot]) -> FactTable {
     let mut t = FactTable::new(
         "event_selectors",
@@ -275,6 +370,9 @@ fn event_selectors(snapshots: &[Snapshot]) -> FactTable {
             ("event_category", Text),
             ("resource_type", Text),
             ("field_selectors", Json),
+            ("data_resource_types", Json),
+            ("s3_object_prefixes", Json),
+            ("narrowed_by", Json),
         ],
     );
     for (s, c, r) in answers(snapshots, "cloudtrail", "GetEventSelectors") {
@@ -293,6 +391,10 @@ fn event_selectors(snapshots: &[Snapshot]) -> FactTable {
                 "data_resources": g("DataResources"),
                 "event_category": if g("IncludeManagementEvents") == Value::Bool(true) {
                     Some("Management") } else { None },
+                "data_resource_types": classic_types(sel),
+                "s3_object_prefixes": classic_s3_prefixes(sel),
+                "narrowed_by": if list(sel, "ExcludeManagementEventSources").is_empty() {
+                    json!([]) } else { json!(["ExcludeManagementEventSources"]) },
             }));
         }
         for sel in list(r, "AdvancedEventSelectors") {
@@ -311,6 +413,9 @@ fn event_selectors(snapshots: &[Snapshot]) -> FactTable {
                 "event_category": category,
                 "resource_type": field_equals(sel, "resources.type"),
                 "field_selectors": sel.get("FieldSelectors"),
+                "data_resource_types": advanced_types(sel),
+                "s3_object_prefixes": advanced_s3_prefixes(sel, arn.as_deref()),
+                "narrowed_by": narrowed_by(sel),
             }));
         }
     }
@@ -617,6 +722,56 @@ mod tests {
         assert_eq!(b[1]["head_status"], json!("missing"));
         assert!(b[2].get("logging_enabled").is_none());
         assert_eq!(b[2]["errors"][0]["code"], json!("AccessDenied"));
+    }
+
+    #[test]
+    fn selector_scope_is_derived() {
+        let arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/main";
+        let s = snap(json!([
+            {"service":"cloudtrail","operation":"GetEventSelectors","region":"us-east-1",
+             "params":{"TrailName":"main"},
+             "response":{"TrailARN":arn,"EventSelectors":[
+                {"ReadWriteType":"All","IncludeManagementEvents":true,"DataResources":[
+                    {"Type":"AWS::S3::Object","Values":["arn:aws:s3","arn:aws:s3:::b/"]},
+                    {"Type":"AWS::Lambda::Function","Values":["arn:aws:lambda"]}],
+                 "ExcludeManagementEventSources":["kms.amazonaws.com"]}]}},
+            {"service":"cloudtrail","operation":"GetEventSelectors","region":"us-east-1",
+             "params":{"TrailName":"other"},
+             "response":{"TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/other",
+              "AdvancedEventSelectors":[
+                {"Name":"all","FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},
+                    {"Field":"resources.type","Equals":["AWS::S3::Object"]}]},
+                {"Name":"one","FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},
+                    {"Field":"resources.type","Equals":["AWS::S3::Object"]},
+                    {"Field":"readOnly","Equals":["true"]},
+                    {"Field":"resources.ARN","StartsWith":["arn:aws:s3:::secret/"]}]},
+                {"Name":"some","FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},
+                    {"Field":"resources.type","Equals":["AWS::S3::Object"]},
+                    {"Field":"eventName","Equals":["GetObject"]}]}]}},
+        ]));
+        let tables = fact_tables(&[s]);
+        let rows = &table(&tables, "event_selectors").rows;
+        assert_eq!(
+            rows[0]["data_resource_types"],
+            json!(["AWS::S3::Object", "AWS::Lambda::Function"])
+        );
+        assert_eq!(
+            rows[0]["s3_object_prefixes"],
+            json!(["arn:aws:s3:::", "arn:aws:s3:::b/"])
+        );
+        assert_eq!(
+            rows[0]["narrowed_by"],
+            json!(["ExcludeManagementEventSources"])
+        );
+        assert_eq!(rows[1]["s3_object_prefixes"], json!(["arn:aws:s3:::"]));
+        assert_eq!(rows[1]["data_resource_types"], json!(["AWS::S3::Object"]));
+        assert_eq!(
+            rows[2]["s3_object_prefixes"],
+            json!(["arn:aws:s3:::secret/"])
+        );
+        assert_eq!(rows[2]["read_write_type"], json!("ReadOnly"));
+        assert_eq!(rows[3]["s3_object_prefixes"], json!([]));
+        assert_eq!(rows[3]["narrowed_by"], json!(["eventName Equals"]));
     }
 
     #[test]
