@@ -1,4 +1,5 @@
--- DynamoDB item-level calls (GetItem, PutItem, DeleteItem, Query, Scan) are data events: no trail records them unless a selector asks for AWS::DynamoDB::Table.
+-- DynamoDB item-level calls (GetItem, PutItem, DeleteItem, Query, Scan) are data events: no trail
+-- records them unless a selector asks for AWS::DynamoDB::Table.
 -- Per account: pass when a logging trail has such a selector; fail when DescribeTrails answered
 -- and, on known facts, none does; inconclusive when a trail's GetEventSelectors (with custom
 -- selectors) or GetTrailStatus was not captured. HasCustomEventSelectors=false = default

@@ -1,4 +1,5 @@
--- Lambda Invoke (who ran which function) are data events: no trail records them unless a selector asks for AWS::Lambda::Function.
+-- Lambda Invoke calls (who ran which function, with what identity) are data events: no trail
+-- records them unless a selector asks for AWS::Lambda::Function.
 -- Per account: pass when a logging trail has such a selector; fail when DescribeTrails answered
 -- and, on known facts, none does; inconclusive when a trail's GetEventSelectors (with custom
 -- selectors) or GetTrailStatus was not captured. HasCustomEventSelectors=false = default

@@ -33,6 +33,7 @@ state AS (
          CAST(NULL AS TIMESTAMP) AS window_start,
          CAST(NULL AS TIMESTAMP) AS window_end,
          'state' AS check,
+         a.trails_captured,
          to_json(v.trails) AS trails,
          CAST(NULL AS VARCHAR) AS events
   FROM accounts a
@@ -75,6 +76,7 @@ drift_rows AS (
   SELECT 'fail' AS status, d.trail_arn AS resource, d.account_id,
          split_part(d.trail_arn, ':', 4) AS region,
          d.window_start, d.window_end, 'drift' AS check,
+         CAST(NULL AS BOOLEAN) AS trails_captured,
          CAST(NULL AS VARCHAR) AS trails, to_json(d.events) AS events
   FROM drift d
 ),
@@ -82,6 +84,7 @@ quiet_rows AS (
   SELECT 'pass' AS status, 'account/' || a.account_id AS resource, a.account_id,
          CAST(NULL AS VARCHAR) AS region,
          a.first_delivery AS window_start, a.last_delivery AS window_end, 'drift' AS check,
+         CAST(NULL AS BOOLEAN) AS trails_captured,
          CAST(NULL AS VARCHAR) AS trails, CAST(NULL AS VARCHAR) AS events
   FROM archive_accounts a
   LEFT JOIN (SELECT DISTINCT account_id FROM drift) d ON d.account_id = a.account_id
