@@ -12,6 +12,8 @@
 --   delivery (LatestDeliveryTime not after the archive's last file): deliveries stopped. When
 --   CloudTrail reports later deliveries the archive is only an older copy (pass); no logging
 --   trail means logging was stopped, which STOP.DETECT.001 reports (pass here).
+-- An account with no DescribeTrails answer (no snapshot, or trails not captured) gets an
+-- inconclusive state row: its events alone cannot clear it.
 WITH tb AS (
   SELECT t.account_id, t.s3_bucket_name AS bucket,
          array_agg(t.trail_arn ORDER BY t.trail_arn) AS trails,
@@ -154,9 +156,37 @@ deliveries AS (
     ON s.account_id = a.account_id
   LEFT JOIN logging g ON g.account_id = a.account_id
   WHERE s.captured_at IS NOT NULL
+),
+uncaptured AS (
+  -- Accounts of the snapshots or the archive with no DescribeTrails answer: the state part
+  -- could not be evaluated there, whatever the events say.
+  SELECT 'inconclusive' AS status,
+         'account/' || a.account_id AS resource,
+         a.account_id,
+         CAST(NULL AS VARCHAR) AS region,
+         CAST(NULL AS TIMESTAMP) AS window_start,
+         CAST(NULL AS TIMESTAMP) AS window_end,
+         'state' AS check,
+         'trails not captured (no DescribeTrails answer)' AS finding,
+         CAST(NULL AS VARCHAR) AS head_status,
+         CAST(NULL AS BOOLEAN) AS owned_by_snapshot_account,
+         CAST(NULL AS VARCHAR) AS trails,
+         CAST(NULL AS TIMESTAMP) AS latest_delivery_time,
+         CAST(NULL AS VARCHAR) AS latest_delivery_error,
+         CAST(NULL AS VARCHAR) AS bucket_errors,
+         CAST(NULL AS VARCHAR) AS events,
+         CAST(NULL AS TIMESTAMP) AS archive_last_delivery,
+         CAST(NULL AS BIGINT) AS deliveries_after_delete
+  FROM (SELECT account_id FROM snapshots UNION SELECT account_id FROM archive_accounts) a
+  LEFT JOIN (SELECT DISTINCT account_id FROM snapshot_calls
+             WHERE service = 'cloudtrail' AND operation = 'DescribeTrails' AND error_code IS NULL) d
+    ON d.account_id = a.account_id
+  WHERE d.account_id IS NULL
 )
 SELECT * FROM state
 UNION ALL
 SELECT * FROM events
 UNION ALL
 SELECT * FROM deliveries
+UNION ALL
+SELECT * FROM uncaptured

@@ -67,23 +67,30 @@ verdicts AS (
   LEFT JOIN patterns p ON p.n = s.n
   GROUP BY 1, 2, 3, 4, 5, 6, 7
 ),
+flagged AS (
+  SELECT account_id, bucket, log_prefix, n, sid, condition, not_principal,
+         coalesce(del_action, false) OR (has_not_action AND NOT coalesce(del_not_action, false)) AS denies_delete_object,
+         coalesce(ver_action, false) OR (has_not_action AND NOT coalesce(ver_not_action, false)) AS denies_delete_object_version,
+         coalesce(res, false) OR (has_not_resource AND NOT coalesce(not_res, false)) AS covers_all_logs,
+         coalesce(everyone, false) OR not_principal IS NOT NULL AS all_principals
+  FROM verdicts
+),
 covering AS (
   SELECT account_id, bucket, log_prefix,
-         to_json(array_agg(named_struct('sid', sid, 'condition', condition, 'not_principal', not_principal,
-                                        'denies_delete_object_version',
-                                        coalesce(ver_action, false) OR (has_not_action AND NOT coalesce(ver_not_action, false)))
-                           ORDER BY n)) AS denying_statements
-  FROM verdicts
-  WHERE (coalesce(del_action, false) OR (has_not_action AND NOT coalesce(del_not_action, false)))
-    AND (coalesce(res, false) OR (has_not_resource AND NOT coalesce(not_res, false)))
-    AND (coalesce(everyone, false) OR not_principal IS NOT NULL)
+         bool_or(denies_delete_object AND covers_all_logs AND all_principals) AS covered,
+         to_json(array_agg(named_struct('sid', sid, 'denies_delete_object', denies_delete_object,
+                                        'covers_all_logs', covers_all_logs, 'all_principals', all_principals,
+                                        'denies_delete_object_version', denies_delete_object_version,
+                                        'condition', condition, 'not_principal', not_principal)
+                           ORDER BY n)) AS deny_statements
+  FROM flagged
   GROUP BY 1, 2, 3
 )
 SELECT CASE
          WHEN b.has_policy IS NULL THEN 'inconclusive'
          WHEN NOT b.has_policy THEN 'fail'
          WHEN json_get_json(b.policy, 'Statement') IS NULL THEN 'inconclusive'
-         WHEN c.denying_statements IS NOT NULL THEN 'pass'
+         WHEN c.covered THEN 'pass'
          ELSE 'fail'
        END AS status,
        tb.bucket AS resource,
@@ -91,7 +98,7 @@ SELECT CASE
        to_json(tb.trails) AS trails,
        'arn:aws:s3:::' || tb.bucket || '/' || tb.log_prefix || '*' AS log_objects,
        b.has_policy,
-       c.denying_statements,
+       c.deny_statements,
        b.head_status,
        b.errors
 FROM tb

@@ -6,6 +6,8 @@
 --   inconclusive. Trails without a topic pass (nothing configured, nothing gone).
 -- events: per archive account, every successful DeleteTopic of a trail's topic (named by a
 --   snapshot trail, or by CreateTrail/UpdateTrail snsTopicName in the archive), with its log file.
+-- An account with no DescribeTrails answer (no snapshot, or trails not captured) gets an
+-- inconclusive state row: its events alone cannot clear it.
 WITH t AS (
   SELECT account_id, trail_arn, home_region,
          sns_topic_arn AS topic_arn,
@@ -105,7 +107,29 @@ events AS (
          to_json(d.events) AS events
   FROM archive_accounts a
   LEFT JOIN deleted d ON d.account_id = a.account_id
+),
+uncaptured AS (
+  -- Accounts of the snapshots or the archive with no DescribeTrails answer: the state part
+  -- could not be evaluated there, whatever the events say.
+  SELECT 'inconclusive' AS status,
+         'account/' || a.account_id AS resource,
+         a.account_id,
+         CAST(NULL AS VARCHAR) AS region,
+         CAST(NULL AS TIMESTAMP) AS window_start,
+         CAST(NULL AS TIMESTAMP) AS window_end,
+         'state' AS check,
+         CAST(NULL AS VARCHAR) AS sns_topic_arn,
+         'trails not captured (no DescribeTrails answer)' AS topic_state,
+         CAST(NULL AS BIGINT) AS subscriptions_confirmed,
+         CAST(NULL AS VARCHAR) AS events
+  FROM (SELECT account_id FROM snapshots UNION SELECT account_id FROM archive_accounts) a
+  LEFT JOIN (SELECT DISTINCT account_id FROM snapshot_calls
+             WHERE service = 'cloudtrail' AND operation = 'DescribeTrails' AND error_code IS NULL) d
+    ON d.account_id = a.account_id
+  WHERE d.account_id IS NULL
 )
 SELECT * FROM state
 UNION ALL
 SELECT * FROM events
+UNION ALL
+SELECT * FROM uncaptured
