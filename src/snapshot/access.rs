@@ -245,7 +245,8 @@ fn log_readers(snapshots: &[Snapshot], permissions: &FactTable) -> FactTable {
     );
     for s in snapshots {
         // IAM grants alone open only the account's own buckets; another account's bucket also
-        // needs its bucket policy, which the first half covers.
+        // needs its bucket policy, which the first half covers (and which, when it grants this
+        // account as a whole, opens the bucket to the IAM half too).
         let listed: Option<Vec<&str>> = s
             .calls
             .iter()
@@ -277,6 +278,14 @@ fn log_readers(snapshots: &[Snapshot], permissions: &FactTable) -> FactTable {
                     continue;
                 }
                 for principal in st.principals() {
+                    // A grant to this very account hands the decision to its IAM policies:
+                    // its principals allowed s3:GetObject read the logs even in a bucket
+                    // another account owns.
+                    if principal == s.account_id
+                        || principal == format!("arn:aws:iam::{}:root", s.account_id)
+                    {
+                        buckets.insert(bucket.to_string());
+                    }
                     t.push(json!({"account_id": s.account_id, "bucket": bucket,
                         "principal": principal, "source": "bucket_policy",
                         "restricted_to_org_or_account": st.restricts_to_org_or_account(),
@@ -394,8 +403,35 @@ fn organization(snapshots: &[Snapshot]) -> FactTable {
     t
 }
 
+/// A resource no real policy names, of the type `action` acts on: a `Deny` whose `Resource`
+/// matches it is written for every resource of that type (`*`, `arn:aws:cloudtrail:*:*:trail/*`),
+/// not for some named trail or bucket.
+fn any_resource_of(action: &str) -> &'static str {
+    match action {
+        "cloudtrail:LookupEvents" => "*",
+        "s3:GetObject" | "s3:DeleteObject" => "arn:aws:s3:::zz-any-bucket-0/zz-any-key",
+        "s3:PutBucketPolicy" => "arn:aws:s3:::zz-any-bucket-0",
+        _ if action.starts_with("cloudtrail:") => {
+            "arn:aws:cloudtrail:zz-any-region-0:000000000000:trail/zz-any-trail"
+        }
+        _ => "*",
+    }
+}
+
+/// Does this `Deny` hold for every resource of the action, whatever the request (no condition)?
+fn blanket_deny(st: &Statement, action: &str) -> bool {
+    !st.allow
+        && !st.conditional()
+        && st.not_resources.is_empty()
+        && st.covers_action(action)
+        && st.covers_resource(any_resource_of(action))
+}
+
 /// Service control policies on the account's path, one row per (policy, action it denies);
 /// a policy that denies none of [`ACTIONS`] still gets one row with `action` NULL.
+/// `conditional`: every denying statement has a condition; `blanket`: some denying statement has
+/// no condition and covers every resource of the action (a guarantee, unlike a deny scoped to
+/// named resources); `resources`: the denying statements' `Resource` patterns.
 fn scps(snapshots: &[Snapshot]) -> FactTable {
     let mut t = FactTable::new(
         "scps",
@@ -406,6 +442,8 @@ fn scps(snapshots: &[Snapshot]) -> FactTable {
             ("policy_name", Text),
             ("denied_action", Text),
             ("conditional", Bool),
+            ("blanket", Bool),
+            ("resources", Json),
             ("content", Json),
         ],
     );
@@ -428,33 +466,41 @@ fn scps(snapshots: &[Snapshot]) -> FactTable {
             for p in list(r, "Policies") {
                 let id = p.get("Id").and_then(Value::as_str).unwrap_or("");
                 let content = contents.get(id).cloned();
-                let row = |action: Option<&str>, conditional: Option<bool>| {
+                let row = |action: Option<&str>, deny: &[&Statement]| {
+                    let (conditional, blanket, resources) = match action {
+                        Some(a) => (
+                            json!(deny.iter().all(|st| st.conditional())),
+                            json!(deny.iter().any(|st| blanket_deny(st, a))),
+                            json!(
+                                deny.iter()
+                                    .flat_map(|st| st.resources.iter().cloned())
+                                    .collect::<BTreeSet<_>>()
+                            ),
+                        ),
+                        None => (Value::Null, Value::Null, Value::Null),
+                    };
                     json!({"account_id": s.account_id, "target_id": target, "policy_id": id,
                         "policy_name": p.get("Name"), "denied_action": action,
-                        "conditional": conditional, "content": content})
+                        "conditional": conditional, "blanket": blanket,
+                        "resources": resources, "content": content})
                 };
-                let denies: Vec<(&str, bool)> = content
-                    .as_ref()
-                    .map(|doc| {
-                        let stmts = statements(doc);
-                        ACTIONS
+                let stmts = content.as_ref().map(statements).unwrap_or_default();
+                let denies: Vec<(&str, Vec<&Statement>)> = ACTIONS
+                    .iter()
+                    .map(|a| {
+                        let deny: Vec<&Statement> = stmts
                             .iter()
-                            .filter_map(|a| {
-                                let deny: Vec<&Statement> = stmts
-                                    .iter()
-                                    .filter(|st| !st.allow && st.covers_action(a))
-                                    .collect();
-                                (!deny.is_empty())
-                                    .then(|| (*a, deny.iter().all(|st| st.conditional())))
-                            })
-                            .collect()
+                            .filter(|st| !st.allow && st.covers_action(a))
+                            .collect();
+                        (*a, deny)
                     })
-                    .unwrap_or_default();
+                    .filter(|(_, deny)| !deny.is_empty())
+                    .collect();
                 if denies.is_empty() {
-                    t.push(row(None, None));
+                    t.push(row(None, &[]));
                 }
-                for (action, conditional) in denies {
-                    t.push(row(Some(action), Some(conditional)));
+                for (action, deny) in &denies {
+                    t.push(row(Some(action), deny));
                 }
             }
         }
@@ -573,6 +619,70 @@ mod tests {
         assert!(readers.contains(&("arn:aws:iam::111122223333:user/alice", "iam")));
         assert_eq!(rows(&tables, "iam_roles")[0]["exists"], json!(false));
         assert_eq!(rows(&tables, "organization")[0]["is_member"], json!(false));
+    }
+
+    #[test]
+    fn scp_denials_blanket_or_scoped_and_account_grants_open_the_iam_half() {
+        let scp = |id: &str, statement: Value| {
+            json!({"service": "organizations", "operation": "DescribePolicy",
+                   "params": {"PolicyId": id},
+                   "response": {"Policy": {"Content": json!({"Statement": [statement]}).to_string()}}})
+        };
+        let details = json!({"UserDetailList": [{"UserName": "reader",
+            "Arn": "arn:aws:iam::111122223333:user/reader", "Path": "/", "GroupList": [],
+            "UserPolicyList": [{"PolicyName": "r", "PolicyDocument": {"Statement": [{"Effect": "Allow",
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::central-logs/*"}]}}],
+            "AttachedManagedPolicies": []}], "GroupDetailList": [], "RoleDetailList": [], "Policies": []});
+        let policy = json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::central-logs/*"}]});
+        let s = snap(json!([
+            {"service": "organizations", "operation": "ListPoliciesForTarget",
+             "params": {"TargetId": "111122223333"},
+             "response": {"Policies": [{"Id": "p-all", "Name": "all"}, {"Id": "p-one", "Name": "one"},
+                                       {"Id": "p-cond", "Name": "cond"}]}},
+            scp("p-all", json!({"Effect": "Deny", "Action": "cloudtrail:StopLogging",
+                                "Resource": "arn:aws:cloudtrail:*:*:trail/*"})),
+            scp("p-one", json!({"Effect": "Deny", "Action": "cloudtrail:Stop*",
+                                "Resource": "arn:aws:cloudtrail:us-east-1:111122223333:trail/org"})),
+            scp("p-cond", json!({"Effect": "Deny", "Action": "cloudtrail:StopLogging", "Resource": "*",
+                                 "Condition": {"StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/Admin"}}})),
+            {"service": "iam", "operation": "GetAccountAuthorizationDetails", "response": details},
+            {"service": "s3", "operation": "ListBuckets", "response": {"Buckets": []}},
+            {"service": "s3", "operation": "GetBucketPolicy", "params": {"Bucket": "central-logs"},
+             "response": {"Policy": policy.to_string()}},
+        ]));
+        let tables = fact_tables_of(&s);
+        let stop: Vec<(&str, bool, bool)> = rows(&tables, "scps")
+            .iter()
+            .filter(|r| r["denied_action"] == json!("cloudtrail:StopLogging"))
+            .map(|r| {
+                (
+                    r["policy_id"].as_str().unwrap(),
+                    r["blanket"].as_bool().unwrap(),
+                    r["conditional"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            stop,
+            vec![
+                ("p-all", true, false),
+                ("p-one", false, false),
+                ("p-cond", false, true)
+            ]
+        );
+        let readers: Vec<&str> = rows(&tables, "log_readers")
+            .iter()
+            .map(|r| r["principal"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            readers,
+            vec![
+                "arn:aws:iam::111122223333:root",
+                "arn:aws:iam::111122223333:user/reader"
+            ]
+        );
     }
 
     fn fact_tables_of(s: &Snapshot) -> Vec<FactTable> {
