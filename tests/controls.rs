@@ -156,6 +156,17 @@ fn benign_events() -> Vec<Value> {
 pub async fn evaluate(snapshot: Option<Value>, events: &[Value], params: &Value) -> Vec<Finding> {
     let dir = tempfile::tempdir().unwrap();
     plant_events(dir.path(), events);
+    evaluate_archive(dir.path(), snapshot, params, &[]).await
+}
+
+/// Runs the catalog over an archive directory: every control, or those whose id contains one of
+/// `only`.
+pub async fn evaluate_archive(
+    dir: &Path,
+    snapshot: Option<Value>,
+    params: &Value,
+    only: &[&str],
+) -> Vec<Finding> {
     let snapshots = match snapshot {
         Some(s) => vec![Snapshot::parse(&s.to_string(), "case snapshot").unwrap()],
         None => Vec::new(),
@@ -169,13 +180,19 @@ pub async fn evaluate(snapshot: Option<Value>, events: &[Value], params: &Value)
         })
         .unwrap_or_default();
     let values = ParamValues::new(overrides, &snapshots);
-    let location = Location::open(dir.path().to_str().unwrap(), &S3Options::default())
+    let location = Location::open(dir.to_str().unwrap(), &S3Options::default())
         .await
         .unwrap();
     let source = ArchiveSource::new(location, Scope::default(), false);
-    let catalog =
-        controls::catalog(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/controls")])
-            .unwrap();
+    // CONTROLS_DIR narrows the run to one directory while developing a control.
+    let dir = std::env::var_os("CONTROLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/controls"));
+    let catalog: Vec<_> = controls::catalog(&[dir])
+        .unwrap()
+        .into_iter()
+        .filter(|c| only.is_empty() || only.iter().any(|o| c.meta.id.contains(o)))
+        .collect();
     let report = controls::check(&source, &snapshots, &catalog, &values)
         .await
         .unwrap();

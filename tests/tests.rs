@@ -3,7 +3,9 @@
 mod util;
 
 mod cli;
+mod control_scenarios;
 mod controls;
+mod detection_agreement;
 mod engine;
 mod s3;
 mod samples;

@@ -196,6 +196,11 @@ impl Moto {
     /// Creates a bucket (moto accepts unsigned requests) and uploads every file under `dir`
     /// through object_store's S3 client, with optional per-key metadata.
     pub async fn upload(&self, bucket: &str, dir: &Path, metadata: &[(String, String, String)]) {
+        self.create_bucket(bucket);
+        self.upload_more(bucket, dir, metadata).await;
+    }
+
+    fn create_bucket(&self, bucket: &str) {
         let addr = self.endpoint.trim_start_matches("http://");
         let mut stream = TcpStream::connect(addr).unwrap();
         write!(stream, "PUT /{bucket} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
@@ -205,6 +210,15 @@ impl Moto {
             response.starts_with("HTTP/1.1 200"),
             "create bucket: {response}"
         );
+    }
+
+    /// Uploads every file under `dir` into an existing bucket (overwriting same keys).
+    pub async fn upload_more(
+        &self,
+        bucket: &str,
+        dir: &Path,
+        metadata: &[(String, String, String)],
+    ) {
         let store = object_store::aws::AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region("us-east-1")

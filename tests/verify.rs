@@ -691,3 +691,96 @@ async fn sql_tables_show_findings_and_join_with_events() {
     .await;
     assert!(joined.contains("| unattested | true "), "{joined}");
 }
+
+/// The archive served by moto_server on 127.0.0.1 with each digest's signature in its S3 object
+/// metadata (`x-amz-meta-signature`), keys from a file: every digest verifies, the newest too
+/// (offline it would be unsigned), and an edited digest is caught through the metadata path.
+#[tokio::test]
+async fn s3_metadata_signatures_verify_every_digest() {
+    let moto = crate::util::moto();
+    let dir = fresh(false);
+    let root = dir.path();
+    let signatures: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(SIGNATURES)).unwrap()).unwrap();
+    let metadata: Vec<(String, String, String)> = signatures
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(key, v)| {
+            let sig = v["signature"].as_str().or(v.as_str()).unwrap().to_string();
+            (key.clone(), "signature".to_string(), sig)
+        })
+        .collect();
+    let all = digests(root);
+    assert_eq!(metadata.len(), all.len());
+    // The keys file stays local (--public-keys); the archive in the bucket is what AWS holds.
+    let keys = tempfile::tempdir().unwrap();
+    std::fs::copy(root.join(KEYS), keys.path().join("keys.json")).unwrap();
+    std::fs::remove_dir_all(root.join("_trailscope")).unwrap();
+    moto.upload("verify-metadata", root, &metadata).await;
+
+    let keys_arg = path_arg(&keys.path().join("keys.json"));
+    let args = [
+        "verify",
+        "-a",
+        "s3://verify-metadata",
+        "--endpoint-url",
+        &moto.endpoint,
+        "--public-keys",
+        &keys_arg,
+        "--format",
+        "jsonl",
+    ];
+    let out = trailscope(&args, crate::util::MOTO_ENV);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let items: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let digest_items: Vec<&Value> = items.iter().filter(|i| i["type"] == "digest").collect();
+    assert_eq!(digest_items.len(), all.len());
+    assert!(
+        digest_items.iter().all(|d| d["status"] == "valid"),
+        "{text}"
+    );
+    assert!(items.iter().any(|i| i["type"] == "log_file"));
+    assert!(items.iter().all(|i| i["status"] == "valid"), "{text}");
+
+    // Edit one digest in the bucket (same metadata signature): its signature no longer matches.
+    let (victim, doc) = &all[all.len() / 2];
+    let mut edited = doc.clone();
+    edited["logFiles"] = serde_json::json!([]);
+    let sig = metadata
+        .iter()
+        .find(|(k, _, _)| k == victim)
+        .unwrap()
+        .2
+        .clone();
+    let staged = tempfile::tempdir().unwrap();
+    crate::util::plant(staged.path(), victim, &gzip(edited.to_string().as_bytes()));
+    moto.upload_more(
+        "verify-metadata",
+        staged.path(),
+        &[(victim.clone(), "signature".into(), sig)],
+    )
+    .await;
+    let out = trailscope(&args, crate::util::MOTO_ENV);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let bad: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|i| i["status"] != "valid")
+        .collect();
+    assert!(
+        bad.iter()
+            .any(|i| i["key"] == victim.as_str() && i["status"] == "invalid_signature"),
+        "{bad:?}"
+    );
+}
