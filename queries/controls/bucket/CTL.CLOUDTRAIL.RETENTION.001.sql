@@ -33,10 +33,11 @@ s3_expiry AS (
   SELECT t.account_id, t.trail_arn,
          min(CASE
                WHEN ru.expiration_days IS NOT NULL THEN ru.expiration_days
-               ELSE CAST(floor((date_part('epoch', to_timestamp(ru.expiration_date))
+               ELSE CAST(floor((date_part('epoch', try_cast(ru.expiration_date AS TIMESTAMP))
                                 - date_part('epoch', c.captured_at)) / 86400) AS BIGINT)
              END) AS earliest_expiration_days,
-         bool_or(ru.expiration_days IS NULL AND c.captured_at IS NULL) AS undated
+         bool_or(ru.expiration_days IS NULL
+                 AND (c.captured_at IS NULL OR try_cast(ru.expiration_date AS TIMESTAMP) IS NULL)) AS undated
   FROM t
   JOIN rules ru ON ru.account_id = t.account_id AND ru.bucket = t.bucket
   LEFT JOIN captured c ON c.account_id = t.account_id
@@ -76,8 +77,10 @@ facts AS (
          coalesce(e.undated, false) AS undated,
          CASE
            WHEN b.head_status = 'missing' THEN false
-           WHEN b.lifecycle_rules IS NULL OR coalesce(e.undated, false) THEN NULL
-           ELSE coalesce(e.earliest_expiration_days >= ${long_term_min_days}, true)
+           WHEN b.lifecycle_rules IS NULL THEN NULL
+           WHEN e.earliest_expiration_days < ${long_term_min_days} THEN false
+           WHEN coalesce(e.undated, false) THEN NULL
+           ELSE true
          END AS s3_keeps,
          g.found IS NOT NULL AS group_found,
          g.retention_in_days,

@@ -33,7 +33,7 @@ expiring AS (
          ru.rule_id, ru.rule_prefix, ru.expiration_days, ru.expiration_date,
          CASE
            WHEN ru.expiration_days IS NOT NULL THEN ru.expiration_days
-           ELSE CAST(floor((date_part('epoch', to_timestamp(ru.expiration_date))
+           ELSE CAST(floor((date_part('epoch', try_cast(ru.expiration_date AS TIMESTAMP))
                             - date_part('epoch', c.captured_at)) / 86400) AS BIGINT)
          END AS days
   FROM tb
