@@ -784,3 +784,58 @@ async fn s3_metadata_signatures_verify_every_digest() {
         "{bad:?}"
     );
 }
+
+/// The newest two digests of one region, deleted: no successor names them, but the trail's
+/// digests in the other region go on, so each is reported missing on its own, and nothing else.
+#[tokio::test]
+async fn deleted_newest_digests_are_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(Vec::new());
+    opts.regions = vec!["eu-west-1".into(), "us-west-2".into()];
+    generate(dir.path(), &opts).unwrap();
+    let pristine = run_verify(dir.path()).await;
+    assert!(problems(&pristine).is_empty(), "{:?}", problems(&pristine));
+
+    let mut west: Vec<(String, Value)> = digests(dir.path())
+        .into_iter()
+        .filter(|(k, _)| k.contains("/us-west-2/"))
+        .collect();
+    west.sort_by(|a, b| {
+        a.1["digestEndTime"]
+            .as_str()
+            .cmp(&b.1["digestEndTime"].as_str())
+    });
+    let newest: Vec<String> = west.iter().rev().take(2).map(|(k, _)| k.clone()).collect();
+    for key in &newest {
+        std::fs::remove_file(dir.path().join(key)).unwrap();
+    }
+    let report = run_verify(dir.path()).await;
+    let found = problems(&report);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|(kind, _, status)| *kind == "digest" && *status == "missing"),
+        "{found:?}"
+    );
+    let missing: Vec<_> = report
+        .digests
+        .iter()
+        .filter(|d| d.status == DigestStatus::Missing)
+        .collect();
+    let ends: BTreeSet<String> = missing
+        .iter()
+        .map(|d| d.end_time.unwrap().format("%Y-%m-%dT%H").to_string())
+        .collect();
+    let deleted: BTreeSet<String> = west
+        .iter()
+        .rev()
+        .take(2)
+        .map(|(_, v)| v["digestEndTime"].as_str().unwrap()[..13].to_string())
+        .collect();
+    assert_eq!(ends, deleted);
+    assert!(
+        missing.iter().all(|d| d.detail.contains("other regions")),
+        "{missing:?}"
+    );
+}

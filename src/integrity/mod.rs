@@ -11,6 +11,7 @@ pub mod digest;
 pub mod gaps;
 pub mod keys;
 pub mod logs;
+pub mod tail;
 pub mod verify;
 
 pub use chain::{DigestCheck, DigestStatus, Range};

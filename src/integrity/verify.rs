@@ -20,7 +20,7 @@ use super::digest::{DigestDoc, sha256_hex};
 use super::keys::{KeyRing, list_public_keys};
 use super::logs::{LogFileCheck, LogFileStatus, judge};
 use crate::archive::layout::parse_key;
-use crate::archive::{Location, ObjectKind, S3Options, Scope, list_objects};
+use crate::archive::{Location, ObjectEntry, ObjectKind, S3Options, Scope, list_objects};
 use crate::decode::gzip::inflate;
 use crate::error::{Error, Result};
 
@@ -149,8 +149,25 @@ pub async fn verify(
         }
     };
     let signatures_checked = ring.is_some();
-    let checks = check_all(phase.inputs.clone(), ring.map(Arc::new), phase.range).await?;
-    let log_files = check_log_files(location, &phase, &checks, scope, options).await?;
+    let mut checks = check_all(phase.inputs.clone(), ring.map(Arc::new), phase.range).await?;
+    let mut logs_scope = scope.clone();
+    logs_scope.late_margin = Duration::zero();
+    let logs = list_objects(location, ObjectKind::Log, &logs_scope)
+        .await?
+        .objects;
+    let mut latest: super::tail::LatestLogs = HashMap::new();
+    for o in &logs {
+        if let Some(stamp) = o.parsed.stamp {
+            let e = latest
+                .entry((o.parsed.account_id.clone(), o.parsed.region.clone()))
+                .or_insert(stamp);
+            *e = (*e).max(stamp);
+        }
+    }
+    let tail = super::tail::missing_tail(&checks, &latest, phase.range);
+    let known: HashSet<String> = checks.iter().map(|c| c.key.clone()).collect();
+    checks.extend(tail.into_iter().filter(|c| !known.contains(&c.key)));
+    let log_files = check_log_files(location, &phase, &checks, scope, options, logs).await?;
     let digests = checks
         .into_iter()
         .filter(|d| d.in_range && wanted_trail(options, &d.trail))
@@ -213,24 +230,25 @@ pub(crate) async fn read_digests(
             async move {
                 let fetched = fetch(&*store, &entry.key).await;
                 let side = signatures.get(&entry.key).cloned();
-                tokio::task::spawn_blocking(move || {
-                    let (body, meta) = match fetched {
-                        Ok(Some((bytes, meta))) => (read_digest_body(&bytes), meta),
-                        Ok(None) => (Err("vanished while being read".into()), None),
-                        Err(e) => (Err(e), None),
-                    };
-                    DigestInput {
-                        key: entry.key,
-                        parsed: entry.parsed,
-                        body,
-                        metadata_signature: meta.or(side),
-                    }
+                let (key, parsed) = (entry.key.clone(), entry.parsed.clone());
+                let decoded = tokio::task::spawn_blocking(move || match fetched {
+                    Ok(Some((bytes, meta))) => (read_digest_body(&bytes), meta),
+                    Ok(None) => (Err("vanished while being read".into()), None),
+                    Err(e) => (Err(e), None),
                 })
-                .await
+                .await;
+                // A digest whose decoding died is still evidence: it stays, as unreadable.
+                let (body, meta) = decoded
+                    .unwrap_or_else(|e| (Err(format!("decoding the digest failed: {e}")), None));
+                DigestInput {
+                    key,
+                    parsed,
+                    body,
+                    metadata_signature: meta.or(side),
+                }
             }
         })
         .buffer_unordered(options.concurrency.max(1))
-        .filter_map(|r| async move { r.ok() })
         .collect()
         .await;
     // The signatures file may be keyed by the bucket key when the store key is a tail of it.
@@ -359,6 +377,7 @@ async fn check_log_files(
     checks: &[DigestCheck],
     scope: &Scope,
     options: &VerifyOptions,
+    logs: Vec<ObjectEntry>,
 ) -> Result<Vec<LogFileCheck>> {
     let store = Arc::clone(&location.store);
     let to_check: Vec<Listed> = phase
@@ -382,7 +401,9 @@ async fn check_log_files(
                     Ok(Some((bytes, _))) => {
                         tokio::task::spawn_blocking(move || judge(&bytes, expected.as_deref()))
                             .await
-                            .unwrap_or((LogFileStatus::Unreadable, "hashing failed".into()))
+                            .unwrap_or_else(|e| {
+                                (LogFileStatus::Unreadable, format!("hashing failed: {e}"))
+                            })
                     }
                 };
                 log_check(l, status, detail)
@@ -391,7 +412,7 @@ async fn check_log_files(
         .buffer_unordered(options.concurrency.max(1))
         .collect()
         .await;
-    out.extend(find_unlisted(location, phase, checks, scope, options).await?);
+    out.extend(find_unlisted(logs, phase, checks, scope, options));
     out.sort_by(|a, b| a.key.cmp(&b.key).then(a.digest_key.cmp(&b.digest_key)));
     Ok(out)
 }
@@ -466,20 +487,17 @@ impl Coverage {
 
 /// Log files in range that no digest lists, delivered while a digest attests the hour (a file
 /// in the hour of a missing digest cannot be judged: the missing digest is the finding).
-async fn find_unlisted(
-    location: &Location,
+fn find_unlisted(
+    logs: Vec<ObjectEntry>,
     phase: &DigestPhase,
     checks: &[DigestCheck],
     scope: &Scope,
     options: &VerifyOptions,
-) -> Result<Vec<LogFileCheck>> {
-    let mut logs_scope = scope.clone();
-    logs_scope.late_margin = Duration::zero();
-    let listing = list_objects(location, ObjectKind::Log, &logs_scope).await?;
+) -> Vec<LogFileCheck> {
     let listed: HashSet<&str> = phase.listed.iter().map(|l| l.store_key.as_str()).collect();
     let coverage = Coverage::new(checks, options.trail.as_deref());
     let mut out = Vec::new();
-    for o in listing.objects {
+    for o in logs {
         if listed.contains(o.key.as_str()) {
             continue;
         }
@@ -508,7 +526,7 @@ async fn find_unlisted(
             detail: "delivered while validation was on, but no digest lists it".into(),
         });
     }
-    Ok(out)
+    out
 }
 
 /// The digests of `scope` (chain-checked, signatures not checked) and every log file they list,
