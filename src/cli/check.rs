@@ -146,8 +146,8 @@ fn write_report(out: &mut (dyn Write + Send), format: CheckFormat, report: &Repo
             };
             writeln!(
                 out,
-                "{:<12} {:<8} {:<44} {:<40} {:<12} {:<14} {}",
-                "STATUS", "SEVERITY", "CONTROL", "RESOURCE", "ACCOUNT", "REGION", "EVIDENCE"
+                "{:<12} {:<8} {:<44} {:<40} {:<12} {:<14} EVIDENCE",
+                "STATUS", "SEVERITY", "CONTROL", "RESOURCE", "ACCOUNT", "REGION"
             )
             .map_err(io)?;
             for f in &report.findings {
