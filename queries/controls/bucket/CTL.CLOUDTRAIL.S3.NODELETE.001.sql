@@ -15,9 +15,10 @@ WITH tb AS (
   WHERE s3_bucket_name IS NOT NULL
   GROUP BY 1, 2, 3
 ),
--- One row per statement ("Statement" may be one object or a list).
+-- One row per statement ("Statement" may be one object or a list); n is a stable key, the
+-- CTE being evaluated once per use.
 stmts AS (
-  SELECT account_id, bucket, st, row_number() OVER (ORDER BY account_id, bucket) AS n
+  SELECT account_id, bucket, st, row_number() OVER (ORDER BY account_id, bucket, st) AS n
   FROM (
     SELECT account_id, bucket,
            unnest(json_get_array(CASE WHEN left(ltrim(json_get_json(policy, 'Statement')), 1) = '['

@@ -11,7 +11,7 @@ WITH tb AS (
   GROUP BY 1, 2
 ),
 stmts AS (
-  SELECT account_id, bucket, st, row_number() OVER (ORDER BY account_id, bucket) AS n
+  SELECT account_id, bucket, st, row_number() OVER (ORDER BY account_id, bucket, st) AS n
   FROM (
     SELECT account_id, bucket,
            unnest(json_get_array(CASE WHEN left(ltrim(json_get_json(policy, 'Statement')), 1) = '['
