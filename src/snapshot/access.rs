@@ -229,6 +229,42 @@ fn iam(snapshots: &[Snapshot]) -> (FactTable, FactTable) {
     (principals, permissions)
 }
 
+/// The ARN of a log object of the snapshot's account in `bucket`, as each trail writing there
+/// lays it out: under the trail's key prefix, and for an organization trail also under the
+/// organization id (`AWSLogs/o-.../ACCOUNT/`). A grant covering any of them reads the logs.
+fn log_objects(s: &Snapshot, bucket: &str) -> Vec<String> {
+    let org_id = answers(
+        std::slice::from_ref(s),
+        "organizations",
+        "DescribeOrganization",
+    )
+    .find_map(|(_, _, r)| r.pointer("/Organization/Id").and_then(Value::as_str));
+    let mut layouts = BTreeSet::new();
+    for (_, _, r) in answers(std::slice::from_ref(s), "cloudtrail", "DescribeTrails") {
+        for trail in list(r, "trailList") {
+            if trail.get("S3BucketName").and_then(Value::as_str) != Some(bucket) {
+                continue;
+            }
+            let prefix = match trail.get("S3KeyPrefix").and_then(Value::as_str) {
+                Some(p) if !p.is_empty() => format!("{}/", p.trim_end_matches('/')),
+                _ => String::new(),
+            };
+            layouts.insert(format!("{prefix}AWSLogs/{}", s.account_id));
+            let org_trail = trail.get("IsOrganizationTrail").and_then(Value::as_bool) == Some(true);
+            if let (true, Some(org)) = (org_trail, org_id) {
+                layouts.insert(format!("{prefix}AWSLogs/{org}/{}", s.account_id));
+            }
+        }
+    }
+    if layouts.is_empty() {
+        layouts.insert(format!("AWSLogs/{}", s.account_id));
+    }
+    layouts
+        .into_iter()
+        .map(|l| format!("arn:aws:s3:::{bucket}/{l}/CloudTrail/x"))
+        .collect()
+}
+
 /// Principals that may read a trail bucket's log objects: its bucket policy's grants plus the
 /// bucket account's IAM principals allowed `s3:GetObject` on it.
 fn log_readers(snapshots: &[Snapshot], permissions: &FactTable) -> FactTable {
@@ -269,12 +305,12 @@ fn log_readers(snapshots: &[Snapshot], permissions: &FactTable) -> FactTable {
             let Some(text) = c.response.as_ref().and_then(|r| r.get("Policy")) else {
                 continue;
             };
-            let object = format!(
-                "arn:aws:s3:::{bucket}/AWSLogs/{}/CloudTrail/x",
-                s.account_id
-            );
+            let objects = log_objects(s, bucket);
             for st in statements(text) {
-                if !st.allow || !st.covers_action("s3:GetObject") || !st.covers_resource(&object) {
+                if !st.allow
+                    || !st.covers_action("s3:GetObject")
+                    || !objects.iter().any(|o| st.covers_resource(o))
+                {
                     continue;
                 }
                 for principal in st.principals() {
@@ -303,11 +339,11 @@ fn log_readers(snapshots: &[Snapshot], permissions: &FactTable) -> FactTable {
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
             for bucket in &buckets {
-                let object = format!(
-                    "arn:aws:s3:::{bucket}/AWSLogs/{}/CloudTrail/x",
-                    s.account_id
-                );
-                if patterns.iter().any(|p| wildcard_match(p, &object)) {
+                let objects = log_objects(s, bucket);
+                if patterns
+                    .iter()
+                    .any(|p| objects.iter().any(|o| wildcard_match(p, o)))
+                {
                     t.push(json!({"account_id": s.account_id, "bucket": bucket,
                         "principal": row.get("principal_arn"), "source": "iam",
                         "restricted_to_org_or_account": true,
@@ -683,6 +719,39 @@ mod tests {
                 "arn:aws:iam::111122223333:user/reader"
             ]
         );
+    }
+
+    #[test]
+    fn log_objects_follow_the_trail_prefix_and_organization_layout() {
+        let trail = json!({"Name": "org", "S3BucketName": "central-logs", "S3KeyPrefix": "ct",
+            "IsOrganizationTrail": true,
+            "TrailARN": "arn:aws:cloudtrail:us-east-1:444455556666:trail/org"});
+        // Grants only the organization layout under the prefix: still a log reader.
+        let policy = json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999988887777:role/siem"}, "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::central-logs/ct/AWSLogs/o-abc/*"},
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999988887777:role/other"},
+             "Action": "s3:GetObject", "Resource": "arn:aws:s3:::central-logs/AWSLogs/*"}]});
+        let s = snap(json!([
+            {"service": "cloudtrail", "operation": "DescribeTrails", "response": {"trailList": [trail]}},
+            {"service": "organizations", "operation": "DescribeOrganization",
+             "response": {"Organization": {"Id": "o-abc", "MasterAccountId": "444455556666"}}},
+            {"service": "s3", "operation": "GetBucketPolicy", "params": {"Bucket": "central-logs"},
+             "response": {"Policy": policy.to_string()}},
+        ]));
+        assert_eq!(
+            log_objects(&s, "central-logs"),
+            vec![
+                "arn:aws:s3:::central-logs/ct/AWSLogs/111122223333/CloudTrail/x",
+                "arn:aws:s3:::central-logs/ct/AWSLogs/o-abc/111122223333/CloudTrail/x"
+            ]
+        );
+        let tables = fact_tables_of(&s);
+        let readers: Vec<&str> = rows(&tables, "log_readers")
+            .iter()
+            .map(|r| r["principal"].as_str().unwrap())
+            .collect();
+        assert_eq!(readers, vec!["arn:aws:iam::999988887777:role/siem"]);
     }
 
     fn fact_tables_of(s: &Snapshot) -> Vec<FactTable> {
