@@ -6,7 +6,6 @@ mod cli;
 mod control_scenarios;
 mod controls;
 mod detection_agreement;
-mod detection_agreement;
 mod engine;
 mod s3;
 mod samples;
