@@ -15,6 +15,7 @@
 //! Errors are facts too: `NoSuchBucketPolicy` says the bucket has no policy, `NoSuchBucket` says
 //! the bucket is gone. [`facts`] turns the calls into the rows of the snapshot tables.
 
+pub mod capture;
 pub mod facts;
 
 use std::path::Path;
