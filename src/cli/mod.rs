@@ -11,6 +11,7 @@ pub mod output;
 pub mod progress;
 pub mod query;
 pub mod shell;
+pub mod snapshot;
 pub mod tables;
 pub mod verify;
 
@@ -49,6 +50,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Find delivery gaps per account and region and classify them with evidence.
     Gaps(gaps::GapsArgs),
+    /// Capture a configuration snapshot: AWS API answers as the AWS CLI prints them.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 /// Entry point for the binary: parse, run, report.
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
             Command::Generate(args) => generate::run(args, cli.quiet),
             Command::Verify(args) => verify::run(args, cli.quiet).await,
             Command::Gaps(args) => gaps::run(args, cli.quiet).await,
+            Command::Snapshot(args) => snapshot::run(args, cli.quiet).await,
         }
     });
     match result {
