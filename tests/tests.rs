@@ -6,4 +6,5 @@ mod cli;
 mod engine;
 mod s3;
 mod samples;
+mod snapshot;
 mod verify;
