@@ -9,4 +9,5 @@ mod detection_agreement;
 mod engine;
 mod s3;
 mod samples;
+mod snapshot;
 mod verify;

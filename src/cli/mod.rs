@@ -12,6 +12,7 @@ pub mod output;
 pub mod progress;
 pub mod query;
 pub mod shell;
+pub mod snapshot;
 pub mod tables;
 pub mod verify;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Check every control's metadata and SQL without running it.
     Lint(check::LintArgs),
+    /// Capture a configuration snapshot: AWS API answers as the AWS CLI prints them.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 /// Entry point for the binary: parse, run, report.
@@ -76,6 +79,7 @@ pub fn main() -> ExitCode {
             Command::Gaps(args) => gaps::run(args, cli.quiet).await,
             Command::Check(args) => check::run(args, cli.quiet).await,
             Command::Lint(args) => check::lint(args).await,
+            Command::Snapshot(args) => snapshot::run(args, cli.quiet).await,
         }
     });
     match result {

@@ -16,6 +16,7 @@
 //! the bucket is gone. [`facts`] turns the calls into the rows of the snapshot tables.
 
 pub mod access;
+pub mod capture;
 pub mod facts;
 pub mod policy;
 
