@@ -324,6 +324,65 @@ async fn snapshot_of_a_moto_account_gives_the_facts() {
             .iter()
             .any(|c| c.is("organizations", "ListParents"))
     );
+
+    // `check` on the captured snapshot: the verdicts this account's configuration calls for.
+    let archive = tempfile::tempdir().unwrap();
+    let out = trailscope_with_env(
+        &[
+            "check",
+            "-q",
+            "-a",
+            archive.path().to_str().unwrap(),
+            "-s",
+            file.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ],
+        MOTO_ENV,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let findings: Vec<Value> = crate::util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let verdict = |id: &str| -> &'static str {
+        let mine: Vec<&Value> = findings
+            .iter()
+            .filter(|f| f["control_id"] == format!("CTL.CLOUDTRAIL.{id}"))
+            .collect();
+        assert!(!mine.is_empty(), "{id}: no finding");
+        if mine.iter().any(|f| f["status"] == "fail") {
+            "fail"
+        } else if mine.iter().any(|f| f["status"] == "inconclusive") {
+            "inconclusive"
+        } else {
+            "pass"
+        }
+    };
+    let expected = [
+        // validation on, multi-region, logging: as created
+        ("VALIDATION.001", "pass"),
+        ("LOG.VALIDATION.001", "pass"),
+        // no KMS key on the trail, no lifecycle rule, no SourceArn on the CloudTrail grant
+        ("ENCRYPT.001", "fail"),
+        ("S3.LIFECYCLE.001", "fail"),
+        ("S3.SOURCEARN.001", "fail"),
+        // the log group (365 days), the role and the topic exist
+        ("CWLOGS.RETENTION.SHORT.001", "pass"),
+        ("GHOST.CWROLE.001", "pass"),
+        ("GHOST.SNSTOPIC.001", "pass"),
+        ("GHOST.CWLOGS.001", "pass"),
+        // not an organization member: no organization trail needed
+        ("ORG.001", "pass"),
+        // moto cannot answer DescribeAlarms to this SDK: not captured, so never a pass
+        ("ALARM.STOPLOGGING.001", "inconclusive"),
+    ];
+    let wrong: Vec<String> = expected
+        .iter()
+        .filter(|(id, want)| verdict(id) != *want)
+        .map(|(id, want)| format!("{id}: expected {want}, got {}", verdict(id)))
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
 #[test]
