@@ -324,3 +324,54 @@ async fn catalog_lints_clean() {
         .collect();
     assert!(!ids.is_empty());
 }
+
+/// The bundled archive with its snapshot, through the binary: the StopLogging episode fails the
+/// alarm control's event half and is cited with its log file; exit 1; every control answered.
+#[test]
+fn check_on_the_bundled_archive() {
+    let out = crate::util::trailscope(&[
+        "check",
+        "-q",
+        "-a",
+        "testdata/archive",
+        "--account",
+        "566424620868",
+        "-s",
+        "testdata/snapshot-566424620868.json",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", crate::util::stderr(&out));
+    let findings: Vec<Value> = crate::util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["control_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), controls::builtin().unwrap().len());
+    let stop = findings
+        .iter()
+        .find(|f| {
+            f["control_id"] == "CTL.CLOUDTRAIL.ALARM.STOPLOGGING.001"
+                && f["status"] == "fail"
+                && f["evidence"]["check"] == "events"
+        })
+        .expect("the StopLogging episode is a finding");
+    let events: Value = serde_json::from_str(stop["evidence"]["events"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        events[0]["principal"],
+        "arn:aws:iam::566424620868:user/ops-admin"
+    );
+    assert!(
+        events[0]["log_file"]
+            .as_str()
+            .unwrap()
+            .contains("/CloudTrail/us-east-1/2026/10/02/")
+    );
+    // Fail first, by severity.
+    let first_pass = findings.iter().position(|f| f["status"] != "fail").unwrap();
+    assert!(findings[..first_pass].iter().all(|f| f["status"] == "fail"));
+    assert_eq!(findings[0]["severity"], "critical");
+}
