@@ -50,23 +50,31 @@ pub fn missing_tail(
         let Some(last_end) = last.end_time else {
             continue;
         };
-        let siblings = trail_end
-            .get(&(last.trail.clone(), last.home_region.clone()))
-            .copied()
-            .filter(|t| *t > last_end);
-        let logs = latest_logs
+        // Only log files delivered after the chain's last digest can be missing from it.
+        let Some(latest_log) = latest_logs
             .get(&(last.account_id.clone(), last.region.clone()))
             .copied()
-            .filter(|t| *t >= last_end + Duration::hours(2))
-            .map(|t| t - CADENCE);
-        let (until, why) = match (siblings, logs) {
-            (Some(s), Some(l)) if l > s => (l, "log files were delivered"),
-            (Some(s), _) => (s, "the trail's digests in other regions go on"),
-            (None, Some(l)) => (l, "log files were delivered"),
-            (None, None) => continue,
+            .filter(|t| *t > last_end + Duration::minutes(5))
+        else {
+            continue;
+        };
+        let siblings_go_on = trail_end
+            .get(&(last.trail.clone(), last.home_region.clone()))
+            .is_some_and(|t| *t >= latest_log);
+        // Every hour whose window starts before `until` had a digest due.
+        let (until, why) = if siblings_go_on {
+            (
+                latest_log,
+                "the trail's digests in other regions go on and log files were delivered",
+            )
+        } else if latest_log >= last_end + Duration::hours(2) {
+            // No sibling to vouch for the last hour: its digest may not have been due yet.
+            (latest_log - CADENCE, "log files were delivered")
+        } else {
+            continue;
         };
         let mut end = last_end + CADENCE;
-        while end <= until {
+        while end - CADENCE < until {
             if range.holds_end(Some(end)) {
                 out.push(DigestCheck {
                     key: digest_file_key(
