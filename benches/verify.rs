@@ -40,7 +40,9 @@ fn main() {
                 .unwrap(),
             ..VerifyOptions::default()
         };
-        verify(&location, &Scope::default(), &options).await.unwrap()
+        verify(&location, &Scope::default(), &options)
+            .await
+            .unwrap()
     });
     let ours = started.elapsed().as_secs_f64();
     let invalid = report
