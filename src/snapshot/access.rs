@@ -63,6 +63,9 @@ pub fn tables(snapshots: &[Snapshot]) -> Vec<FactTable> {
     ]
 }
 
+/// (policy name, document) pairs.
+type Documents = Vec<(String, Value)>;
+
 /// A principal and the policy documents that apply to it.
 struct Principal {
     arn: String,
@@ -117,7 +120,7 @@ fn principals_of(details: &Value) -> Vec<Principal> {
             }
         }
     };
-    let mut groups: BTreeMap<String, (Vec<(String, Value)>, Vec<String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<String, (Documents, Vec<String>)> = BTreeMap::new();
     for g in list(details, "GroupDetailList") {
         let name = g.get("GroupName").and_then(Value::as_str).unwrap_or("");
         let mut docs = inline(list(g, "GroupPolicyList"));
