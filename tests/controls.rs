@@ -388,3 +388,54 @@ fn check_on_the_bundled_archive() {
     assert!(findings[..first_pass].iter().all(|f| f["status"] == "fail"));
     assert_eq!(findings[0]["severity"], "critical");
 }
+
+/// `check` reads `cloudtrail` once, keeping only the rows and columns the catalog can look at:
+/// fewer rows than the archive holds, and every control's findings the same as when each control
+/// scans the archive itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_scan_keeps_what_controls_read_and_changes_no_finding() {
+    let location = Location::open("testdata/archive", &S3Options::default())
+        .await
+        .unwrap();
+    let source = ArchiveSource::new(location, Scope::default(), false);
+    let snapshots = Snapshot::load_all(&["testdata/snapshot-566424620868.json"]).unwrap();
+    let catalog = controls::builtin().unwrap();
+    let values = ParamValues::new(BTreeMap::new(), &snapshots);
+    let count = |ctx: datafusion::prelude::SessionContext| async move {
+        let batches = ctx
+            .sql("SELECT count(*) AS n FROM cloudtrail")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(batches[0].column(0))
+            .value(0)
+    };
+
+    let separate = trailscope::table::evidence_session(&source, &snapshots)
+        .await
+        .unwrap();
+    let all_rows = count(separate.clone()).await;
+    let unshared = controls::run_controls(&separate, &catalog, &values)
+        .await
+        .unwrap();
+
+    let shared = trailscope::table::evidence_session(&source, &snapshots)
+        .await
+        .unwrap();
+    let needs = controls::share_scan(&shared, &catalog, &values)
+        .await
+        .unwrap();
+    assert_eq!(needs.queries, catalog.len(), "every control planned");
+    assert!(needs.rows.is_some() && needs.columns.is_some(), "{needs:?}");
+    let kept = count(shared.clone()).await;
+    assert!(
+        kept > 0 && kept < all_rows / 2,
+        "kept {kept} of {all_rows} rows"
+    );
+    let with_sharing = controls::run_controls(&shared, &catalog, &values)
+        .await
+        .unwrap();
+    assert_eq!(with_sharing.findings, unshared.findings);
+}

@@ -65,13 +65,22 @@ pub async fn run_controls(
         ctx.register_table("findings", Arc::new(findings_table(&report.findings)?))?;
         run_each(ctx, &meta, values, &mut report).await;
     }
+    // A total order: rows of one control arrive in whatever order its partitions finish, and
+    // reports must come out byte for byte the same from the same inputs.
     report.findings.sort_by(|a, b| {
-        (a.status, a.severity, &a.control_id, &a.resource).cmp(&(
-            b.status,
-            b.severity,
-            &b.control_id,
-            &b.resource,
-        ))
+        let key = |f: &Finding| {
+            (
+                f.status,
+                f.severity,
+                f.control_id.clone(),
+                f.resource.clone(),
+                f.account_id.clone(),
+                f.region.clone(),
+                f.window_start.clone(),
+                f.evidence.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
     });
     Ok(report)
 }

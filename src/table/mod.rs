@@ -16,6 +16,7 @@ pub mod integrity;
 pub mod json_functions;
 pub mod listed;
 pub mod scan;
+pub mod shared_scan;
 pub mod snapshot;
 pub mod statements;
 pub mod views;
