@@ -1,6 +1,6 @@
 //! Embeds the built-in controls (`queries/controls/**/<ID>.sql` + `<ID>.json`) in the binary,
-//! and the shared views under `queries/views/`, so `trailscope check` works wherever the binary
-//! is copied.
+//! the shared views under `queries/views/` and the report's queries under `queries/report/`, so
+//! `trailscope check` and `report` work wherever the binary is copied.
 
 use std::path::{Path, PathBuf};
 
@@ -20,9 +20,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// `queries/views/<name>.sql`: shared views the controls build on.
-fn views() -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/views");
+/// `queries/<folder>/<name>.sql` as `&[(name, sql)]`: the shared views the controls build on, or
+/// the report's queries.
+fn named_queries(folder: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("queries")
+        .join(folder);
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     walk(&root, &mut files);
@@ -42,8 +45,13 @@ fn views() -> String {
 
 fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
-    if let Err(e) = std::fs::write(out_dir.join("builtin_views.rs"), views()) {
-        panic!("writing builtin_views.rs: {e}");
+    for (folder, file) in [
+        ("views", "builtin_views.rs"),
+        ("report", "report_queries.rs"),
+    ] {
+        if let Err(e) = std::fs::write(out_dir.join(file), named_queries(folder)) {
+            panic!("writing {file}: {e}");
+        }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/controls");
     println!("cargo:rerun-if-changed={}", root.display());

@@ -29,6 +29,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A failure of our own making that no option fixes (a built-in query that does not run).
+    #[error("{0}")]
+    Runtime(String),
+
     #[error("object store: {0}")]
     ObjectStore(#[from] object_store::Error),
 

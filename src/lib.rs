@@ -30,6 +30,7 @@ pub mod decode;
 pub mod error;
 pub mod generate;
 pub mod integrity;
+pub mod report;
 pub mod snapshot;
 pub mod table;
 

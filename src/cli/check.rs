@@ -57,7 +57,7 @@ pub struct LintArgs {
     pub controls: Vec<PathBuf>,
 }
 
-fn select(dirs: &[PathBuf], only: &[String]) -> Result<Vec<controls::Control>> {
+pub(super) fn select(dirs: &[PathBuf], only: &[String]) -> Result<Vec<controls::Control>> {
     let all = controls::catalog(dirs)?;
     if only.is_empty() {
         return Ok(all);

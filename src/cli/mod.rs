@@ -11,6 +11,7 @@ pub mod generate;
 pub mod output;
 pub mod progress;
 pub mod query;
+pub mod report;
 pub mod shell;
 pub mod snapshot;
 pub mod tables;
@@ -53,6 +54,8 @@ pub enum Command {
     Gaps(gaps::GapsArgs),
     /// Evaluate the control catalog over an archive and configuration snapshots.
     Check(check::CheckArgs),
+    /// A period's compliance report: controls, integrity, activity, evidence manifest.
+    Report(report::ReportArgs),
     /// Check every control's metadata and SQL without running it.
     Lint(check::LintArgs),
     /// Capture a configuration snapshot: AWS API answers as the AWS CLI prints them.
@@ -78,6 +81,7 @@ pub fn main() -> ExitCode {
             Command::Verify(args) => verify::run(args, cli.quiet).await,
             Command::Gaps(args) => gaps::run(args, cli.quiet).await,
             Command::Check(args) => check::run(args, cli.quiet).await,
+            Command::Report(args) => report::run(args, cli.quiet).await,
             Command::Lint(args) => check::lint(args).await,
             Command::Snapshot(args) => snapshot::run(args, cli.quiet).await,
         }

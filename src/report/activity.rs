@@ -1,0 +1,183 @@
+//! The report's activity overview: what happened in the period, for people who would rather look
+//! than read. The numbers come from the SQL under `queries/report/`: one scan builds the
+//! `activity` rollup, and every table here is a small query over it.
+
+use std::sync::Arc;
+
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::Period;
+use crate::error::{Error, Result};
+
+static QUERIES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/report_queries.rs"));
+
+fn query(name: &str) -> Result<&'static str> {
+    QUERIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, sql)| *sql)
+        .ok_or_else(|| Error::Runtime(format!("queries/report/{name}.sql is not built in")))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivitySection {
+    pub totals: Totals,
+    /// One row per day, account and region with events; days without any are listed in
+    /// `quiet_days` so a chart shows them as zero.
+    pub per_day: Vec<DayCount>,
+    pub quiet_days: Vec<String>,
+    pub top_principals: Vec<PrincipalCount>,
+    pub errors_by_code: Vec<ErrorCount>,
+    pub console_logins: Vec<ConsoleLogins>,
+    pub root_usage: Vec<RootUsage>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub events: u64,
+    pub errors: u64,
+    pub accounts: u64,
+    pub regions: u64,
+    pub principals: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayCount {
+    pub day: String,
+    pub account_id: String,
+    pub region: String,
+    pub events: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrincipalCount {
+    pub principal: String,
+    pub principal_type: String,
+    pub events: u64,
+    pub errors: u64,
+    pub accounts: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorCount {
+    pub errorcode: String,
+    pub events: u64,
+    pub principals: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleLogins {
+    pub account_id: String,
+    pub with_mfa: u64,
+    pub without_mfa: u64,
+    pub failed: u64,
+    pub principals: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RootUsage {
+    pub account_id: String,
+    pub day: String,
+    pub eventname: String,
+    pub events: u64,
+    pub errors: u64,
+}
+
+/// Scans `cloudtrail` in `ctx` once into the `activity` rollup, then answers every table from it.
+pub async fn collect(ctx: &SessionContext, period: &Period) -> Result<ActivitySection> {
+    let rollup = ctx
+        .sql(query("activity_rollup")?)
+        .await?
+        .collect_partitioned()
+        .await?;
+    let schema = rollup
+        .iter()
+        .flatten()
+        .next()
+        .map(|b| b.schema())
+        .unwrap_or_else(|| Arc::new(datafusion::arrow::datatypes::Schema::empty()));
+    let scratch = SessionContext::new();
+    if rollup.iter().flatten().next().is_some() {
+        scratch.register_table("activity", Arc::new(MemTable::try_new(schema, rollup)?))?;
+    } else {
+        // No events in the period: the same queries over an empty rollup of the same shape.
+        scratch
+            .sql(&format!(
+                "CREATE VIEW activity AS SELECT * FROM ({}) LIMIT 0",
+                empty_rollup()
+            ))
+            .await?;
+    }
+    let per_day: Vec<DayCount> = rows(&scratch, "events_per_day").await?;
+    let busy: std::collections::BTreeSet<&str> = per_day.iter().map(|d| d.day.as_str()).collect();
+    let quiet_days = days(period)
+        .into_iter()
+        .filter(|d| !busy.contains(d.as_str()))
+        .collect();
+    Ok(ActivitySection {
+        totals: rows::<Totals>(&scratch, "totals")
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+        quiet_days,
+        top_principals: rows(&scratch, "top_principals").await?,
+        errors_by_code: rows(&scratch, "errors_by_code").await?,
+        console_logins: rows(&scratch, "console_logins").await?,
+        root_usage: rows(&scratch, "root_usage").await?,
+        per_day,
+    })
+}
+
+/// A literal rollup row, to give the empty `activity` its columns.
+fn empty_rollup() -> &'static str {
+    "SELECT '' AS day, '' AS account_id, '' AS region, '' AS principal, '' AS principal_type, \
+     '' AS eventsource, '' AS eventname, CAST(NULL AS VARCHAR) AS errorcode, false AS root_usage, \
+     CAST(NULL AS VARCHAR) AS login_mfa, CAST(NULL AS VARCHAR) AS login_result, \
+     CAST(0 AS BIGINT) AS events"
+}
+
+/// Every day of the period, as `YYYY-MM-DD`.
+fn days(period: &Period) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut day = period.from.date_naive();
+    while day
+        .and_hms_opt(0, 0, 0)
+        .is_some_and(|t| t.and_utc() < period.to)
+    {
+        out.push(day.format("%Y-%m-%d").to_string());
+        match day.succ_opt() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    out
+}
+
+/// Runs `queries/report/<name>.sql` and reads its rows as `T` (columns by name).
+async fn rows<T: DeserializeOwned>(ctx: &SessionContext, name: &str) -> Result<Vec<T>> {
+    let batches = ctx.sql(query(name)?).await?.collect().await?;
+    let mut buf = Vec::new();
+    {
+        let mut writer = arrow::json::LineDelimitedWriter::new(&mut buf);
+        for batch in &batches {
+            writer
+                .write(batch)
+                .map_err(|e| Error::Runtime(format!("queries/report/{name}.sql: {e}")))?;
+        }
+        writer
+            .finish()
+            .map_err(|e| Error::Runtime(format!("queries/report/{name}.sql: {e}")))?;
+    }
+    String::from_utf8_lossy(&buf)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .map_err(|e| Error::Runtime(format!("queries/report/{name}.sql: row {line}: {e}")))
+        })
+        .collect()
+}

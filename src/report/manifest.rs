@@ -1,0 +1,140 @@
+//! The evidence manifest: every input of a report, hashed, and the report's own hash.
+//!
+//! An auditor handed a report can check it two ways: that the inputs are the ones named (each log
+//! file and digest by key, size and SHA-256 of the object as stored, each snapshot by SHA-256, the
+//! control catalog by one hash over every control's SQL and metadata), and that the report was not
+//! edited since (`report_sha256`, see [`seal`]).
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{ComplianceReport, ReportInputs};
+use crate::archive::{ObjectEntry, ObjectKind, list_objects};
+use crate::error::{Error, Result};
+use crate::table::ArchiveSource;
+
+/// Objects hashed at once.
+const CONCURRENCY: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub log_files: Vec<InputObject>,
+    pub digests: Vec<InputObject>,
+    pub snapshots: Vec<SnapshotInput>,
+    /// SHA-256 over every control's id, SQL and metadata, in id order.
+    pub controls_sha256: String,
+    pub controls: usize,
+    /// SHA-256 of this report's JSON with this field set to null (see the README).
+    pub report_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputObject {
+    pub key: String,
+    pub size: u64,
+    pub e_tag: Option<String>,
+    /// SHA-256 of the object's bytes as stored (compressed).
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInput {
+    /// The file name as given (no directories: they differ between machines).
+    pub file: String,
+    pub sha256: String,
+    pub account_id: String,
+    pub captured_at: Option<String>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Lists and hashes every log file and digest in the report's scope.
+pub async fn collect(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Manifest> {
+    let logs = list_objects(&source.location, ObjectKind::Log, &source.scope).await?;
+    let digests = list_objects(&source.location, ObjectKind::Digest, &source.scope).await?;
+    let store = &source.location.store;
+    // A local file's ETag is made from its inode and mtime: it differs between copies of the
+    // same bytes, so only an object store's ETag is recorded.
+    let keep_e_tag = source.location.local_dir.is_none();
+    let mut controls: Vec<_> = inputs.controls.iter().collect();
+    controls.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+    let mut hasher = Sha256::new();
+    for c in &controls {
+        let meta = serde_json::to_string(&c.meta).unwrap_or_default();
+        for part in [c.meta.id.as_str(), c.sql.as_str(), meta.as_str()] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part.as_bytes());
+        }
+    }
+    Ok(Manifest {
+        log_files: hash_all(store, logs.objects, keep_e_tag).await?,
+        digests: hash_all(store, digests.objects, keep_e_tag).await?,
+        snapshots: inputs
+            .snapshots
+            .iter()
+            .map(|(name, snapshot, bytes)| SnapshotInput {
+                file: std::path::Path::new(name)
+                    .file_name()
+                    .map_or_else(|| name.clone(), |n| n.to_string_lossy().to_string()),
+                sha256: sha256_hex(bytes),
+                account_id: snapshot.account_id.clone(),
+                captured_at: snapshot.captured_at.clone(),
+            })
+            .collect(),
+        controls_sha256: hex::encode(hasher.finalize()),
+        controls: controls.len(),
+        report_sha256: None,
+    })
+}
+
+async fn hash_all(
+    store: &Arc<dyn ObjectStore>,
+    objects: Vec<ObjectEntry>,
+    keep_e_tag: bool,
+) -> Result<Vec<InputObject>> {
+    let mut out: Vec<InputObject> = stream::iter(objects)
+        .map(|o| {
+            let store = Arc::clone(store);
+            async move {
+                let path = Path::parse(&o.key).unwrap_or_else(|_| Path::from(o.key.as_str()));
+                let bytes = store.get(&path).await?.bytes().await?;
+                let sha256 = tokio::task::spawn_blocking(move || sha256_hex(&bytes))
+                    .await
+                    .map_err(|e| Error::Runtime(format!("hashing {}: {e}", o.key)))?;
+                Ok::<_, Error>(InputObject {
+                    key: o.key,
+                    size: o.size,
+                    e_tag: o.e_tag.filter(|_| keep_e_tag),
+                    sha256,
+                })
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+/// Sets `manifest.report_sha256` to the SHA-256 of the report's canonical JSON: compact, object
+/// keys sorted, with `manifest.report_sha256` null. Any JSON library can check it, e.g. Python's
+/// `json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`.
+pub fn seal(report: &mut ComplianceReport) -> Result<()> {
+    report.manifest.report_sha256 = None;
+    let value = serde_json::to_value(&*report)
+        .map_err(|e| Error::Runtime(format!("serializing the report: {e}")))?;
+    report.manifest.report_sha256 = Some(canonical_sha256(&value));
+    Ok(())
+}
+
+/// The SHA-256 of `value` as canonical JSON (serde_json's maps are sorted by key).
+pub fn canonical_sha256(value: &serde_json::Value) -> String {
+    sha256_hex(&serde_json::to_vec(value).unwrap_or_default())
+}

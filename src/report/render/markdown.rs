@@ -1,0 +1,7 @@
+//! Markdown: being written.
+
+use super::super::ComplianceReport;
+
+pub fn render(report: &ComplianceReport) -> String {
+    format!("# {}\n", report.period.label)
+}
