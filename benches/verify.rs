@@ -7,23 +7,18 @@
 //! with no object store, no async, no parsing. It runs on one core and on all cores; we report
 //! trailscope's time per core against the one-core floor (the target: within 1.5x).
 
+mod common;
+
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use trailscope::archive::{Location, S3Options, Scope};
-use trailscope::generate::{GenerateOptions, generate};
 use trailscope::integrity::{KeyRing, KeySource, VerifyOptions, load_signatures, verify};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let data = args
-        .iter()
-        .position(|a| a == "--data")
-        .and_then(|i| args.get(i + 1))
-        .map_or_else(|| PathBuf::from("bench-data/engine-1020000"), PathBuf::from);
-    let archive = prepare(&data);
+    let archive = common::prepare(&common::data_dir());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -113,25 +108,4 @@ fn floor(files: &[PathBuf]) -> u64 {
         check = check.wrapping_add(u64::from(hash[0]));
     }
     check
-}
-
-fn prepare(data: &Path) -> PathBuf {
-    let archive = data.join("archive");
-    if archive.join("_trailscope/public-keys.json").exists() {
-        return archive;
-    }
-    let _ = std::fs::remove_dir_all(&archive);
-    std::fs::create_dir_all(data).unwrap();
-    let options = GenerateOptions {
-        days: 30,
-        accounts: 2,
-        events_per_day: 17_000,
-        ..GenerateOptions::default()
-    };
-    let summary = generate(&archive, &options).expect("generate archive");
-    eprintln!(
-        "generated {} events in {} log files",
-        summary.events, summary.log_files
-    );
-    archive
 }

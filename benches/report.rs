@@ -1,0 +1,119 @@
+//! Report benchmark: a month's `trailscope report` over ≈1.02M events, against named baselines
+//! in the same run.
+//!
+//! `cargo bench --bench report -- [--data DIR] [--per-control]`. The archive is the benchmarks'
+//! shared one (see `common`), its month is October 2026. Measured:
+//! - **report**: `report::build` for `--period 2026-10` with the whole catalog, digest signatures
+//!   checked, then rendered as JSON and HTML;
+//! - **floor**: one scan of the month that decodes every record (`SELECT eventname, count(*) ...
+//!   GROUP BY`): what any engine reading the raw logs pays at least once;
+//! - **per-control** (with `--per-control`): the controls alone, each scanning the archive itself,
+//!   as `check` did before the shared scan.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::Duration;
+use trailscope::archive::{Location, S3Options, Scope};
+use trailscope::controls::{self, ParamValues};
+use trailscope::integrity::{KeyRing, KeySource, load_signatures};
+use trailscope::report::render::{Format, render};
+use trailscope::report::{Framework, Period, ReportInputs, build};
+use trailscope::table::{ArchiveSource, evidence_session, session};
+
+fn main() {
+    let archive = common::prepare(&common::data_dir());
+    let period = Period::parse("2026-10").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let source = || {
+        let path = archive.to_str().unwrap().to_string();
+        let scope = Scope {
+            from: Some(period.from),
+            to: Some(period.to),
+            late_margin: Duration::hours(24),
+            ..Scope::default()
+        };
+        async move {
+            let location = Location::open(&path, &S3Options::default()).await.unwrap();
+            ArchiveSource::new(location, scope, false)
+        }
+    };
+    let catalog = controls::builtin().unwrap();
+
+    let started = Instant::now();
+    let (report, html_bytes) = runtime.block_on(async {
+        let inputs = ReportInputs {
+            period: period.clone(),
+            archive: "bench".into(),
+            snapshots: Vec::new(),
+            controls: catalog.clone(),
+            values: ParamValues::default(),
+            frameworks: Framework::ALL.to_vec(),
+            keys: KeySource::Ring(
+                KeyRing::from_file(&archive.join("_trailscope/public-keys.json")).unwrap(),
+            ),
+            signatures: load_signatures(&archive.join("_trailscope/digest-signatures.json"))
+                .unwrap(),
+            gap_threshold: Duration::minutes(60),
+            baseline: None,
+        };
+        let report = build(&source().await, &inputs).await.unwrap();
+        render(&report, Format::Json).unwrap();
+        let html = render(&report, Format::Html).unwrap();
+        (report, html.len())
+    });
+    let ours = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let scanned: u64 = runtime.block_on(async {
+        let ctx = session(&source().await).unwrap();
+        let batches = ctx
+            .sql("SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY eventname")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        batches
+            .iter()
+            .map(|b| {
+                arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(b.column(1))
+                    .values()
+                    .iter()
+                    .sum::<i64>() as u64
+            })
+            .sum()
+    });
+    let floor = started.elapsed().as_secs_f64();
+    assert_eq!(scanned, report.summary.events, "the report saw every event");
+
+    println!("\narchive: {}", archive.display());
+    println!(
+        "period 2026-10: {} events, {} log files, {} digests; {} controls ({} failing); HTML {:.1} MiB",
+        report.summary.events,
+        report.manifest.log_files.len(),
+        report.manifest.digests.len(),
+        report.summary.controls,
+        report.summary.failing,
+        html_bytes as f64 / 1048576.0
+    );
+    println!("trailscope report (all of it):          {ours:8.2} s");
+    println!("floor: one decoding scan of the month:  {floor:8.2} s");
+    println!("report / floor: {:.2}x", ours / floor);
+
+    if common::flag("--per-control") {
+        let started = Instant::now();
+        runtime.block_on(async {
+            let ctx = evidence_session(&source().await, &[]).await.unwrap();
+            let values = ParamValues::new(BTreeMap::new(), &[]);
+            controls::run_controls(&ctx, &catalog, &values)
+                .await
+                .unwrap();
+        });
+        let separate = started.elapsed().as_secs_f64();
+        println!("controls, each scanning the archive:    {separate:8.2} s");
+        println!("report / per-control controls: {:.2}x", ours / separate);
+    }
+}
