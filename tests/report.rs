@@ -262,15 +262,21 @@ fn the_report_says_what_the_archive_holds_and_is_the_same_bytes_twice() {
                 && g["start"].as_str().unwrap() < "2026-10-02T10:05:00Z"),
         "the stop's silence is an explained_stop gap"
     );
-    let recur = report["controls"]
+    let stop = report["controls"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == "CTL.CLOUDTRAIL.STOP.DETECT.001")
+        .find(|c| c["id"] == "CTL.CLOUDTRAIL.ALARM.STOPLOGGING.001")
         .unwrap();
     assert_eq!(
-        recur["status"], "fail",
+        stop["status"], "fail",
         "the StopLogging episode is a finding"
+    );
+    let cited = stop["findings"][0]["evidence"].to_string();
+    assert!(
+        cited.contains("2026-10-02T10:00:00Z")
+            && cited.contains("/CloudTrail/us-east-1/2026/10/02/"),
+        "{cited}"
     );
     let errors: Vec<&str> = report["read_errors"]
         .as_array()

@@ -174,7 +174,7 @@ pub fn summarize(frameworks: &[Framework], controls: &[ControlResult]) -> Vec<Fr
                         .collect(),
                 })
                 .collect();
-            requirements.sort_by(|a, b| natural_key(&a.id).cmp(&natural_key(&b.id)));
+            requirements.sort_by_key(|r| natural_key(&r.id));
             let mut failing_by_severity = BTreeMap::new();
             for (c, _) in mapped.iter().filter(|(c, _)| c.status == Status::Fail) {
                 *failing_by_severity
