@@ -11,6 +11,7 @@ pub mod csv;
 pub mod html;
 pub mod markdown;
 pub mod ocsf;
+pub mod svg;
 
 use super::ComplianceReport;
 use crate::error::{Error, Result};
