@@ -154,6 +154,25 @@ fn poison(report: &mut ComplianceReport) {
     activity.per_day[0].account_id = HOSTILE.into();
     report.integrity.stops[0].stopped_by = Some(HOSTILE.into());
     report.integrity.gaps[0].evidence = serde_json::json!({ "note": HOSTILE });
+    // And a trail that is not valid: a critical gap drawn on the timeline, a bad digest.
+    let gap = &mut report.integrity.gaps[0];
+    (gap.class, gap.critical) = ("deleted_logs".into(), true);
+    let integrity = &mut report.integrity;
+    integrity.valid = false;
+    report.summary.integrity_valid = false;
+    report.summary.critical_gaps = 1;
+    let cells = &mut integrity.timelines[1].cells;
+    *cells = cells.replacen("##", "XX", 1).replacen("..", "!!", 1);
+    integrity
+        .problems
+        .push(trailscope::report::integrity::Problem {
+            kind: "digest".into(),
+            key: HOSTILE.into(),
+            account_id: HOSTILE.into(),
+            region: "us-east-1".into(),
+            status: "hash_mismatch".into(),
+            detail: HOSTILE.into(),
+        });
     report.integrity.timelines[0].region = HOSTILE.into();
     report.read_errors.push(trailscope::report::ReadErrorEntry {
         key: HOSTILE.into(),
@@ -170,7 +189,10 @@ fn hostile_strings_are_escaped() {
     let mut report: ComplianceReport = serde_json::from_str(&read(&reports().json)).unwrap();
     poison(&mut report);
     let page = html::render(&report);
+    // Kept for people to look at: the page of a report with everything going wrong.
+    std::fs::write(artifacts().join("report-hostile.html"), &page).unwrap();
     assert!(page.contains("id=\"changes\""));
+    assert!(page.contains("NOT valid") && page.contains("deleted logs (critical)"));
     assert!(!page.contains("<script"), "a script got through");
     assert!(!page.contains("<img"), "an element got through");
     assert!(!page.contains("\"'>"), "an attribute was closed");

@@ -106,6 +106,10 @@ fn when(time: &str) -> String {
     esc(t.strip_suffix(":00").unwrap_or(t))
 }
 
+fn nowrap(html: &str) -> String {
+    format!("<span class=\"nowrap\">{html}</span>")
+}
+
 fn control_link(id: &str) -> String {
     // Long dotted ids break after a dot, never inside a word.
     let shown = esc(id).replace('.', ".<wbr>");
@@ -344,8 +348,8 @@ fn changed_rows(findings: &[ChangedFinding]) -> Vec<(&'static str, Vec<String>)>
                     severity(f.severity.as_str()),
                     esc(&f.title),
                     code(&f.resource),
-                    or_dash(f.account_id.as_deref()),
-                    or_dash(f.region.as_deref()),
+                    nowrap(&or_dash(f.account_id.as_deref())),
+                    nowrap(&or_dash(f.region.as_deref())),
                 ],
             )
         })

@@ -348,7 +348,16 @@ pub fn timeline(from: DateTime<Utc>, to: DateTime<Utc>, streams: &[Stream]) -> S
     legend(&mut out, 10.0, 34.0, &legend_items[3..]);
     for (row, stream) in streams.iter().enumerate() {
         let y = top + row_h * row as f64;
-        text(&mut out, left - 8.0, y + 15.0, "end", "", &stream.name);
+        let _ = write!(out, "<g><title>{}</title>", esc(&stream.name));
+        text(
+            &mut out,
+            left - 8.0,
+            y + 15.0,
+            "end",
+            "",
+            &shorten(&stream.name, 30),
+        );
+        out.push_str("</g>");
         rect(&mut out, left, y + 3.0, plot_w, row_h - 6.0, "#f6f7f9");
         for (first, len, symbol) in runs(stream.cells) {
             let start = stream.start + Duration::seconds(stream.step_secs * first as i64);

@@ -275,10 +275,12 @@ enum Evidence {
 }
 
 /// Evidence as JSON: embedded JSON text (controls return lists as JSON strings) is expanded so
-/// it reads as structure; long lists and strings are cut with a note.
+/// it reads as structure; lists of records (calls, events) become tables, so each one's log file
+/// sits on its row; long lists and strings are cut with a note.
 fn evidence(value: &Value) -> Evidence {
+    let outline = outline(&readable(value, usize::MAX, &mut 0));
     let mut omitted = 0;
-    let readable = readable(value, &mut omitted);
+    let readable = readable(value, EVIDENCE_ITEMS, &mut omitted);
     let compact = serde_json::to_string(&readable).unwrap_or_default();
     if omitted == 0 && compact.chars().count() <= EVIDENCE_INLINE_CHARS {
         return Evidence::Inline(format!(
@@ -286,8 +288,14 @@ fn evidence(value: &Value) -> Evidence {
             esc(&compact)
         ));
     }
-    let pretty = serde_json::to_string_pretty(&readable).unwrap_or_default();
-    let lines = pretty.lines().count();
+    let (body, lines) = match records(&readable) {
+        Some((rest, tables)) => record_tables(&rest, &tables),
+        None => {
+            let pretty = serde_json::to_string_pretty(&readable).unwrap_or_default();
+            let lines = pretty.lines().count();
+            (format!("<pre>{}</pre>", esc(&pretty)), lines)
+        }
+    };
     let note = if omitted > 0 {
         format!(
             "<p class=\"note\">{} more item(s) in the JSON report.</p>",
@@ -296,17 +304,86 @@ fn evidence(value: &Value) -> Evidence {
     } else {
         String::new()
     };
-    let pre = format!("<pre>{}</pre>{note}", esc(&pretty));
-    let outline = outline(&readable);
     let html = if lines <= EVIDENCE_OPEN_LINES {
-        pre
+        format!("{body}{note}")
     } else {
         format!(
-            "<details class=\"ev\"><summary>Evidence: {} ({lines} lines)</summary>{pre}</details>",
+            "<details class=\"ev\"><summary>Evidence: {}</summary>{body}{note}</details>",
             esc(&outline)
         )
     };
     Evidence::Block { outline, html }
+}
+
+type Record = serde_json::Map<String, Value>;
+/// A list of records in evidence, by its key.
+type RecordList = (String, Vec<Record>);
+
+/// Splits an evidence object into its lists of flat records (objects of scalars) and the rest;
+/// `None` when it has no such list.
+fn records(value: &Value) -> Option<(Record, Vec<RecordList>)> {
+    let Value::Object(map) = value else {
+        return None;
+    };
+    let flat = |v: &Value| matches!(v, Value::Object(o) if o.values().all(|x| !x.is_object() && !x.is_array()));
+    let mut rest = Record::new();
+    let mut tables = Vec::new();
+    for (key, v) in map {
+        match v {
+            Value::Array(items) if !items.is_empty() && items.iter().all(flat) => {
+                let rows = items
+                    .iter()
+                    .filter_map(|i| i.as_object().cloned())
+                    .collect();
+                tables.push((key.clone(), rows));
+            }
+            other => {
+                rest.insert(key.clone(), other.clone());
+            }
+        }
+    }
+    (!tables.is_empty()).then_some((rest, tables))
+}
+
+/// The other fields on one line, then a table per list of records; and how many lines that is.
+fn record_tables(rest: &Record, tables: &[RecordList]) -> (String, usize) {
+    let mut out = String::new();
+    let mut lines = 0;
+    if !rest.is_empty() {
+        let fields = serde_json::to_string(rest).unwrap_or_default();
+        let _ = write!(out, "<code class=\"ev-inline\">{}</code>", esc(&fields));
+        lines += 1;
+    }
+    for (key, rows) in tables {
+        let columns: std::collections::BTreeSet<&String> =
+            rows.iter().flat_map(|r| r.keys()).collect();
+        let _ = write!(
+            out,
+            "<table class=\"ev\"><caption>{}</caption><thead><tr>",
+            esc(key)
+        );
+        for c in &columns {
+            let _ = write!(out, "<th>{}</th>", esc(c));
+        }
+        out.push_str("</tr></thead><tbody>");
+        for row in rows {
+            out.push_str("<tr>");
+            for c in &columns {
+                let cell = match row.get(*c) {
+                    None | Some(Value::Null) => "\u{2014}".to_string(),
+                    Some(Value::String(s)) => esc(s),
+                    Some(other) => esc(&other.to_string()),
+                };
+                // Long values (ARNs, keys) may wrap anywhere; short ones (regions, IPs) never.
+                let class = if cell.len() > 32 { "long" } else { "short" };
+                let _ = write!(out, "<td class=\"{class}\">{cell}</td>");
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table>");
+        lines += rows.len() + 2;
+    }
+    (out, lines)
 }
 
 /// `check: events; events: 3 items`: what a folded evidence block holds.
@@ -327,26 +404,23 @@ fn outline(value: &Value) -> String {
     parts.join("; ")
 }
 
-fn readable(value: &Value, omitted: &mut usize) -> Value {
+/// `value` with embedded JSON text parsed, arrays cut to `items`, long strings cut; `omitted`
+/// counts the array items left out.
+fn readable(value: &Value, items: usize, omitted: &mut usize) -> Value {
     match value {
         Value::String(s) if s.starts_with(['[', '{']) => match serde_json::from_str::<Value>(s) {
-            Ok(inner) => readable(&inner, omitted),
+            Ok(inner) => readable(&inner, items, omitted),
             Err(_) => cut(s),
         },
         Value::String(s) => cut(s),
-        Value::Array(items) => {
-            *omitted += items.len().saturating_sub(EVIDENCE_ITEMS);
-            Value::Array(
-                items
-                    .iter()
-                    .take(EVIDENCE_ITEMS)
-                    .map(|i| readable(i, omitted))
-                    .collect(),
-            )
+        Value::Array(list) => {
+            *omitted += list.len().saturating_sub(items);
+            let kept = list.iter().take(items);
+            Value::Array(kept.map(|i| readable(i, items, omitted)).collect())
         }
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.clone(), readable(v, omitted)))
+                .map(|(k, v)| (k.clone(), readable(v, items, omitted)))
                 .collect(),
         ),
         other => other.clone(),
@@ -385,8 +459,9 @@ mod tests {
         let Evidence::Block { outline, html } = evidence(&value) else {
             panic!("long evidence is a block");
         };
-        assert_eq!(outline, "calls: 20 item(s)");
-        assert!(html.contains("&quot;log_file&quot;: &quot;AWSLogs/19.json.gz&quot;"));
+        assert_eq!(outline, "calls: 25 item(s)");
+        assert!(html.contains("<th>log_file</th>"));
+        assert!(html.contains("<td class=\"short\">AWSLogs/19.json.gz</td>"));
         assert!(!html.contains("AWSLogs/20.json.gz"));
         assert!(html.contains("5 more item(s) in the JSON report"));
         assert!(html.starts_with("<details"));

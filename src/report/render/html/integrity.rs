@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::{code, esc, or_dash, section_start, table, when};
+use super::{code, esc, nowrap, or_dash, section_start, table, when};
 use crate::report::ComplianceReport;
 use crate::report::integrity::{Counts, GapEntry, IntegritySection};
 use crate::report::render::svg::{self, count};
@@ -198,10 +198,6 @@ fn gap_rows(gaps: &[&GapEntry]) -> String {
         "Evidence",
     ];
     table(&headers, &rows)
-}
-
-fn nowrap(html: &str) -> String {
-    format!("<span class=\"nowrap\">{html}</span>")
 }
 
 fn stops_table(i: &IntegritySection) -> String {
