@@ -331,8 +331,44 @@ fn summary(report: &ComplianceReport) -> String {
         count(i.log_files.total as u64),
         s.critical_gaps,
     );
+    out.push_str(&key_findings(report));
     out.push_str("</section>\n");
     out
+}
+
+/// The failing controls, most severe first: what a reader of one page must know.
+fn key_findings(report: &ComplianceReport) -> String {
+    let failing: Vec<_> = report
+        .controls
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .collect();
+    if failing.is_empty() {
+        return "<p class=\"ok\">No control fails.</p>\n".into();
+    }
+    let rows: Vec<_> = failing
+        .iter()
+        .map(|c| {
+            let findings = c.findings.iter().filter(|f| f.status == Status::Fail);
+            let resources: BTreeSet<&str> = findings.map(|f| f.resource.as_str()).collect();
+            let shown: Vec<String> = resources.iter().take(3).map(|r| code(r)).collect();
+            let more = resources.len().saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            let cells = vec![
+                severity(c.severity.as_str()),
+                control_link(&c.id),
+                esc(&c.title),
+                format!("{}{more}", shown.join(", ")),
+            ];
+            ("", cells)
+        })
+        .collect();
+    let headers = ["Severity", "Control", "Title", "Failing resources"];
+    format!("<h3>Failing controls</h3>\n{}", table(&headers, &rows))
 }
 
 // ---- 2. changes since baseline ----
