@@ -116,7 +116,9 @@ pub fn columns(
     value_text: &dyn Fn(usize, f64) -> String,
 ) -> String {
     let (left, top, plot_h, bottom) = (64.0, 34.0, 200.0, 46.0);
-    let slot = (860.0 / categories.len().max(1) as f64).clamp(18.0, 80.0);
+    // A quarter or a year of days still fits the page: bars narrow, and only bars wide enough
+    // for a number get one (the gridlines give the rest).
+    let slot = (860.0 / categories.len().max(1) as f64).min(80.0);
     let width = left + slot * categories.len() as f64 + 20.0;
     let totals: Vec<f64> = (0..categories.len())
         .map(|i| {
@@ -149,7 +151,7 @@ pub fn columns(
         };
         text(&mut out, left - 6.0, y + 4.0, "end", "", &tick);
     }
-    let labelled_every = (categories.len() / 16).max(1);
+    let labelled_every = categories.len().div_ceil(16).max(1);
     for (i, category) in categories.iter().enumerate() {
         let x = left + slot * i as f64;
         let mut base = top + plot_h;
@@ -160,14 +162,17 @@ pub fn columns(
             }
             base -= h;
         }
-        text(
-            &mut out,
-            x + slot / 2.0,
-            base - 4.0,
-            "middle",
-            " font-size=\"10\"",
-            &value_text(i, totals[i]),
-        );
+        let label = value_text(i, totals[i]);
+        if slot >= 24.0 && !label.is_empty() {
+            text(
+                &mut out,
+                x + slot / 2.0,
+                base - 4.0,
+                "middle",
+                " font-size=\"10\"",
+                &label,
+            );
+        }
         if i.is_multiple_of(labelled_every) {
             text(
                 &mut out,

@@ -301,8 +301,10 @@ fn error_rate(a: &ActivitySection, days: &[String]) -> String {
         &labels,
         &series,
         &|i, rate| match sums[i] {
-            (0, _) => "n/a".into(),
-            (_, errors) => format!("{rate:.1}% ({errors})"),
+            // A day without events has no rate; the events chart above shows it as zero.
+            (0, _) => String::new(),
+            (_, errors) if days.len() <= 14 => format!("{rate:.1}% ({errors})"),
+            _ => format!("{rate:.1}%"),
         },
     )
 }
