@@ -1,14 +1,15 @@
 //! Report benchmark: a month's `trailscope report` over ≈1.02M events, against named baselines
 //! in the same run.
 //!
-//! `cargo bench --bench report -- [--data DIR] [--per-control]`. The archive is the benchmarks'
+//! `cargo bench --bench report -- [--data DIR] [--phases] [--per-control] [--days N]`. The archive is the benchmarks'
 //! shared one (see `common`), its month is October 2026. Measured:
 //! - **report**: `report::build` for `--period 2026-10` with the whole catalog, digest signatures
 //!   checked, then rendered as JSON and HTML;
 //! - **floor**: one scan of the month that decodes every record (`SELECT eventname, count(*) ...
 //!   GROUP BY`): what any engine reading the raw logs pays at least once;
 //! - **per-control** (with `--per-control`): the controls alone, each scanning the archive itself,
-//!   as `check` did before the shared scan.
+//!   as `check` did before the shared scan;
+//! - with `--phases`, each part of the report on its own, to see where the time goes.
 
 mod common;
 
@@ -25,7 +26,12 @@ use trailscope::table::{ArchiveSource, evidence_session, session};
 
 fn main() {
     let archive = common::prepare(&common::data_dir());
-    let period = Period::parse("2026-10").unwrap();
+    // `--days N`: only the first N days of the month (for quick looks at where time goes).
+    let month = Period::parse("2026-10").unwrap();
+    let period = match common::option("--days").and_then(|d| d.parse::<i64>().ok()) {
+        Some(days) => Period::between(month.from, month.from + Duration::days(days)),
+        None => month,
+    };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let source = || {
         let path = archive.to_str().unwrap().to_string();
@@ -91,7 +97,8 @@ fn main() {
 
     println!("\narchive: {}", archive.display());
     println!(
-        "period 2026-10: {} events, {} log files, {} digests; {} controls ({} failing); HTML {:.1} MiB",
+        "period {}: {} events, {} log files, {} digests; {} controls ({} failing); HTML {:.1} MiB",
+        report.period.label,
         report.summary.events,
         report.manifest.log_files.len(),
         report.manifest.digests.len(),
@@ -103,6 +110,9 @@ fn main() {
     println!("floor: one decoding scan of the month:  {floor:8.2} s");
     println!("report / floor: {:.2}x", ours / floor);
 
+    if common::flag("--phases") {
+        phases(&runtime, &source, &catalog, &period);
+    }
     if common::flag("--per-control") {
         let started = Instant::now();
         runtime.block_on(async {
@@ -116,4 +126,72 @@ fn main() {
         println!("controls, each scanning the archive:    {separate:8.2} s");
         println!("report / per-control controls: {:.2}x", ours / separate);
     }
+}
+
+/// Each part of `report::build` timed on its own.
+fn phases<F, Fut>(
+    runtime: &tokio::runtime::Runtime,
+    source: &F,
+    catalog: &[controls::Control],
+    period: &Period,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ArchiveSource>,
+{
+    let time = |label: &str, started: Instant| {
+        println!("  {label:<38} {:8.2} s", started.elapsed().as_secs_f64());
+    };
+    runtime.block_on(async {
+        let values = ParamValues::default();
+        let s = source().await;
+        let ctx = evidence_session(&s, &[]).await.unwrap();
+        let started = Instant::now();
+        trailscope::report::activity::collect(&ctx, period)
+            .await
+            .unwrap();
+        time("activity rollup (one scan)", started);
+        let started = Instant::now();
+        let needs = controls::share_scan(&ctx, catalog, &values).await.unwrap();
+        time("controls' shared scan", started);
+        println!(
+            "    ({} columns kept)",
+            needs.columns.map_or(0, |c| c.len())
+        );
+        let kept = ctx
+            .sql("SELECT count(*) FROM cloudtrail")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        println!(
+            "    ({} rows kept)",
+            arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(kept[0].column(0))
+                .value(0)
+        );
+        let started = Instant::now();
+        let mut each = Vec::new();
+        for control in catalog {
+            let one = Instant::now();
+            controls::run_controls(&ctx, std::slice::from_ref(control), &values)
+                .await
+                .unwrap();
+            each.push((one.elapsed().as_secs_f64(), control.meta.id.clone()));
+        }
+        time("controls over the shared rows", started);
+        each.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (secs, id) in each.iter().take(6) {
+            println!("    {secs:6.2} s  {id}");
+        }
+        let started = Instant::now();
+        trailscope::integrity::verify(&s.location, &s.scope, &Default::default())
+            .await
+            .unwrap();
+        time("verify (no signatures)", started);
+        let started = Instant::now();
+        trailscope::integrity::gaps(&s.location, &s.scope, &Default::default())
+            .await
+            .unwrap();
+        time("gaps", started);
+    });
 }

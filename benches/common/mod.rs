@@ -10,11 +10,16 @@ use trailscope::generate::{GenerateOptions, generate};
 
 /// `--data DIR` from the bench's arguments (default `bench-data/engine-1020000`).
 pub fn data_dir() -> PathBuf {
+    option("--data").map_or_else(|| PathBuf::from("bench-data/engine-1020000"), PathBuf::from)
+}
+
+/// The value after `--name`, if given.
+pub fn option(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
-        .position(|a| a == "--data")
+        .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
-        .map_or_else(|| PathBuf::from("bench-data/engine-1020000"), PathBuf::from)
+        .cloned()
 }
 
 /// Whether `--flag` was given.

@@ -105,7 +105,9 @@ async fn plan_needs(ctx: &SessionContext, schema: &SchemaRef, queries: &[String]
                 None => every_column = true,
             }
             match conjunction(scan.filters.into_iter().filter_map(standalone)) {
-                Some(rows) => row_sets.push(rows),
+                // A control often scans with the same filters more than once (CTEs, unions).
+                Some(rows) if !row_sets.contains(&rows) => row_sets.push(rows),
+                Some(_) => {}
                 None => every_row = true,
             }
         }
