@@ -205,8 +205,7 @@ fn parameters(report: &ComplianceReport) -> String {
 // ---- the activity charts ----
 
 /// The activity section's charts, each with its caption, in reading order.
-pub fn activity_charts(a: &ActivitySection) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
+fn activity_charts(a: &ActivitySection) -> Vec<(&'static str, String)> {
     let days: Vec<String> = a
         .per_day
         .iter()
@@ -215,23 +214,33 @@ pub fn activity_charts(a: &ActivitySection) -> Vec<(&'static str, String)> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    if !days.is_empty() {
-        out.push(("Events per day, by account", events_per_day(a, &days)));
-        out.push((
+    // A chart without data says so: an absent chart reads like a rendering fault.
+    let or_none = |empty: bool, chart: &dyn Fn() -> String| match empty {
+        true => "<p class=\"muted\">None in the period.</p>".to_string(),
+        false => chart(),
+    };
+    vec![
+        (
+            "Events per day, by account",
+            or_none(days.is_empty(), &|| events_per_day(a, &days)),
+        ),
+        (
             "Error rate per day (calls that returned an error code)",
-            error_rate(a, &days),
-        ));
-    }
-    if !a.top_principals.is_empty() {
-        out.push(("Most active principals", top_principals(a)));
-    }
-    if !a.errors_by_code.is_empty() {
-        out.push(("Errors by code", errors_by_code(a)));
-    }
-    if !a.console_logins.is_empty() {
-        out.push(("Console sign-ins per account", console_logins(a)));
-    }
-    out
+            or_none(days.is_empty(), &|| error_rate(a, &days)),
+        ),
+        (
+            "Most active principals",
+            or_none(a.top_principals.is_empty(), &|| top_principals(a)),
+        ),
+        (
+            "Errors by code",
+            or_none(a.errors_by_code.is_empty(), &|| errors_by_code(a)),
+        ),
+        (
+            "Console sign-ins per account",
+            or_none(a.console_logins.is_empty(), &|| console_logins(a)),
+        ),
+    ]
 }
 
 /// `10-01` for `2026-10-01`: the year is in the header.
@@ -407,4 +416,53 @@ fn console_logins(a: &ActivitySection) -> String {
         &rows,
         &series,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::activity::{DayCount, Totals};
+
+    fn quiet_week() -> ActivitySection {
+        ActivitySection {
+            totals: Totals::default(),
+            per_day: Vec::new(),
+            quiet_days: vec!["2026-10-01".into(), "2026-10-02".into()],
+            top_principals: Vec::new(),
+            errors_by_code: Vec::new(),
+            console_logins: Vec::new(),
+            root_usage: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn charts_without_data_say_so() {
+        let charts = activity_charts(&quiet_week());
+        assert_eq!(charts.len(), 5);
+        assert!(
+            charts[0].1.starts_with("<svg class=\"chart\""),
+            "quiet days are zeros"
+        );
+        assert!(charts[2].1.contains("None in the period."));
+    }
+
+    #[test]
+    fn days_without_events_have_no_error_rate() {
+        let mut week = quiet_week();
+        week.per_day.push(DayCount {
+            day: "2026-10-02".into(),
+            account_id: "111122223333".into(),
+            region: "us-east-1".into(),
+            events: 200,
+            errors: 5,
+        });
+        let days = vec!["2026-10-01".to_string(), "2026-10-02".to_string()];
+        let chart = error_rate(&week, &days);
+        assert!(chart.contains(">2.5% (5)</text>"), "{chart}");
+        assert_eq!(
+            chart.matches('%').count(),
+            2,
+            "one rate label and the axis title"
+        );
+    }
 }
