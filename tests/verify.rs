@@ -418,6 +418,43 @@ async fn stop_and_restart_is_an_explained_gap_and_a_valid_chain() {
     );
 }
 
+/// A range that starts during the stop: the StopLogging before the range is found by looking
+/// back (only because the gap at the range's start would otherwise be unexplained), and without
+/// the lookback the same gap is not called explained.
+#[tokio::test]
+async fn a_stop_before_the_range_explains_the_gap_at_its_start() {
+    let root = base(true);
+    let location = Location::open(root.to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let scope = Scope {
+        from: Some(at("2026-10-01T12:00:00Z")),
+        ..Scope::default()
+    };
+    let first = |options: GapOptions| {
+        let (location, scope) = (location.clone(), scope.clone());
+        async move {
+            let report = gaps(&location, &scope, &options).await.unwrap();
+            let g = report
+                .gaps
+                .into_iter()
+                .find(|g| g.start == at("2026-10-01T12:00:00Z"))
+                .expect("a gap at the range's start");
+            (g.class, report.stops.len())
+        }
+    };
+    let (class, stops) = first(GapOptions::default()).await;
+    assert_eq!(class, GapClass::ExplainedStop);
+    assert_eq!(stops, 1);
+    let (class, stops) = first(GapOptions {
+        stop_lookback: chrono::Duration::zero(),
+        ..GapOptions::default()
+    })
+    .await;
+    assert_ne!(class, GapClass::ExplainedStop);
+    assert_eq!(stops, 0);
+}
+
 // ---- the command line ----
 
 fn trailscope(args: &[&str], env: &[(&str, &str)]) -> Output {

@@ -185,22 +185,22 @@ pub async fn gaps(location: &Location, scope: &Scope, options: &GapOptions) -> R
     let start = scope.from.or(lo).unwrap_or_default();
     let end = scope.to.or(hi).unwrap_or(start);
 
-    let stops = stop_episodes(location, scope, options).await?;
     let evidence = Evidence::new(&checks, &phase.listed, &present);
-
+    // Stops inside the range first. The days before it are read only when a gap at the range's
+    // start is left unexplained (neither attested quiet nor a stop), since a stop before the
+    // range may explain it; so a month's report reads that month's prefixes in the usual case.
+    let mut stops = stop_episodes(location, scope, Duration::zero()).await?;
+    let mut streams = classify_streams(&stamps, (start, end), options, &evidence, &stops);
+    let unexplained_at_start = streams.iter().flat_map(|(_, _, gaps)| gaps).any(|g| {
+        g.start == start && !matches!(g.class, GapClass::AttestedQuiet | GapClass::ExplainedStop)
+    });
+    if unexplained_at_start && options.stop_lookback > Duration::zero() {
+        stops = stop_episodes(location, scope, options.stop_lookback).await?;
+        streams = classify_streams(&stamps, (start, end), options, &evidence, &stops);
+    }
     let mut found = Vec::new();
     let mut timelines = Vec::new();
-    for ((account, region), mut times) in stamps {
-        times.retain(|t| *t >= start && *t < end);
-        times.sort();
-        let mut cursor = start;
-        let mut stream_gaps = Vec::new();
-        for t in times.iter().copied().chain(std::iter::once(end)) {
-            if t - cursor > options.threshold {
-                stream_gaps.push(evidence.classify(&account, &region, cursor, t, &stops));
-            }
-            cursor = cursor.max(t);
-        }
+    for ((account, region), times, stream_gaps) in streams {
         timelines.push(timeline(
             &account,
             &region,
@@ -219,6 +219,36 @@ pub async fn gaps(location: &Location, scope: &Scope, options: &GapOptions) -> R
         stops,
         timelines,
     })
+}
+
+/// Each stream's delivery stamps inside `[start, end)` and its gaps, classified.
+fn classify_streams(
+    stamps: &BTreeMap<Stream, Vec<DateTime<Utc>>>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    options: &GapOptions,
+    evidence: &Evidence<'_>,
+    stops: &[StopEpisode],
+) -> Vec<(Stream, Vec<DateTime<Utc>>, Vec<Gap>)> {
+    stamps
+        .iter()
+        .map(|((account, region), times)| {
+            let mut times: Vec<DateTime<Utc>> = times
+                .iter()
+                .copied()
+                .filter(|t| *t >= start && *t < end)
+                .collect();
+            times.sort();
+            let mut cursor = start;
+            let mut gaps = Vec::new();
+            for t in times.iter().copied().chain(std::iter::once(end)) {
+                if t - cursor > options.threshold {
+                    gaps.push(evidence.classify(account, region, cursor, t, stops));
+                }
+                cursor = cursor.max(t);
+            }
+            ((account.clone(), region.clone()), times, gaps)
+        })
+        .collect()
 }
 
 /// What the digests say, indexed by stream.
@@ -441,12 +471,12 @@ fn timeline(
 async fn stop_episodes(
     location: &Location,
     scope: &Scope,
-    options: &GapOptions,
+    lookback: Duration,
 ) -> Result<Vec<StopEpisode>> {
     // The stop may be recorded in another region (the trail's home) or account (an organization
     // trail's owner), and before the range: look wide.
     let events_scope = Scope {
-        from: scope.from.map(|f| f - options.stop_lookback),
+        from: scope.from.map(|f| f - lookback),
         to: scope.to,
         ..Scope::default()
     };
