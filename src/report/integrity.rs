@@ -67,9 +67,9 @@ pub struct StopEntry {
     pub restarted_by: Option<String>,
 }
 
-/// One (account, region) stream: a cell per `step_secs`, `#` delivered, ` ` quiet under the
-/// threshold, and a gap class's symbol (`X` deleted_logs, `!` unattested, `S` explained_stop,
-/// `.` attested_quiet, `?` no_validation) inside a gap.
+/// One (account, region) stream: a cell per `step_secs`, `#` delivered, `.` quiet (under the
+/// threshold, or a gap attested quiet by empty digests), and inside other gaps their class's
+/// symbol (`X` deleted_logs, `!` unattested, `S` explained_stop, `?` no_validation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub account_id: String,
