@@ -34,6 +34,18 @@ pub struct CheckArgs {
     /// A configuration snapshot (repeat for several accounts or dates).
     #[arg(long = "snapshot", short = 's', value_name = "FILE")]
     pub snapshots: Vec<PathBuf>,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: CheckFormat,
+    /// Write findings to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Which controls run, and with which parameters (`check` and `report`).
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
     /// A directory of your own controls (<ID>.sql + <ID>.json); same id replaces a built-in.
     #[arg(long = "controls", value_name = "DIR")]
     pub controls: Vec<PathBuf>,
@@ -43,11 +55,15 @@ pub struct CheckArgs {
     /// A control parameter, over the snapshot profile: --param required_retention_days=400.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_override)]
     pub params: Vec<(String, String)>,
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: CheckFormat,
-    /// Write findings to this file instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+}
+
+impl CatalogArgs {
+    /// The chosen controls, and the parameter values over `snapshots`' profiles.
+    pub fn resolve(&self, snapshots: &[Snapshot]) -> Result<(Vec<controls::Control>, ParamValues)> {
+        let chosen = select(&self.controls, &self.only)?;
+        let overrides: BTreeMap<String, String> = self.params.iter().cloned().collect();
+        Ok((chosen, ParamValues::new(overrides, snapshots)))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -57,7 +73,7 @@ pub struct LintArgs {
     pub controls: Vec<PathBuf>,
 }
 
-pub(super) fn select(dirs: &[PathBuf], only: &[String]) -> Result<Vec<controls::Control>> {
+fn select(dirs: &[PathBuf], only: &[String]) -> Result<Vec<controls::Control>> {
     let all = controls::catalog(dirs)?;
     if only.is_empty() {
         return Ok(all);
@@ -76,10 +92,8 @@ pub(super) fn select(dirs: &[PathBuf], only: &[String]) -> Result<Vec<controls::
 }
 
 pub async fn run(args: CheckArgs, quiet: bool) -> Result<u8> {
-    let chosen = select(&args.controls, &args.only)?;
     let snapshots = Snapshot::load_all(&args.snapshots)?;
-    let overrides: BTreeMap<String, String> = args.params.iter().cloned().collect();
-    let values = ParamValues::new(overrides, &snapshots);
+    let (chosen, values) = args.catalog.resolve(&snapshots)?;
     let source = args.archive.open().await?;
     let mut out = open_output(args.output.as_deref(), source.location.local_dir.as_deref())?;
     let report = {

@@ -1,6 +1,5 @@
 //! `trailscope report`: a period's compliance report (controls, integrity, activity, manifest).
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -8,10 +7,9 @@ use chrono::Duration;
 use clap::{Args, ValueEnum};
 
 use super::archive_args::{ArchiveArgs, parse_duration};
-use super::check::select;
+use super::check::CatalogArgs;
 use super::output::open_output;
 use super::progress::Progress;
-use crate::controls::{ParamValues, params::parse_override};
 use crate::error::{Error, Result};
 use crate::integrity::{KeyRing, KeySource, load_signatures};
 use crate::report::render::{self, Format};
@@ -53,15 +51,8 @@ pub struct ReportArgs {
     /// Write the report here (otherwise stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Your own controls (<ID>.sql + <ID>.json); same id replaces a built-in.
-    #[arg(long = "controls", value_name = "DIR")]
-    pub controls: Vec<PathBuf>,
-    /// Only controls whose id contains this text (repeat to widen).
-    #[arg(long, value_name = "TEXT")]
-    pub only: Vec<String>,
-    /// A control parameter, over the snapshot profile: --param required_retention_days=400.
-    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_override)]
-    pub params: Vec<(String, String)>,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
     /// Public keys (`aws cloudtrail list-public-keys --output json`) to check digest signatures.
     #[arg(long, value_name = "FILE", conflicts_with = "list_public_keys")]
     pub public_keys: Option<PathBuf>,
@@ -88,7 +79,6 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
     };
     let frameworks = Framework::parse_list(&args.framework)
         .map_err(|e| Error::usage(format!("--framework {e}")))?;
-    let controls = select(&args.controls, &args.only)?;
     let mut snapshots = Vec::new();
     for path in &args.snapshots {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
@@ -97,7 +87,7 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
         snapshots.push((path.display().to_string(), snapshot, bytes));
     }
     let loaded: Vec<Snapshot> = snapshots.iter().map(|(_, s, _)| s.clone()).collect();
-    let overrides: BTreeMap<String, String> = args.params.iter().cloned().collect();
+    let (controls, values) = args.catalog.resolve(&loaded)?;
     let keys = match (&args.public_keys, args.list_public_keys) {
         (Some(path), _) => KeySource::Ring(KeyRing::from_file(path)?),
         (None, true) => KeySource::ListPublicKeys(args.archive.s3_options()),
@@ -118,7 +108,7 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
         archive: args.archive.archive.clone(),
         snapshots,
         controls,
-        values: ParamValues::new(overrides, &loaded),
+        values,
         frameworks,
         keys,
         signatures,
