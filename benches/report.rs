@@ -151,7 +151,9 @@ fn phases<F, Fut>(
             .unwrap();
         time("activity rollup (one scan)", started);
         let started = Instant::now();
-        let needs = controls::share_scan(&ctx, catalog, &values).await.unwrap();
+        let needs = controls::share_scan(&ctx, catalog, &values, &[])
+            .await
+            .unwrap();
         time("controls' shared scan", started);
         println!(
             "    ({} columns kept)",

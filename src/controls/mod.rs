@@ -43,20 +43,22 @@ pub async fn check(
     values: &ParamValues,
 ) -> Result<Report> {
     let ctx = table::evidence_session(source, snapshots).await?;
-    share_scan(&ctx, controls, values).await?;
+    share_scan(&ctx, controls, values, &[]).await?;
     run_controls(&ctx, controls, values).await
 }
 
-/// Reads once the part of `cloudtrail` that `controls` look at (see [`table::shared_scan`]).
-/// `findings` exists (empty) while planning, so meta controls plan too.
+/// Reads once the part of `cloudtrail` that `controls` (and the `also` queries) look at (see
+/// [`table::shared_scan`]). `findings` exists (empty) while planning, so meta controls plan too.
 pub async fn share_scan(
     ctx: &datafusion::prelude::SessionContext,
     controls: &[Control],
     values: &ParamValues,
+    also: &[&str],
 ) -> Result<table::shared_scan::Needs> {
     let queries: Vec<String> = controls
         .iter()
         .filter_map(|c| params::substitute(&c.meta, &c.sql, values).ok()?.ok())
+        .chain(also.iter().map(|q| q.to_string()))
         .collect();
     ctx.register_table("findings", std::sync::Arc::new(run::findings_table(&[])?))?;
     let needs = table::shared_scan::share_cloudtrail_scan(ctx, &queries, |ctx| async move {

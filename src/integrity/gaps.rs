@@ -23,6 +23,8 @@ use super::verify::{Listed, VerifyOptions, check_all, read_digests};
 use crate::archive::layout::parse_key;
 use crate::archive::{Location, ObjectKind, Scope, list_objects};
 use crate::error::Result;
+use datafusion::prelude::SessionContext;
+
 use crate::table::{ArchiveSource, session};
 
 #[derive(Debug, Clone)]
@@ -140,6 +142,18 @@ type Gone<'a> = (DateTime<Utc>, &'a str, &'a str);
 
 /// Finds and classifies the delivery gaps of `scope`.
 pub async fn gaps(location: &Location, scope: &Scope, options: &GapOptions) -> Result<GapReport> {
+    gaps_with_events(location, scope, options, None).await
+}
+
+/// [`gaps`], with the trail's stop and restart events read from `events` (a session whose
+/// `cloudtrail` already holds every account's and region's events of `scope`, e.g. the report's
+/// shared scan) instead of a scan of its own.
+pub async fn gaps_with_events(
+    location: &Location,
+    scope: &Scope,
+    options: &GapOptions,
+    events: Option<&SessionContext>,
+) -> Result<GapReport> {
     let verify_options = VerifyOptions {
         trail: None,
         ..VerifyOptions::default()
@@ -189,7 +203,10 @@ pub async fn gaps(location: &Location, scope: &Scope, options: &GapOptions) -> R
     // Stops inside the range first. The days before it are read only when a gap at the range's
     // start is left unexplained (neither attested quiet nor a stop), since a stop before the
     // range may explain it; so a month's report reads that month's prefixes in the usual case.
-    let mut stops = stop_episodes(location, scope, Duration::zero()).await?;
+    let mut stops = match events {
+        Some(ctx) => episodes_in(ctx).await?,
+        None => stop_episodes(location, scope, Duration::zero()).await?,
+    };
     let mut streams = classify_streams(&stamps, (start, end), options, &evidence, &stops);
     let unexplained_at_start = streams.iter().flat_map(|(_, _, gaps)| gaps).any(|g| {
         g.start == start && !matches!(g.class, GapClass::AttestedQuiet | GapClass::ExplainedStop)
@@ -481,15 +498,22 @@ async fn stop_episodes(
         ..Scope::default()
     };
     let source = ArchiveSource::new(location.clone(), events_scope, false);
-    let ctx = session(&source)?;
-    let sql = "SELECT to_unixtime(eventtime) AS t, eventname, recipientaccountid, \
-               useridentity.arn AS arn, sourceipaddress, CAST(requestparameters AS VARCHAR) AS params \
-               FROM cloudtrail \
-               WHERE eventsource = 'cloudtrail.amazonaws.com' \
-                 AND eventname IN ('StopLogging', 'DeleteTrail', 'StartLogging') \
-                 AND errorcode IS NULL \
-               ORDER BY eventtime";
-    let batches = ctx.sql(sql).await?.collect().await?;
+    episodes_in(&session(&source)?).await
+}
+
+/// The successful trail stops, deletions and restarts that stop/restart episodes are made of.
+pub const STOP_EVENTS_SQL: &str = "SELECT to_unixtime(eventtime) AS t, eventname, \
+    recipientaccountid, useridentity.arn AS arn, sourceipaddress, \
+    CAST(requestparameters AS VARCHAR) AS params \
+    FROM cloudtrail \
+    WHERE eventsource = 'cloudtrail.amazonaws.com' \
+      AND eventname IN ('StopLogging', 'DeleteTrail', 'StartLogging') \
+      AND errorcode IS NULL \
+    ORDER BY eventtime";
+
+/// Stop/restart episodes from the `cloudtrail` table of `ctx`.
+async fn episodes_in(ctx: &SessionContext) -> Result<Vec<StopEpisode>> {
+    let batches = ctx.sql(STOP_EVENTS_SQL).await?.collect().await?;
     let rows = text_rows(&batches)?;
     let mut open: HashMap<String, StopEpisode> = HashMap::new();
     let mut out = Vec::new();

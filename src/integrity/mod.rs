@@ -15,7 +15,7 @@ pub mod tail;
 pub mod verify;
 
 pub use chain::{DigestCheck, DigestStatus, Range};
-pub use gaps::{Gap, GapClass, GapOptions, GapReport, gaps};
+pub use gaps::{Gap, GapClass, GapOptions, GapReport, gaps, gaps_with_events};
 pub use keys::{KeyRing, PublicKey};
 pub use logs::{LogFileCheck, LogFileStatus};
 pub use verify::{

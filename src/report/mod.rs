@@ -209,7 +209,14 @@ pub async fn build(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Comp
     let ctx = table::evidence_session(source, &snapshots).await?;
     let activity = activity::collect(&ctx, &inputs.period).await?;
 
-    controls::share_scan(&ctx, &inputs.controls, &inputs.values).await?;
+    // The controls and the gap analysis's stop events share one scan of the period.
+    controls::share_scan(
+        &ctx,
+        &inputs.controls,
+        &inputs.values,
+        &[crate::integrity::gaps::STOP_EVENTS_SQL],
+    )
+    .await?;
     let outcome = controls::run_controls(&ctx, &inputs.controls, &inputs.values).await?;
     let controls = control_results(&inputs.controls, &outcome.findings);
 
@@ -224,7 +231,16 @@ pub async fn build(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Comp
         threshold: inputs.gap_threshold,
         ..GapOptions::default()
     };
-    let gaps = crate::integrity::gaps(&source.location, &source.scope, &gap_options).await?;
+    // Stops recorded in another account (an organization trail's owner) or region count too, so
+    // the shared rows stand in for a scan only when the report is not narrowed to some of them.
+    let whole = source.scope.accounts.is_empty() && source.scope.regions.is_empty();
+    let gaps = crate::integrity::gaps_with_events(
+        &source.location,
+        &source.scope,
+        &gap_options,
+        whole.then_some(&ctx),
+    )
+    .await?;
     let integrity = integrity::section(&verified, &gaps);
 
     let read_errors: Vec<ReadErrorEntry> = source
