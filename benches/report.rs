@@ -146,15 +146,26 @@ fn phases<F, Fut>(
         let s = source().await;
         let ctx = evidence_session(&s, &[]).await.unwrap();
         let started = Instant::now();
-        trailscope::report::activity::collect(&ctx, period)
-            .await
-            .unwrap();
-        time("activity rollup (one scan)", started);
+        let mut rollup = trailscope::report::activity::Rollup::default();
+        let mut count = |b: arrow::record_batch::RecordBatch| rollup.add(&b);
+        let needs = controls::share_scan(
+            &ctx,
+            catalog,
+            &values,
+            &[trailscope::integrity::gaps::STOP_EVENTS_SQL],
+            Some(trailscope::table::shared_scan::AlongSide {
+                select: trailscope::report::activity::rows_sql().unwrap(),
+                sink: &mut count,
+            }),
+        )
+        .await
+        .unwrap();
+        time("the one scan (shared rows + activity)", started);
         let started = Instant::now();
-        let needs = controls::share_scan(&ctx, catalog, &values, &[])
+        trailscope::report::activity::summarize(rollup, period)
             .await
             .unwrap();
-        time("controls' shared scan", started);
+        time("activity tables from the rollup", started);
         println!(
             "    ({} columns kept)",
             needs.columns.map_or(0, |c| c.len())

@@ -43,17 +43,19 @@ pub async fn check(
     values: &ParamValues,
 ) -> Result<Report> {
     let ctx = table::evidence_session(source, snapshots).await?;
-    share_scan(&ctx, controls, values, &[]).await?;
+    share_scan(&ctx, controls, values, &[], None).await?;
     run_controls(&ctx, controls, values).await
 }
 
-/// Reads once the part of `cloudtrail` that `controls` (and the `also` queries) look at (see
-/// [`table::shared_scan`]). `findings` exists (empty) while planning, so meta controls plan too.
+/// Reads once the part of `cloudtrail` that `controls` (and the `also` queries) look at, and
+/// hands `along` its columns of every row in the same pass (see [`table::shared_scan`]).
+/// `findings` exists (empty) while planning, so meta controls plan too.
 pub async fn share_scan(
     ctx: &datafusion::prelude::SessionContext,
     controls: &[Control],
     values: &ParamValues,
     also: &[&str],
+    along: Option<table::shared_scan::AlongSide<'_>>,
 ) -> Result<table::shared_scan::Needs> {
     let queries: Vec<String> = controls
         .iter()
@@ -61,9 +63,12 @@ pub async fn share_scan(
         .chain(also.iter().map(|q| q.to_string()))
         .collect();
     ctx.register_table("findings", std::sync::Arc::new(run::findings_table(&[])?))?;
-    let needs = table::shared_scan::share_cloudtrail_scan(ctx, &queries, |ctx| async move {
-        table::views::register_views(&ctx).await
-    })
+    let needs = table::shared_scan::share_cloudtrail_scan(
+        ctx,
+        &queries,
+        |ctx| async move { table::views::register_views(&ctx).await },
+        along,
+    )
     .await?;
     ctx.deregister_table("findings")?;
     Ok(needs)

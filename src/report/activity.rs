@@ -1,9 +1,14 @@
 //! The report's activity overview: what happened in the period, for people who would rather look
-//! than read. The numbers come from the SQL under `queries/report/`: one scan builds the
-//! `activity` rollup, and every table here is a small query over it.
+//! than read. The numbers come from the SQL under `queries/report/`: `activity_rows.sql` is
+//! computed for every event during the report's one scan and counted into the `activity` rollup
+//! ([`Rollup`]); every table here is a small query over it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use datafusion::arrow::array::{Int64Array, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use serde::de::DeserializeOwned;
@@ -87,30 +92,85 @@ pub struct RootUsage {
     pub errors: u64,
 }
 
-/// Scans `cloudtrail` in `ctx` once into the `activity` rollup, then answers every table from it.
-pub async fn collect(ctx: &SessionContext, period: &Period) -> Result<ActivitySection> {
-    let rollup = ctx
-        .sql(query("activity_rollup")?)
-        .await?
-        .collect_partitioned()
-        .await?;
-    let schema = rollup
-        .iter()
-        .flatten()
-        .next()
-        .map(|b| b.schema())
-        .unwrap_or_else(|| Arc::new(datafusion::arrow::datatypes::Schema::empty()));
+/// `queries/report/activity_rows.sql`: the columns the shared scan computes for every event.
+pub fn rows_sql() -> Result<&'static str> {
+    query("activity_rows")
+}
+
+/// Counts events by every column of `activity_rows.sql`, batch by batch as the scan delivers
+/// them: memory grows with the distinct combinations (days × principals × events), not with the
+/// events.
+#[derive(Default)]
+pub struct Rollup {
+    converter: Option<(RowConverter, SchemaRef)>,
+    counts: HashMap<OwnedRow, u64>,
+}
+
+impl Rollup {
+    pub fn add(&mut self, batch: &RecordBatch) -> Result<()> {
+        if self.converter.is_none() {
+            let fields = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| SortField::new(f.data_type().clone()))
+                .collect();
+            self.converter = Some((arrow_ok(RowConverter::new(fields))?, batch.schema()));
+        }
+        let Some((converter, _)) = &self.converter else {
+            return Ok(());
+        };
+        let rows = arrow_ok(converter.convert_columns(batch.columns()))?;
+        for row in rows.iter() {
+            *self.counts.entry(row.owned()).or_insert(0) += 1;
+        }
+        Ok(())
+    }
+
+    /// The rollup: the columns of `activity_rows.sql` and `events`, in a fixed order.
+    fn finish(self) -> Result<Option<RecordBatch>> {
+        let Some((converter, schema)) = self.converter else {
+            return Ok(None);
+        };
+        let mut counted: Vec<(OwnedRow, u64)> = self.counts.into_iter().collect();
+        counted.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut columns =
+            arrow_ok(converter.convert_rows(counted.iter().map(|(row, _)| row.row())))?;
+        columns.push(Arc::new(Int64Array::from_iter_values(
+            counted.iter().map(|(_, n)| *n as i64),
+        )));
+        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new("events", DataType::Int64, false));
+        Ok(Some(arrow_ok(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        ))?))
+    }
+}
+
+fn arrow_ok<T>(result: std::result::Result<T, arrow::error::ArrowError>) -> Result<T> {
+    result.map_err(|e| Error::Runtime(format!("the activity rollup: {e}")))
+}
+
+/// Every table of the activity overview, from the rollup.
+pub async fn summarize(rollup: Rollup, period: &Period) -> Result<ActivitySection> {
     let scratch = SessionContext::new();
-    if rollup.iter().flatten().next().is_some() {
-        scratch.register_table("activity", Arc::new(MemTable::try_new(schema, rollup)?))?;
-    } else {
-        // No events in the period: the same queries over an empty rollup of the same shape.
-        scratch
-            .sql(&format!(
-                "CREATE VIEW activity AS SELECT * FROM ({}) LIMIT 0",
-                empty_rollup()
-            ))
-            .await?;
+    match rollup.finish()? {
+        Some(batch) => {
+            scratch.register_table(
+                "activity",
+                Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
+            )?;
+        }
+        None => {
+            // No events in the period: the same queries over an empty rollup of the same shape.
+            scratch
+                .sql(&format!(
+                    "CREATE VIEW activity AS SELECT * FROM ({}) LIMIT 0",
+                    empty_rollup()
+                ))
+                .await?;
+        }
     }
     let per_day: Vec<DayCount> = rows(&scratch, "events_per_day").await?;
     let busy: std::collections::BTreeSet<&str> = per_day.iter().map(|d| d.day.as_str()).collect();
@@ -133,7 +193,7 @@ pub async fn collect(ctx: &SessionContext, period: &Period) -> Result<ActivitySe
     })
 }
 
-/// A literal rollup row, to give the empty `activity` its columns.
+/// A literal rollup row, to give an empty `activity` its columns.
 fn empty_rollup() -> &'static str {
     "SELECT '' AS day, '' AS account_id, '' AS region, '' AS principal, '' AS principal_type, \
      '' AS eventsource, '' AS eventname, CAST(NULL AS VARCHAR) AS errorcode, false AS root_usage, \

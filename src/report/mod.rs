@@ -205,18 +205,23 @@ pub async fn build(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Comp
     }
     let snapshots: Vec<Snapshot> = inputs.snapshots.iter().map(|(_, s, _)| s.clone()).collect();
 
-    // Activity first, straight off the archive: it aggregates every event in one scan.
+    // One scan of the period: it keeps the rows the controls and the gap analysis's stop events
+    // read, and counts every event into the activity rollup on the way.
     let ctx = table::evidence_session(source, &snapshots).await?;
-    let activity = activity::collect(&ctx, &inputs.period).await?;
-
-    // The controls and the gap analysis's stop events share one scan of the period.
+    let mut rollup = activity::Rollup::default();
+    let mut count = |batch: datafusion::arrow::record_batch::RecordBatch| rollup.add(&batch);
     controls::share_scan(
         &ctx,
         &inputs.controls,
         &inputs.values,
         &[crate::integrity::gaps::STOP_EVENTS_SQL],
+        Some(table::shared_scan::AlongSide {
+            select: activity::rows_sql()?,
+            sink: &mut count,
+        }),
     )
     .await?;
+    let activity = activity::summarize(rollup, &inputs.period).await?;
     let outcome = controls::run_controls(&ctx, &inputs.controls, &inputs.values).await?;
     let controls = control_results(&inputs.controls, &outcome.findings);
 

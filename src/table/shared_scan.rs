@@ -16,7 +16,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::array::{AsArray, BooleanArray};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
 use datafusion::common::Column;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -25,7 +28,8 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::utils::{conjunction, disjunction};
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::prelude::{SessionContext, lit};
+use datafusion::prelude::{SessionContext, col, lit};
+use futures::StreamExt;
 
 use super::statements;
 use crate::error::Result;
@@ -43,6 +47,14 @@ pub struct Needs {
     pub queries: usize,
 }
 
+/// Columns computed for every row in the same pass, for a caller that aggregates all events (the
+/// report's activity rollup): `select` is a `SELECT ... FROM cloudtrail` with no filter or
+/// aggregate; `sink` receives its columns, batch by batch, while the shared rows are kept.
+pub struct AlongSide<'a> {
+    pub select: &'a str,
+    pub sink: &'a mut (dyn FnMut(RecordBatch) -> Result<()> + Send),
+}
+
 /// Replaces `cloudtrail` in `ctx` with the rows and columns `queries` read of it, read once.
 /// Views are registered again over the shared table (`reregister` does it), since a view keeps the
 /// table it was planned with. Returns what was read, for progress and tests.
@@ -50,6 +62,7 @@ pub async fn share_cloudtrail_scan<F, Fut>(
     ctx: &SessionContext,
     queries: &[String],
     reregister: F,
+    along: Option<AlongSide<'_>>,
 ) -> Result<Needs>
 where
     F: Fn(SessionContext) -> Fut,
@@ -59,21 +72,36 @@ where
         return Ok(Needs::default());
     };
     let schema = raw.schema();
+    // Planned while `cloudtrail` is still the archive.
+    let along_exprs = match &along {
+        Some(a) => Some(select_list(ctx, a.select).await?),
+        None => None,
+    };
     ctx.deregister_table(TABLE)?;
     ctx.register_table(TABLE, Arc::new(Probe(Arc::clone(&schema))))?;
     reregister(ctx.clone()).await?;
     let needs = plan_needs(ctx, &schema, queries).await;
+    let kept_columns: Vec<String> = needs
+        .columns
+        .clone()
+        .unwrap_or_else(|| schema.fields().iter().map(|f| f.name().clone()).collect());
 
-    let mut frame = ctx.read_table(Arc::clone(&raw))?;
-    if let Some(rows) = &needs.rows {
-        frame = frame.filter(rows.clone())?;
-    }
-    if let Some(columns) = &needs.columns {
-        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-        frame = frame.select_columns(&names)?;
-    }
-    let shared_schema = frame.schema().inner().clone();
-    let partitions = frame.collect_partitioned().await?;
+    let frame = ctx.read_table(Arc::clone(&raw))?;
+    let (shared_schema, partitions) = match (along, along_exprs) {
+        (Some(along), Some(exprs)) => {
+            scan_with_side(frame, exprs, &kept_columns, needs.rows.clone(), along.sink).await?
+        }
+        _ => {
+            let mut frame = frame;
+            if let Some(rows) = &needs.rows {
+                frame = frame.filter(rows.clone())?;
+            }
+            let names: Vec<&str> = kept_columns.iter().map(String::as_str).collect();
+            let frame = frame.select_columns(&names)?;
+            let shared_schema = frame.schema().inner().clone();
+            (shared_schema, frame.collect_partitioned().await?)
+        }
+    };
     ctx.deregister_table(TABLE)?;
     ctx.register_table(
         TABLE,
@@ -81,6 +109,85 @@ where
     )?;
     reregister(ctx.clone()).await?;
     Ok(needs)
+}
+
+/// The expressions of a `SELECT list FROM cloudtrail`, unqualified so they apply to any scan of it.
+async fn select_list(ctx: &SessionContext, sql: &str) -> Result<Vec<Expr>> {
+    match ctx.sql(sql).await?.into_unoptimized_plan() {
+        LogicalPlan::Projection(p) => Ok(p.expr.into_iter().filter_map(unqualified).collect()),
+        _ => Err(crate::Error::Runtime(format!(
+            "a side query of the shared scan must be a plain SELECT list over cloudtrail: {sql}"
+        ))),
+    }
+}
+
+/// One pass: every row's side columns go to `sink`; the rows `keep` selects are kept, with the
+/// `kept` columns, as the shared table's partitions.
+async fn scan_with_side(
+    frame: datafusion::dataframe::DataFrame,
+    side: Vec<Expr>,
+    kept: &[String],
+    keep: Option<Expr>,
+    sink: &mut (dyn FnMut(RecordBatch) -> Result<()> + Send),
+) -> Result<(SchemaRef, Vec<Vec<RecordBatch>>)> {
+    let side_len = side.len();
+    // Side columns may share names with kept ones (eventname): they travel under positional
+    // aliases and get their names back on the way to the sink.
+    let side_names: Vec<String> = side
+        .iter()
+        .map(|e| e.name_for_alias())
+        .collect::<DfResult<_>>()?;
+    let mut exprs: Vec<Expr> = side
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| e.alias(format!("__trailscope_side_{i}")))
+        .collect();
+    exprs.extend(
+        kept.iter()
+            .map(|c| col(Column::new_unqualified(c.as_str()))),
+    );
+    exprs.push(keep.unwrap_or(lit(true)).alias(KEEP));
+    let frame = frame.select(exprs)?;
+    let all = frame.schema().inner().clone();
+    let side_indices: Vec<usize> = (0..side_len).collect();
+    let kept_indices: Vec<usize> = (side_len..side_len + kept.len()).collect();
+    let shared_schema = Arc::new(arrow_ok(all.project(&kept_indices))?);
+    let side_schema = Arc::new(Schema::new(
+        side_indices
+            .iter()
+            .zip(&side_names)
+            .map(|(i, name)| all.field(*i).clone().with_name(name))
+            .collect::<Vec<_>>(),
+    ));
+    let mut stream = frame.execute_stream().await?;
+    let mut rows = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let columns = side_indices.iter().map(|i| Arc::clone(batch.column(*i)));
+        sink(arrow_ok(RecordBatch::try_new(
+            Arc::clone(&side_schema),
+            columns.collect(),
+        ))?)?;
+        // NULL (a filter on a missing field) keeps nothing, as a WHERE would.
+        let mask = match batch.column(side_len + kept.len()).as_boolean_opt() {
+            Some(m) => m.clone(),
+            None => BooleanArray::from(vec![false; batch.num_rows()]),
+        };
+        let kept_rows = arrow_ok(filter_record_batch(
+            &arrow_ok(batch.project(&kept_indices))?,
+            &mask,
+        ))?;
+        if kept_rows.num_rows() > 0 {
+            rows.push(kept_rows);
+        }
+    }
+    Ok((shared_schema, vec![rows]))
+}
+
+const KEEP: &str = "__trailscope_keep";
+
+fn arrow_ok<T>(result: std::result::Result<T, datafusion::arrow::error::ArrowError>) -> Result<T> {
+    result.map_err(|e| DataFusionError::from(e).into())
 }
 
 /// Plans each query (substituted SQL) against the stand-in and unions what its scans read.
@@ -179,15 +286,19 @@ fn standalone(filter: Expr) -> Option<Expr> {
     if outside || filter.is_volatile() {
         return None;
     }
-    filter
-        .transform_up(|e| match e {
-            Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(
-                Column::new_unqualified(c.name),
-            ))),
-            other => Ok(Transformed::no(other)),
-        })
-        .ok()
-        .map(|t| t.data)
+    unqualified(filter)
+}
+
+/// `expr` with its columns' table qualifiers dropped.
+fn unqualified(expr: Expr) -> Option<Expr> {
+    expr.transform_up(|e| match e {
+        Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(
+            Column::new_unqualified(c.name),
+        ))),
+        other => Ok(Transformed::no(other)),
+    })
+    .ok()
+    .map(|t| t.data)
 }
 
 /// A stand-in `cloudtrail` for planning only: it takes every filter (inexactly, so queries keep
