@@ -5,6 +5,7 @@
 
 pub mod archive_args;
 pub mod check;
+pub mod convert;
 pub mod gaps;
 pub mod generate;
 
@@ -51,6 +52,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Find delivery gaps per account and region and classify them with evidence.
     Gaps(gaps::GapsArgs),
+    /// Convert an archive's log files to a Parquet lake (incremental; query it with --lake).
+    Convert(convert::ConvertArgs),
     /// Evaluate the control catalog over an archive and configuration snapshots.
     Check(check::CheckArgs),
     /// Check every control's metadata and SQL without running it.
@@ -78,6 +81,7 @@ pub fn main() -> ExitCode {
             Command::Verify(args) => verify::run(args, cli.quiet).await,
             Command::Gaps(args) => gaps::run(args, cli.quiet).await,
             Command::Check(args) => check::run(args, cli.quiet).await,
+            Command::Convert(args) => convert::run(args, cli.quiet).await,
             Command::Lint(args) => check::lint(args).await,
             Command::Snapshot(args) => snapshot::run(args, cli.quiet).await,
         }

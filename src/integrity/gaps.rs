@@ -33,6 +33,8 @@ pub struct GapOptions {
     pub trail: Option<String>,
     /// How far before the range to look for the StopLogging that explains a gap at its start.
     pub stop_lookback: Duration,
+    /// A lake of the archive, to read the stop events from (`--lake`).
+    pub lake: Option<std::sync::Arc<crate::lake::LakeSnapshot>>,
 }
 
 impl Default for GapOptions {
@@ -41,6 +43,7 @@ impl Default for GapOptions {
             threshold: Duration::minutes(60),
             trail: None,
             stop_lookback: Duration::days(7),
+            lake: None,
         }
     }
 }
@@ -450,7 +453,8 @@ async fn stop_episodes(
         to: scope.to,
         ..Scope::default()
     };
-    let source = ArchiveSource::new(location.clone(), events_scope, false);
+    let source =
+        ArchiveSource::new(location.clone(), events_scope, false).with_lake(options.lake.clone());
     let ctx = session(&source)?;
     let sql = "SELECT to_unixtime(eventtime) AS t, eventname, recipientaccountid, \
                useridentity.arn AS arn, sourceipaddress, CAST(requestparameters AS VARCHAR) AS params \
