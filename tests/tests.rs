@@ -7,6 +7,7 @@ mod control_scenarios;
 mod controls;
 mod detection_agreement;
 mod engine;
+mod lake;
 mod s3;
 mod samples;
 mod snapshot;
