@@ -8,6 +8,8 @@
 //! - [`archive`]: where logs live: URL → object store, key layout, listing only the prefixes a
 //!   query can touch;
 //! - [`decode`]: how bytes become Arrow: gzip, the `{"Records":[...]}` document, the fixed schema;
+//! - [`lake`]: the archive converted to Hive-partitioned Parquet (incremental, resumable), and
+//!   the `cloudtrail` provider that reads it plus the raw objects it does not hold yet;
 //! - [`table`]: DataFusion table providers (`cloudtrail`, `log_files`, `read_errors`) and the
 //!   session with our SQL functions;
 //! - [`snapshot`]: configuration snapshots (raw AWS API answers) and the facts they give;
@@ -30,6 +32,7 @@ pub mod decode;
 pub mod error;
 pub mod generate;
 pub mod integrity;
+pub mod lake;
 pub mod report;
 pub mod snapshot;
 pub mod table;

@@ -7,6 +7,7 @@ mod control_scenarios;
 mod controls;
 mod detection_agreement;
 mod engine;
+mod lake;
 mod report;
 mod report_html;
 mod report_ocsf;

@@ -39,6 +39,7 @@ pub async fn run(args: GapsArgs, quiet: bool) -> Result<u8> {
     let options = GapOptions {
         threshold: args.threshold,
         trail: args.trail.clone(),
+        lake: args.archive.open_lake().await?,
         ..GapOptions::default()
     };
     let report = gaps(&location, &scope, &options).await?;

@@ -5,6 +5,7 @@
 
 pub mod archive_args;
 pub mod check;
+pub mod convert;
 pub mod gaps;
 pub mod generate;
 
@@ -52,6 +53,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Find delivery gaps per account and region and classify them with evidence.
     Gaps(gaps::GapsArgs),
+    /// Convert an archive's log files to a Parquet lake (incremental; query it with --lake).
+    Convert(convert::ConvertArgs),
     /// Evaluate the control catalog over an archive and configuration snapshots.
     Check(check::CheckArgs),
     /// A period's compliance report: controls, integrity, activity, evidence manifest.
@@ -82,6 +85,7 @@ pub fn main() -> ExitCode {
             Command::Gaps(args) => gaps::run(args, cli.quiet).await,
             Command::Check(args) => check::run(args, cli.quiet).await,
             Command::Report(args) => report::run(args, cli.quiet).await,
+            Command::Convert(args) => convert::run(args, cli.quiet).await,
             Command::Lint(args) => check::lint(args).await,
             Command::Snapshot(args) => snapshot::run(args, cli.quiet).await,
         }

@@ -35,6 +35,8 @@ pub struct GapOptions {
     pub trail: Option<String>,
     /// How far before the range to look for the StopLogging that explains a gap at its start.
     pub stop_lookback: Duration,
+    /// A lake of the archive, to read the stop events from (`--lake`).
+    pub lake: Option<std::sync::Arc<crate::lake::LakeSnapshot>>,
 }
 
 impl Default for GapOptions {
@@ -43,6 +45,7 @@ impl Default for GapOptions {
             threshold: Duration::minutes(60),
             trail: None,
             stop_lookback: Duration::days(7),
+            lake: None,
         }
     }
 }
@@ -205,14 +208,14 @@ pub async fn gaps_with_events(
     // range may explain it; so a month's report reads that month's prefixes in the usual case.
     let mut stops = match events {
         Some(ctx) => episodes_in(ctx).await?,
-        None => stop_episodes(location, scope, Duration::zero()).await?,
+        None => stop_episodes(location, scope, Duration::zero(), options.lake.clone()).await?,
     };
     let mut streams = classify_streams(&stamps, (start, end), options, &evidence, &stops);
     let unexplained_at_start = streams.iter().flat_map(|(_, _, gaps)| gaps).any(|g| {
         g.start == start && !matches!(g.class, GapClass::AttestedQuiet | GapClass::ExplainedStop)
     });
     if unexplained_at_start && options.stop_lookback > Duration::zero() {
-        stops = stop_episodes(location, scope, options.stop_lookback).await?;
+        stops = stop_episodes(location, scope, options.stop_lookback, options.lake.clone()).await?;
         streams = classify_streams(&stamps, (start, end), options, &evidence, &stops);
     }
     let mut found = Vec::new();
@@ -489,6 +492,7 @@ async fn stop_episodes(
     location: &Location,
     scope: &Scope,
     lookback: Duration,
+    lake: Option<std::sync::Arc<crate::lake::LakeSnapshot>>,
 ) -> Result<Vec<StopEpisode>> {
     // The stop may be recorded in another region (the trail's home) or account (an organization
     // trail's owner), and before the range: look wide.
@@ -497,7 +501,7 @@ async fn stop_episodes(
         to: scope.to,
         ..Scope::default()
     };
-    let source = ArchiveSource::new(location.clone(), events_scope, false);
+    let source = ArchiveSource::new(location.clone(), events_scope, false).with_lake(lake);
     episodes_in(&session(&source)?).await
 }
 

@@ -234,6 +234,7 @@ pub async fn build(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Comp
         crate::integrity::verify(&source.location, &source.scope, &verify_options).await?;
     let gap_options = GapOptions {
         threshold: inputs.gap_threshold,
+        lake: source.lake.clone(),
         ..GapOptions::default()
     };
     // Stops recorded in another account (an organization trail's owner) or region count too, so

@@ -13,7 +13,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use super::ArchiveSource;
 use super::filters::PruningColumns;
 use super::scan::CloudTrailExec;
-use crate::archive::{ObjectKind, list_objects};
+use crate::archive::{ObjectEntry, ObjectKind, Scope, list_objects};
 use crate::decode::schema::{ACCOUNT_ID, REGION, cloudtrail_schema};
 
 pub const PRUNING: PruningColumns = PruningColumns {
@@ -58,25 +58,11 @@ impl TableProvider for CloudTrailTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let scope = self.source.scope.intersect(&PRUNING.scope(filters));
-        let listing = list_objects(&self.source.location, ObjectKind::Log, &scope).await?;
-        let stats = &self.source.stats;
-        super::ScanStats::add(&stats.list_requests, listing.list_requests as u64);
-        super::ScanStats::add(&stats.objects_planned, listing.objects.len() as u64);
-        self.source.errors.record_skipped(&listing.skipped);
-        if self.source.strict && !listing.skipped.is_empty() {
-            let s = &listing.skipped[0];
-            return Err(crate::Error::Evidence(format!(
-                "{}: {} (and {} more; --strict)",
-                s.key,
-                s.reason,
-                listing.skipped.len() - 1
-            ))
-            .into());
-        }
+        let objects = list_for_scan(&self.source, &scope).await?;
         let partitions = state.config().target_partitions().max(1);
         Ok(Arc::new(CloudTrailExec::new(
             self.source.clone(),
-            listing.objects,
+            objects,
             &scope,
             projection.map(|p| p.as_slice()),
             limit,
@@ -84,4 +70,28 @@ impl TableProvider for CloudTrailTable {
             state.config().batch_size(),
         )))
     }
+}
+
+/// Lists the log objects a scan of `scope` needs, counting the cost and recording what looks
+/// like ours but cannot be (a failure under `--strict`).
+pub(crate) async fn list_for_scan(
+    source: &ArchiveSource,
+    scope: &Scope,
+) -> Result<Vec<ObjectEntry>> {
+    let listing = list_objects(&source.location, ObjectKind::Log, scope).await?;
+    let stats = &source.stats;
+    super::ScanStats::add(&stats.list_requests, listing.list_requests as u64);
+    super::ScanStats::add(&stats.objects_planned, listing.objects.len() as u64);
+    source.errors.record_skipped(&listing.skipped);
+    if source.strict && !listing.skipped.is_empty() {
+        let s = &listing.skipped[0];
+        return Err(crate::Error::Evidence(format!(
+            "{}: {} (and {} more; --strict)",
+            s.key,
+            s.reason,
+            listing.skipped.len() - 1
+        ))
+        .into());
+    }
+    Ok(listing.objects)
 }

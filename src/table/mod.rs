@@ -1,7 +1,7 @@
 //! DataFusion tables over an archive, and the session that serves them.
 //!
 //! - `cloudtrail`: one row per record ([`cloudtrail::CloudTrailTable`], scanned by
-//!   [`scan::CloudTrailExec`]);
+//!   [`scan::CloudTrailExec`]; with a lake, [`crate::lake::table::LakeTable`]);
 //! - `log_files`: one row per delivered log file, from listing alone;
 //! - `read_errors`: every object that looks like ours but could not be read, with the reason.
 //!
@@ -43,6 +43,9 @@ pub struct ArchiveSource {
     pub strict: bool,
     pub errors: ErrorLog,
     pub stats: Arc<ScanStats>,
+    /// A Parquet lake of this archive (`--lake`): `cloudtrail` then reads it, plus the raw
+    /// objects it does not hold.
+    pub lake: Option<Arc<crate::lake::LakeSnapshot>>,
 }
 
 impl ArchiveSource {
@@ -53,7 +56,14 @@ impl ArchiveSource {
             strict,
             errors: ErrorLog::default(),
             stats: Arc::new(ScanStats::default()),
+            lake: None,
         }
+    }
+
+    /// The same archive, with `cloudtrail` read from a lake where it can be.
+    pub fn with_lake(mut self, lake: Option<Arc<crate::lake::LakeSnapshot>>) -> Self {
+        self.lake = lake;
+        self
     }
 }
 
@@ -65,6 +75,8 @@ pub struct ScanStats {
     pub objects_opened: AtomicU64,
     pub bytes_read: AtomicU64,
     pub records: AtomicU64,
+    /// Parquet files of a lake chosen by scans (after pruning by the manifest).
+    pub lake_files_planned: AtomicU64,
 }
 
 impl ScanStats {
@@ -150,10 +162,14 @@ pub async fn evidence_session(
 }
 
 pub fn register_archive_tables(ctx: &SessionContext, source: &ArchiveSource) -> Result<()> {
-    ctx.register_table(
-        "cloudtrail",
-        Arc::new(cloudtrail::CloudTrailTable::new(source.clone())),
-    )?;
+    let records: Arc<dyn datafusion::catalog::TableProvider> = match &source.lake {
+        Some(lake) => Arc::new(crate::lake::table::LakeTable::new(
+            source.clone(),
+            Arc::clone(lake),
+        )),
+        None => Arc::new(cloudtrail::CloudTrailTable::new(source.clone())),
+    };
+    ctx.register_table("cloudtrail", records)?;
     ctx.register_table(
         "log_files",
         Arc::new(listed::LogFilesTable::new(source.clone())),

@@ -295,7 +295,7 @@ async fn read_unit(
     Ok(batch)
 }
 
-async fn fetch(
+pub(crate) async fn fetch(
     store: Arc<dyn ObjectStore>,
     entry: ObjectEntry,
 ) -> std::result::Result<SourceObject, ReadError> {

@@ -1,0 +1,93 @@
+//! `trailscope convert`: the archive's log files → a Parquet lake (incremental, resumable).
+
+use std::time::Instant;
+
+use clap::Args;
+
+use super::archive_args::ArchiveArgs;
+use super::query::report_read_errors;
+use crate::error::{Error, Result};
+use crate::lake::{ConvertOptions, ConvertSummary, Lake, convert};
+use crate::table::ArchiveSource;
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// `--lake` (required here) is where the Parquet goes: a local directory or s3://bucket/prefix,
+    /// never inside the archive. `--from/--to/--account/--region` choose the log files to convert
+    /// (by delivery folder; every row of a chosen file is converted).
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+}
+
+pub async fn run(args: ConvertArgs, quiet: bool) -> Result<u8> {
+    let Some(lake) = args.archive.lake.clone() else {
+        return Err(Error::usage(
+            "convert needs --lake LOCATION: the directory or s3://bucket/prefix to write the Parquet lake to",
+        ));
+    };
+    let scope = args.archive.scope()?;
+    let s3 = args.archive.s3_options();
+    let lake = Lake::create(&lake, &args.archive.archive, &s3).await?;
+    let location = crate::archive::Location::open(&args.archive.archive, &s3).await?;
+    let source = ArchiveSource::new(location, scope, args.archive.strict);
+    let started = Instant::now();
+    let summary = convert(&source, &lake, &ConvertOptions::default()).await?;
+    if !quiet {
+        eprintln!("{}", summary_line(&summary, lake.display(), started));
+    }
+    if !summary.changed.is_empty() {
+        eprintln!(
+            "trailscope: warning: {} object{} changed size since converted (queries with --lake read them raw): {}",
+            summary.changed.len(),
+            if summary.changed.len() == 1 { "" } else { "s" },
+            summary
+                .changed
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    report_read_errors(&source, quiet);
+    Ok(0)
+}
+
+fn summary_line(s: &ConvertSummary, lake: &str, started: Instant) -> String {
+    if s.commits == 0 {
+        return format!(
+            "{lake}: nothing new to convert ({} of {} log files in scope already in the lake, version {}{})",
+            s.objects_already,
+            s.objects_in_scope,
+            s.version,
+            if s.orphans_removed > 0 {
+                format!(
+                    "; {} uncommitted files of an interrupted run removed",
+                    s.orphans_removed
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    format!(
+        "{lake}: converted {} log files ({} records) into {} Parquet files ({:.1} MiB) in {:.2}s; \
+         {} already in the lake; version {} → {}{}",
+        s.objects_converted,
+        s.records,
+        s.files_written,
+        s.bytes_written as f64 / (1024.0 * 1024.0),
+        started.elapsed().as_secs_f64(),
+        s.objects_already,
+        s.version_before,
+        s.version,
+        if s.orphans_removed > 0 {
+            format!(
+                "; {} uncommitted files of an interrupted run removed",
+                s.orphans_removed
+            )
+        } else {
+            String::new()
+        }
+    )
+}

@@ -1,0 +1,432 @@
+//! `convert`: the archive's log files that are not in the lake yet → Parquet, committed in steps.
+//!
+//! Source objects are taken in key order (account, region, delivery day), so a step covers a few
+//! neighbouring days and most partitions get one file per run. A step reads up to
+//! [`ConvertOptions::commit_bytes`] of compressed objects, decodes them on all cores, splits the
+//! rows by partition, writes one file per partition (more past `max_file_rows`) under this
+//! run's unique name, then commits. A step is the unit of loss when a run is killed: the next run
+//! sees the last commit, deletes the files nobody committed and converts what is still missing.
+//!
+//! Objects that cannot be read (or only partly) are not converted: they stay raw, so queries
+//! with `--lake` still read and report them exactly as a raw scan does.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use arrow::array::{AsArray, BooleanArray, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch};
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt, stream};
+use object_store::{ObjectStoreExt, PutPayload};
+
+use super::manifest::{self, Commit, DataFile, FORMAT, LakeSnapshot, SourceRecord};
+use super::write::{self, PartitionRows};
+use super::{Lake, META_FOLDER};
+use crate::archive::{ObjectEntry, ObjectKind, list_objects};
+use crate::decode::schema::LOG_FILE;
+use crate::decode::{Decoder, ReadError};
+use crate::error::{Error, Result};
+use crate::table::ArchiveSource;
+
+/// A fetch-and-decode unit closes at this many compressed bytes or objects (as in the scan).
+const UNIT_BYTES: u64 = 4 << 20;
+const UNIT_OBJECTS: usize = 256;
+const FETCH_CONCURRENCY: usize = 16;
+
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    /// A commit closes after this many compressed source bytes. Decoded rows take about six
+    /// times that in memory, twice over while sorting, so this bounds the run's memory.
+    pub commit_bytes: u64,
+    /// A partition's rows of one commit roll over into a new file past this many rows.
+    pub max_file_rows: usize,
+    /// Test hook: stop as a kill would, after this many data files and before their commit.
+    pub stop_after_files: Option<usize>,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions {
+            commit_bytes: 32 << 20,
+            max_file_rows: 1_000_000,
+            stop_after_files: None,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConvertSummary {
+    pub version_before: u64,
+    pub version: u64,
+    /// Log objects in scope in the archive.
+    pub objects_in_scope: usize,
+    /// Of those, already in the lake.
+    pub objects_already: usize,
+    pub objects_converted: usize,
+    /// Unreadable (or partly readable) objects left raw; named in the source's error log.
+    pub objects_unreadable: usize,
+    /// Objects in the lake whose size has changed in the archive since (read raw by queries).
+    pub changed: Vec<String>,
+    pub records: u64,
+    pub files_written: usize,
+    pub bytes_written: u64,
+    pub commits: usize,
+    /// Uncommitted files of an interrupted run that this run deleted.
+    pub orphans_removed: usize,
+}
+
+/// Converts the log objects of `source` (in its scope) that the lake does not hold yet.
+pub async fn convert(
+    source: &ArchiveSource,
+    lake: &Lake,
+    options: &ConvertOptions,
+) -> Result<ConvertSummary> {
+    let mut snapshot = manifest::load(lake).await?;
+    let mut summary = ConvertSummary {
+        version_before: snapshot.version,
+        version: snapshot.version,
+        orphans_removed: remove_orphans(&snapshot).await?,
+        ..ConvertSummary::default()
+    };
+    let listing = list_objects(&source.location, ObjectKind::Log, &source.scope).await?;
+    source.errors.record_skipped(&listing.skipped);
+    if source.strict
+        && let Some(s) = listing.skipped.first()
+    {
+        return Err(Error::Evidence(format!(
+            "{}: {} (--strict)",
+            s.key, s.reason
+        )));
+    }
+    summary.objects_in_scope = listing.objects.len();
+    let mut todo = Vec::new();
+    for o in listing.objects {
+        match snapshot.sources.get(&o.key) {
+            Some(s) if s.size == o.size => summary.objects_already += 1,
+            Some(_) => summary.changed.push(o.key),
+            None => todo.push(o),
+        }
+    }
+    let run = run_id();
+    let mut written = 0usize;
+    for step in steps(todo, options.commit_bytes) {
+        let read = read_step(source, step).await?;
+        summary.objects_unreadable += read.unreadable;
+        if read.converted.is_empty() {
+            continue;
+        }
+        let max_rows = options.max_file_rows.max(1);
+        let batch = read.batch;
+        let parts = tokio::task::spawn_blocking(move || write::partition(&batch))
+            .await
+            .map_err(|e| Error::Evidence(format!("internal: {e}")))??;
+        let pieces: Vec<PartitionRows> =
+            parts.into_iter().flat_map(|p| split(p, max_rows)).collect();
+        let mut files: Vec<(DataFile, HashSet<String>)> = Vec::new();
+        // Under the test hook files are written one at a time, so exactly that many exist when
+        // it stops (a cancelled write on a blocking thread would still land).
+        let concurrency = match options.stop_after_files {
+            Some(_) => 1,
+            None => parallelism(),
+        };
+        let mut uploads = stream::iter(pieces.into_iter().enumerate())
+            .map(|(i, piece)| upload(lake, &run, written + i, piece))
+            .buffered(concurrency);
+        while let Some(done) = uploads.try_next().await? {
+            files.push(done);
+            if options.stop_after_files == Some(written + files.len()) {
+                return Err(Error::Archive {
+                    location: lake.display().to_string(),
+                    reason: format!(
+                        "convert stopped after {} data files, before committing them (test hook)",
+                        written + files.len()
+                    ),
+                });
+            }
+        }
+        drop(uploads);
+        written += files.len();
+        let commit = commit(&snapshot, &run, files, read.converted);
+        summary.records += commit.files.iter().map(|f| f.rows).sum::<u64>();
+        summary.files_written += commit.files.len();
+        summary.bytes_written += commit.files.iter().map(|f| f.bytes).sum::<u64>();
+        summary.objects_converted += commit.sources.len();
+        manifest::publish(lake, &commit).await?;
+        summary.commits += 1;
+        summary.version = commit.version;
+        snapshot.applied(commit);
+    }
+    Ok(summary)
+}
+
+/// Objects in key order, cut into steps of about `bytes` compressed bytes.
+fn steps(objects: Vec<ObjectEntry>, bytes: u64) -> Vec<Vec<ObjectEntry>> {
+    let mut steps = Vec::new();
+    let mut current = Vec::new();
+    let mut size = 0;
+    for o in objects {
+        size += o.size;
+        current.push(o);
+        if size >= bytes {
+            steps.push(std::mem::take(&mut current));
+            size = 0;
+        }
+    }
+    if !current.is_empty() {
+        steps.push(current);
+    }
+    steps
+}
+
+fn parallelism() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// A run's name: its data files carry it, so files of different runs never collide.
+fn run_id() -> String {
+    let now = chrono::Utc::now();
+    let nanos = now.timestamp_subsec_nanos() as u64;
+    let salt = (nanos ^ (u64::from(std::process::id()) << 20)) & 0xffff_ffff;
+    format!("{}-{salt:08x}", now.format("%Y%m%dT%H%M%SZ"))
+}
+
+struct StepRows {
+    /// Rows of the readable objects, whole `cloudtrail` schema.
+    batch: RecordBatch,
+    /// Readable objects, with their row counts.
+    converted: Vec<(ObjectEntry, u64)>,
+    unreadable: usize,
+}
+
+/// Fetches and decodes a step's objects on all cores; leaves out every object with an error.
+async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<StepRows> {
+    let decoder = Decoder::new(None, None, None);
+    let units = units(&objects);
+    let decoded: Vec<(RecordBatch, Vec<ReadError>)> = stream::iter(units)
+        .map(|unit| {
+            let store = Arc::clone(&source.location.store);
+            let decoder = decoder.clone();
+            async move {
+                let fetched: Vec<_> = stream::iter(unit)
+                    .map(|entry| crate::table::scan::fetch(Arc::clone(&store), entry))
+                    .buffered(FETCH_CONCURRENCY)
+                    .collect()
+                    .await;
+                let mut errors = Vec::new();
+                let mut good = Vec::new();
+                for f in fetched {
+                    match f {
+                        Ok(o) => good.push(o),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                let d = tokio::task::spawn_blocking(move || decoder.decode(&good))
+                    .await
+                    .map_err(|e| Error::Evidence(format!("internal: {e}")))?;
+                errors.extend(d.errors);
+                Ok::<_, Error>((d.batch, errors))
+            }
+        })
+        .buffer_unordered(parallelism())
+        .try_collect()
+        .await?;
+    let mut bad: HashSet<String> = HashSet::new();
+    let mut batches = Vec::with_capacity(decoded.len());
+    for (batch, errors) in decoded {
+        for e in errors {
+            if source.strict {
+                return Err(Error::Evidence(format!("{e} (--strict)")));
+            }
+            bad.insert(e.key.clone());
+            source.errors.record(e);
+        }
+        batches.push(batch);
+    }
+    let schema = decoder.schema();
+    let mut batch = concat_batches(&schema, &batches).map_err(|e| internal(e.to_string()))?;
+    drop(batches);
+    let log_file = |b: &RecordBatch| {
+        b.column_by_name(LOG_FILE)
+            .map(|c| c.as_string::<i32>().clone())
+    };
+    if !bad.is_empty()
+        && let Some(keys) = log_file(&batch)
+    {
+        // Partly read objects still gave rows: drop them, the whole object stays raw.
+        let keep: BooleanArray = keys
+            .iter()
+            .map(|k| Some(!bad.contains(k.unwrap_or(""))))
+            .collect();
+        batch = filter_record_batch(&batch, &keep).map_err(|e| internal(e.to_string()))?;
+    }
+    let mut rows: HashMap<&str, u64> = HashMap::new();
+    let keys = log_file(&batch).ok_or_else(|| internal("no log_file column".into()))?;
+    for k in keys.iter().flatten() {
+        *rows.entry(k).or_default() += 1;
+    }
+    let converted = objects
+        .iter()
+        .filter(|o| !bad.contains(&o.key))
+        .map(|o| (o.clone(), rows.get(o.key.as_str()).copied().unwrap_or(0)))
+        .collect();
+    Ok(StepRows {
+        batch,
+        converted,
+        unreadable: bad.len(),
+    })
+}
+
+fn units(objects: &[ObjectEntry]) -> Vec<Vec<ObjectEntry>> {
+    let mut units = Vec::new();
+    let mut current = Vec::new();
+    let mut bytes = 0;
+    for o in objects {
+        current.push(o.clone());
+        bytes += o.size;
+        if bytes >= UNIT_BYTES || current.len() >= UNIT_OBJECTS {
+            units.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+    }
+    if !current.is_empty() {
+        units.push(current);
+    }
+    units
+}
+
+/// A partition's rows in pieces of at most `max_rows` (each piece stays sorted).
+fn split(p: PartitionRows, max_rows: usize) -> Vec<PartitionRows> {
+    let n = p.batch.num_rows();
+    if n <= max_rows {
+        return vec![p];
+    }
+    (0..n)
+        .step_by(max_rows)
+        .map(|offset| {
+            let batch = p.batch.slice(offset, max_rows.min(n - offset));
+            let times = batch.column_by_name("eventtime").map(|c| {
+                c.as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+                    .clone()
+            });
+            PartitionRows {
+                key: p.key.clone(),
+                min_eventtime: times.as_ref().and_then(arrow::compute::min),
+                max_eventtime: times.as_ref().and_then(arrow::compute::max),
+                batch,
+            }
+        })
+        .collect()
+}
+
+/// Encodes one file on a blocking thread and writes it under its unique name.
+async fn upload(
+    lake: &Lake,
+    run: &str,
+    seq: usize,
+    piece: PartitionRows,
+) -> Result<(DataFile, HashSet<String>)> {
+    let PartitionRows {
+        key,
+        batch,
+        min_eventtime,
+        max_eventtime,
+    } = piece;
+    let rows = batch.num_rows() as u64;
+    let (bytes, sources) = tokio::task::spawn_blocking(move || {
+        let sources: HashSet<String> = batch
+            .column_by_name(LOG_FILE)
+            .map(|c| {
+                c.as_string::<i32>()
+                    .iter()
+                    .flatten()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        write::encode(&batch).map(|b| (b, sources))
+    })
+    .await
+    .map_err(|e| internal(e.to_string()))??;
+    let path = format!("{}/part-{run}-{seq:05}.parquet", key.folder());
+    let size = bytes.len() as u64;
+    lake.location
+        .store
+        .put(&lake.path(&path), PutPayload::from(Bytes::from(bytes)))
+        .await?;
+    let file = DataFile {
+        path,
+        account_id: key.account_id,
+        region: key.region,
+        date: key.date,
+        rows,
+        bytes: size,
+        min_eventtime,
+        max_eventtime,
+    };
+    Ok((file, sources))
+}
+
+fn commit(
+    snapshot: &LakeSnapshot,
+    run: &str,
+    files: Vec<(DataFile, HashSet<String>)>,
+    converted: Vec<(ObjectEntry, u64)>,
+) -> Commit {
+    let mut files_of: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (_, sources)) in files.iter().enumerate() {
+        for s in sources {
+            files_of.entry(s.as_str()).or_default().push(i);
+        }
+    }
+    let sources = converted
+        .iter()
+        .map(|(o, rows)| SourceRecord {
+            key: o.key.clone(),
+            size: o.size,
+            e_tag: o.e_tag.clone(),
+            rows: *rows,
+            files: files_of.get(o.key.as_str()).cloned().unwrap_or_default(),
+        })
+        .collect();
+    Commit {
+        format: FORMAT.to_string(),
+        version: snapshot.version + 1,
+        run: run.to_string(),
+        committed_at: chrono::Utc::now().to_rfc3339(),
+        files: files.into_iter().map(|(f, _)| f).collect(),
+        sources,
+    }
+}
+
+/// Deletes data files no manifest names: what a killed run wrote before its commit, including
+/// the local store's half-written staging files (`<name>.parquet#<n>`). One convert per lake at
+/// a time: a concurrent run's uncommitted files look the same.
+async fn remove_orphans(snapshot: &LakeSnapshot) -> Result<usize> {
+    let lake = &snapshot.lake;
+    let known: HashSet<&str> = snapshot.files.iter().map(|f| f.path.as_str()).collect();
+    let root = lake.location.root.clone();
+    let prefix = (!root.as_ref().is_empty()).then_some(&root);
+    let listed: Vec<object_store::ObjectMeta> =
+        lake.location.store.list(prefix).try_collect().await?;
+    let mut removed = 0;
+    for meta in listed {
+        let Some(rel) = lake.relative(&meta.location) else {
+            continue;
+        };
+        if rel.starts_with(META_FOLDER)
+            || !rel.starts_with("account_id=")
+            || !(rel.ends_with(".parquet") || rel.contains(".parquet#"))
+            || known.contains(rel.as_str())
+        {
+            continue;
+        }
+        lake.location.store.delete(&meta.location).await?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+fn internal(msg: String) -> Error {
+    Error::Evidence(format!("internal error converting: {msg}"))
+}

@@ -1,0 +1,215 @@
+//! The lake's commit log: `_trailscope_lake/manifest-<n>.json`, numbered from 1 without gaps.
+//!
+//! Each manifest holds one commit's additions (data files, and the source objects whose rows they
+//! hold), so a commit writes only what it adds however large the lake grows. The lake's state is
+//! the union of manifests 1..=n. A commit creates manifest n+1 with put-if-absent (a local
+//! link/rename, or S3 `If-None-Match: *`): two writers can never both commit version n+1, and a
+//! reader never sees a half-written manifest.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt, stream};
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use super::{Lake, META_FOLDER};
+use crate::error::{Error, Result};
+
+/// Written into every manifest, so a future layout can be told apart.
+pub const FORMAT: &str = "trailscope-lake/1";
+
+/// One Parquet data file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    /// Relative to the lake root: `account_id=A/region=R/date=D/part-....parquet`.
+    pub path: String,
+    pub account_id: String,
+    pub region: String,
+    /// `YYYY-MM-DD` of the events' time, or Hive's default partition for events without one.
+    pub date: String,
+    pub rows: u64,
+    pub bytes: u64,
+    /// Microseconds since the epoch; `None` when no row has an event time.
+    pub min_eventtime: Option<i64>,
+    pub max_eventtime: Option<i64>,
+}
+
+/// A source object whose rows are all in the lake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    pub key: String,
+    pub size: u64,
+    pub e_tag: Option<String>,
+    pub rows: u64,
+    /// Indices into the same commit's `files` that hold its rows (empty for an object without
+    /// records: it is in the lake, with nothing to read).
+    pub files: Vec<usize>,
+}
+
+/// One manifest: one commit's additions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Commit {
+    pub format: String,
+    pub version: u64,
+    /// The run that wrote it (also in its data files' names).
+    pub run: String,
+    pub committed_at: String,
+    pub files: Vec<DataFile>,
+    pub sources: Vec<SourceRecord>,
+}
+
+/// The lake as of its newest manifest.
+#[derive(Debug, Clone)]
+pub struct LakeSnapshot {
+    pub lake: Lake,
+    /// Newest manifest number (0 for a lake with no commit yet).
+    pub version: u64,
+    pub files: Vec<DataFile>,
+    /// Source key → what was converted.
+    pub sources: HashMap<String, SourceRecord>,
+}
+
+impl LakeSnapshot {
+    pub fn empty(lake: Lake) -> Self {
+        LakeSnapshot {
+            lake,
+            version: 0,
+            files: Vec::new(),
+            sources: HashMap::new(),
+        }
+    }
+
+    /// Whether the object with this key and size is wholly in the lake. The ETag is recorded but
+    /// not compared: a local copy of an archive (`aws s3 sync`, `cp -r`) gets new ETags from
+    /// the filesystem while its bytes are the same.
+    pub fn holds(&self, key: &str, size: u64) -> bool {
+        self.sources.get(key).is_some_and(|s| s.size == size)
+    }
+
+    fn apply(&mut self, commit: Commit) {
+        self.version = commit.version;
+        self.files.extend(commit.files);
+        for s in commit.sources {
+            self.sources.insert(s.key.clone(), s);
+        }
+    }
+
+    /// Records a commit made by this process.
+    pub(crate) fn applied(&mut self, commit: Commit) {
+        self.apply(commit)
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+}
+
+pub fn manifest_name(version: u64) -> String {
+    format!("manifest-{version:020}.json")
+}
+
+fn parse_version(name: &str) -> Option<u64> {
+    name.strip_prefix("manifest-")?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()
+}
+
+/// Reads every manifest of the lake (none: an empty snapshot).
+pub async fn load(lake: &Lake) -> Result<LakeSnapshot> {
+    let store = Arc::clone(&lake.location.store);
+    let meta = lake.path(META_FOLDER);
+    let listed: Vec<object_store::ObjectMeta> = store.list(Some(&meta)).try_collect().await?;
+    let mut versions: Vec<u64> = listed
+        .iter()
+        .filter_map(|m| m.location.filename().and_then(parse_version))
+        .collect();
+    versions.sort_unstable();
+    for (i, v) in versions.iter().enumerate() {
+        if *v != i as u64 + 1 {
+            return Err(Error::Archive {
+                location: lake.display().to_string(),
+                reason: format!(
+                    "the lake's commit log has a hole: {META_FOLDER}/{} is missing; \
+                     restore it, or convert into a new lake",
+                    manifest_name(i as u64 + 1)
+                ),
+            });
+        }
+    }
+    let commits: Vec<Commit> = stream::iter(versions)
+        .map(|v| {
+            let store = Arc::clone(&store);
+            let path = lake.path(&format!("{META_FOLDER}/{}", manifest_name(v)));
+            let display = lake.display().to_string();
+            async move {
+                let bytes = store.get(&path).await?.bytes().await?;
+                serde_json::from_slice::<Commit>(&bytes).map_err(|e| Error::Archive {
+                    location: display,
+                    reason: format!("{path}: not a trailscope lake manifest ({e})"),
+                })
+            }
+        })
+        .buffered(16)
+        .try_collect()
+        .await?;
+    let mut snapshot = LakeSnapshot::empty(lake.clone());
+    for c in commits {
+        if c.format != FORMAT {
+            return Err(Error::Archive {
+                location: lake.display().to_string(),
+                reason: format!(
+                    "manifest {} has format {:?}; this trailscope reads {FORMAT}",
+                    c.version, c.format
+                ),
+            });
+        }
+        snapshot.apply(c);
+    }
+    Ok(snapshot)
+}
+
+/// Makes `commit` visible: creates its manifest only if no other writer has taken its number.
+pub async fn publish(lake: &Lake, commit: &Commit) -> Result<()> {
+    let path = lake.path(&format!("{META_FOLDER}/{}", manifest_name(commit.version)));
+    let json = serde_json::to_vec(commit).map_err(|e| Error::Archive {
+        location: lake.display().to_string(),
+        reason: format!("encoding manifest: {e}"),
+    })?;
+    let options = PutOptions {
+        mode: PutMode::Create,
+        ..Default::default()
+    };
+    match lake
+        .location
+        .store
+        .put_opts(&path, PutPayload::from(Bytes::from(json)), options)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(object_store::Error::AlreadyExists { .. }) => Err(Error::Archive {
+            location: lake.display().to_string(),
+            reason: format!(
+                "another convert committed version {} first (one convert per lake at a time); \
+                 re-run to convert what is still missing",
+                commit.version
+            ),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_names_sort_and_parse() {
+        assert_eq!(manifest_name(7), "manifest-00000000000000000007.json");
+        assert_eq!(parse_version(&manifest_name(12)), Some(12));
+        assert_eq!(parse_version("manifest-x.json"), None);
+        assert!(manifest_name(9) < manifest_name(10));
+    }
+}

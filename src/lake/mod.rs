@@ -1,0 +1,178 @@
+//! A Parquet lake: the `cloudtrail` table written once as Hive-partitioned Parquet, so years of
+//! logs are scanned as columns instead of re-inflating millions of small JSON files.
+//!
+//! Layout under the lake location `L` (a local directory or `s3://bucket/prefix`):
+//! ```text
+//! L/account_id=111122223333/region=us-east-1/date=2026-10-01/part-<run>-<n>.parquet
+//! L/_trailscope_lake/manifest-00000000000000000001.json     (one per commit)
+//! ```
+//! Partition values come from the log file's key (account, region) and the event's time (date,
+//! UTC); `account_id` and `region` live only in the path, as Hive readers expect, and every row
+//! keeps its `log_file`. The manifest is a log of commits: each names the data files it adds and
+//! the source objects (key, size, ETag) whose rows they hold. Data files are written under
+//! unique names first and a commit is made visible last, by creating the next numbered manifest
+//! with put-if-absent, so a run killed at any point leaves the lake as it was at the last
+//! commit: readers trust only files a manifest names, and the next run deletes the rest.
+//!
+//! - [`manifest`]: the commit log, loading it into a [`LakeSnapshot`];
+//! - [`write`]: rows → sorted, partitioned Parquet files;
+//! - [`convert`]: the incremental conversion of an archive;
+//! - [`table`]: the `cloudtrail` provider that reads the lake plus raw objects not yet in it.
+
+pub mod convert;
+pub mod manifest;
+pub mod table;
+pub mod write;
+
+use std::path::{Path as FsPath, PathBuf};
+
+use object_store::path::Path;
+
+use crate::archive::{Location, S3Options};
+use crate::error::{Error, Result};
+
+pub use convert::{ConvertOptions, ConvertSummary, convert};
+pub use manifest::{DataFile, LakeSnapshot, SourceRecord};
+
+/// Folder of the commit log, beside the partitions. Hive-style readers (Athena, Trino, Spark,
+/// DuckDB) skip folders starting with `_`.
+pub const META_FOLDER: &str = "_trailscope_lake";
+
+/// An opened lake location.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    pub location: Location,
+}
+
+impl Lake {
+    /// Opens a lake for writing, creating a local directory when needed. Refuses a lake that is
+    /// the archive or lies inside it (or around it): trailscope never writes to evidence.
+    pub async fn create(lake: &str, archive: &str, s3: &S3Options) -> Result<Lake> {
+        check_separate(archive, lake)?;
+        if !lake.starts_with("s3://") {
+            let dir = lake.strip_prefix("file://").unwrap_or(lake);
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("--lake {lake}"), e))?;
+        }
+        Ok(Lake {
+            location: Location::open(lake, s3).await?,
+        })
+    }
+
+    /// Opens an existing lake for reading.
+    pub async fn open(lake: &str, archive: &str, s3: &S3Options) -> Result<Lake> {
+        check_separate(archive, lake)?;
+        Ok(Lake {
+            location: Location::open(lake, s3).await?,
+        })
+    }
+
+    /// A store path for `relative` (slash-separated) under the lake's root.
+    pub fn path(&self, relative: &str) -> Path {
+        let root = self.location.root.as_ref();
+        if root.is_empty() {
+            Path::from(relative)
+        } else {
+            Path::from(format!("{root}/{relative}"))
+        }
+    }
+
+    /// The path of `p` relative to the lake's root, if it is below it.
+    pub fn relative(&self, p: &Path) -> Option<String> {
+        let root = self.location.root.as_ref();
+        if root.is_empty() {
+            return Some(p.to_string());
+        }
+        p.as_ref()
+            .strip_prefix(root)
+            .and_then(|r| r.strip_prefix('/'))
+            .map(str::to_string)
+    }
+
+    pub fn display(&self) -> &str {
+        &self.location.display
+    }
+}
+
+/// Refuses an archive and a lake that are the same place or where one contains the other.
+pub fn check_separate(archive: &str, lake: &str) -> Result<()> {
+    let refuse = || {
+        Err(Error::usage(format!(
+            "--lake {lake}: the lake must not be the archive ({archive}), inside it or around it; \
+             trailscope never writes to the archive: choose another directory or prefix"
+        )))
+    };
+    let overlap = match (s3_parts(archive), s3_parts(lake)) {
+        (Some((ab, ap)), Some((lb, lp))) => {
+            ab == lb && (is_prefix(&ap, &lp) || is_prefix(&lp, &ap))
+        }
+        (None, None) => {
+            let a = resolve_local(archive);
+            let l = resolve_local(lake);
+            a.starts_with(&l) || l.starts_with(&a)
+        }
+        _ => false,
+    };
+    if overlap {
+        return refuse();
+    }
+    Ok(())
+}
+
+/// `s3://bucket/a/b` → (bucket, [a, b]).
+fn s3_parts(location: &str) -> Option<(String, Vec<String>)> {
+    let rest = location.strip_prefix("s3://")?;
+    let mut parts = rest.split('/').filter(|p| !p.is_empty());
+    let bucket = parts.next().unwrap_or_default().to_string();
+    Some((bucket, parts.map(str::to_string).collect()))
+}
+
+fn is_prefix(a: &[String], b: &[String]) -> bool {
+    a.len() <= b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// An absolute, symlink-resolved path, even when its tail does not exist yet (a new lake).
+fn resolve_local(location: &str) -> PathBuf {
+    let raw = location.strip_prefix("file://").unwrap_or(location);
+    let absolute = std::path::absolute(raw).unwrap_or_else(|_| PathBuf::from(raw));
+    let mut existing: &FsPath = &absolute;
+    let mut tail = Vec::new();
+    loop {
+        if let Ok(c) = existing.canonicalize() {
+            return tail.iter().rev().fold(c, |p: PathBuf, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                tail.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lake_and_archive_must_be_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive");
+        std::fs::create_dir_all(&archive).unwrap();
+        let a = archive.to_str().unwrap();
+        assert!(check_separate(a, a).is_err());
+        assert!(check_separate(a, &format!("{a}/lake")).is_err());
+        assert!(check_separate(&format!("{a}/AWSLogs"), a).is_err());
+        assert!(check_separate(a, &format!("{a}/../archive/x")).is_err());
+        assert!(check_separate(a, dir.path().join("lake").to_str().unwrap()).is_ok());
+        assert!(check_separate(a, dir.path().join("archive-lake").to_str().unwrap()).is_ok());
+        assert!(check_separate("s3://b/logs", "s3://b/logs/lake").is_err());
+        assert!(check_separate("s3://b/logs/", "s3://b/logs").is_err());
+        assert!(check_separate("s3://b", "s3://b/lake").is_err());
+        assert!(check_separate("s3://b/logs", "s3://b/lake").is_ok());
+        assert!(check_separate("s3://b/logs", "s3://c/logs").is_ok());
+        let err = check_separate(a, a).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--lake"), "{err}");
+    }
+}

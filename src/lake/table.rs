@@ -1,0 +1,297 @@
+//! The `cloudtrail` table over a lake: its Parquet files, plus the raw objects it does not hold.
+//!
+//! A scan lists the archive in scope exactly as the raw table does, keeps the objects the lake's
+//! manifest does not hold (new, unreadable, or changed since), and unions DataFusion's own
+//! Parquet scan of the manifest's files with a [`CloudTrailExec`] over those objects: results
+//! are complete and equal a raw scan. Lake files are chosen from the manifest by account, region
+//! and event-time range (no listing of the lake), and every pushed-down filter is handed to the
+//! Parquet source as a pruning predicate for row groups, pages and bloom filters.
+//!
+//! The schema is the raw table's, column for column: `account_id` and `region` are partition
+//! values (the path), everything else, `log_file` included, is in the files.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
+use datafusion::catalog::Session;
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::{Column, DFSchema, ScalarValue};
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::object_store::ObjectStoreUrl;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::Result;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col, lit};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::filter::FilterExecBuilder;
+use datafusion::physical_plan::union::UnionExec;
+
+use super::manifest::{DataFile, LakeSnapshot};
+use super::write::lake_file_schema;
+use crate::archive::Scope;
+use crate::decode::schema::{ACCOUNT_ID, LOG_FILE, REGION, TIMEZONE, cloudtrail_schema};
+use crate::table::ArchiveSource;
+use crate::table::cloudtrail::{PRUNING, list_for_scan};
+use crate::table::scan::CloudTrailExec;
+
+/// The URL the lake's store is registered under in a session (one lake per session).
+const STORE_URL: &str = "trailscope-lake://lake";
+
+#[derive(Debug)]
+pub struct LakeTable {
+    source: ArchiveSource,
+    lake: Arc<LakeSnapshot>,
+}
+
+impl LakeTable {
+    pub fn new(source: ArchiveSource, lake: Arc<LakeSnapshot>) -> Self {
+        LakeTable { source, lake }
+    }
+
+    /// The manifest's files that can hold rows in `scope`.
+    fn files_in(&self, scope: &Scope) -> Vec<&DataFile> {
+        let from = scope.from.map(|t| t.timestamp_micros());
+        let to = scope.to.map(|t| t.timestamp_micros());
+        self.lake
+            .files
+            .iter()
+            .filter(|f| scope.accounts.is_empty() || scope.accounts.contains(&f.account_id))
+            .filter(|f| scope.regions.is_empty() || scope.regions.contains(&f.region))
+            .filter(|f| {
+                // A bounded range never matches a row without an event time.
+                let (Some(min), Some(max)) = (f.min_eventtime, f.max_eventtime) else {
+                    return from.is_none() && to.is_none();
+                };
+                from.is_none_or(|from| max >= from) && to.is_none_or(|to| min < to)
+            })
+            .collect()
+    }
+}
+
+/// Index of each raw column in the Parquet scan's table schema (file columns, then the two
+/// partition columns).
+fn scan_index(raw: usize) -> usize {
+    let full = cloudtrail_schema();
+    let file = lake_file_schema();
+    let name = full.field(raw).name();
+    match name.as_str() {
+        ACCOUNT_ID => file.fields().len(),
+        REGION => file.fields().len() + 1,
+        _ => file.index_of(name).unwrap_or(raw),
+    }
+}
+
+fn table_schema() -> TableSchema {
+    let partition = |name: &str| Arc::new(Field::new(name, DataType::Utf8, false));
+    TableSchema::builder(lake_file_schema())
+        .with_table_partition_cols(vec![partition(ACCOUNT_ID), partition(REGION)])
+        .build()
+}
+
+/// `expr` with its columns unqualified (the scan's schema has no table qualifier).
+fn unqualified(expr: &Expr) -> Option<Expr> {
+    expr.clone()
+        .transform(|e| match e {
+            Expr::Column(c) => Ok(Transformed::yes(Expr::Column(Column::new_unqualified(
+                c.name,
+            )))),
+            other => Ok(Transformed::no(other)),
+        })
+        .data()
+        .ok()
+}
+
+fn time(t: chrono::DateTime<chrono::Utc>) -> Expr {
+    lit(ScalarValue::TimestampMicrosecond(
+        Some(t.timestamp_micros()),
+        Some(TIMEZONE.into()),
+    ))
+}
+
+#[async_trait]
+impl TableProvider for LakeTable {
+    fn schema(&self) -> SchemaRef {
+        cloudtrail_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    /// Every filter is worth having: the Parquet side prunes with any of them. DataFusion
+    /// re-applies them all.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let scope = self.source.scope.intersect(&PRUNING.scope(filters));
+        let listed = list_for_scan(&self.source, &scope).await?;
+        let mut raw = Vec::new();
+        let mut changed = Vec::new();
+        for o in listed {
+            if self.lake.holds(&o.key, o.size) {
+                continue;
+            }
+            if self.lake.sources.contains_key(&o.key) {
+                changed.push(o.key.clone());
+            }
+            raw.push(o);
+        }
+        let partitions = state.config().target_partitions().max(1);
+        let raw_plan: Arc<dyn ExecutionPlan> = Arc::new(CloudTrailExec::new(
+            self.source.clone(),
+            raw,
+            &scope,
+            projection.map(|p| p.as_slice()),
+            limit,
+            partitions,
+            state.config().batch_size(),
+        ));
+        let files = self.files_in(&scope);
+        crate::table::ScanStats::add(&self.source.stats.lake_files_planned, files.len() as u64);
+        if files.is_empty() {
+            return Ok(raw_plan);
+        }
+        let lake_plan = self
+            .parquet_plan(state, &files, projection, filters, &changed)
+            .await?;
+        UnionExec::try_new(vec![lake_plan, raw_plan])
+    }
+}
+
+impl LakeTable {
+    /// DataFusion's Parquet scan of `files`, rows restricted exactly to the source's time range
+    /// and without rows of `changed` objects (they are read raw instead).
+    async fn parquet_plan(
+        &self,
+        state: &dyn Session,
+        files: &[&DataFile],
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        changed: &[String],
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let url = ObjectStoreUrl::parse(STORE_URL)?;
+        state
+            .runtime_env()
+            .register_object_store(url.as_ref(), Arc::clone(&self.lake.lake.location.store));
+        let table_schema = table_schema();
+        let full_scan_schema = DFSchema::try_from(Arc::clone(table_schema.table_schema()))?;
+
+        // Rows the raw scan would not return: outside the user's --from/--to, or from objects
+        // that changed since they were converted.
+        let mut exact = Vec::new();
+        if let Some(from) = self.source.scope.from {
+            exact.push(col("eventtime").gt_eq(time(from)));
+        }
+        if let Some(to) = self.source.scope.to {
+            exact.push(col("eventtime").lt(time(to)));
+        }
+        if !changed.is_empty() {
+            let keys = changed.iter().map(|k| lit(k.as_str())).collect();
+            exact.push(col(LOG_FILE).in_list(keys, true));
+        }
+
+        // Pruning predicate: the query's filters on file columns, plus the exact ones.
+        let file_columns: HashSet<String> = lake_file_schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut pruning: Vec<Expr> = filters
+            .iter()
+            .filter_map(unqualified)
+            .filter(|e| {
+                let cols = e.column_refs();
+                !cols.is_empty() && cols.iter().all(|c| file_columns.contains(&c.name))
+            })
+            .filter(|e| {
+                state
+                    .create_physical_expr(e.clone(), &full_scan_schema)
+                    .is_ok()
+            })
+            .collect();
+        pruning.extend(exact.iter().cloned());
+        let mut parquet = ParquetSource::new(table_schema);
+        if let Some(predicate) = conjunction(pruning) {
+            parquet =
+                parquet.with_predicate(state.create_physical_expr(predicate, &full_scan_schema)?);
+        }
+
+        // Output columns in the raw table's order, plus what the exact filter needs.
+        let wanted: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..cloudtrail_schema().fields().len()).collect(),
+        };
+        let mut indices: Vec<usize> = wanted.iter().map(|&i| scan_index(i)).collect();
+        let shown = indices.len();
+        if !exact.is_empty() {
+            for name in ["eventtime", LOG_FILE] {
+                let i = scan_index(cloudtrail_schema().index_of(name)?);
+                if !indices.contains(&i) {
+                    indices.push(i);
+                }
+            }
+        }
+
+        let lake = &self.lake.lake;
+        let groups = balance(files, state.config().target_partitions().max(1), |p| {
+            lake.path(p).to_string()
+        });
+        let config = FileScanConfigBuilder::new(url, Arc::new(parquet))
+            .with_file_groups(groups)
+            .with_projection_indices(Some(indices.clone()))?
+            .build();
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let plan = format.create_physical_plan(state, config).await?;
+        let Some(predicate) = conjunction(exact) else {
+            return Ok(plan);
+        };
+        let scanned = DFSchema::try_from(plan.schema())?;
+        let predicate = state.create_physical_expr(predicate, &scanned)?;
+        Ok(Arc::new(
+            FilterExecBuilder::new(predicate, plan)
+                .apply_projection(Some((0..shown).collect()))?
+                .build()?,
+        ))
+    }
+}
+
+/// Files spread over `n` groups (DataFusion reads groups in parallel), largest first onto the
+/// lightest.
+fn balance(files: &[&DataFile], n: usize, path: impl Fn(&str) -> String) -> Vec<FileGroup> {
+    let mut sorted: Vec<&&DataFile> = files.iter().collect();
+    sorted.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    let n = n.clamp(1, files.len().max(1));
+    let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n).map(|_| (0, Vec::new())).collect();
+    for f in sorted {
+        let file = PartitionedFile::new(path(&f.path), f.bytes).with_partition_values(vec![
+            ScalarValue::Utf8(Some(f.account_id.clone())),
+            ScalarValue::Utf8(Some(f.region.clone())),
+        ]);
+        if let Some(g) = groups.iter_mut().min_by_key(|(bytes, _)| *bytes) {
+            g.0 += f.bytes.max(1);
+            g.1.push(file);
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, g)| !g.is_empty())
+        .map(|(_, g)| FileGroup::new(g))
+        .collect()
+}

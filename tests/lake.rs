@@ -1,0 +1,646 @@
+//! The Parquet lake: `convert` then `--lake` must answer exactly as the raw archive does, stay
+//! complete as new objects arrive, survive interruption, and work on S3.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use trailscope::archive::{Location, S3Options, Scope};
+use trailscope::generate::{GenerateOptions, generate};
+use trailscope::lake::{ConvertOptions, ConvertSummary, Lake, LakeSnapshot, convert, manifest};
+use trailscope::table::{ArchiveSource, ScanStats, session, statements};
+
+use crate::util::{
+    MOTO_ENV, copy_tree, grycap, keys_under, moto, plant, query, rows, scalar, stderr, stdout,
+    trailscope, trailscope_with_env,
+};
+
+/// Questions whose answers must not depend on where the rows come from.
+const SAME_ANSWERS: &[&str] = &[
+    "SELECT count(*), count(DISTINCT eventid), count(DISTINCT log_file), min(eventtime), max(eventtime) FROM cloudtrail",
+    "SELECT eventid, log_file FROM cloudtrail ORDER BY 1, 2",
+    "SELECT account_id, region, eventname, count(*), count(errorcode), count(DISTINCT useridentity.arn) FROM cloudtrail GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    "SELECT eventid, useridentity.type, json_extract_scalar(requestparameters, '$.bucketName') FROM cloudtrail \
+     WHERE eventtime >= '2017-06-01' AND eventtime < '2017-06-02' AND region = 'us-east-1' ORDER BY 1",
+    "SELECT eventid, useridentity.type FROM cloudtrail \
+     WHERE eventtime >= '2026-10-02' AND eventtime < '2026-10-03' AND errorcode IS NULL ORDER BY 1",
+];
+
+/// Every column of every row, in one order: the lake keeps the raw table's values exactly.
+const ALL_ROWS: &str = "SELECT * FROM cloudtrail ORDER BY eventid, log_file";
+
+async fn open_lake(archive: &Path, lake: &Path) -> Arc<LakeSnapshot> {
+    let l = Lake::open(
+        lake.to_str().unwrap(),
+        archive.to_str().unwrap(),
+        &S3Options::default(),
+    )
+    .await
+    .unwrap();
+    Arc::new(manifest::load(&l).await.unwrap())
+}
+
+/// `sql` over the archive read through the lake; the rows and the source (its counters).
+async fn lake_query(archive: &Path, lake: &Path, sql: &str) -> (Vec<String>, ArchiveSource) {
+    let location = Location::open(archive.to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let source = ArchiveSource::new(location, Scope::default(), false)
+        .with_lake(Some(open_lake(archive, lake).await));
+    let ctx = session(&source).unwrap();
+    let parsed = statements::parse_checked(sql, None).unwrap();
+    let mut results = statements::execute(&ctx, parsed).await.unwrap();
+    (rows(&results.pop().unwrap().batches), source)
+}
+
+async fn raw_rows(archive: &Path, sql: &str) -> Vec<String> {
+    rows(&query(archive, Scope::default(), sql).await.0)
+}
+
+async fn convert_with(
+    archive: &Path,
+    lake: &Path,
+    options: &ConvertOptions,
+) -> trailscope::Result<ConvertSummary> {
+    let location = Location::open(archive.to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let source = ArchiveSource::new(location, Scope::default(), false);
+    let l = Lake::create(
+        lake.to_str().unwrap(),
+        archive.to_str().unwrap(),
+        &S3Options::default(),
+    )
+    .await
+    .unwrap();
+    convert(&source, &l, options).await
+}
+
+/// Small commits, so a generated archive takes several (and interruption has places to hit).
+fn small_steps() -> ConvertOptions {
+    ConvertOptions {
+        commit_bytes: 256 << 10,
+        ..ConvertOptions::default()
+    }
+}
+
+fn generated(dir: &Path) -> u64 {
+    let opts = GenerateOptions {
+        days: 3,
+        accounts: 2,
+        events_per_day: 1500,
+        digests: false,
+        ..GenerateOptions::default()
+    };
+    generate(dir, &opts).unwrap().events
+}
+
+async fn assert_same_answers(archive: &Path, lake: &Path) {
+    for sql in SAME_ANSWERS {
+        let raw = raw_rows(archive, sql).await;
+        let (via_lake, source) = lake_query(archive, lake, sql).await;
+        assert_eq!(via_lake, raw, "{sql}");
+        assert!(source.errors.all().is_empty(), "{:?}", source.errors.all());
+    }
+}
+
+#[tokio::test]
+async fn grycap_lake_answers_as_the_raw_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let summary = convert_with(&grycap(), &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.records, 17598);
+    assert_eq!(summary.objects_converted, 1067);
+    assert_eq!(summary.objects_unreadable, 0);
+    assert_same_answers(&grycap(), &lake).await;
+    let raw = raw_rows(&grycap(), ALL_ROWS).await;
+    let (via_lake, source) = lake_query(&grycap(), &lake, ALL_ROWS).await;
+    assert_eq!(raw.len(), 17598);
+    assert!(
+        raw == via_lake,
+        "a row differs between the lake and the raw archive"
+    );
+    // All of it came from Parquet: not one raw object was opened.
+    assert_eq!(ScanStats::get(&source.stats.objects_opened), 0);
+    // Partitions by account, delivery region and event day; the metadata beside them.
+    let keys = keys_under(&lake);
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("account_id=974349055189/region=us-east-1/date=2017-06-01/")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("_trailscope_lake/manifest-"))
+    );
+    assert!(
+        keys.iter()
+            .all(|k| k.starts_with("_trailscope_lake/") || k.ends_with(".parquet"))
+    );
+}
+
+#[tokio::test]
+async fn generated_lake_answers_as_the_raw_archive_and_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let lake = dir.path().join("lake");
+    let events = generated(&archive);
+    let summary = convert_with(&archive, &lake, &small_steps()).await.unwrap();
+    assert_eq!(summary.records, events);
+    assert!(summary.commits > 1, "{summary:?}");
+    assert_same_answers(&archive, &lake).await;
+    let raw = raw_rows(&archive, ALL_ROWS).await;
+    let (via_lake, _) = lake_query(&archive, &lake, ALL_ROWS).await;
+    assert!(
+        raw == via_lake,
+        "a row differs between the lake and the raw archive"
+    );
+
+    // Files are chosen from the manifest by time and account: a one-day, one-account question
+    // plans a fraction of the files a whole-lake question does.
+    let files = open_lake(&archive, &lake).await.files.len() as u64;
+    let (_, all) = lake_query(&archive, &lake, "SELECT count(eventname) FROM cloudtrail").await;
+    assert_eq!(ScanStats::get(&all.stats.lake_files_planned), files);
+    let account = raw_rows(&archive, "SELECT min(account_id) FROM cloudtrail").await[0].clone();
+    let (_, day) = lake_query(
+        &archive,
+        &lake,
+        &format!(
+            "SELECT count(eventname) FROM cloudtrail WHERE eventtime >= '2026-10-02' \
+             AND eventtime < '2026-10-03' AND account_id = '{account}'"
+        ),
+    )
+    .await;
+    let day = ScanStats::get(&day.stats.lake_files_planned);
+    assert!(day > 0 && day * 4 <= files, "day {day} of {files} files");
+}
+
+/// Copies the archive's files delivered on or before `last_day` (`YYYY/MM/DD`), or after it.
+fn copy_delivered(from: &Path, to: &Path, last_day: &str, before: bool) -> usize {
+    let mut n = 0;
+    for key in keys_under(from) {
+        let Some(day) = key
+            .split("/CloudTrail/")
+            .nth(1)
+            .and_then(|rest| rest.split_once('/').map(|(_, d)| d))
+            .map(|d| &d[..10])
+        else {
+            continue;
+        };
+        if (day <= last_day) == before {
+            plant(to, &key, &std::fs::read(from.join(&key)).unwrap());
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test]
+async fn incremental_rerun_converts_only_new_objects_and_a_noop_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    generated(&full);
+    let archive = dir.path().join("archive");
+    let lake = dir.path().join("lake");
+    let first_part = copy_delivered(&full, &archive, "2026/10/01", true);
+    let first = convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(first.objects_converted, first_part);
+    assert_eq!(first.version, 1);
+
+    let second_part = copy_delivered(&full, &archive, "2026/10/01", false);
+    let second = convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(second.objects_already, first_part);
+    assert_eq!(second.objects_converted, second_part);
+    assert_eq!(second.version_before, 1);
+    assert_eq!(second.version, 2);
+    assert_same_answers(&archive, &lake).await;
+
+    let before = keys_under(&lake);
+    let noop = convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(noop.objects_converted, 0);
+    assert_eq!(noop.commits, 0);
+    assert_eq!(noop.objects_already, first_part + second_part);
+    assert_eq!(keys_under(&lake), before, "a no-op run wrote something");
+}
+
+#[tokio::test]
+async fn late_delivery_lands_in_its_event_day_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let lake = dir.path().join("lake");
+    generated(&archive);
+    convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    let account = raw_rows(&archive, "SELECT min(account_id) FROM cloudtrail").await[0].clone();
+    // Delivered five days after its events, in that later date folder.
+    let key = format!(
+        "AWSLogs/{account}/CloudTrail/us-east-1/2026/10/07/{account}_CloudTrail_us-east-1_20261007T0905Z_LateDelivery0001.json.gz"
+    );
+    let records = r#"{"Records":[
+        {"eventVersion":"1.08","eventTime":"2026-10-01T12:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"late-0001","addendum":{"reason":"DELIVERY_DELAY"}},
+        {"eventVersion":"1.08","eventTime":"2026-10-01T12:00:01Z","eventSource":"s3.amazonaws.com","eventName":"PutObject","eventID":"late-0002"}]}"#;
+    plant(&archive, &key, &crate::util::gzip(records.as_bytes()));
+    let late = convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(late.objects_converted, 1);
+    assert_eq!(late.records, 2);
+
+    let snapshot = open_lake(&archive, &lake).await;
+    let source = &snapshot.sources[&key];
+    assert_eq!(source.rows, 2);
+    let newest: Vec<_> = snapshot
+        .files
+        .iter()
+        .rev()
+        .take(source.files.len())
+        .collect();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(
+        newest[0].path.rsplit_once('/').unwrap().0,
+        format!("account_id={account}/region=us-east-1/date=2026-10-01")
+    );
+    assert!(
+        keys_under(&lake).contains(&newest[0].path),
+        "new file in the old partition"
+    );
+    // A one-day question finds the late events in the lake by their time. (The raw archive
+    // finds them only when --late-margin reaches the later folder.)
+    let (found, _) = lake_query(
+        &archive,
+        &lake,
+        "SELECT eventid, log_file FROM cloudtrail WHERE eventtime >= '2026-10-01' AND eventtime < '2026-10-02' \
+         AND eventid LIKE 'late-%' ORDER BY 1",
+    )
+    .await;
+    assert_eq!(
+        found,
+        [format!("late-0001|{key}"), format!("late-0002|{key}")]
+    );
+    assert_same_answers(&archive, &lake).await;
+}
+
+#[tokio::test]
+async fn interrupted_convert_resumes_without_duplicates_or_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    generated(&archive);
+    let reference = dir.path().join("reference");
+    let whole = convert_with(&archive, &reference, &small_steps())
+        .await
+        .unwrap();
+    assert!(whole.files_written > 8, "{whole:?}");
+    let pairs = "SELECT eventid, log_file, count(*) FROM cloudtrail GROUP BY 1, 2 ORDER BY 1, 2";
+    let expected = raw_rows(&archive, pairs).await;
+    assert_eq!(lake_query(&archive, &reference, pairs).await.0, expected);
+    // Stopped after the first file, mid-way through a later step, and at the very end.
+    for stop in [1, whole.files_written / 2, whole.files_written] {
+        let lake = dir.path().join(format!("lake-{stop}"));
+        let options = ConvertOptions {
+            stop_after_files: Some(stop),
+            ..small_steps()
+        };
+        let err = convert_with(&archive, &lake, &options).await.unwrap_err();
+        assert!(err.to_string().contains("stopped after"), "{err}");
+        let interrupted = open_lake(&archive, &lake).await;
+        let committed_files = interrupted.files.len();
+        let on_disk = keys_under(&lake)
+            .iter()
+            .filter(|k| k.ends_with(".parquet"))
+            .count();
+        assert!(
+            on_disk > committed_files,
+            "the stopped run left uncommitted files"
+        );
+        if interrupted.version > 0 {
+            // Readers trust the manifest only: uncommitted files add nothing.
+            let (rows_now, _) = lake_query(&archive, &lake, pairs).await;
+            assert_eq!(rows_now, expected, "stop {stop}");
+        }
+        let resumed = convert_with(&archive, &lake, &small_steps()).await.unwrap();
+        assert_eq!(resumed.orphans_removed, on_disk - committed_files);
+        assert_eq!(
+            resumed.objects_already + resumed.objects_converted,
+            whole.objects_converted
+        );
+        let snapshot = open_lake(&archive, &lake).await;
+        assert_eq!(snapshot.rows(), whole.records, "stop {stop}");
+        assert_eq!(snapshot.sources.len(), whole.objects_converted);
+        let (after, source) = lake_query(&archive, &lake, pairs).await;
+        assert_eq!(after, expected, "stop {stop}");
+        assert_eq!(ScanStats::get(&source.stats.objects_opened), 0);
+        let parquet_on_disk = keys_under(&lake)
+            .iter()
+            .filter(|k| k.ends_with(".parquet"))
+            .count();
+        assert_eq!(parquet_on_disk, snapshot.files.len());
+    }
+}
+
+#[tokio::test]
+async fn lake_falls_back_to_raw_objects_it_does_not_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    generated(&full);
+    let archive = dir.path().join("archive");
+    let lake = dir.path().join("lake");
+    copy_delivered(&full, &archive, "2026/10/02", true);
+    convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    // New deliveries after the conversion, and one object that became unreadable (read raw,
+    // reported as the raw table reports it).
+    let added = copy_delivered(&full, &archive, "2026/10/02", false);
+    assert!(added > 10);
+    assert_same_answers(&archive, &lake).await;
+    let (_, source) = lake_query(&archive, &lake, "SELECT count(eventname) FROM cloudtrail").await;
+    assert_eq!(ScanStats::get(&source.stats.objects_opened), added as u64);
+
+    let account = raw_rows(&archive, "SELECT min(account_id) FROM cloudtrail").await[0].clone();
+    let broken = format!(
+        "AWSLogs/{account}/CloudTrail/us-east-1/2026/10/03/{account}_CloudTrail_us-east-1_20261003T2355Z_NotGzipAtAll0001.json.gz"
+    );
+    plant(&archive, &broken, b"not gzip");
+    let sql = "SELECT count(*), count(DISTINCT eventid) FROM cloudtrail";
+    let raw = query(&archive, Scope::default(), sql).await;
+    let (via_lake, source) = lake_query(&archive, &lake, sql).await;
+    assert_eq!(via_lake, rows(&raw.0));
+    assert_eq!(
+        source
+            .errors
+            .all()
+            .iter()
+            .map(|e| e.key.clone())
+            .collect::<Vec<_>>(),
+        vec![broken.clone()]
+    );
+    // An object rewritten since its conversion (another size) is read raw, and its old rows in
+    // the lake are left out.
+    let converted = keys_under(&archive)
+        .into_iter()
+        .find(|k| k.contains("/2026/10/01/") && k.ends_with(".json.gz"))
+        .unwrap();
+    let rewritten = r#"{"Records":[{"eventTime":"2026-10-01T08:00:00Z","eventName":"Rewritten","eventID":"rewritten-1"}]}"#;
+    plant(
+        &archive,
+        &converted,
+        &crate::util::gzip(rewritten.as_bytes()),
+    );
+    let sql = "SELECT count(*), count(DISTINCT eventid), count(*) FILTER (WHERE eventname = 'Rewritten') FROM cloudtrail";
+    let raw = rows(&query(&archive, Scope::default(), sql).await.0);
+    assert!(raw[0].ends_with("|1"), "{raw:?}");
+    assert_eq!(lake_query(&archive, &lake, sql).await.0, raw);
+    // Converting again leaves the broken object raw and says so.
+    let again = convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.objects_unreadable, 1);
+    assert_eq!(again.objects_converted, added);
+    assert_eq!(again.changed, vec![converted.clone()]);
+    assert!(
+        !open_lake(&archive, &lake)
+            .await
+            .sources
+            .contains_key(&broken)
+    );
+    let (_, source) = lake_query(&archive, &lake, "SELECT count(eventname) FROM cloudtrail").await;
+    assert_eq!(ScanStats::get(&source.stats.objects_opened), 2);
+}
+
+#[test]
+fn convert_and_query_through_the_binary_and_refuse_a_lake_in_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    copy_tree(&grycap(), &archive);
+    let a = archive.to_str().unwrap();
+    let inside = archive.join("lake");
+    let out = trailscope(&["convert", "-a", a, "--lake", inside.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--lake"), "{}", stderr(&out));
+    assert!(!inside.exists(), "nothing may be written into the archive");
+
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    let missing = trailscope(&["query", "-a", a, "--lake", l, "SELECT 1"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("trailscope convert"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let out = trailscope(&["convert", "-a", a, "--lake", l]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("converted 1067 log files (17598 records)"),
+        "{}",
+        stderr(&out)
+    );
+    let again = trailscope(&["convert", "-a", a, "--lake", l]);
+    assert!(
+        stderr(&again).contains("nothing new to convert"),
+        "{}",
+        stderr(&again)
+    );
+    let sql = "SELECT eventname, count(*) AS n FROM cloudtrail WHERE eventtime >= '2017-06-01' GROUP BY 1 ORDER BY 2 DESC, 1";
+    let raw = trailscope(&["query", "-q", "-a", a, "--format", "csv", sql]);
+    let via = trailscope(&["query", "-q", "-a", a, "--lake", l, "--format", "csv", sql]);
+    assert!(via.status.success(), "{}", stderr(&via));
+    assert_eq!(stdout(&via), stdout(&raw));
+    assert!(stdout(&raw).lines().count() > 5);
+    // --from/--to restrict rows exactly on the lake side too.
+    let window = ["--from", "2017-06-01T10:00", "--to", "2017-06-02"];
+    let count = "SELECT count(*) AS n, min(eventtime) AS first FROM cloudtrail";
+    let raw = trailscope(
+        &[
+            &["query", "-q", "-a", a, "--format", "csv"][..],
+            &window,
+            &[count],
+        ]
+        .concat(),
+    );
+    let via = trailscope(
+        &[
+            &["query", "-q", "-a", a, "--lake", l, "--format", "csv"][..],
+            &window,
+            &[count],
+        ]
+        .concat(),
+    );
+    assert_eq!(stdout(&via), stdout(&raw));
+    assert!(!stdout(&raw).contains("\n0,"), "{}", stdout(&raw));
+}
+
+#[tokio::test]
+async fn s3_lake_answers_as_the_raw_archive() {
+    let moto = moto();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    generated(&archive);
+    moto.upload("lake-source", &archive, &[]).await;
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    moto.upload("lake-target", &empty, &[]).await;
+    let endpoint = moto.endpoint.as_str();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint-url", endpoint]);
+        trailscope_with_env(&all, MOTO_ENV)
+    };
+    let refused = run(&[
+        "convert",
+        "-a",
+        "s3://lake-source",
+        "--lake",
+        "s3://lake-source/lake",
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let out = run(&[
+        "convert",
+        "-a",
+        "s3://lake-source",
+        "--lake",
+        "s3://lake-target/trail/lake",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("testing"),
+        "credentials must never be printed"
+    );
+    let again = run(&[
+        "convert",
+        "-a",
+        "s3://lake-source",
+        "--lake",
+        "s3://lake-target/trail/lake",
+    ]);
+    assert!(
+        stderr(&again).contains("nothing new to convert"),
+        "{}",
+        stderr(&again)
+    );
+    for sql in [
+        "SELECT account_id, region, eventname, count(*) AS n FROM cloudtrail GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        "SELECT eventid, log_file FROM cloudtrail WHERE eventtime >= '2026-10-02' AND eventtime < '2026-10-02T06:00:00Z' ORDER BY 1, 2",
+    ] {
+        let raw = trailscope(&[
+            "query",
+            "-q",
+            "-a",
+            archive.to_str().unwrap(),
+            "--format",
+            "csv",
+            sql,
+        ]);
+        let via = run(&[
+            "query",
+            "-q",
+            "-a",
+            "s3://lake-source",
+            "--lake",
+            "s3://lake-target/trail/lake",
+            "--format",
+            "csv",
+            sql,
+        ]);
+        assert!(via.status.success(), "{sql}: {}", stderr(&via));
+        assert!(stdout(&raw).lines().count() > 10, "{sql}");
+        assert_eq!(stdout(&via), stdout(&raw), "{sql}");
+    }
+    // The lake holds Parquet under the prefix, partitioned, and its manifest.
+    let count = run(&[
+        "query",
+        "-q",
+        "-a",
+        "s3://lake-source",
+        "--lake",
+        "s3://lake-target/trail/lake",
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM cloudtrail",
+    ]);
+    assert_eq!(
+        stdout(&count).lines().nth(1).unwrap(),
+        scalar(
+            &query(
+                &archive,
+                Scope::default(),
+                "SELECT count(*) FROM cloudtrail"
+            )
+            .await
+            .0
+        )
+    );
+}
+
+#[test]
+fn check_and_gaps_give_the_same_findings_with_the_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/archive");
+    let a = archive.to_str().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    let out = trailscope(&["convert", "-q", "-a", a, "--lake", l]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let snapshot =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/snapshot-566424620868.json");
+    let check = |lake: Option<&str>| {
+        let mut args = vec!["check", "-q", "-a", a, "--account", "566424620868"];
+        args.extend(["-s", snapshot.to_str().unwrap(), "--format", "jsonl"]);
+        if let Some(l) = lake {
+            args.extend(["--lake", l]);
+        }
+        trailscope(&args)
+    };
+    let (raw, via) = (check(None), check(Some(l)));
+    assert_eq!(via.status.code(), raw.status.code(), "{}", stderr(&via));
+    assert!(
+        stdout(&raw).contains("\"fail\""),
+        "the bundled archive has failing controls"
+    );
+    // Findings compared as sets, their evidence lists as sets too: the order of rows in a scan
+    // is not part of a verdict (and the lake's differs from the raw archive's).
+    assert_eq!(findings(&stdout(&via)), findings(&stdout(&raw)));
+    let gaps =
+        |extra: &[&str]| trailscope(&[&["gaps", "-a", a, "--format", "jsonl"][..], extra].concat());
+    let (raw, via) = (gaps(&[]), gaps(&["--lake", l]));
+    assert!(stdout(&raw).contains("explained_stop"), "{}", stdout(&raw));
+    assert_eq!(stdout(&via), stdout(&raw));
+}
+
+/// JSONL findings with every list (and JSON text holding a list) in a canonical order.
+fn findings(jsonl: &str) -> Vec<String> {
+    fn canonical(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Array(items) => {
+                let mut items: Vec<Value> = items.into_iter().map(canonical).collect();
+                items.sort_by_key(|i| i.to_string());
+                Value::Array(items)
+            }
+            Value::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (k, canonical(v))).collect())
+            }
+            Value::String(s) if s.starts_with('[') => match serde_json::from_str(&s) {
+                Ok(inner) => canonical(inner),
+                Err(_) => Value::String(s),
+            },
+            other => other,
+        }
+    }
+    let mut out: Vec<String> = jsonl
+        .lines()
+        .map(|l| canonical(serde_json::from_str(l).unwrap()).to_string())
+        .collect();
+    out.sort();
+    out
+}
