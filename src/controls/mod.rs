@@ -63,6 +63,9 @@ pub async fn share_scan(
         .chain(also.iter().map(|q| q.to_string()))
         .collect();
     ctx.register_table("findings", std::sync::Arc::new(run::findings_table(&[])?))?;
+    // `log_files` answers from a listing of the whole scope; many controls read it (through
+    // `archive_accounts`), so it is listed once here rather than once per control.
+    table::shared_scan::materialize(ctx, "log_files").await?;
     let needs = table::shared_scan::share_cloudtrail_scan(
         ctx,
         &queries,

@@ -111,6 +111,21 @@ where
     Ok(needs)
 }
 
+/// Replaces table `name` in `ctx` with its rows read once into memory (for a small table that is
+/// costly to answer, such as `log_files`, a listing). Views are not re-registered here: do it
+/// after (share_cloudtrail_scan does).
+pub async fn materialize(ctx: &SessionContext, name: &str) -> Result<()> {
+    let Ok(provider) = ctx.table_provider(name).await else {
+        return Ok(());
+    };
+    let frame = ctx.read_table(provider)?;
+    let schema = frame.schema().inner().clone();
+    let partitions = frame.collect_partitioned().await?;
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, Arc::new(MemTable::try_new(schema, partitions)?))?;
+    Ok(())
+}
+
 /// The expressions of a `SELECT list FROM cloudtrail`, unqualified so they apply to any scan of it.
 async fn select_list(ctx: &SessionContext, sql: &str) -> Result<Vec<Expr>> {
     match ctx.sql(sql).await?.into_unoptimized_plan() {
