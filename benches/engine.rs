@@ -7,11 +7,12 @@
 //! peak memory is per question; DuckDB reads the same .json.gz files (`read_json` +
 //! `unnest(Records)`), globbing only the day folders for the 1-day window, as a fair user would.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use serde_json::Value;
 use trailscope::archive::{Location, S3Options, Scope};
 use trailscope::generate::{GenerateOptions, generate};
 use trailscope::table::{ArchiveSource, session, statements};
@@ -67,16 +68,18 @@ fn main() {
         "question", "trailscope s", "peak MB", "duckdb s", "peak MB", "speedup"
     );
     for (name, sql, duck_args) in questions {
-        let ours = run(Command::new(std::env::current_exe().unwrap()).args([
+        let ours = common::run_child(Command::new(std::env::current_exe().unwrap()).args([
             "--child",
             archive.to_str().unwrap(),
             &sql,
         ]));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/duckdb_engine.py");
-        let duck = run(Command::new("python3")
-            .arg(script)
-            .arg(&archive)
-            .args(&duck_args));
+        let duck = common::run_child(
+            Command::new("python3")
+                .arg(script)
+                .arg(&archive)
+                .args(&duck_args),
+        );
         let same = ours["checksum"] == duck["checksum"] && ours["rows"] == duck["rows"];
         println!(
             "{name:<28} {:>12.2} {:>10.0} {:>12.2} {:>10.0} {:>7.1}x  {}",
@@ -151,46 +154,5 @@ fn child(archive: &str, sql: &str) {
     let started = Instant::now();
     let batches = runtime.block_on(query(Path::new(archive), sql));
     let seconds = started.elapsed().as_secs_f64();
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    // Count questions: the sum of counts; row questions: the number of rows.
-    let checksum: u64 = if batches
-        .first()
-        .is_some_and(|b| b.schema().field_with_name("n").is_ok())
-    {
-        batches
-            .iter()
-            .map(|b| {
-                let n = b.column_by_name("n").unwrap();
-                let n = n
-                    .as_any()
-                    .downcast_ref::<arrow::array::Int64Array>()
-                    .unwrap();
-                n.iter().flatten().sum::<i64>() as u64
-            })
-            .sum()
-    } else {
-        rows as u64
-    };
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let peak_kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0);
-    println!(
-        "{}",
-        serde_json::json!({"seconds": seconds, "peak_rss_mb": peak_kb / 1024.0, "rows": rows, "checksum": checksum})
-    );
-}
-
-fn run(cmd: &mut Command) -> Value {
-    let out = cmd.output().expect("run benchmark child");
-    assert!(
-        out.status.success(),
-        "{:?} failed: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last().unwrap_or("{}")).expect("child prints one JSON line")
+    common::print_child_result(&batches, seconds);
 }

@@ -8,6 +8,8 @@
 //! that the three answers agree. DuckDB reads the lake with `read_parquet(..., hive_partitioning)`
 //! and, for the 1-day window, is also given the `date` partition filter (its best case).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -78,14 +80,21 @@ fn main() {
     let me = std::env::current_exe().unwrap();
     for (name, sql, duck_args) in questions {
         let ours = |mode: &str| {
-            run(Command::new(&me).args(["--child", mode, data.to_str().unwrap(), &sql]))
+            common::run_child(Command::new(&me).args([
+                "--child",
+                mode,
+                data.to_str().unwrap(),
+                &sql,
+            ]))
         };
         let (raw, lake_run) = (ours("raw"), ours("lake"));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/duckdb_lake.py");
-        let duck = run(Command::new("python3")
-            .arg(script)
-            .arg(&lake)
-            .args(&duck_args));
+        let duck = common::run_child(
+            Command::new("python3")
+                .arg(script)
+                .arg(&lake)
+                .args(&duck_args),
+        );
         let same = [&raw, &duck]
             .iter()
             .all(|o| o["checksum"] == lake_run["checksum"] && o["rows"] == lake_run["rows"]);
@@ -239,46 +248,5 @@ fn child(mode: &str, data: &str, sql: &str) {
     let started = Instant::now();
     let batches = runtime.block_on(query(&archive, lake.as_deref(), sql));
     let seconds = started.elapsed().as_secs_f64();
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    // Count questions: the sum of counts; row questions: the number of rows.
-    let checksum: u64 = if batches
-        .first()
-        .is_some_and(|b| b.schema().field_with_name("n").is_ok())
-    {
-        batches
-            .iter()
-            .map(|b| {
-                let n = b.column_by_name("n").unwrap();
-                let n = n
-                    .as_any()
-                    .downcast_ref::<arrow::array::Int64Array>()
-                    .unwrap();
-                n.iter().flatten().sum::<i64>() as u64
-            })
-            .sum()
-    } else {
-        rows as u64
-    };
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let peak_kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0);
-    println!(
-        "{}",
-        serde_json::json!({"seconds": seconds, "peak_rss_mb": peak_kb / 1024.0, "rows": rows, "checksum": checksum})
-    );
-}
-
-fn run(cmd: &mut Command) -> Value {
-    let out = cmd.output().expect("run benchmark child");
-    assert!(
-        out.status.success(),
-        "{:?} failed: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last().unwrap_or("{}")).expect("child prints one JSON line")
+    common::print_child_result(&batches, seconds);
 }

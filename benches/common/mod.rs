@@ -5,6 +5,10 @@
 #![allow(dead_code)] // each benchmark uses a part
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use arrow::record_batch::RecordBatch;
+use serde_json::Value;
 
 use trailscope::generate::{GenerateOptions, generate};
 
@@ -46,4 +50,51 @@ pub fn prepare(data: &Path) -> PathBuf {
         summary.events, summary.log_files
     );
     archive
+}
+
+/// What a benchmark child prints for one question: seconds, peak RSS, rows and a checksum (count
+/// questions: the sum of their `n` column; row questions: the number of rows), as one JSON line.
+pub fn print_child_result(batches: &[RecordBatch], seconds: f64) {
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let checksum: u64 = if batches
+        .first()
+        .is_some_and(|b| b.schema().field_with_name("n").is_ok())
+    {
+        batches
+            .iter()
+            .map(|b| {
+                let n = b.column_by_name("n").unwrap();
+                let n = n
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .unwrap();
+                n.iter().flatten().sum::<i64>() as u64
+            })
+            .sum()
+    } else {
+        rows as u64
+    };
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak_kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    println!(
+        "{}",
+        serde_json::json!({"seconds": seconds, "peak_rss_mb": peak_kb / 1024.0, "rows": rows, "checksum": checksum})
+    );
+}
+
+/// Runs a benchmark child and reads the JSON line it prints last.
+pub fn run_child(cmd: &mut Command) -> Value {
+    let out = cmd.output().expect("run benchmark child");
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or("{}")).expect("child prints one JSON line")
 }
