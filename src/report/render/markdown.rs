@@ -20,6 +20,21 @@ fn opt(text: &Option<String>) -> &str {
     text.as_deref().unwrap_or("")
 }
 
+/// A table: a header row, its rule, then one row per item (each cell through [`cell`]).
+fn table(md: &mut String, headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
+    let _ = writeln!(
+        md,
+        "| {} |\n|{}",
+        headers.join(" | "),
+        "---|".repeat(headers.len())
+    );
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        let _ = writeln!(md, "| {} |", cells.join(" | "));
+    }
+    md.push('\n');
+}
+
 pub fn render(report: &ComplianceReport) -> String {
     let mut md = String::new();
     let s = &report.summary;
@@ -84,11 +99,12 @@ pub fn render(report: &ComplianceReport) -> String {
     integrity(&mut md, report);
     activity(&mut md, report);
     if !report.read_errors.is_empty() {
-        let _ = writeln!(md, "## Unreadable objects\n\n| key | reason |\n|---|---|");
-        for e in &report.read_errors {
-            let _ = writeln!(md, "| `{}` | {} |", cell(&e.key), cell(&e.reason));
-        }
-        md.push('\n');
+        let _ = writeln!(md, "## Unreadable objects\n");
+        let rows = report
+            .read_errors
+            .iter()
+            .map(|e| vec![format!("`{}`", e.key), e.reason.clone()]);
+        table(&mut md, &["key", "reason"], rows);
     }
     let m = &report.manifest;
     let _ = writeln!(
@@ -126,42 +142,43 @@ fn changes(md: &mut String, report: &ComplianceReport) {
         if list.is_empty() {
             continue;
         }
-        let _ = writeln!(
+        let _ = writeln!(md, "**{label}**\n");
+        let rows = list.iter().map(|f| {
+            vec![
+                f.control_id.clone(),
+                f.severity.as_str().to_string(),
+                f.resource.clone(),
+                opt(&f.account_id).to_string(),
+                opt(&f.region).to_string(),
+            ]
+        });
+        table(
             md,
-            "**{label}**\n\n| control | severity | resource | account | region |\n|---|---|---|---|---|"
+            &["control", "severity", "resource", "account", "region"],
+            rows,
         );
-        for f in list {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} |",
-                f.control_id,
-                f.severity.as_str(),
-                cell(&f.resource),
-                opt(&f.account_id),
-                opt(&f.region)
-            );
-        }
-        md.push('\n');
     }
 }
 
 fn frameworks(md: &mut String, report: &ComplianceReport) {
-    let _ = writeln!(
-        md,
-        "## Frameworks\n\n| framework | requirements touched | failing | controls failing | inconclusive |\n|---|---|---|---|---|"
-    );
-    for f in &report.frameworks {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} |",
-            f.name,
-            f.requirements_touched,
-            f.requirements_failing,
-            f.controls_failing,
-            f.controls_inconclusive
-        );
-    }
-    md.push('\n');
+    let _ = writeln!(md, "## Frameworks\n");
+    let rows = report.frameworks.iter().map(|f| {
+        vec![
+            f.name.clone(),
+            f.requirements_touched.to_string(),
+            f.requirements_failing.to_string(),
+            f.controls_failing.to_string(),
+            f.controls_inconclusive.to_string(),
+        ]
+    });
+    let headers = [
+        "framework",
+        "requirements touched",
+        "failing",
+        "controls failing",
+        "inconclusive",
+    ];
+    table(md, &headers, rows);
     for f in &report.frameworks {
         let failing: Vec<String> = f
             .requirements
@@ -187,20 +204,15 @@ fn controls(md: &mut String, report: &ComplianceReport) {
         .filter(|c| c.status == Status::Pass)
         .collect();
     if !passing.is_empty() {
-        let _ = writeln!(
-            md,
-            "### Passing\n\n| control | severity | title |\n|---|---|---|"
-        );
-        for c in passing {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} |",
-                c.id,
-                c.severity.as_str(),
-                cell(&c.title)
-            );
-        }
-        md.push('\n');
+        let _ = writeln!(md, "### Passing\n");
+        let rows = passing.iter().map(|c| {
+            vec![
+                c.id.clone(),
+                c.severity.as_str().to_string(),
+                c.title.clone(),
+            ]
+        });
+        table(md, &["control", "severity", "title"], rows);
     }
 }
 
@@ -233,25 +245,24 @@ fn control(md: &mut String, c: &ControlResult) {
         .iter()
         .filter(|f| f.status != Status::Pass)
         .collect();
-    let _ = writeln!(
-        md,
-        "| status | resource | account | region | window |\n|---|---|---|---|---|"
-    );
-    for f in &shown {
+    let rows = shown.iter().map(|f| {
         let window = match (&f.window_start, &f.window_end) {
             (Some(a), Some(b)) => format!("{a} to {b}"),
             _ => String::new(),
         };
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} |",
-            f.status.as_str(),
-            cell(&f.resource),
-            opt(&f.account_id),
-            opt(&f.region),
-            window
-        );
-    }
+        vec![
+            f.status.as_str().to_string(),
+            f.resource.clone(),
+            opt(&f.account_id).to_string(),
+            opt(&f.region).to_string(),
+            window,
+        ]
+    });
+    table(
+        md,
+        &["status", "resource", "account", "region", "window"],
+        rows,
+    );
     for f in &shown {
         let _ = writeln!(
             md,
@@ -288,37 +299,37 @@ fn integrity(md: &mut String, report: &ComplianceReport) {
         i.digests.valid, i.digests.total, i.log_files.valid, i.log_files.total
     );
     if !i.problems.is_empty() {
-        let _ = writeln!(md, "| type | status | key | detail |\n|---|---|---|---|");
-        for p in &i.problems {
-            let _ = writeln!(
-                md,
-                "| {} | {} | `{}` | {} |",
-                p.kind,
-                p.status,
-                cell(&p.key),
-                cell(&p.detail)
-            );
-        }
-        md.push('\n');
+        let rows = i.problems.iter().map(|p| {
+            vec![
+                p.kind.clone(),
+                p.status.clone(),
+                format!("`{}`", p.key),
+                p.detail.clone(),
+            ]
+        });
+        table(md, &["type", "status", "key", "detail"], rows);
     }
     if !i.gaps.is_empty() {
-        let _ = writeln!(
-            md,
-            "| account | region | start | end | hours | class |\n|---|---|---|---|---|---|"
-        );
-        for g in &i.gaps {
+        let rows = i.gaps.iter().map(|g| {
             let class = if g.critical {
                 format!("**{}**", g.class)
             } else {
                 g.class.clone()
             };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} |",
-                g.account_id, g.region, g.start, g.end, g.hours, class
-            );
-        }
-        md.push('\n');
+            vec![
+                g.account_id.clone(),
+                g.region.clone(),
+                g.start.clone(),
+                g.end.clone(),
+                g.hours.to_string(),
+                class,
+            ]
+        });
+        table(
+            md,
+            &["account", "region", "start", "end", "hours", "class"],
+            rows,
+        );
     }
     for s in &i.stops {
         let _ = writeln!(
@@ -342,43 +353,39 @@ fn activity(md: &mut String, report: &ComplianceReport) {
         "## Activity\n\n{} events, {} failed, {} accounts, {} regions, {} principals.\n",
         a.totals.events, a.totals.errors, a.totals.accounts, a.totals.regions, a.totals.principals
     );
-    let _ = writeln!(
-        md,
-        "| principal | type | events | failed |\n|---|---|---|---|"
-    );
-    for p in &a.top_principals {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} |",
-            cell(&p.principal),
-            p.principal_type,
-            p.events,
-            p.errors
-        );
-    }
-    let _ = writeln!(
-        md,
-        "\n| account | console logins with MFA | without MFA | failed |\n|---|---|---|---|"
-    );
-    for l in &a.console_logins {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} |",
-            l.account_id, l.with_mfa, l.without_mfa, l.failed
-        );
-    }
+    let rows = a.top_principals.iter().map(|p| {
+        vec![
+            p.principal.clone(),
+            p.principal_type.clone(),
+            p.events.to_string(),
+            p.errors.to_string(),
+        ]
+    });
+    table(md, &["principal", "type", "events", "failed"], rows);
+    let rows = a.console_logins.iter().map(|l| {
+        vec![
+            l.account_id.clone(),
+            l.with_mfa.to_string(),
+            l.without_mfa.to_string(),
+            l.failed.to_string(),
+        ]
+    });
+    let headers = [
+        "account",
+        "console logins with MFA",
+        "without MFA",
+        "failed",
+    ];
+    table(md, &headers, rows);
     if !a.root_usage.is_empty() {
-        let _ = writeln!(
-            md,
-            "\n| root usage: account | day | event | calls |\n|---|---|---|---|"
-        );
-        for r in &a.root_usage {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                r.account_id, r.day, r.eventname, r.events
-            );
-        }
+        let rows = a.root_usage.iter().map(|r| {
+            vec![
+                r.account_id.clone(),
+                r.day.clone(),
+                r.eventname.clone(),
+                r.events.to_string(),
+            ]
+        });
+        table(md, &["root usage: account", "day", "event", "calls"], rows);
     }
-    md.push('\n');
 }
