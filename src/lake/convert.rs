@@ -28,10 +28,8 @@ use crate::decode::{Decoder, ReadError};
 use crate::error::{Error, Result};
 use crate::table::ArchiveSource;
 
-/// A fetch-and-decode unit closes at this many compressed bytes or objects (as in the scan).
-const UNIT_BYTES: u64 = 4 << 20;
-const UNIT_OBJECTS: usize = 256;
-const FETCH_CONCURRENCY: usize = 16;
+// Fetch-and-decode units and concurrency as in the table scan.
+use crate::table::scan::{FETCH_CONCURRENCY, units};
 
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {
@@ -275,24 +273,6 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
         converted,
         unreadable: bad.len(),
     })
-}
-
-fn units(objects: &[ObjectEntry]) -> Vec<Vec<ObjectEntry>> {
-    let mut units = Vec::new();
-    let mut current = Vec::new();
-    let mut bytes = 0;
-    for o in objects {
-        current.push(o.clone());
-        bytes += o.size;
-        if bytes >= UNIT_BYTES || current.len() >= UNIT_OBJECTS {
-            units.push(std::mem::take(&mut current));
-            bytes = 0;
-        }
-    }
-    if !current.is_empty() {
-        units.push(current);
-    }
-    units
 }
 
 /// A partition's rows in pieces of at most `max_rows` (each piece stays sorted).

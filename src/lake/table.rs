@@ -16,8 +16,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
 use datafusion::catalog::Session;
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
-use datafusion::common::{Column, DFSchema, ScalarValue};
+
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
@@ -39,6 +39,7 @@ use crate::decode::schema::{ACCOUNT_ID, LOG_FILE, REGION, TIMEZONE, cloudtrail_s
 use crate::table::ArchiveSource;
 use crate::table::cloudtrail::{PRUNING, list_for_scan};
 use crate::table::scan::CloudTrailExec;
+use crate::table::shared_scan::unqualified;
 
 /// The URL the lake's store is registered under in a session (one lake per session).
 const STORE_URL: &str = "trailscope-lake://lake";
@@ -92,19 +93,6 @@ fn table_schema() -> TableSchema {
     TableSchema::builder(lake_file_schema())
         .with_table_partition_cols(vec![partition(ACCOUNT_ID), partition(REGION)])
         .build()
-}
-
-/// `expr` with its columns unqualified (the scan's schema has no table qualifier).
-fn unqualified(expr: &Expr) -> Option<Expr> {
-    expr.clone()
-        .transform(|e| match e {
-            Expr::Column(c) => Ok(Transformed::yes(Expr::Column(Column::new_unqualified(
-                c.name,
-            )))),
-            other => Ok(Transformed::no(other)),
-        })
-        .data()
-        .ok()
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> Expr {
@@ -215,7 +203,7 @@ impl LakeTable {
             .collect();
         let mut pruning: Vec<Expr> = filters
             .iter()
-            .filter_map(unqualified)
+            .filter_map(|e| unqualified(e.clone()))
             .filter(|e| {
                 let cols = e.column_refs();
                 !cols.is_empty() && cols.iter().all(|c| file_columns.contains(&c.name))

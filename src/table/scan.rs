@@ -32,11 +32,11 @@ use crate::archive::{ObjectEntry, Scope};
 use crate::decode::{Decoded, Decoder, ReadError, SourceObject};
 
 /// A unit closes at this many compressed bytes...
-const UNIT_BYTES: u64 = 4 << 20;
+pub(crate) const UNIT_BYTES: u64 = 4 << 20;
 /// ...or this many objects (real archives are mostly sub-KiB files).
-const UNIT_OBJECTS: usize = 256;
+pub(crate) const UNIT_OBJECTS: usize = 256;
 /// Concurrent GETs per partition.
-const FETCH_CONCURRENCY: usize = 16;
+pub(crate) const FETCH_CONCURRENCY: usize = 16;
 
 #[derive(Debug)]
 pub struct CloudTrailExec {
@@ -106,7 +106,8 @@ fn balance(mut objects: Vec<ObjectEntry>, n: usize) -> Vec<Vec<ObjectEntry>> {
         .collect()
 }
 
-fn units(objects: &[ObjectEntry]) -> Vec<Vec<ObjectEntry>> {
+/// Objects grouped into fetch-and-decode units (see [`UNIT_BYTES`], [`UNIT_OBJECTS`]).
+pub(crate) fn units(objects: &[ObjectEntry]) -> Vec<Vec<ObjectEntry>> {
     let mut units = Vec::new();
     let mut current = Vec::new();
     let mut bytes = 0;

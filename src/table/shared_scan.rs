@@ -305,7 +305,7 @@ fn standalone(filter: Expr) -> Option<Expr> {
 }
 
 /// `expr` with its columns' table qualifiers dropped.
-fn unqualified(expr: Expr) -> Option<Expr> {
+pub(crate) fn unqualified(expr: Expr) -> Option<Expr> {
     expr.transform_up(|e| match e {
         Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(
             Column::new_unqualified(c.name),
