@@ -8,6 +8,7 @@
 
 pub mod chain;
 pub mod digest;
+mod fetch;
 pub mod gaps;
 pub mod keys;
 pub mod logs;

@@ -11,12 +11,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use futures::{StreamExt, stream};
-use object_store::path::Path;
-use object_store::{Attribute, ObjectStore, ObjectStoreExt};
+use futures::StreamExt;
 
 use super::chain::{DigestCheck, DigestInput, DigestStatus, Range, check_chain, names_object};
 use super::digest::{DigestDoc, sha256_hex};
+use super::fetch::{Outcome, check_each};
 use super::keys::{KeyRing, list_public_keys};
 use super::logs::{LogFileCheck, LogFileStatus, judge};
 use crate::archive::layout::parse_key;
@@ -123,38 +122,27 @@ pub async fn verify(
     scope: &Scope,
     options: &VerifyOptions,
 ) -> Result<VerifyReport> {
-    let phase = read_digests(location, scope, options).await?;
+    let mut logs_scope = scope.clone();
+    logs_scope.late_margin = Duration::zero();
+    // Listing the log files needs nothing from the digests: it runs while they are read.
+    let (phase, logs) = tokio::try_join!(
+        read_digests(location, scope, options),
+        list_objects(location, ObjectKind::Log, &logs_scope),
+    )?;
+    let logs = logs.objects;
     let ring = match &options.keys {
         KeySource::Ring(r) => Some(r.clone()),
         KeySource::Skip => None,
-        KeySource::ListPublicKeys(opts) => {
-            let ends = phase.inputs.iter().filter_map(DigestInput::end_time);
-            let (first, last) = ends.fold((None, None), |(lo, hi), t| {
-                (
-                    Some(lo.map_or(t, |l: DateTime<Utc>| l.min(t))),
-                    Some(hi.map_or(t, |h: DateTime<Utc>| h.max(t))),
-                )
-            });
-            match (first, last) {
-                (Some(first), Some(last)) => {
-                    let regions: BTreeSet<String> = phase
-                        .inputs
-                        .iter()
-                        .map(|d| d.parsed.region.clone())
-                        .collect();
-                    Some(list_public_keys(opts, &regions, first - Duration::hours(1), last).await?)
-                }
-                _ => Some(KeyRing::default()),
-            }
-        }
+        KeySource::ListPublicKeys(opts) => Some(keys_for(opts, &phase.inputs).await?),
     };
     let signatures_checked = ring.is_some();
-    let mut checks = check_all(phase.inputs.clone(), ring.map(Arc::new), phase.range).await?;
-    let mut logs_scope = scope.clone();
-    logs_scope.late_margin = Duration::zero();
-    let logs = list_objects(location, ObjectKind::Log, &logs_scope)
-        .await?
-        .objects;
+    // Hashing the listed log files needs only the digests' lists, not their verdicts: the chains
+    // are walked (and their signatures checked) meanwhile.
+    let (checks, listed_files) = tokio::try_join!(
+        check_all(phase.inputs.clone(), ring.map(Arc::new), phase.range),
+        hash_listed(location, &phase, options),
+    )?;
+    let mut checks = checks;
     let mut latest: super::tail::LatestLogs = HashMap::new();
     for o in &logs {
         if let Some(stamp) = o.parsed.stamp {
@@ -167,7 +155,9 @@ pub async fn verify(
     let tail = super::tail::missing_tail(&checks, &latest, phase.range);
     let known: HashSet<String> = checks.iter().map(|c| c.key.clone()).collect();
     checks.extend(tail.into_iter().filter(|c| !known.contains(&c.key)));
-    let log_files = check_log_files(location, &phase, &checks, scope, options, logs).await?;
+    let mut log_files = listed_files;
+    log_files.extend(find_unlisted(logs, &phase, &checks, scope, options));
+    log_files.sort_by(|a, b| a.key.cmp(&b.key).then(a.digest_key.cmp(&b.digest_key)));
     let digests = checks
         .into_iter()
         .filter(|d| d.in_range && wanted_trail(options, &d.trail))
@@ -178,6 +168,17 @@ pub async fn verify(
         log_files,
         signatures_checked,
     })
+}
+
+/// The public keys from `cloudtrail:ListPublicKeys`, in every region with digests, for the span
+/// of their end times (padded by an hour for a key rotated mid-hour).
+async fn keys_for(opts: &S3Options, inputs: &[DigestInput]) -> Result<KeyRing> {
+    let ends = inputs.iter().filter_map(DigestInput::end_time);
+    let (Some(first), Some(last)) = (ends.clone().min(), ends.max()) else {
+        return Ok(KeyRing::default());
+    };
+    let regions: BTreeSet<String> = inputs.iter().map(|d| d.parsed.region.clone()).collect();
+    list_public_keys(opts, &regions, first - Duration::hours(1), last).await
 }
 
 fn wanted_trail(options: &VerifyOptions, trail: &str) -> bool {
@@ -221,36 +222,35 @@ pub(crate) async fn read_digests(
     // hour after `to`, and its successor (which holds its signature) an hour later still.
     wide.late_margin = Duration::hours(3);
     let listing = list_objects(location, ObjectKind::Digest, &wide).await?;
-    let store = Arc::clone(&location.store);
-    let signatures = Arc::new(options.signatures.clone());
-    let mut inputs: Vec<DigestInput> = stream::iter(listing.objects)
-        .map(|entry| {
-            let store = Arc::clone(&store);
-            let signatures = Arc::clone(&signatures);
-            async move {
-                let fetched = fetch(&*store, &entry.key).await;
-                let side = signatures.get(&entry.key).cloned();
-                let (key, parsed) = (entry.key.clone(), entry.parsed.clone());
-                let decoded = tokio::task::spawn_blocking(move || match fetched {
-                    Ok(Some((bytes, meta))) => (read_digest_body(&bytes), meta),
-                    Ok(None) => (Err("vanished while being read".into()), None),
-                    Err(e) => (Err(e), None),
-                })
-                .await;
-                // A digest whose decoding died is still evidence: it stays, as unreadable.
-                let (body, meta) = decoded
-                    .unwrap_or_else(|e| (Err(format!("decoding the digest failed: {e}")), None));
-                DigestInput {
-                    key,
-                    parsed,
-                    body,
-                    metadata_signature: meta.or(side),
-                }
-            }
+    let items = listing
+        .objects
+        .into_iter()
+        .map(|entry| (entry.key.clone(), entry))
+        .collect();
+    let mut inputs: Vec<DigestInput> =
+        check_each(location, items, options.concurrency, |_, bytes| {
+            read_digest_body(bytes)
         })
-        .buffer_unordered(options.concurrency.max(1))
-        .collect()
-        .await;
+        .map(|read| {
+            let (entry, outcome) = read.map_err(Error::Runtime)?;
+            let (body, metadata_signature) = match outcome {
+                Outcome::Checked { result, signature } => (result, signature),
+                // A digest that cannot be read is still evidence: it stays, as unreadable.
+                Outcome::Missing => (Err("vanished while being read".into()), None),
+                Outcome::Failed(e) => (Err(e), None),
+            };
+            Ok(DigestInput {
+                metadata_signature: metadata_signature
+                    .or_else(|| options.signatures.get(&entry.key).cloned()),
+                key: entry.key,
+                parsed: entry.parsed,
+                body,
+            })
+        })
+        .collect::<Vec<Result<DigestInput>>>()
+        .await
+        .into_iter()
+        .collect::<Result<_>>()?;
     // The signatures file may be keyed by the bucket key when the store key is a tail of it.
     if !options.signatures.is_empty() {
         for d in inputs.iter_mut().filter(|d| d.metadata_signature.is_none()) {
@@ -309,29 +309,6 @@ fn read_digest_body(bytes: &[u8]) -> std::result::Result<(DigestDoc, String), St
     Ok((doc, sha256_hex(&inflated.bytes)))
 }
 
-/// GETs an object with its `x-amz-meta-signature`; `Ok(None)` when it does not exist.
-async fn fetch(
-    store: &dyn ObjectStore,
-    key: &str,
-) -> std::result::Result<Option<(bytes::Bytes, Option<String>)>, String> {
-    let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
-    match store.get(&path).await {
-        Ok(got) => {
-            let signature = got
-                .attributes
-                .get(&Attribute::Metadata("signature".into()))
-                .map(|v| v.to_string());
-            match got.bytes().await {
-                Ok(b) => Ok(Some((b, signature))),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-        Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 /// Groups digests into chains and walks them on the blocking pool, in parallel.
 pub(crate) async fn check_all(
     inputs: Vec<DigestInput>,
@@ -371,50 +348,37 @@ pub(crate) async fn check_all(
 /// A digest's hour widened by the minute-resolution of log file stamps.
 const STAMP_SLACK: Duration = Duration::minutes(2);
 
-async fn check_log_files(
+/// Hashes every log file the in-range digests of the wanted trails list.
+async fn hash_listed(
     location: &Location,
     phase: &DigestPhase,
-    checks: &[DigestCheck],
-    scope: &Scope,
     options: &VerifyOptions,
-    logs: Vec<ObjectEntry>,
 ) -> Result<Vec<LogFileCheck>> {
-    let store = Arc::clone(&location.store);
-    let to_check: Vec<Listed> = phase
+    let items = phase
         .listed
         .iter()
         .filter(|l| l.digest_in_range && wanted_trail(options, &l.trail))
-        .cloned()
+        .map(|l| (l.store_key.clone(), l.clone()))
         .collect();
-    let mut out: Vec<LogFileCheck> = stream::iter(to_check)
-        .map(|l| {
-            let store = Arc::clone(&store);
-            async move {
-                let fetched = fetch(&*store, &l.store_key).await;
-                let expected = l.hash.clone();
-                let (status, detail) = match fetched {
-                    Ok(None) => (
-                        LogFileStatus::Missing,
-                        "listed by its digest but not in the archive".to_string(),
-                    ),
-                    Err(e) => (LogFileStatus::Unreadable, e),
-                    Ok(Some((bytes, _))) => {
-                        tokio::task::spawn_blocking(move || judge(&bytes, expected.as_deref()))
-                            .await
-                            .unwrap_or_else(|e| {
-                                (LogFileStatus::Unreadable, format!("hashing failed: {e}"))
-                            })
-                    }
-                };
-                log_check(l, status, detail)
-            }
-        })
-        .buffer_unordered(options.concurrency.max(1))
-        .collect()
-        .await;
-    out.extend(find_unlisted(logs, phase, checks, scope, options));
-    out.sort_by(|a, b| a.key.cmp(&b.key).then(a.digest_key.cmp(&b.digest_key)));
-    Ok(out)
+    check_each(location, items, options.concurrency, |l: &Listed, bytes| {
+        judge(bytes, l.hash.as_deref())
+    })
+    .map(|read| {
+        let (listed, outcome) = read.map_err(Error::Runtime)?;
+        let (status, detail) = match outcome {
+            Outcome::Checked { result, .. } => result,
+            Outcome::Missing => (
+                LogFileStatus::Missing,
+                "listed by its digest but not in the archive".to_string(),
+            ),
+            Outcome::Failed(e) => (LogFileStatus::Unreadable, e),
+        };
+        Ok(log_check(listed, status, detail))
+    })
+    .collect::<Vec<Result<LogFileCheck>>>()
+    .await
+    .into_iter()
+    .collect()
 }
 
 fn log_check(l: Listed, status: LogFileStatus, detail: String) -> LogFileCheck {
