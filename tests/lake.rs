@@ -345,6 +345,99 @@ async fn interrupted_convert_resumes_without_duplicates_or_loss() {
     }
 }
 
+/// A real `kill -9` of `trailscope convert` part-way (after its first commit, before its last),
+/// then a plain re-run: the lake holds exactly what an uninterrupted run's holds.
+#[test]
+fn convert_killed_with_sigkill_resumes_to_the_same_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    generated(&archive);
+    let a = archive.to_str().unwrap();
+    // Small commits: many commit points, so the kill lands between two of them.
+    let convert = |lake: &Path| -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"));
+        cmd.args(["-q", "convert", "-a", a, "--lake", lake.to_str().unwrap()])
+            .args(["--commit-mib", "0.05"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    };
+    let reference = dir.path().join("reference");
+    let whole = convert(&reference).output().unwrap();
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let manifests = |lake: &Path| {
+        let named = |e: &std::fs::DirEntry| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.starts_with("manifest-") && name.ends_with(".json")
+        };
+        std::fs::read_dir(lake.join("_trailscope_lake"))
+            .map_or(0, |d| d.flatten().filter(named).count())
+    };
+    let commits = manifests(&reference);
+    assert!(commits >= 10, "only {commits} commits: the kill needs room");
+
+    let lake = dir.path().join("lake");
+    let mut child = convert(&lake).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while manifests(&lake) < 2 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "convert finished before it could be killed"
+        );
+        assert!(std::time::Instant::now() < deadline, "no commit in 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL: no destructor, no flush, no cleanup runs.
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run was killed, not finished");
+    let at_kill = manifests(&lake);
+    assert!(
+        (2..commits).contains(&at_kill),
+        "killed after {at_kill} of {commits} commits"
+    );
+
+    let resumed = convert(&lake).output().unwrap();
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let sql = "SELECT eventid, log_file, count(*) FROM cloudtrail GROUP BY 1, 2 ORDER BY 1, 2";
+    let answer = |lake: Option<&Path>| {
+        let mut args = vec!["query", "-q", "-a", a, "--format", "csv", sql];
+        if let Some(lake) = lake {
+            args.extend(["--lake", lake.to_str().unwrap()]);
+        }
+        let out = trailscope(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let raw = answer(None);
+    assert!(raw.lines().count() > 1000);
+    assert_eq!(answer(Some(&reference)), raw);
+    assert_eq!(answer(Some(&lake)), raw, "no row lost or doubled");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (resumed_lake, reference_lake) = rt.block_on(async {
+        (
+            open_lake(&archive, &lake).await,
+            open_lake(&archive, &reference).await,
+        )
+    });
+    let sources = |l: &LakeSnapshot| {
+        let mut s: Vec<(String, u64, u64)> = l
+            .sources
+            .values()
+            .map(|s| (s.key.clone(), s.size, s.rows))
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(sources(&resumed_lake), sources(&reference_lake));
+    assert_eq!(resumed_lake.rows(), reference_lake.rows());
+    // Files the killed run wrote without committing are gone: every file on disk is named.
+    let on_disk = keys_under(&lake)
+        .iter()
+        .filter(|k| k.ends_with(".parquet"))
+        .count();
+    assert_eq!(on_disk, resumed_lake.files.len());
+}
+
 #[tokio::test]
 async fn lake_falls_back_to_raw_objects_it_does_not_hold() {
     let dir = tempfile::tempdir().unwrap();
