@@ -41,15 +41,28 @@ async fn open_lake(archive: &Path, lake: &Path) -> Arc<LakeSnapshot> {
 
 /// `sql` over the archive read through the lake; the rows and the source (its counters).
 async fn lake_query(archive: &Path, lake: &Path, sql: &str) -> (Vec<String>, ArchiveSource) {
+    snapshot_query(archive, open_lake(archive, lake).await, sql).await
+}
+
+async fn snapshot_query(
+    archive: &Path,
+    lake: Arc<LakeSnapshot>,
+    sql: &str,
+) -> (Vec<String>, ArchiveSource) {
     let location = Location::open(archive.to_str().unwrap(), &S3Options::default())
         .await
         .unwrap();
-    let source = ArchiveSource::new(location, Scope::default(), false)
-        .with_lake(Some(open_lake(archive, lake).await));
+    let source = ArchiveSource::new(location, Scope::default(), false).with_lake(Some(lake));
     let ctx = session(&source).unwrap();
     let parsed = statements::parse_checked(sql, None).unwrap();
     let mut results = statements::execute(&ctx, parsed).await.unwrap();
     (rows(&results.pop().unwrap().batches), source)
+}
+
+/// Replaces a converted log file with one holding a single `Rewritten` event (another size).
+fn rewrite_as_one_event(archive: &Path, key: &str) {
+    let rewritten = r#"{"Records":[{"eventTime":"2026-10-01T08:00:00Z","eventName":"Rewritten","eventID":"rewritten-1"}]}"#;
+    plant(archive, key, &crate::util::gzip(rewritten.as_bytes()));
 }
 
 async fn raw_rows(archive: &Path, sql: &str) -> Vec<String> {
@@ -208,7 +221,8 @@ async fn incremental_rerun_converts_only_new_objects_and_a_noop_writes_nothing()
         .await
         .unwrap();
     assert_eq!(first.objects_converted, first_part);
-    assert_eq!(first.version, 1);
+    // One commit of data, then the run's listing checkpoint.
+    assert_eq!((first.commits, first.version), (1, 2));
 
     let second_part = copy_delivered(&full, &archive, "2026/10/01", false);
     let second = convert_with(&archive, &lake, &ConvertOptions::default())
@@ -216,8 +230,8 @@ async fn incremental_rerun_converts_only_new_objects_and_a_noop_writes_nothing()
         .unwrap();
     assert_eq!(second.objects_already, first_part);
     assert_eq!(second.objects_converted, second_part);
-    assert_eq!(second.version_before, 1);
-    assert_eq!(second.version, 2);
+    assert_eq!(second.version_before, 2);
+    assert_eq!(second.version, 4);
     assert_same_answers(&archive, &lake).await;
 
     let before = keys_under(&lake);
@@ -438,6 +452,81 @@ fn convert_killed_with_sigkill_resumes_to_the_same_lake() {
     assert_eq!(on_disk, resumed_lake.files.len());
 }
 
+/// A whole-archive conversion leaves a checkpoint: queries list only the folders from the day
+/// before each region's newest one, read raw what it could not convert, and report what it
+/// skipped. `--lake-relist` weighs every object again.
+#[tokio::test]
+async fn checkpoint_lists_recent_folders_only_and_relist_weighs_every_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    generated(&archive);
+    let account = raw_rows(&archive, "SELECT min(account_id) FROM cloudtrail").await[0].clone();
+    let old_folder = format!("AWSLogs/{account}/CloudTrail/us-east-1/2026/10/01");
+    let broken = format!(
+        "{old_folder}/{account}_CloudTrail_us-east-1_20261001T2355Z_NotGzipAtAll0001.json.gz"
+    );
+    plant(&archive, &broken, b"not gzip");
+    let stray = format!("{old_folder}/notes.txt");
+    plant(&archive, &stray, b"not a log file");
+    let lake = dir.path().join("lake");
+    let summary = convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.objects_unreadable, 1);
+    let snapshot = open_lake(&archive, &lake).await;
+    let checkpoint = snapshot
+        .checkpoint
+        .clone()
+        .expect("a whole conversion leaves one");
+    assert_eq!(checkpoint.read_raw, vec![broken.clone()]);
+    assert_eq!(checkpoint.skipped.len(), 1);
+
+    let sql = "SELECT count(*), count(DISTINCT eventid), max(eventtime) FROM cloudtrail";
+    let (raw, raw_source) = query(&archive, Scope::default(), sql).await;
+    let (via_lake, source) = lake_query(&archive, &lake, sql).await;
+    assert_eq!(via_lake, rows(&raw));
+    // Only the unreadable object is read, and both it and the stray file are reported, though
+    // their folder was not listed.
+    assert_eq!(ScanStats::get(&source.stats.objects_opened), 1);
+    let reported = |s: &ArchiveSource| {
+        let mut keys: Vec<String> = s.errors.all().iter().map(|e| e.key.clone()).collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(reported(&source), reported(&raw_source));
+    assert_eq!(reported(&source), {
+        let mut k = vec![broken.clone(), stray.clone()];
+        k.sort();
+        k
+    });
+    assert!(
+        ScanStats::get(&source.stats.objects_planned)
+            < ScanStats::get(&raw_source.stats.objects_planned) / 2,
+        "the checkpoint should leave most folders unlisted"
+    );
+
+    // An object rewritten in a folder older than the checkpoint: the lake keeps the rows it
+    // converted (what `verify` flags as tampering); a relist reads the new bytes, as raw does.
+    let converted = keys_under(&archive)
+        .into_iter()
+        .find(|k| k.starts_with(&old_folder) && k.contains("_CloudTrail_") && *k != broken)
+        .unwrap();
+    rewrite_as_one_event(&archive, &converted);
+    let sql = "SELECT count(*) FILTER (WHERE eventname = 'Rewritten') FROM cloudtrail";
+    assert_eq!(raw_rows(&archive, sql).await, vec!["1"]);
+    assert_eq!(lake_query(&archive, &lake, sql).await.0, vec!["0"]);
+    let mut relisted = (*open_lake(&archive, &lake).await).clone();
+    relisted.checkpoint = None;
+    let (answer, _) = snapshot_query(&archive, Arc::new(relisted), sql).await;
+    assert_eq!(answer, vec!["1"]);
+    // The next whole conversion records the change, and plain lake queries read it raw again.
+    let again = convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.changed, vec![converted]);
+    assert_eq!(lake_query(&archive, &lake, sql).await.0, vec!["1"]);
+}
+
 #[tokio::test]
 async fn lake_falls_back_to_raw_objects_it_does_not_hold() {
     let dir = tempfile::tempdir().unwrap();
@@ -481,12 +570,7 @@ async fn lake_falls_back_to_raw_objects_it_does_not_hold() {
         .into_iter()
         .find(|k| k.contains("/2026/10/01/") && k.ends_with(".json.gz"))
         .unwrap();
-    let rewritten = r#"{"Records":[{"eventTime":"2026-10-01T08:00:00Z","eventName":"Rewritten","eventID":"rewritten-1"}]}"#;
-    plant(
-        &archive,
-        &converted,
-        &crate::util::gzip(rewritten.as_bytes()),
-    );
+    rewrite_as_one_event(&archive, &converted);
     let sql = "SELECT count(*), count(DISTINCT eventid), count(*) FILTER (WHERE eventname = 'Rewritten') FROM cloudtrail";
     let raw = rows(&query(&archive, Scope::default(), sql).await.0);
     assert!(raw[0].ends_with("|1"), "{raw:?}");
@@ -549,6 +633,21 @@ fn convert_and_query_through_the_binary_and_refuse_a_lake_in_the_archive() {
     let via = trailscope(&["query", "-q", "-a", a, "--lake", l, "--format", "csv", sql]);
     assert!(via.status.success(), "{}", stderr(&via));
     assert_eq!(stdout(&via), stdout(&raw));
+    let relisted = trailscope(&[
+        "query",
+        "-q",
+        "-a",
+        a,
+        "--lake",
+        l,
+        "--lake-relist",
+        "--format",
+        "csv",
+        sql,
+    ]);
+    assert_eq!(stdout(&relisted), stdout(&raw), "{}", stderr(&relisted));
+    let alone = trailscope(&["query", "-q", "-a", a, "--lake-relist", sql]);
+    assert_eq!(alone.status.code(), Some(2), "--lake-relist needs --lake");
     assert!(stdout(&raw).lines().count() > 5);
     // --from/--to restrict rows exactly on the lake side too.
     let window = ["--from", "2017-06-01T10:00", "--to", "2017-06-02"];

@@ -6,7 +6,7 @@
 //! **delivery** date, so the upper bound is widened by a late-delivery margin; rows are filtered
 //! on `eventtime` exactly afterwards.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -18,6 +18,19 @@ use object_store::path::Path;
 use super::layout::{ObjectKind, ParsedKey, has_log_extension, is_account_id, parse_key};
 use super::location::Location;
 use crate::error::Result;
+
+/// Per key, the later of two days (a key in one map only keeps its day).
+fn later_days<K: Ord + Clone>(
+    a: &BTreeMap<K, NaiveDate>,
+    b: &BTreeMap<K, NaiveDate>,
+) -> BTreeMap<K, NaiveDate> {
+    let mut out = a.clone();
+    for (k, d) in b {
+        let e = out.entry(k.clone()).or_insert(*d);
+        *e = (*e).max(*d);
+    }
+    out
+}
 
 /// How many list requests run at once.
 const LIST_CONCURRENCY: usize = 32;
@@ -37,6 +50,9 @@ pub struct Scope {
     pub regions: BTreeSet<String>,
     /// How late a file may be delivered after its newest event (widens the folders listed).
     pub late_margin: Duration,
+    /// Per (account, region): only objects delivered on or after this day. A lake lists just
+    /// what can have arrived since its last whole conversion.
+    pub delivered_from: BTreeMap<(String, String), NaiveDate>,
 }
 
 impl Default for Scope {
@@ -47,6 +63,7 @@ impl Default for Scope {
             accounts: BTreeSet::new(),
             regions: BTreeSet::new(),
             late_margin: Duration::hours(24),
+            delivered_from: BTreeMap::new(),
         }
     }
 }
@@ -86,6 +103,7 @@ impl Scope {
             accounts: both(&self.accounts, &other.accounts),
             regions: both(&self.regions, &other.regions),
             late_margin: self.late_margin.max(other.late_margin),
+            delivered_from: later_days(&self.delivered_from, &other.delivered_from),
         }
     }
 
@@ -98,9 +116,17 @@ impl Scope {
     }
 
     /// Delivery dates whose folders can hold events in range (`None` = unbounded side).
-    fn delivery_dates(&self) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    fn delivery_dates(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> (Option<NaiveDate>, Option<NaiveDate>) {
+        let since = self
+            .delivered_from
+            .get(&(account.to_string(), region.to_string()))
+            .copied();
         (
-            self.from.map(|t| (t - CLOCK_SKEW).date_naive()),
+            self.from.map(|t| (t - CLOCK_SKEW).date_naive()).max(since),
             self.to.map(|t| (t + self.late_margin).date_naive()),
         )
     }
@@ -110,7 +136,7 @@ impl Scope {
         if !self.wants_account(&key.account_id) || !self.wants_region(&key.region) {
             return false;
         }
-        let (first, last) = self.delivery_dates();
+        let (first, last) = self.delivery_dates(&key.account_id, &key.region);
         if first.is_some_and(|d| key.date < d) || last.is_some_and(|d| key.date > d) {
             return false;
         }
@@ -254,18 +280,57 @@ impl Lister {
             let name = last_part(a);
             is_account_id(&name) && scope.wants_account(&name)
         });
-        let region_lists: Vec<Vec<Path>> = stream::iter(accounts)
-            .map(|account| async move { self.children(&account.clone().join(kind.folder())).await })
+        let region_lists: Vec<Vec<(String, Path)>> = stream::iter(accounts)
+            .map(|account| async move {
+                let name = last_part(&account);
+                let regions = self.children(&account.join(kind.folder())).await?;
+                Ok::<_, crate::Error>(regions.into_iter().map(|r| (name.clone(), r)).collect())
+            })
             .buffer_unordered(LIST_CONCURRENCY)
             .try_collect()
             .await?;
-        let mut folders = Vec::new();
-        for region in region_lists.into_iter().flatten() {
-            if scope.wants_region(&last_part(&region)) {
-                folders.extend(date_folders(&region, scope));
+        let regions: Vec<(String, Path)> = region_lists
+            .into_iter()
+            .flatten()
+            .filter(|(_, region)| scope.wants_region(&last_part(region)))
+            .collect();
+        let per_region: Vec<Vec<Path>> = stream::iter(regions)
+            .map(|(account, region)| async move {
+                match scope.delivery_dates(&account, &last_part(&region)) {
+                    // Only a lower bound: walk down the date folders from it (no clock is
+                    // trusted for an upper one).
+                    (Some(first), None) => self.folders_since(region, first).await,
+                    (first, last) => Ok(date_folders(&region, first, last)),
+                }
+            })
+            .buffer_unordered(LIST_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(per_region.into_iter().flatten().collect())
+    }
+
+    /// The folders under a region folder that hold every delivery from `first` on: later
+    /// years and months whole, the first year and month split down to day folders. A folder
+    /// that is not a date is kept whole, so whatever sits there is still reported.
+    async fn folders_since(&self, region: Path, first: NaiveDate) -> Result<Vec<Path>> {
+        let mut out = Vec::new();
+        let mut level = vec![(region, 0usize)];
+        let firsts = [first.year() as u32, first.month(), first.day()];
+        while let Some((folder, depth)) = level.pop() {
+            for child in self.children(&folder).await? {
+                let Ok(n) = last_part(&child).parse::<u32>() else {
+                    out.push(child);
+                    continue;
+                };
+                match n.cmp(&firsts[depth]) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Greater => out.push(child),
+                    std::cmp::Ordering::Equal if depth == 2 => out.push(child),
+                    std::cmp::Ordering::Equal => level.push((child, depth + 1)),
+                }
             }
         }
-        Ok(folders)
+        Ok(out)
     }
 
     /// `AWSLogs/` folders at or below `root`, breadth first and bounded in depth.
@@ -301,8 +366,8 @@ fn last_part(path: &Path) -> String {
 
 /// The date folders under a region folder that can hold objects in scope: the region folder
 /// itself when the range is open, else day folders, or month folders for long ranges.
-fn date_folders(region: &Path, scope: &Scope) -> Vec<Path> {
-    let (Some(first), Some(last)) = scope.delivery_dates() else {
+fn date_folders(region: &Path, first: Option<NaiveDate>, last: Option<NaiveDate>) -> Vec<Path> {
+    let (Some(first), Some(last)) = (first, last) else {
         // Open ranges list the whole region; `may_contain` filters keys by date.
         return vec![region.clone()];
     };
@@ -357,7 +422,8 @@ mod tests {
             to: Some(at("2024-03-11T00:00:00Z")),
             ..Scope::default()
         };
-        let folders: Vec<String> = date_folders(&Path::from("AWSLogs/1/CloudTrail/r"), &scope)
+        let (first, last) = scope.delivery_dates("1", "r");
+        let folders: Vec<String> = date_folders(&Path::from("AWSLogs/1/CloudTrail/r"), first, last)
             .iter()
             .map(|p| p.to_string())
             .collect();
@@ -380,7 +446,8 @@ mod tests {
             to: Some(at("2024-05-02T00:00:00Z")),
             ..Scope::default()
         };
-        let folders = date_folders(&Path::from("r"), &scope);
+        let (first, last) = scope.delivery_dates("1", "r");
+        let folders = date_folders(&Path::from("r"), first, last);
         assert_eq!(folders.first().unwrap().to_string(), "r/2024/01");
         assert_eq!(folders.last().unwrap().to_string(), "r/2024/05");
         assert_eq!(folders.len(), 5);

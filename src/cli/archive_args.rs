@@ -20,6 +20,11 @@ pub struct ArchiveArgs {
     /// objects it does not hold yet (same answers as the raw archive, faster).
     #[arg(long, env = "TRAILSCOPE_LAKE", value_name = "LOCATION")]
     pub lake: Option<String>,
+    /// With --lake: list the whole archive and weigh every object against the lake's manifest,
+    /// instead of only the folders delivered since the last whole conversion. Slower on big
+    /// archives; also catches objects rewritten or deleted in older folders since.
+    #[arg(long, requires = "lake")]
+    pub lake_relist: bool,
     /// Only events at or after this time (2024-03-01, 2024-03-01T12:00:00Z, ...; UTC).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub from: Option<DateTime<Utc>>,
@@ -73,6 +78,7 @@ impl ArchiveArgs {
             accounts: self.accounts.iter().cloned().collect::<BTreeSet<_>>(),
             regions: self.regions.iter().cloned().collect(),
             late_margin: self.late_margin,
+            delivered_from: Default::default(),
         })
     }
 
@@ -104,7 +110,7 @@ impl ArchiveArgs {
             let opened = Lake::open(lake, &self.archive, &self.s3_options()).await?;
             Some(crate::lake::manifest::load(&opened).await?)
         };
-        let Some(snapshot) = snapshot.filter(|s| s.version > 0) else {
+        let Some(mut snapshot) = snapshot.filter(|s| s.version > 0) else {
             return Err(Error::usage(format!(
                 "--lake {lake}: no trailscope lake there yet (no {}/manifest-*.json); \
                  run `trailscope convert --archive {} --lake {lake}` first",
@@ -112,6 +118,9 @@ impl ArchiveArgs {
                 self.archive
             )));
         };
+        if self.lake_relist {
+            snapshot.checkpoint = None;
+        }
         Ok(Some(Arc::new(snapshot)))
     }
 }

@@ -16,10 +16,14 @@ use std::sync::Arc;
 use arrow::array::{AsArray, BooleanArray, RecordBatch};
 use arrow::compute::{concat_batches, filter_record_batch};
 use bytes::Bytes;
+use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt, stream};
 use object_store::{ObjectStoreExt, PutPayload};
 
-use super::manifest::{self, Commit, DataFile, FORMAT, LakeSnapshot, SourceRecord};
+use super::manifest::{
+    self, Checkpoint, Commit, DataFile, FORMAT, LakeSnapshot, ListingMark, NewestFolder,
+    SkippedRecord, SourceRecord,
+};
 use super::write::{self, PartitionRows};
 use super::{Lake, META_FOLDER};
 use crate::archive::{ObjectEntry, ObjectKind, list_objects};
@@ -87,6 +91,7 @@ pub async fn convert(
         orphans_removed: remove_orphans(&snapshot).await?,
         ..ConvertSummary::default()
     };
+    let listing_started = chrono::Utc::now();
     let listing = list_objects(&source.location, ObjectKind::Log, &source.scope).await?;
     source.errors.record_skipped(&listing.skipped);
     if source.strict
@@ -98,6 +103,13 @@ pub async fn convert(
         )));
     }
     summary.objects_in_scope = listing.objects.len();
+    let mut newest: BTreeMap<(String, String), NaiveDate> = BTreeMap::new();
+    for o in &listing.objects {
+        let day = newest
+            .entry((o.parsed.account_id.clone(), o.parsed.region.clone()))
+            .or_insert(o.parsed.date);
+        *day = (*day).max(o.parsed.date);
+    }
     let mut todo = Vec::new();
     for o in listing.objects {
         match snapshot.sources.get(&o.key) {
@@ -108,9 +120,11 @@ pub async fn convert(
     }
     let run = run_id();
     let mut written = 0usize;
+    let mut unreadable = Vec::new();
     for step in steps(todo, options.commit_bytes) {
         let read = read_step(source, step).await?;
-        summary.objects_unreadable += read.unreadable;
+        summary.objects_unreadable += read.unreadable.len();
+        unreadable.extend(read.unreadable);
         if read.converted.is_empty() {
             continue;
         }
@@ -155,6 +169,47 @@ pub async fn convert(
         summary.version = commit.version;
         snapshot.applied(commit);
     }
+    let scope = &source.scope;
+    let whole_archive = scope.from.is_none()
+        && scope.to.is_none()
+        && scope.accounts.is_empty()
+        && scope.regions.is_empty();
+    if whole_archive {
+        let mut read_raw: Vec<String> = unreadable
+            .into_iter()
+            .chain(summary.changed.clone())
+            .collect();
+        read_raw.sort();
+        let mark = ListingMark {
+            started_at: listing_started.to_rfc3339(),
+            newest_folders: newest
+                .into_iter()
+                .map(|((account_id, region), date)| NewestFolder {
+                    account_id,
+                    region,
+                    date,
+                })
+                .collect(),
+            read_raw,
+            skipped: listing
+                .skipped
+                .iter()
+                .map(|s| SkippedRecord {
+                    key: s.key.clone(),
+                    reason: s.reason.clone(),
+                })
+                .collect(),
+        };
+        // A run that found nothing new and nothing different writes nothing.
+        let same = |c: &Checkpoint| *c == Checkpoint::from(mark.clone());
+        if summary.commits > 0 || !snapshot.checkpoint.as_ref().is_some_and(same) {
+            let mut commit = commit(&snapshot, &run, Vec::new(), Vec::new());
+            commit.listing = Some(mark);
+            manifest::publish(lake, &commit).await?;
+            summary.version = commit.version;
+            snapshot.applied(commit);
+        }
+    }
     Ok(summary)
 }
 
@@ -194,7 +249,8 @@ struct StepRows {
     batch: RecordBatch,
     /// Readable objects, with their row counts.
     converted: Vec<(ObjectEntry, u64)>,
-    unreadable: usize,
+    /// Keys of the objects left out for an error.
+    unreadable: Vec<String>,
 }
 
 /// Fetches and decodes a step's objects on all cores; leaves out every object with an error.
@@ -271,7 +327,7 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
     Ok(StepRows {
         batch,
         converted,
-        unreadable: bad.len(),
+        unreadable: bad.into_iter().collect(),
     })
 }
 
@@ -376,6 +432,7 @@ fn commit(
         committed_at: chrono::Utc::now().to_rfc3339(),
         files: files.into_iter().map(|(f, _)| f).collect(),
         sources,
+        listing: None,
     }
 }
 

@@ -6,10 +6,11 @@
 //! link/rename, or S3 `If-None-Match: *`): two writers can never both commit version n+1, and a
 //! reader never sees a half-written manifest.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt, stream};
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,68 @@ pub struct Commit {
     pub committed_at: String,
     pub files: Vec<DataFile>,
     pub sources: Vec<SourceRecord>,
+    /// Set by a run that listed the whole archive, on a commit of its own made after all its
+    /// data: the lake's listing checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<ListingMark>,
+}
+
+/// What a whole-archive conversion saw: the newest delivery folder of each account and region,
+/// and the objects it listed but could not put in the lake. Every log object in an older folder
+/// is then in the lake or named here, so queries list only the folders from about that day on
+/// (see [`Checkpoint`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingMark {
+    /// When the listing began (RFC 3339); for people, queries do not use it.
+    pub started_at: String,
+    pub newest_folders: Vec<NewestFolder>,
+    /// Unreadable objects, and objects whose size changed since they were converted: queries
+    /// read them raw (and report them as the raw table does).
+    pub read_raw: Vec<String>,
+    /// Objects that sit where log files live but are not named like one: queries report them.
+    pub skipped: Vec<SkippedRecord>,
+}
+
+/// The newest delivery folder (`YYYY-MM-DD`) listed for an account and region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewestFolder {
+    pub account_id: String,
+    pub region: String,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRecord {
+    pub key: String,
+    pub reason: String,
+}
+
+/// The newest listing mark, as queries use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Per (account, region), the first delivery folder that can hold objects the lake has not
+    /// seen: the day before the newest folder listed. Anchored in the archive, not in a clock,
+    /// so a mirror synced days later still gets its new objects read: a sync copies whatever
+    /// arrived since, and CloudTrail files a delivery under its own date, at most a day
+    /// before the newest folder a listing can have seen. Regions not listed then have no entry:
+    /// all their folders are listed.
+    pub since: BTreeMap<(String, String), NaiveDate>,
+    pub read_raw: Vec<String>,
+    pub skipped: Vec<SkippedRecord>,
+}
+
+impl From<ListingMark> for Checkpoint {
+    fn from(mark: ListingMark) -> Self {
+        Checkpoint {
+            since: mark
+                .newest_folders
+                .into_iter()
+                .map(|f| ((f.account_id, f.region), f.date - chrono::Days::new(1)))
+                .collect(),
+            read_raw: mark.read_raw,
+            skipped: mark.skipped,
+        }
+    }
 }
 
 /// The lake as of its newest manifest.
@@ -69,6 +132,9 @@ pub struct LakeSnapshot {
     pub files: Vec<DataFile>,
     /// Source key → what was converted.
     pub sources: HashMap<String, SourceRecord>,
+    /// From the newest whole-archive conversion; `None` when there was none, or when the user
+    /// asked for the whole archive to be listed again (`--lake-relist`).
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl LakeSnapshot {
@@ -78,6 +144,7 @@ impl LakeSnapshot {
             version: 0,
             files: Vec::new(),
             sources: HashMap::new(),
+            checkpoint: None,
         }
     }
 
@@ -93,6 +160,9 @@ impl LakeSnapshot {
         self.files.extend(commit.files);
         for s in commit.sources {
             self.sources.insert(s.key.clone(), s);
+        }
+        if let Some(mark) = commit.listing {
+            self.checkpoint = Some(mark.into());
         }
     }
 

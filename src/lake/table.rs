@@ -31,10 +31,13 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col, lit};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::FilterExecBuilder;
 use datafusion::physical_plan::union::UnionExec;
+use object_store::ObjectStoreExt;
+use object_store::path::Path;
 
 use super::manifest::{DataFile, LakeSnapshot};
 use super::write::lake_file_schema;
-use crate::archive::Scope;
+use crate::archive::layout::parse_key;
+use crate::archive::{ObjectEntry, Scope, Skipped};
 use crate::decode::schema::{ACCOUNT_ID, LOG_FILE, REGION, TIMEZONE, cloudtrail_schema};
 use crate::table::ArchiveSource;
 use crate::table::cloudtrail::{PRUNING, list_for_scan};
@@ -129,7 +132,7 @@ impl TableProvider for LakeTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let scope = self.source.scope.intersect(&PRUNING.scope(filters));
-        let listed = list_for_scan(&self.source, &scope).await?;
+        let listed = self.objects_not_in_files(&scope).await?;
         let mut raw = Vec::new();
         let mut changed = Vec::new();
         for o in listed {
@@ -164,6 +167,50 @@ impl TableProvider for LakeTable {
 }
 
 impl LakeTable {
+    /// The raw objects of `scope` to list and weigh against the manifest. With a checkpoint,
+    /// only folders delivered since the last whole-archive conversion are listed, plus the
+    /// objects it had to leave raw; its skipped objects are reported as a listing would.
+    async fn objects_not_in_files(&self, scope: &Scope) -> Result<Vec<ObjectEntry>> {
+        let Some(checkpoint) = &self.lake.checkpoint else {
+            return list_for_scan(&self.source, scope).await;
+        };
+        let mut recent = scope.clone();
+        recent.delivered_from = checkpoint.since.clone();
+        let mut listed = list_for_scan(&self.source, &recent).await?;
+        // What the listing above did not reach: folders before the checkpoint, in scope.
+        let older =
+            |key: &str| parse_key(key).filter(|k| scope.may_contain(k) && !recent.may_contain(k));
+        let skipped: Vec<Skipped> = checkpoint
+            .skipped
+            .iter()
+            .filter(|s| older(&s.key).is_some() || parse_key(&s.key).is_none())
+            .map(|s| Skipped {
+                key: s.key.clone(),
+                reason: s.reason.clone(),
+            })
+            .collect();
+        self.source.errors.record_skipped(&skipped);
+        let store = &self.source.location.store;
+        for key in &checkpoint.read_raw {
+            let Some(parsed) = older(key) else { continue };
+            let path = Path::parse(key).unwrap_or_else(|_| Path::from(key.as_str()));
+            let meta = match store.head(&path).await {
+                Ok(meta) => meta,
+                // Gone since: the raw table would not see it either.
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            listed.push(ObjectEntry {
+                key: key.clone(),
+                parsed,
+                size: meta.size,
+                last_modified: meta.last_modified,
+                e_tag: meta.e_tag,
+            });
+        }
+        Ok(listed)
+    }
+
     /// DataFusion's Parquet scan of `files`, rows restricted exactly to the source's time range
     /// and without rows of `changed` objects (they are read raw instead).
     async fn parquet_plan(
