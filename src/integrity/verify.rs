@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use super::chain::{DigestCheck, DigestInput, DigestStatus, Range, check_chain, names_object};
 use super::digest::{DigestDoc, sha256_hex};
@@ -138,11 +138,10 @@ pub async fn verify(
     let signatures_checked = ring.is_some();
     // Hashing the listed log files needs only the digests' lists, not their verdicts: the chains
     // are walked (and their signatures checked) meanwhile.
-    let (checks, listed_files) = tokio::try_join!(
+    let (mut checks, mut log_files) = tokio::try_join!(
         check_all(phase.inputs.clone(), ring.map(Arc::new), phase.range),
         hash_listed(location, &phase, options),
     )?;
-    let mut checks = checks;
     let mut latest: super::tail::LatestLogs = HashMap::new();
     for o in &logs {
         if let Some(stamp) = o.parsed.stamp {
@@ -155,7 +154,6 @@ pub async fn verify(
     let tail = super::tail::missing_tail(&checks, &latest, phase.range);
     let known: HashSet<String> = checks.iter().map(|c| c.key.clone()).collect();
     checks.extend(tail.into_iter().filter(|c| !known.contains(&c.key)));
-    let mut log_files = listed_files;
     log_files.extend(find_unlisted(logs, &phase, &checks, scope, options));
     log_files.sort_by(|a, b| a.key.cmp(&b.key).then(a.digest_key.cmp(&b.digest_key)));
     let digests = checks
@@ -239,7 +237,7 @@ pub(crate) async fn read_digests(
                 Outcome::Missing => (Err("vanished while being read".into()), None),
                 Outcome::Failed(e) => (Err(e), None),
             };
-            Ok(DigestInput {
+            Ok::<_, Error>(DigestInput {
                 metadata_signature: metadata_signature
                     .or_else(|| options.signatures.get(&entry.key).cloned()),
                 key: entry.key,
@@ -247,10 +245,8 @@ pub(crate) async fn read_digests(
                 body,
             })
         })
-        .collect::<Vec<Result<DigestInput>>>()
-        .await
-        .into_iter()
-        .collect::<Result<_>>()?;
+        .try_collect()
+        .await?;
     // The signatures file may be keyed by the bucket key when the store key is a tail of it.
     if !options.signatures.is_empty() {
         for d in inputs.iter_mut().filter(|d| d.metadata_signature.is_none()) {
@@ -375,10 +371,8 @@ async fn hash_listed(
         };
         Ok(log_check(listed, status, detail))
     })
-    .collect::<Vec<Result<LogFileCheck>>>()
+    .try_collect()
     .await
-    .into_iter()
-    .collect()
 }
 
 fn log_check(l: Listed, status: LogFileStatus, detail: String) -> LogFileCheck {
