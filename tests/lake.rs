@@ -40,8 +40,18 @@ async fn open_lake(archive: &Path, lake: &Path) -> Arc<LakeSnapshot> {
 }
 
 /// `sql` over the archive read through the lake; the rows and the source (its counters).
+/// A query as the CLI makes it: the lake opened for queries (source lists before its checkpoint
+/// unread).
 async fn lake_query(archive: &Path, lake: &Path, sql: &str) -> (Vec<String>, ArchiveSource) {
-    snapshot_query(archive, open_lake(archive, lake).await, sql).await
+    let l = Lake::open(
+        lake.to_str().unwrap(),
+        archive.to_str().unwrap(),
+        &S3Options::default(),
+    )
+    .await
+    .unwrap();
+    let snapshot = Arc::new(manifest::load_for_queries(&l).await.unwrap());
+    snapshot_query(archive, snapshot, sql).await
 }
 
 async fn snapshot_query(
@@ -480,6 +490,18 @@ async fn checkpoint_lists_recent_folders_only_and_relist_weighs_every_object() {
         .expect("a whole conversion leaves one");
     assert_eq!(checkpoint.read_raw, vec![broken.clone()]);
     assert_eq!(checkpoint.skipped.len(), 1);
+    // Queries need no source list of a commit before the checkpoint: its `recent` stands in.
+    let l = Lake::open(
+        lake.to_str().unwrap(),
+        archive.to_str().unwrap(),
+        &S3Options::default(),
+    )
+    .await
+    .unwrap();
+    let for_queries = manifest::load_for_queries(&l).await.unwrap();
+    assert!(for_queries.sources.is_empty());
+    assert!(!checkpoint.recent.is_empty());
+    assert!(checkpoint.recent.len() < snapshot.sources.len());
 
     let sql = "SELECT count(*), count(DISTINCT eventid), max(eventtime) FROM cloudtrail";
     let (raw, raw_source) = query(&archive, Scope::default(), sql).await;

@@ -108,7 +108,11 @@ impl ArchiveArgs {
             None
         } else {
             let opened = Lake::open(lake, &self.archive, &self.s3_options()).await?;
-            Some(crate::lake::manifest::load(&opened).await?)
+            Some(if self.lake_relist {
+                crate::lake::manifest::load(&opened).await?
+            } else {
+                crate::lake::manifest::load_for_queries(&opened).await?
+            })
         };
         let Some(mut snapshot) = snapshot.filter(|s| s.version > 0) else {
             return Err(Error::usage(format!(

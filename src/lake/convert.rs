@@ -21,12 +21,13 @@ use futures::{StreamExt, TryStreamExt, stream};
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::manifest::{
-    self, Checkpoint, Commit, DataFile, FORMAT, LakeSnapshot, ListingMark, NewestFolder,
-    SkippedRecord, SourceRecord,
+    self, Checkpoint, Commit, DataFile, FORMAT, HeldObject, LakeSnapshot, ListingMark,
+    NewestFolder, SkippedRecord, SourceRecord,
 };
 use super::write::{self, PartitionRows};
 use super::{Lake, META_FOLDER};
-use crate::archive::{ObjectEntry, ObjectKind, list_objects};
+use crate::archive::layout::parse_key;
+use crate::archive::{ObjectEntry, ObjectKind, Skipped, list_objects};
 use crate::decode::schema::LOG_FILE;
 use crate::decode::{Decoder, ReadError};
 use crate::error::{Error, Result};
@@ -175,31 +176,14 @@ pub async fn convert(
         && scope.accounts.is_empty()
         && scope.regions.is_empty();
     if whole_archive {
-        let mut read_raw: Vec<String> = unreadable
-            .into_iter()
-            .chain(summary.changed.clone())
-            .collect();
-        read_raw.sort();
-        let mark = ListingMark {
-            started_at: listing_started.to_rfc3339(),
-            newest_folders: newest
-                .into_iter()
-                .map(|((account_id, region), date)| NewestFolder {
-                    account_id,
-                    region,
-                    date,
-                })
-                .collect(),
-            read_raw,
-            skipped: listing
-                .skipped
-                .iter()
-                .map(|s| SkippedRecord {
-                    key: s.key.clone(),
-                    reason: s.reason.clone(),
-                })
-                .collect(),
-        };
+        unreadable.extend(summary.changed.iter().cloned());
+        let mark = listing_mark(
+            &snapshot,
+            listing_started,
+            newest,
+            unreadable,
+            &listing.skipped,
+        );
         // A run that found nothing new and nothing different writes nothing.
         let same = |c: &Checkpoint| *c == Checkpoint::from(mark.clone());
         if summary.commits > 0 || !snapshot.checkpoint.as_ref().is_some_and(same) {
@@ -211,6 +195,56 @@ pub async fn convert(
         }
     }
     Ok(summary)
+}
+
+/// The checkpoint a whole-archive run leaves: what it listed, and what it could not convert.
+fn listing_mark(
+    snapshot: &LakeSnapshot,
+    started: chrono::DateTime<chrono::Utc>,
+    newest: BTreeMap<(String, String), NaiveDate>,
+    mut read_raw: Vec<String>,
+    skipped: &[Skipped],
+) -> ListingMark {
+    read_raw.sort();
+    let mut mark = ListingMark {
+        started_at: started.to_rfc3339(),
+        newest_folders: newest
+            .into_iter()
+            .map(|((account_id, region), date)| NewestFolder {
+                account_id,
+                region,
+                date,
+            })
+            .collect(),
+        read_raw,
+        skipped: skipped
+            .iter()
+            .map(|s| SkippedRecord {
+                key: s.key.clone(),
+                reason: s.reason.clone(),
+            })
+            .collect(),
+        recent: Vec::new(),
+    };
+    let since = mark.since();
+    let listed_later = |key: &str| {
+        parse_key(key).is_some_and(|k| {
+            since
+                .get(&(k.account_id, k.region))
+                .is_some_and(|first| k.date >= *first)
+        })
+    };
+    mark.recent = snapshot
+        .sources
+        .values()
+        .filter(|s| listed_later(&s.key))
+        .map(|s| HeldObject {
+            key: s.key.clone(),
+            size: s.size,
+        })
+        .collect();
+    mark.recent.sort_by(|a, b| a.key.cmp(&b.key));
+    mark
 }
 
 /// Objects in key order, cut into steps of about `bytes` compressed bytes.

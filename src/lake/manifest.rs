@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt, stream};
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::{Lake, META_FOLDER};
 use crate::error::{Error, Result};
@@ -79,6 +80,17 @@ pub struct ListingMark {
     pub read_raw: Vec<String>,
     /// Objects that sit where log files live but are not named like one: queries report them.
     pub skipped: Vec<SkippedRecord>,
+    /// The objects in the lake that sit in the folders queries will still list (from `since`
+    /// on): with these, a query needs no source list of any earlier commit.
+    #[serde(default)]
+    pub recent: Vec<HeldObject>,
+}
+
+/// A converted object, as far as a query needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldObject {
+    pub key: String,
+    pub size: u64,
 }
 
 /// The newest delivery folder (`YYYY-MM-DD`) listed for an account and region.
@@ -107,18 +119,30 @@ pub struct Checkpoint {
     pub since: BTreeMap<(String, String), NaiveDate>,
     pub read_raw: Vec<String>,
     pub skipped: Vec<SkippedRecord>,
+    /// Key → size of the lake's objects in those folders.
+    pub recent: HashMap<String, u64>,
+}
+
+impl ListingMark {
+    /// Per (account, region), the first folder queries still list (see [`Checkpoint::since`]).
+    pub fn since(&self) -> BTreeMap<(String, String), NaiveDate> {
+        self.newest_folders
+            .iter()
+            .map(|f| {
+                let id = (f.account_id.clone(), f.region.clone());
+                (id, f.date - chrono::Days::new(1))
+            })
+            .collect()
+    }
 }
 
 impl From<ListingMark> for Checkpoint {
     fn from(mark: ListingMark) -> Self {
         Checkpoint {
-            since: mark
-                .newest_folders
-                .into_iter()
-                .map(|f| ((f.account_id, f.region), f.date - chrono::Days::new(1)))
-                .collect(),
+            since: mark.since(),
             read_raw: mark.read_raw,
             skipped: mark.skipped,
+            recent: mark.recent.into_iter().map(|o| (o.key, o.size)).collect(),
         }
     }
 }
@@ -130,7 +154,9 @@ pub struct LakeSnapshot {
     /// Newest manifest number (0 for a lake with no commit yet).
     pub version: u64,
     pub files: Vec<DataFile>,
-    /// Source key → what was converted.
+    /// Source key → what was converted: every commit's sources, or, when loaded for queries
+    /// with a checkpoint, only those of commits after it (the checkpoint's `recent` stands in
+    /// for the earlier ones).
     pub sources: HashMap<String, SourceRecord>,
     /// From the newest whole-archive conversion; `None` when there was none, or when the user
     /// asked for the whole archive to be listed again (`--lake-relist`).
@@ -152,7 +178,15 @@ impl LakeSnapshot {
     /// not compared: a local copy of an archive (`aws s3 sync`, `cp -r`) gets new ETags from
     /// the filesystem while its bytes are the same.
     pub fn holds(&self, key: &str, size: u64) -> bool {
-        self.sources.get(key).is_some_and(|s| s.size == size)
+        self.held_size(key) == Some(size)
+    }
+
+    /// The size the object had when converted, if the lake holds it.
+    pub fn held_size(&self, key: &str) -> Option<u64> {
+        self.sources.get(key).map(|s| s.size).or_else(|| {
+            let checkpoint = self.checkpoint.as_ref()?;
+            checkpoint.recent.get(key).copied()
+        })
     }
 
     fn apply(&mut self, commit: Commit) {
@@ -187,8 +221,34 @@ fn parse_version(name: &str) -> Option<u64> {
         .ok()
 }
 
-/// Reads every manifest of the lake (none: an empty snapshot).
+/// A manifest as read: the source list is kept as raw JSON until it is known to be needed.
+#[derive(Deserialize)]
+struct StoredCommit<'a> {
+    format: String,
+    version: u64,
+    run: String,
+    committed_at: String,
+    files: Vec<DataFile>,
+    #[serde(borrow)]
+    sources: &'a RawValue,
+    #[serde(default)]
+    listing: Option<ListingMark>,
+}
+
+/// Reads every manifest of the lake, with every source list (none: an empty snapshot). What
+/// `convert` needs.
 pub async fn load(lake: &Lake) -> Result<LakeSnapshot> {
+    load_with(lake, true).await
+}
+
+/// Reads the lake for queries: source lists before the newest listing checkpoint are not
+/// parsed (a query lists only folders the checkpoint's `recent` covers), which keeps opening a
+/// lake of years cheap. Without a checkpoint it reads them all.
+pub async fn load_for_queries(lake: &Lake) -> Result<LakeSnapshot> {
+    load_with(lake, false).await
+}
+
+async fn load_with(lake: &Lake, every_source: bool) -> Result<LakeSnapshot> {
     let store = Arc::clone(&lake.location.store);
     let meta = lake.path(META_FOLDER);
     let listed: Vec<object_store::ObjectMeta> = store.list(Some(&meta)).try_collect().await?;
@@ -209,24 +269,25 @@ pub async fn load(lake: &Lake) -> Result<LakeSnapshot> {
             });
         }
     }
-    let commits: Vec<Commit> = stream::iter(versions)
+    let manifests: Vec<(u64, Bytes)> = stream::iter(versions)
         .map(|v| {
             let store = Arc::clone(&store);
             let path = lake.path(&format!("{META_FOLDER}/{}", manifest_name(v)));
-            let display = lake.display().to_string();
-            async move {
-                let bytes = store.get(&path).await?.bytes().await?;
-                serde_json::from_slice::<Commit>(&bytes).map_err(|e| Error::Archive {
-                    location: display,
-                    reason: format!("{path}: not a trailscope lake manifest ({e})"),
-                })
-            }
+            async move { Ok::<_, Error>((v, store.get(&path).await?.bytes().await?)) }
         })
         .buffered(16)
         .try_collect()
         .await?;
-    let mut snapshot = LakeSnapshot::empty(lake.clone());
-    for c in commits {
+    let bad = |v: u64, e: String| Error::Archive {
+        location: lake.display().to_string(),
+        reason: format!(
+            "{META_FOLDER}/{}: not a trailscope lake manifest ({e})",
+            manifest_name(v)
+        ),
+    };
+    let mut stored = Vec::with_capacity(manifests.len());
+    for (v, bytes) in &manifests {
+        let c: StoredCommit = serde_json::from_slice(bytes).map_err(|e| bad(*v, e.to_string()))?;
         if c.format != FORMAT {
             return Err(Error::Archive {
                 location: lake.display().to_string(),
@@ -236,7 +297,26 @@ pub async fn load(lake: &Lake) -> Result<LakeSnapshot> {
                 ),
             });
         }
-        snapshot.apply(c);
+        stored.push(c);
+    }
+    let newest_mark = stored.iter().rposition(|c| c.listing.is_some());
+    let mut snapshot = LakeSnapshot::empty(lake.clone());
+    for (i, c) in stored.into_iter().enumerate() {
+        let needed = every_source || newest_mark.is_none_or(|m| i > m);
+        let sources = if needed {
+            serde_json::from_str(c.sources.get()).map_err(|e| bad(c.version, e.to_string()))?
+        } else {
+            Vec::new()
+        };
+        snapshot.apply(Commit {
+            format: c.format,
+            version: c.version,
+            run: c.run,
+            committed_at: c.committed_at,
+            files: c.files,
+            sources,
+            listing: c.listing,
+        });
     }
     Ok(snapshot)
 }

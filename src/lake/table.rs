@@ -139,7 +139,7 @@ impl TableProvider for LakeTable {
             if self.lake.holds(&o.key, o.size) {
                 continue;
             }
-            if self.lake.sources.contains_key(&o.key) {
+            if self.lake.held_size(&o.key).is_some() {
                 changed.push(o.key.clone());
             }
             raw.push(o);
