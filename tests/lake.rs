@@ -28,28 +28,22 @@ const SAME_ANSWERS: &[&str] = &[
 /// Every column of every row, in one order: the lake keeps the raw table's values exactly.
 const ALL_ROWS: &str = "SELECT * FROM cloudtrail ORDER BY eventid, log_file";
 
+async fn lake_at(archive: &Path, lake: &Path) -> Lake {
+    let (lake, archive) = (lake.to_str().unwrap(), archive.to_str().unwrap());
+    Lake::open(lake, archive, &S3Options::default())
+        .await
+        .unwrap()
+}
+
 async fn open_lake(archive: &Path, lake: &Path) -> Arc<LakeSnapshot> {
-    let l = Lake::open(
-        lake.to_str().unwrap(),
-        archive.to_str().unwrap(),
-        &S3Options::default(),
-    )
-    .await
-    .unwrap();
-    Arc::new(manifest::load(&l).await.unwrap())
+    Arc::new(manifest::load(&lake_at(archive, lake).await).await.unwrap())
 }
 
 /// `sql` over the archive read through the lake; the rows and the source (its counters).
 /// A query as the CLI makes it: the lake opened for queries (source lists before its checkpoint
 /// unread).
 async fn lake_query(archive: &Path, lake: &Path, sql: &str) -> (Vec<String>, ArchiveSource) {
-    let l = Lake::open(
-        lake.to_str().unwrap(),
-        archive.to_str().unwrap(),
-        &S3Options::default(),
-    )
-    .await
-    .unwrap();
+    let l = lake_at(archive, lake).await;
     let snapshot = Arc::new(manifest::load_for_queries(&l).await.unwrap());
     snapshot_query(archive, snapshot, sql).await
 }
@@ -491,13 +485,7 @@ async fn checkpoint_lists_recent_folders_only_and_relist_weighs_every_object() {
     assert_eq!(checkpoint.read_raw, vec![broken.clone()]);
     assert_eq!(checkpoint.skipped.len(), 1);
     // Queries need no source list of a commit before the checkpoint: its `recent` stands in.
-    let l = Lake::open(
-        lake.to_str().unwrap(),
-        archive.to_str().unwrap(),
-        &S3Options::default(),
-    )
-    .await
-    .unwrap();
+    let l = lake_at(&archive, &lake).await;
     let for_queries = manifest::load_for_queries(&l).await.unwrap();
     assert!(for_queries.sources.is_empty());
     assert!(!checkpoint.recent.is_empty());
