@@ -15,6 +15,7 @@
 //! - [`snapshot`]: configuration snapshots (raw AWS API answers) and the facts they give;
 //! - [`controls`]: the control catalog as SQL: metadata, loading, linting, running → findings;
 //! - [`generate`]: realistic synthetic archives with signed digests, for tests and benchmarks;
+//! - `cluster` (feature `cluster`): the same SQL on an Apache DataFusion Ballista cluster;
 //! - [`cli`]: argument parsing and printing; it does no work of its own.
 //!
 //! ```
@@ -27,6 +28,8 @@
 
 pub mod archive;
 pub mod cli;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod controls;
 pub mod decode;
 pub mod error;

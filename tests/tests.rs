@@ -3,6 +3,8 @@
 mod util;
 
 mod cli;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod control_scenarios;
 mod controls;
 mod detection_agreement;

@@ -5,6 +5,8 @@
 
 pub mod archive_args;
 pub mod check;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod convert;
 pub mod gaps;
 pub mod generate;
@@ -63,15 +65,19 @@ pub enum Command {
     Lint(check::LintArgs),
     /// Capture a configuration snapshot: AWS API answers as the AWS CLI prints them.
     Snapshot(snapshot::SnapshotArgs),
+    /// Run an Apache DataFusion Ballista scheduler or executor for `query --cluster`.
+    #[cfg(feature = "cluster")]
+    Cluster(cluster::ClusterArgs),
 }
 
 /// Entry point for the binary: parse, run, report.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    #[cfg(feature = "cluster")]
+    builder.thread_stack_size(crate::cluster::THREAD_STACK_BYTES);
+    let runtime = match builder.build() {
         Ok(rt) => rt,
         Err(e) => return fail(&Error::io("tokio runtime", e)),
     };
@@ -88,6 +94,8 @@ pub fn main() -> ExitCode {
             Command::Convert(args) => convert::run(args, cli.quiet).await,
             Command::Lint(args) => check::lint(args).await,
             Command::Snapshot(args) => snapshot::run(args, cli.quiet).await,
+            #[cfg(feature = "cluster")]
+            Command::Cluster(args) => cluster::run(args).await,
         }
     });
     match result {

@@ -33,6 +33,11 @@ pub struct QueryArgs {
     /// controls' shared views (repeat for several).
     #[arg(long = "snapshot", short = 's', value_name = "FILE")]
     pub snapshots: Vec<PathBuf>,
+    /// Run the SQL on an Apache DataFusion Ballista cluster (`df://HOST:PORT`, a
+    /// `trailscope cluster scheduler`); `cloudtrail` is then read from --lake only.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "URL", conflicts_with = "allow_write")]
+    pub cluster: Option<String>,
 }
 
 pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
@@ -52,7 +57,7 @@ pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
     let started = Instant::now();
     let results = {
         let _progress = Progress::start(source.stats.clone(), quiet);
-        statements::execute(&ctx, statements).await
+        execute(&args, ctx, &source, statements).await
     };
     let results = results?;
     for result in &results {
@@ -70,6 +75,23 @@ pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
     }
     report_read_errors(&source, quiet);
     Ok(0)
+}
+
+/// Runs the statements here, or on the cluster given with `--cluster`.
+async fn execute(
+    args: &QueryArgs,
+    ctx: datafusion::prelude::SessionContext,
+    source: &ArchiveSource,
+    statements: Vec<datafusion::sql::parser::Statement>,
+) -> Result<Vec<statements::StatementResult>> {
+    #[cfg(feature = "cluster")]
+    if let Some(url) = &args.cluster {
+        let views = !args.snapshots.is_empty();
+        let cluster = crate::cluster::ClusterSession::connect(url, ctx, source, views).await?;
+        return cluster.execute(statements).await;
+    }
+    let _ = (args, source);
+    statements::execute(&ctx, statements).await
 }
 
 fn read_sql(args: &QueryArgs) -> Result<String> {

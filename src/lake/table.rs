@@ -60,27 +60,31 @@ impl LakeTable {
 
     /// The manifest's files that can hold rows in `scope`.
     fn files_in(&self, scope: &Scope) -> Vec<&DataFile> {
-        let from = scope.from.map(|t| t.timestamp_micros());
-        let to = scope.to.map(|t| t.timestamp_micros());
-        self.lake
-            .files
-            .iter()
-            .filter(|f| scope.accounts.is_empty() || scope.accounts.contains(&f.account_id))
-            .filter(|f| scope.regions.is_empty() || scope.regions.contains(&f.region))
-            .filter(|f| {
-                // A bounded range never matches a row without an event time.
-                let (Some(min), Some(max)) = (f.min_eventtime, f.max_eventtime) else {
-                    return from.is_none() && to.is_none();
-                };
-                from.is_none_or(|from| max >= from) && to.is_none_or(|to| min < to)
-            })
-            .collect()
+        files_in(&self.lake.files, scope)
     }
+}
+
+/// The files of `files` that can hold rows in `scope` (also the cluster's table's pruning).
+pub(crate) fn files_in<'a>(files: &'a [DataFile], scope: &Scope) -> Vec<&'a DataFile> {
+    let from = scope.from.map(|t| t.timestamp_micros());
+    let to = scope.to.map(|t| t.timestamp_micros());
+    files
+        .iter()
+        .filter(|f| scope.accounts.is_empty() || scope.accounts.contains(&f.account_id))
+        .filter(|f| scope.regions.is_empty() || scope.regions.contains(&f.region))
+        .filter(|f| {
+            // A bounded range never matches a row without an event time.
+            let (Some(min), Some(max)) = (f.min_eventtime, f.max_eventtime) else {
+                return from.is_none() && to.is_none();
+            };
+            from.is_none_or(|from| max >= from) && to.is_none_or(|to| min < to)
+        })
+        .collect()
 }
 
 /// Index of each raw column in the Parquet scan's table schema (file columns, then the two
 /// partition columns).
-fn scan_index(raw: usize) -> usize {
+pub(crate) fn scan_index(raw: usize) -> usize {
     let full = cloudtrail_schema();
     let file = lake_file_schema();
     let name = full.field(raw).name();
@@ -91,7 +95,7 @@ fn scan_index(raw: usize) -> usize {
     }
 }
 
-fn table_schema() -> TableSchema {
+pub(crate) fn table_schema() -> TableSchema {
     let partition = |name: &str| Arc::new(Field::new(name, DataType::Utf8, false));
     TableSchema::builder(lake_file_schema())
         .with_table_partition_cols(vec![partition(ACCOUNT_ID), partition(REGION)])
@@ -309,7 +313,11 @@ impl LakeTable {
 
 /// Files spread over `n` groups (DataFusion reads groups in parallel), largest first onto the
 /// lightest.
-fn balance(files: &[&DataFile], n: usize, path: impl Fn(&str) -> String) -> Vec<FileGroup> {
+pub(crate) fn balance(
+    files: &[&DataFile],
+    n: usize,
+    path: impl Fn(&str) -> String,
+) -> Vec<FileGroup> {
     let mut sorted: Vec<&&DataFile> = files.iter().collect();
     sorted.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
     let n = n.clamp(1, files.len().max(1));

@@ -1,0 +1,73 @@
+//! `trailscope cluster scheduler|executor`: Ballista's processes with trailscope's functions and
+//! tables, for `trailscope query --cluster df://host:port` (feature `cluster`).
+
+use std::net::SocketAddr;
+
+use clap::{Args, Subcommand};
+
+use crate::cluster::server::{self, ExecutorOptions};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Run a Ballista scheduler: clients connect to it with --cluster df://HOST:PORT.
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+        bind: SocketAddr,
+    },
+    /// Run a Ballista executor for a scheduler. It reads the lake itself: give it the lake's
+    /// path (same path as the client's --lake) or S3 credentials in the environment.
+    Executor {
+        /// The scheduler's address.
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+        scheduler: String,
+        /// Address for results and shuffles (Arrow Flight).
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50051")]
+        bind: SocketAddr,
+        /// Port the scheduler sends tasks to (on the --bind host).
+        #[arg(long, value_name = "PORT", default_value_t = 50052)]
+        grpc_port: u16,
+        /// Tasks run at once (0: one per core).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        concurrency: usize,
+    },
+}
+
+pub async fn run(args: ClusterArgs) -> Result<u8> {
+    match args.command {
+        ClusterCommand::Scheduler { bind } => server::run_scheduler(bind).await?,
+        ClusterCommand::Executor {
+            scheduler,
+            bind,
+            grpc_port,
+            concurrency,
+        } => {
+            server::run_executor(ExecutorOptions {
+                scheduler: host_port(&scheduler)?,
+                bind,
+                grpc_port,
+                concurrency,
+            })
+            .await?
+        }
+    }
+    Ok(0)
+}
+
+fn host_port(s: &str) -> Result<(String, u16)> {
+    s.rsplit_once(':')
+        .and_then(|(host, port)| Some((host.to_string(), port.parse().ok()?)))
+        .filter(|(host, _)| !host.is_empty())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "--scheduler {s}: give the scheduler as HOST:PORT, e.g. 127.0.0.1:50050"
+            ))
+        })
+}

@@ -1,0 +1,151 @@
+//! Ballista's scheduler and executor processes, started with trailscope's functions and codec:
+//! the scheduler decodes our tables and plans with our SQL functions; executors decode and run
+//! plans that call them. Both read the lake through object stores made from the URL (local
+//! files, or S3 with the standard AWS environment variables).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::{SessionState, SessionStateBuilder};
+use datafusion::prelude::SessionConfig;
+use object_store::ObjectStore;
+use url::Url;
+
+use super::codec::TrailscopeCodec;
+use crate::error::{Error, Result};
+
+/// Plans and results larger than Ballista's 16 MiB default travel between client, scheduler and
+/// executors: a lake's file list and shipped tables are part of the plan.
+pub const MAX_MESSAGE_BYTES: u32 = 1 << 30;
+
+/// Our functions and settings, with the configuration a client sent.
+fn session_state(config: SessionConfig) -> datafusion::error::Result<SessionState> {
+    let base = crate::table::base_session()
+        .map_err(datafusion::error::DataFusionError::from)?
+        .state();
+    Ok(SessionStateBuilder::new_from_existing(base)
+        .with_config(config)
+        .with_runtime_env(runtime_env()?)
+        .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
+        .build())
+}
+
+fn runtime_env() -> datafusion::error::Result<Arc<RuntimeEnv>> {
+    RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(LakeStores::default()))
+        .build_arc()
+}
+
+/// Local files, plus one S3 store per bucket made on first use from the environment
+/// (`AWS_ACCESS_KEY_ID`, `AWS_REGION`, `AWS_ENDPOINT_URL_S3`, an instance or task role, ...).
+#[derive(Debug, Default)]
+struct LakeStores {
+    fixed: DefaultObjectStoreRegistry,
+    buckets: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+impl ObjectStoreRegistry for LakeStores {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        self.fixed.register_store(url, store)
+    }
+
+    fn get_store(&self, url: &Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
+        if url.scheme() != "s3" {
+            return self.fixed.get_store(url);
+        }
+        let bucket = url.host_str().unwrap_or_default().to_string();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(store) = buckets.get(&bucket) {
+            return Ok(Arc::clone(store));
+        }
+        let store: Arc<dyn ObjectStore> = Arc::new(
+            object_store::aws::AmazonS3Builder::from_env()
+                .with_bucket_name(&bucket)
+                .build()?,
+        );
+        buckets.insert(bucket, Arc::clone(&store));
+        Ok(store)
+    }
+}
+
+fn ballista_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Runtime(format!("{what}: {e}"))
+}
+
+/// Runs a Ballista scheduler on `bind` until the process is stopped.
+pub async fn run_scheduler(bind: SocketAddr) -> Result<()> {
+    let host = if bind.ip().is_unspecified() {
+        "localhost".to_string()
+    } else {
+        bind.ip().to_string()
+    };
+    let mut config = SchedulerConfig::default()
+        .with_hostname(host)
+        .with_port(bind.port())
+        .with_grpc_server_max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .with_grpc_server_max_encoding_message_size(MAX_MESSAGE_BYTES)
+        .with_grpc_client_max_message_size(MAX_MESSAGE_BYTES)
+        .with_override_session_builder(Arc::new(session_state));
+    config.bind_host = bind.ip().to_string();
+    config.override_logical_codec = Some(Arc::new(TrailscopeCodec::default()));
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(|e| ballista_error("scheduler", e))?;
+    eprintln!("trailscope: Ballista scheduler listening on {bind}");
+    start_server(cluster, bind, Arc::new(config))
+        .await
+        .map_err(|e| ballista_error(&format!("scheduler on {bind}"), e))
+}
+
+/// Where an executor listens and which scheduler it serves.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    pub scheduler: (String, u16),
+    /// Arrow Flight (results and shuffles) on this address.
+    pub bind: SocketAddr,
+    /// The port the scheduler pushes tasks to.
+    pub grpc_port: u16,
+    /// Tasks run at once (0: one per core).
+    pub concurrency: usize,
+}
+
+/// Runs a Ballista executor until the process is stopped.
+pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
+    let base = crate::table::base_session()?.state();
+    let runtime = runtime_env()?;
+    let config = ExecutorProcessConfig {
+        bind_host: options.bind.ip().to_string(),
+        port: options.bind.port(),
+        grpc_port: options.grpc_port,
+        scheduler_host: options.scheduler.0.clone(),
+        scheduler_port: options.scheduler.1,
+        // Executors may start before their scheduler: keep trying for a while.
+        scheduler_connect_timeout_seconds: 60,
+        vcores: options.concurrency,
+        grpc_max_decoding_message_size: MAX_MESSAGE_BYTES,
+        grpc_max_encoding_message_size: MAX_MESSAGE_BYTES,
+        override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&base))),
+        override_runtime_producer: Some(Arc::new(move |_| Ok(Arc::clone(&runtime)))),
+        override_logical_codec: Some(Arc::new(TrailscopeCodec::default())),
+        ..ExecutorProcessConfig::default()
+    };
+    eprintln!(
+        "trailscope: Ballista executor on {} (tasks on port {}), scheduler {}:{}",
+        options.bind, options.grpc_port, options.scheduler.0, options.scheduler.1
+    );
+    start_executor_process(Arc::new(config))
+        .await
+        .map_err(|e| ballista_error("executor", e))
+}

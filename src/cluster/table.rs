@@ -1,0 +1,251 @@
+//! The two kinds of table a cluster query reads, both small enough to travel inside the plan:
+//!
+//! - [`LakeFiles`]: `cloudtrail` as the Parquet files the lake's manifest names, listed
+//!   explicitly. A `ListingTable` cannot be used: it lists the lake on the scheduler (and would
+//!   read the files a killed `convert` left behind), and its protobuf form keeps only each path's
+//!   URL, so neither a glob nor a per-file path can carry the Hive partition values. The scan is
+//!   DataFusion's own Parquet scan, which executors run without any trailscope code.
+//! - [`ShippedTable`]: any other table (`log_files`, snapshot tables, ...), computed on the
+//!   client by its usual provider and carried as Arrow IPC; the scheduler turns it back into a
+//!   `MemTable`.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::object_store::ObjectStoreUrl;
+use datafusion::datasource::physical_plan::{FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::{MemTable, TableType};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col, lit};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::filter::FilterExecBuilder;
+use serde::{Deserialize, Serialize};
+
+use crate::archive::Scope;
+use crate::decode::schema::{TIMEZONE, cloudtrail_schema};
+use crate::lake::DataFile;
+use crate::lake::table::{balance, files_in, scan_index, table_schema};
+use crate::lake::write::lake_file_schema;
+use crate::table::cloudtrail::PRUNING;
+use crate::table::shared_scan::unqualified;
+
+/// `cloudtrail` on a cluster: the manifest's files under the lake's root, restricted to the
+/// user's `--from/--to/--account/--region`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LakeFiles {
+    /// The object store holding the lake: `file://` or `s3://bucket`.
+    pub store_url: String,
+    /// The lake's root inside that store (no leading or trailing `/`).
+    pub root: String,
+    pub files: Vec<DataFile>,
+    /// Microseconds since the epoch.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub accounts: BTreeSet<String>,
+    pub regions: BTreeSet<String>,
+}
+
+impl LakeFiles {
+    fn scope(&self) -> Scope {
+        let time = |t: Option<i64>| t.and_then(DateTime::<Utc>::from_timestamp_micros);
+        Scope {
+            from: time(self.from),
+            to: time(self.to),
+            accounts: self.accounts.clone(),
+            regions: self.regions.clone(),
+            ..Scope::default()
+        }
+    }
+
+    fn path(&self, relative: &str) -> String {
+        if self.root.is_empty() {
+            relative.to_string()
+        } else {
+            format!("{}/{relative}", self.root)
+        }
+    }
+}
+
+fn time(micros: i64) -> Expr {
+    lit(ScalarValue::TimestampMicrosecond(
+        Some(micros),
+        Some(TIMEZONE.into()),
+    ))
+}
+
+#[async_trait]
+impl TableProvider for LakeFiles {
+    fn schema(&self) -> SchemaRef {
+        cloudtrail_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    /// Every filter helps the Parquet scan prune; DataFusion re-applies them all.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    /// Runs on the scheduler: chooses files from the list (no listing), and plans DataFusion's
+    /// Parquet scan of them in the `cloudtrail` column order.
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let wanted: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..cloudtrail_schema().fields().len()).collect(),
+        };
+        let scope = self.scope().intersect(&PRUNING.scope(filters));
+        let files = files_in(&self.files, &scope);
+        if files.is_empty() {
+            return Ok(Arc::new(EmptyExec::new(Arc::new(
+                cloudtrail_schema().project(&wanted)?,
+            ))));
+        }
+        let table_schema = table_schema();
+        let full_scan_schema = DFSchema::try_from(Arc::clone(table_schema.table_schema()))?;
+
+        // The lake's files hold rows outside the user's --from/--to: those are cut exactly.
+        let mut exact = Vec::new();
+        if let Some(from) = self.from {
+            exact.push(col("eventtime").gt_eq(time(from)));
+        }
+        if let Some(to) = self.to {
+            exact.push(col("eventtime").lt(time(to)));
+        }
+        let file_columns = lake_file_schema();
+        let mut pruning: Vec<Expr> = filters
+            .iter()
+            .filter_map(|e| unqualified(e.clone()))
+            .filter(|e| {
+                let cols = e.column_refs();
+                !cols.is_empty()
+                    && cols
+                        .iter()
+                        .all(|c| file_columns.field_with_name(&c.name).is_ok())
+                    && state
+                        .create_physical_expr(e.clone(), &full_scan_schema)
+                        .is_ok()
+            })
+            .collect();
+        pruning.extend(exact.iter().cloned());
+        let mut parquet = ParquetSource::new(table_schema);
+        if let Some(predicate) = conjunction(pruning) {
+            parquet =
+                parquet.with_predicate(state.create_physical_expr(predicate, &full_scan_schema)?);
+        }
+
+        let mut indices: Vec<usize> = wanted.iter().map(|&i| scan_index(i)).collect();
+        let shown = indices.len();
+        let eventtime = scan_index(cloudtrail_schema().index_of("eventtime")?);
+        if !exact.is_empty() && !indices.contains(&eventtime) {
+            indices.push(eventtime);
+        }
+        let groups = balance(&files, state.config().target_partitions().max(1), |p| {
+            self.path(p)
+        });
+        let config =
+            FileScanConfigBuilder::new(ObjectStoreUrl::parse(&self.store_url)?, Arc::new(parquet))
+                .with_file_groups(groups)
+                .with_projection_indices(Some(indices))?
+                .build();
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let plan = format.create_physical_plan(state, config).await?;
+        let Some(predicate) = conjunction(exact) else {
+            return Ok(plan);
+        };
+        let scanned = DFSchema::try_from(plan.schema())?;
+        let predicate = state.create_physical_expr(predicate, &scanned)?;
+        Ok(Arc::new(
+            FilterExecBuilder::new(predicate, plan)
+                .apply_projection(Some((0..shown).collect()))?
+                .build()?,
+        ))
+    }
+}
+
+/// A table the cluster cannot compute (it lists or reads the archive, or holds a snapshot),
+/// computed on the client just before a statement that reads it is sent.
+#[derive(Debug)]
+pub struct ShippedTable {
+    name: String,
+    inner: Arc<dyn TableProvider>,
+    rows: OnceLock<Vec<RecordBatch>>,
+}
+
+impl ShippedTable {
+    pub fn new(name: &str, inner: Arc<dyn TableProvider>) -> Self {
+        ShippedTable {
+            name: name.to_string(),
+            inner,
+            rows: OnceLock::new(),
+        }
+    }
+
+    /// Computes the rows with the table's own provider in `local` (once per session).
+    pub async fn materialize(&self, local: &dyn Session) -> Result<()> {
+        if self.rows.get().is_some() {
+            return Ok(());
+        }
+        let plan = self.inner.scan(local, None, &[], None).await?;
+        let batches = datafusion::physical_plan::collect(plan, local.task_ctx()).await?;
+        let _ = self.rows.set(batches);
+        Ok(())
+    }
+
+    /// The rows, once materialized.
+    pub fn rows(&self) -> Result<&[RecordBatch]> {
+        self.rows.get().map(Vec::as_slice).ok_or_else(|| {
+            DataFusionError::Internal(format!(
+                "table {} was sent to the cluster before it was computed",
+                self.name
+            ))
+        })
+    }
+}
+
+#[async_trait]
+impl TableProvider for ShippedTable {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    /// Only reached when a plan runs on the client (e.g. `information_schema`).
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.inner.scan(state, projection, filters, limit).await
+    }
+}
+
+/// The rows the scheduler received, as a table it can plan.
+pub fn received_table(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Arc<MemTable>> {
+    Ok(Arc::new(MemTable::try_new(schema, vec![batches])?))
+}

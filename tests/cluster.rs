@@ -1,0 +1,215 @@
+//! The same SQL on a Ballista cluster: a scheduler and an executor started as separate
+//! `trailscope cluster` processes on 127.0.0.1 must answer ad-hoc queries and a control's SQL over
+//! the lake exactly as the local engine does, and refuse while the lake is behind the archive.
+
+use std::fs::File;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{copy_tree, plant, stderr, stdout, trailscope};
+
+/// A `trailscope cluster ...` process, killed when the test ends however it ends.
+struct Server {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(name: &'static str, args: &[&str], dir: &Path) -> Server {
+        let log = dir.join(format!("{name}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
+            .args(["cluster", name])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(File::create(&log).unwrap())
+            .stderr(File::create(dir.join(format!("{name}.err"))).unwrap())
+            .spawn()
+            .expect("start trailscope cluster");
+        Server { name, child, log }
+    }
+
+    /// Waits until `port` accepts connections; panics with the process's output if it exits or
+    /// takes over a minute.
+    fn wait_for(&mut self, port: u16) {
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "trailscope cluster {} exited ({status}) before listening on {port}:\n{}",
+                    self.name,
+                    self.output()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "trailscope cluster {} not listening on {port} after 60 s:\n{}",
+                self.name,
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn output(&self) -> String {
+        let err = self.log.with_extension("err");
+        format!(
+            "{}{}",
+            std::fs::read_to_string(&err).unwrap_or_default(),
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A scheduler and one executor on free loopback ports; the scheduler's `df://` URL.
+fn start_cluster(dir: &Path) -> (String, Vec<Server>) {
+    let (scheduler_port, flight_port, grpc_port) = (free_port(), free_port(), free_port());
+    let scheduler_addr = format!("127.0.0.1:{scheduler_port}");
+    let mut scheduler = Server::start("scheduler", &["--bind", &scheduler_addr], dir);
+    scheduler.wait_for(scheduler_port);
+    let mut executor = Server::start(
+        "executor",
+        &[
+            "--scheduler",
+            &scheduler_addr,
+            "--bind",
+            &format!("127.0.0.1:{flight_port}"),
+            "--grpc-port",
+            &grpc_port.to_string(),
+            "--concurrency",
+            "2",
+        ],
+        dir,
+    );
+    executor.wait_for(flight_port);
+    executor.wait_for(grpc_port);
+    (format!("df://{scheduler_addr}"), vec![scheduler, executor])
+}
+
+fn succeeded(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: exit {:?}\n{}",
+        out.status.code(),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+fn sorted(csv: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = csv.lines().collect();
+    lines.sort_unstable();
+    lines
+}
+
+const SNAPSHOT: &str = "testdata/snapshot-566424620868.json";
+/// A control whose SQL reads `cloudtrail`, `log_files` (through a view) and the snapshot's
+/// tables: on the bundled archive it fails on the StopLogging episode.
+const CONTROL: &str = "queries/controls/alarms/CTL.CLOUDTRAIL.ALARM.STOPLOGGING.001.sql";
+
+/// Ad-hoc questions: grouping over partition and file columns, our JSON functions, a window.
+const AD_HOC: &[&str] = &[
+    "SELECT account_id, region, eventname, count(*) AS n, count(DISTINCT useridentity.arn) AS principals, \
+     min(eventtime) AS first, max(eventtime) AS last FROM cloudtrail GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    "SELECT eventname, json_extract_scalar(requestparameters, '$.name') AS name, count(*) AS n \
+     FROM cloudtrail WHERE eventsource = 'cloudtrail.amazonaws.com' GROUP BY 1, 2 ORDER BY 1, 2",
+];
+
+#[test]
+fn cluster_answers_as_the_local_engine_and_refuses_an_incomplete_lake() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let lake = dir.path().join("lake");
+    copy_tree(&root.join("testdata/archive"), &archive);
+    let (a, l) = (archive.to_str().unwrap(), lake.to_str().unwrap());
+    succeeded(
+        trailscope(&["convert", "-q", "-a", a, "--lake", l]),
+        "convert",
+    );
+
+    let (url, _servers) = start_cluster(dir.path());
+    let snapshot = root.join(SNAPSHOT);
+    let control = root.join(CONTROL);
+    let (snapshot, control) = (snapshot.to_str().unwrap(), control.to_str().unwrap());
+    let local_and_cluster = |args: &[&str]| {
+        let base = [
+            &["query", "-q", "-a", a, "--lake", l, "--format", "csv"][..],
+            args,
+        ]
+        .concat();
+        let local = succeeded(trailscope(&base), &format!("local {args:?}"));
+        let cluster = [&base[..], &["--cluster", &url]].concat();
+        let remote = succeeded(trailscope(&cluster), &format!("cluster {args:?}"));
+        (local, remote)
+    };
+
+    for sql in AD_HOC {
+        let (local, remote) = local_and_cluster(&[sql]);
+        assert!(local.lines().count() > 2, "{sql}: too few rows\n{local}");
+        assert_eq!(remote, local, "{sql}");
+    }
+    // The user's --from/--account restrict the lake's rows exactly on the cluster too.
+    let (local, remote) = local_and_cluster(&[
+        "--from",
+        "2026-10-01T12:00:00Z",
+        "--account",
+        "566424620868",
+        AD_HOC[0],
+    ]);
+    assert!(local.lines().count() > 1, "{local}");
+    assert_eq!(remote, local, "--from/--account");
+    // A control's own SQL file, with the snapshot's tables shipped to the cluster.
+    let (local, remote) = local_and_cluster(&["-s", snapshot, "-f", control]);
+    // Its SQL has no ORDER BY: compare the rows in any order.
+    assert!(local.contains("fail"), "{local}");
+    assert_eq!(sorted(&remote), sorted(&local), "{CONTROL}");
+
+    // A log file delivered after the conversion: the cluster cannot read it, so it refuses.
+    let late = "AWSLogs/566424620868/CloudTrail/us-east-1/2026/10/03/\
+                566424620868_CloudTrail_us-east-1_20261003T2355Z_lateLATElate0001.json.gz";
+    plant(&archive, late, &crate::util::gzip(br#"{"Records":[]}"#));
+    let refused = trailscope(&[
+        "query",
+        "-q",
+        "-a",
+        a,
+        "--lake",
+        l,
+        "--cluster",
+        &url,
+        AD_HOC[0],
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let message = stderr(&refused);
+    assert!(
+        message.contains("1 log object") && message.contains(late),
+        "{message}"
+    );
+    assert!(message.contains("trailscope convert"), "{message}");
+    // Without a lake there is nothing for the cluster to read.
+    let no_lake = trailscope(&["query", "-q", "-a", a, "--cluster", &url, "SELECT 1"]);
+    assert_eq!(no_lake.status.code(), Some(2));
+    assert!(
+        stderr(&no_lake).contains("--cluster needs --lake"),
+        "{}",
+        stderr(&no_lake)
+    );
+}
