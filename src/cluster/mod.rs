@@ -201,7 +201,7 @@ fn lake_files(lake: &LakeSnapshot, source: &ArchiveSource) -> Result<LakeFiles> 
 /// Refuses to run while the archive (in the user's scope) holds log objects the lake does not:
 /// the cluster reads only the lake, and an answer without them would be silently incomplete.
 async fn refuse_incomplete_lake(source: &ArchiveSource, lake: &LakeSnapshot) -> Result<()> {
-    let listed = crate::table::cloudtrail::list_for_scan(source, &source.scope).await?;
+    let listed = crate::lake::table::raw_candidates(source, lake, &source.scope).await?;
     let missing: Vec<&str> = listed
         .iter()
         .filter(|o| !lake.holds(&o.key, o.size))

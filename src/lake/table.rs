@@ -82,6 +82,55 @@ pub(crate) fn files_in<'a>(files: &'a [DataFile], scope: &Scope) -> Vec<&'a Data
         .collect()
 }
 
+/// The archive's objects of `scope` to weigh against the lake's manifest (those it does not
+/// hold are read raw). With a checkpoint,
+/// only folders delivered since the last whole-archive conversion are listed, plus the
+/// objects it had to leave raw; its skipped objects are reported as a listing would.
+pub(crate) async fn raw_candidates(
+    source: &ArchiveSource,
+    lake: &LakeSnapshot,
+    scope: &Scope,
+) -> Result<Vec<ObjectEntry>> {
+    let Some(checkpoint) = &lake.checkpoint else {
+        return list_for_scan(source, scope).await;
+    };
+    let mut recent = scope.clone();
+    recent.delivered_from = checkpoint.since.clone();
+    let mut listed = list_for_scan(source, &recent).await?;
+    // What the listing above did not reach: folders before the checkpoint, in scope.
+    let older =
+        |key: &str| parse_key(key).filter(|k| scope.may_contain(k) && !recent.may_contain(k));
+    let skipped: Vec<Skipped> = checkpoint
+        .skipped
+        .iter()
+        .filter(|s| older(&s.key).is_some() || parse_key(&s.key).is_none())
+        .map(|s| Skipped {
+            key: s.key.clone(),
+            reason: s.reason.clone(),
+        })
+        .collect();
+    source.errors.record_skipped(&skipped);
+    let store = &source.location.store;
+    for key in &checkpoint.read_raw {
+        let Some(parsed) = older(key) else { continue };
+        let path = Path::parse(key).unwrap_or_else(|_| Path::from(key.as_str()));
+        let meta = match store.head(&path).await {
+            Ok(meta) => meta,
+            // Gone since: the raw table would not see it either.
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        listed.push(ObjectEntry {
+            key: key.clone(),
+            parsed,
+            size: meta.size,
+            last_modified: meta.last_modified,
+            e_tag: meta.e_tag,
+        });
+    }
+    Ok(listed)
+}
+
 /// Index of each raw column in the Parquet scan's table schema (file columns, then the two
 /// partition columns).
 pub(crate) fn scan_index(raw: usize) -> usize {
@@ -136,7 +185,7 @@ impl TableProvider for LakeTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let scope = self.source.scope.intersect(&PRUNING.scope(filters));
-        let listed = self.objects_not_in_files(&scope).await?;
+        let listed = raw_candidates(&self.source, &self.lake, &scope).await?;
         let mut raw = Vec::new();
         let mut changed = Vec::new();
         for o in listed {
@@ -171,50 +220,6 @@ impl TableProvider for LakeTable {
 }
 
 impl LakeTable {
-    /// The raw objects of `scope` to list and weigh against the manifest. With a checkpoint,
-    /// only folders delivered since the last whole-archive conversion are listed, plus the
-    /// objects it had to leave raw; its skipped objects are reported as a listing would.
-    async fn objects_not_in_files(&self, scope: &Scope) -> Result<Vec<ObjectEntry>> {
-        let Some(checkpoint) = &self.lake.checkpoint else {
-            return list_for_scan(&self.source, scope).await;
-        };
-        let mut recent = scope.clone();
-        recent.delivered_from = checkpoint.since.clone();
-        let mut listed = list_for_scan(&self.source, &recent).await?;
-        // What the listing above did not reach: folders before the checkpoint, in scope.
-        let older =
-            |key: &str| parse_key(key).filter(|k| scope.may_contain(k) && !recent.may_contain(k));
-        let skipped: Vec<Skipped> = checkpoint
-            .skipped
-            .iter()
-            .filter(|s| older(&s.key).is_some() || parse_key(&s.key).is_none())
-            .map(|s| Skipped {
-                key: s.key.clone(),
-                reason: s.reason.clone(),
-            })
-            .collect();
-        self.source.errors.record_skipped(&skipped);
-        let store = &self.source.location.store;
-        for key in &checkpoint.read_raw {
-            let Some(parsed) = older(key) else { continue };
-            let path = Path::parse(key).unwrap_or_else(|_| Path::from(key.as_str()));
-            let meta = match store.head(&path).await {
-                Ok(meta) => meta,
-                // Gone since: the raw table would not see it either.
-                Err(object_store::Error::NotFound { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            listed.push(ObjectEntry {
-                key: key.clone(),
-                parsed,
-                size: meta.size,
-                last_modified: meta.last_modified,
-                e_tag: meta.e_tag,
-            });
-        }
-        Ok(listed)
-    }
-
     /// DataFusion's Parquet scan of `files`, rows restricted exactly to the source's time range
     /// and without rows of `changed` objects (they are read raw instead).
     async fn parquet_plan(
