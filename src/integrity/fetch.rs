@@ -11,6 +11,7 @@
 //! Every item comes back exactly once with its outcome, a panicking check included: evidence is
 //! never dropped because its check failed.
 
+use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
@@ -24,6 +25,8 @@ use crate::archive::Location;
 
 /// Local files read and checked by one blocking task.
 const LOCAL_BATCH: usize = 32;
+/// The largest read buffer a thread keeps between files.
+const KEPT_BUFFER: usize = 16 << 20;
 
 /// What reading an object and checking it gave.
 #[derive(Debug)]
@@ -88,10 +91,7 @@ where
                 batch
                     .into_iter()
                     .map(|(key, item)| {
-                        let outcome = match read_local(&files, &key) {
-                            Ok(bytes) => guarded(&*check, &item, &bytes),
-                            Err(outcome) => outcome,
-                        };
+                        let outcome = read_local_and_check(&files, &key, &*check, &item);
                         (item, outcome)
                     })
                     .collect::<Vec<_>>()
@@ -107,14 +107,34 @@ where
         .boxed()
 }
 
-/// The bytes of a local object, or its outcome when there are none.
-fn read_local<R>(files: &LocalFileSystem, key: &str) -> Result<Vec<u8>, Outcome<R>> {
-    let path = files
-        .path_to_filesystem(&store_path(key))
-        .map_err(|e| Outcome::Failed(e.to_string()))?;
-    std::fs::read(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Outcome::Missing,
-        _ => Outcome::Failed(format!("{}: {e}", path.display())),
+thread_local! {
+    /// Each blocking thread reads its files into one buffer, reused: no allocation per file.
+    static FILE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Reads a local object and checks it, or gives its outcome when it cannot be read.
+fn read_local_and_check<I, R>(
+    files: &LocalFileSystem,
+    key: &str,
+    check: &(impl Fn(&I, &[u8]) -> R + ?Sized),
+    item: &I,
+) -> Outcome<R> {
+    let path = match files.path_to_filesystem(&store_path(key)) {
+        Ok(path) => path,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    FILE_BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        let outcome = match std::fs::File::open(&path).and_then(|mut f| f.read_to_end(buffer)) {
+            Ok(_) => guarded(check, item, buffer),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Outcome::Missing,
+            Err(e) => Outcome::Failed(format!("{}: {e}", path.display())),
+        };
+        // One odd huge object must not pin its size for the rest of the run.
+        if buffer.capacity() > KEPT_BUFFER {
+            *buffer = Vec::new();
+        }
+        outcome
     })
 }
 
