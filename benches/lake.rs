@@ -224,7 +224,8 @@ async fn query(
             )
             .await
             .unwrap();
-            Some(Arc::new(manifest::load(&l).await.unwrap()))
+            // As the CLI opens it: source lists before the checkpoint are not read.
+            Some(Arc::new(manifest::load_for_queries(&l).await.unwrap()))
         }
         None => None,
     };
