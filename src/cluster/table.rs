@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::archive::Scope;
 use crate::decode::schema::{TIMEZONE, cloudtrail_schema};
 use crate::lake::DataFile;
-use crate::lake::table::{balance, files_in, scan_index, table_schema};
+use crate::lake::table::{ExactRows, balance, files_in, parquet_scan};
 use crate::lake::write::lake_file_schema;
 use crate::table::cloudtrail::PRUNING;
 use crate::table::shared_scan::unqualified;
@@ -76,13 +76,6 @@ impl LakeFiles {
     }
 }
 
-fn time(micros: i64) -> Expr {
-    lit(ScalarValue::TimestampMicrosecond(
-        Some(micros),
-        Some(TIMEZONE.into()),
-    ))
-}
-
 #[async_trait]
 impl TableProvider for LakeFiles {
     fn schema(&self) -> SchemaRef {
@@ -114,72 +107,24 @@ impl TableProvider for LakeFiles {
             Some(p) => p.clone(),
             None => (0..cloudtrail_schema().fields().len()).collect(),
         };
-        let scope = self.scope().intersect(&PRUNING.scope(filters));
+        let own = self.scope();
+        let scope = own.intersect(&PRUNING.scope(filters));
         let files = files_in(&self.files, &scope);
         if files.is_empty() {
             return Ok(Arc::new(EmptyExec::new(Arc::new(
                 cloudtrail_schema().project(&wanted)?,
             ))));
         }
-        let table_schema = table_schema();
-        let full_scan_schema = DFSchema::try_from(Arc::clone(table_schema.table_schema()))?;
-
-        // The lake's files hold rows outside the user's --from/--to: those are cut exactly.
-        let mut exact = Vec::new();
-        if let Some(from) = self.from {
-            exact.push(col("eventtime").gt_eq(time(from)));
-        }
-        if let Some(to) = self.to {
-            exact.push(col("eventtime").lt(time(to)));
-        }
-        let file_columns = lake_file_schema();
-        let mut pruning: Vec<Expr> = filters
-            .iter()
-            .filter_map(|e| unqualified(e.clone()))
-            .filter(|e| {
-                let cols = e.column_refs();
-                !cols.is_empty()
-                    && cols
-                        .iter()
-                        .all(|c| file_columns.field_with_name(&c.name).is_ok())
-                    && state
-                        .create_physical_expr(e.clone(), &full_scan_schema)
-                        .is_ok()
-            })
-            .collect();
-        pruning.extend(exact.iter().cloned());
-        let mut parquet = ParquetSource::new(table_schema);
-        if let Some(predicate) = conjunction(pruning) {
-            parquet =
-                parquet.with_predicate(state.create_physical_expr(predicate, &full_scan_schema)?);
-        }
-
-        let mut indices: Vec<usize> = wanted.iter().map(|&i| scan_index(i)).collect();
-        let shown = indices.len();
-        let eventtime = scan_index(cloudtrail_schema().index_of("eventtime")?);
-        if !exact.is_empty() && !indices.contains(&eventtime) {
-            indices.push(eventtime);
-        }
         let groups = balance(&files, state.config().target_partitions().max(1), |p| {
             self.path(p)
         });
-        let config =
-            FileScanConfigBuilder::new(ObjectStoreUrl::parse(&self.store_url)?, Arc::new(parquet))
-                .with_file_groups(groups)
-                .with_projection_indices(Some(indices))?
-                .build();
-        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
-        let plan = format.create_physical_plan(state, config).await?;
-        let Some(predicate) = conjunction(exact) else {
-            return Ok(plan);
+        let url = ObjectStoreUrl::parse(&self.store_url)?;
+        let exact = ExactRows {
+            from: own.from,
+            to: own.to,
+            changed: &[],
         };
-        let scanned = DFSchema::try_from(plan.schema())?;
-        let predicate = state.create_physical_expr(predicate, &scanned)?;
-        Ok(Arc::new(
-            FilterExecBuilder::new(predicate, plan)
-                .apply_projection(Some((0..shown).collect()))?
-                .build()?,
-        ))
+        parquet_scan(state, url, groups, projection, filters, exact).await
     }
 }
 

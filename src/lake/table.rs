@@ -220,8 +220,8 @@ impl TableProvider for LakeTable {
 }
 
 impl LakeTable {
-    /// DataFusion's Parquet scan of `files`, rows restricted exactly to the source's time range
-    /// and without rows of `changed` objects (they are read raw instead).
+    /// The Parquet scan of `files`, rows restricted exactly to the source's time range and
+    /// without rows of `changed` objects (they are read raw instead).
     async fn parquet_plan(
         &self,
         state: &dyn Session,
@@ -234,86 +234,115 @@ impl LakeTable {
         state
             .runtime_env()
             .register_object_store(url.as_ref(), Arc::clone(&self.lake.lake.location.store));
-        let table_schema = table_schema();
-        let full_scan_schema = DFSchema::try_from(Arc::clone(table_schema.table_schema()))?;
-
-        // Rows the raw scan would not return: outside the user's --from/--to, or from objects
-        // that changed since they were converted.
-        let mut exact = Vec::new();
-        if let Some(from) = self.source.scope.from {
-            exact.push(col("eventtime").gt_eq(time(from)));
-        }
-        if let Some(to) = self.source.scope.to {
-            exact.push(col("eventtime").lt(time(to)));
-        }
-        if !changed.is_empty() {
-            let keys = changed.iter().map(|k| lit(k.as_str())).collect();
-            exact.push(col(LOG_FILE).in_list(keys, true));
-        }
-
-        // Pruning predicate: the query's filters on file columns, plus the exact ones.
-        let file_columns: HashSet<String> = lake_file_schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        let mut pruning: Vec<Expr> = filters
-            .iter()
-            .filter_map(|e| unqualified(e.clone()))
-            .filter(|e| {
-                let cols = e.column_refs();
-                !cols.is_empty() && cols.iter().all(|c| file_columns.contains(&c.name))
-            })
-            .filter(|e| {
-                state
-                    .create_physical_expr(e.clone(), &full_scan_schema)
-                    .is_ok()
-            })
-            .collect();
-        pruning.extend(exact.iter().cloned());
-        let mut parquet = ParquetSource::new(table_schema);
-        if let Some(predicate) = conjunction(pruning) {
-            parquet =
-                parquet.with_predicate(state.create_physical_expr(predicate, &full_scan_schema)?);
-        }
-
-        // Output columns in the raw table's order, plus what the exact filter needs.
-        let wanted: Vec<usize> = match projection {
-            Some(p) => p.clone(),
-            None => (0..cloudtrail_schema().fields().len()).collect(),
-        };
-        let mut indices: Vec<usize> = wanted.iter().map(|&i| scan_index(i)).collect();
-        let shown = indices.len();
-        if !exact.is_empty() {
-            for name in ["eventtime", LOG_FILE] {
-                let i = scan_index(cloudtrail_schema().index_of(name)?);
-                if !indices.contains(&i) {
-                    indices.push(i);
-                }
-            }
-        }
-
         let lake = &self.lake.lake;
         let groups = balance(files, state.config().target_partitions().max(1), |p| {
             lake.path(p).to_string()
         });
-        let config = FileScanConfigBuilder::new(url, Arc::new(parquet))
-            .with_file_groups(groups)
-            .with_projection_indices(Some(indices.clone()))?
-            .build();
-        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
-        let plan = format.create_physical_plan(state, config).await?;
-        let Some(predicate) = conjunction(exact) else {
-            return Ok(plan);
+        let exact = ExactRows {
+            from: self.source.scope.from,
+            to: self.source.scope.to,
+            changed,
         };
-        let scanned = DFSchema::try_from(plan.schema())?;
-        let predicate = state.create_physical_expr(predicate, &scanned)?;
-        Ok(Arc::new(
-            FilterExecBuilder::new(predicate, plan)
-                .apply_projection(Some((0..shown).collect()))?
-                .build()?,
-        ))
+        parquet_scan(state, url, groups, projection, filters, exact).await
     }
+}
+
+/// The rows of lake files a scan must cut exactly, beyond what pruning skips.
+pub(crate) struct ExactRows<'a> {
+    /// The user's --from/--to: a file holds whole days.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Objects changed since converted: their rows are read raw instead.
+    pub changed: &'a [String],
+}
+
+/// DataFusion's Parquet scan of lake files, in the `cloudtrail` column order: every filter on a
+/// file column prunes row groups and pages, and `exact` rows are cut by a filter on top. Shared
+/// by the local lake table and the cluster's.
+pub(crate) async fn parquet_scan(
+    state: &dyn Session,
+    url: ObjectStoreUrl,
+    groups: Vec<FileGroup>,
+    projection: Option<&Vec<usize>>,
+    filters: &[Expr],
+    exact_rows: ExactRows<'_>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let table_schema = table_schema();
+    let full_scan_schema = DFSchema::try_from(Arc::clone(table_schema.table_schema()))?;
+    let mut exact = Vec::new();
+    if let Some(from) = exact_rows.from {
+        exact.push(col("eventtime").gt_eq(time(from)));
+    }
+    if let Some(to) = exact_rows.to {
+        exact.push(col("eventtime").lt(time(to)));
+    }
+    if !exact_rows.changed.is_empty() {
+        let keys = exact_rows.changed.iter().map(|k| lit(k.as_str())).collect();
+        exact.push(col(LOG_FILE).in_list(keys, true));
+    }
+
+    // Pruning predicate: the query's filters on file columns, plus the exact ones.
+    let file_columns: HashSet<String> = lake_file_schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let mut pruning: Vec<Expr> = filters
+        .iter()
+        .filter_map(|e| unqualified(e.clone()))
+        .filter(|e| {
+            let cols = e.column_refs();
+            !cols.is_empty() && cols.iter().all(|c| file_columns.contains(&c.name))
+        })
+        .filter(|e| {
+            state
+                .create_physical_expr(e.clone(), &full_scan_schema)
+                .is_ok()
+        })
+        .collect();
+    pruning.extend(exact.iter().cloned());
+    let mut parquet = ParquetSource::new(table_schema);
+    if let Some(predicate) = conjunction(pruning) {
+        parquet = parquet.with_predicate(state.create_physical_expr(predicate, &full_scan_schema)?);
+    }
+
+    // Output columns in the raw table's order, plus what the exact filter needs.
+    let wanted: Vec<usize> = match projection {
+        Some(p) => p.clone(),
+        None => (0..cloudtrail_schema().fields().len()).collect(),
+    };
+    let mut indices: Vec<usize> = wanted.iter().map(|&i| scan_index(i)).collect();
+    let shown = indices.len();
+    let needed = [
+        (
+            exact_rows.from.is_some() || exact_rows.to.is_some(),
+            "eventtime",
+        ),
+        (!exact_rows.changed.is_empty(), LOG_FILE),
+    ];
+    for (_, name) in needed.iter().filter(|(needed, _)| *needed) {
+        let i = scan_index(cloudtrail_schema().index_of(name)?);
+        if !indices.contains(&i) {
+            indices.push(i);
+        }
+    }
+
+    let config = FileScanConfigBuilder::new(url, Arc::new(parquet))
+        .with_file_groups(groups)
+        .with_projection_indices(Some(indices))?
+        .build();
+    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+    let plan = format.create_physical_plan(state, config).await?;
+    let Some(predicate) = conjunction(exact) else {
+        return Ok(plan);
+    };
+    let scanned = DFSchema::try_from(plan.schema())?;
+    let predicate = state.create_physical_expr(predicate, &scanned)?;
+    Ok(Arc::new(
+        FilterExecBuilder::new(predicate, plan)
+            .apply_projection(Some((0..shown).collect()))?
+            .build()?,
+    ))
 }
 
 /// Files spread over `n` groups (DataFusion reads groups in parallel), largest first onto the
