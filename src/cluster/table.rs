@@ -17,27 +17,19 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DFSchema, ScalarValue};
-use datafusion::datasource::file_format::FileFormat;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::object_store::ObjectStoreUrl;
-use datafusion::datasource::physical_plan::{FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::{MemTable, TableType};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col, lit};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
-use datafusion::physical_plan::filter::FilterExecBuilder;
 use serde::{Deserialize, Serialize};
 
 use crate::archive::Scope;
-use crate::decode::schema::{TIMEZONE, cloudtrail_schema};
+use crate::decode::schema::cloudtrail_schema;
 use crate::lake::DataFile;
 use crate::lake::table::{ExactRows, balance, files_in, parquet_scan};
-use crate::lake::write::lake_file_schema;
 use crate::table::cloudtrail::PRUNING;
-use crate::table::shared_scan::unqualified;
 
 /// `cloudtrail` on a cluster: the manifest's files under the lake's root, restricted to the
 /// user's `--from/--to/--account/--region`.
