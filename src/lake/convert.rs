@@ -234,10 +234,13 @@ fn listing_mark(
                 .is_some_and(|first| k.date >= *first)
         })
     };
+    // Objects read raw that the lake still holds (changed since converted) are listed too: a
+    // query must know to leave their converted rows out.
+    let read_raw: HashSet<&str> = mark.read_raw.iter().map(String::as_str).collect();
     mark.recent = snapshot
         .sources
         .values()
-        .filter(|s| listed_later(&s.key))
+        .filter(|s| listed_later(&s.key) || read_raw.contains(s.key.as_str()))
         .map(|s| HeldObject {
             key: s.key.clone(),
             size: s.size,
