@@ -509,6 +509,17 @@ async fn checkpoint_lists_recent_folders_only_and_relist_weighs_every_object() {
         k.sort();
         k
     });
+    // --strict fails on the recorded stray object as it would on a listed one.
+    let location = Location::open(archive.to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let strict = ArchiveSource::new(location, Scope::default(), true)
+        .with_lake(Some(Arc::new(for_queries.clone())));
+    let parsed = statements::parse_checked(sql, None).unwrap();
+    let Err(err) = statements::execute(&session(&strict).unwrap(), parsed).await else {
+        panic!("--strict ran over a recorded stray object");
+    };
+    assert!(err.to_string().contains(&stray), "{err}");
     assert!(
         ScanStats::get(&source.stats.objects_planned)
             < ScanStats::get(&raw_source.stats.objects_planned) / 2,

@@ -110,6 +110,13 @@ pub(crate) async fn raw_candidates(
         })
         .collect();
     source.errors.record_skipped(&skipped);
+    if source.strict
+        && let Some(s) = skipped.first()
+    {
+        let more = skipped.len() - 1;
+        let message = format!("{}: {} (and {more} more; --strict)", s.key, s.reason);
+        return Err(crate::Error::Evidence(message).into());
+    }
     let store = &source.location.store;
     for key in &checkpoint.read_raw {
         let Some(parsed) = older(key) else { continue };
