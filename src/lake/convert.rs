@@ -94,15 +94,7 @@ pub async fn convert(
     };
     let listing_started = chrono::Utc::now();
     let listing = list_objects(&source.location, ObjectKind::Log, &source.scope).await?;
-    source.errors.record_skipped(&listing.skipped);
-    if source.strict
-        && let Some(s) = listing.skipped.first()
-    {
-        return Err(Error::Evidence(format!(
-            "{}: {} (--strict)",
-            s.key, s.reason
-        )));
-    }
+    source.report_skipped(&listing.skipped)?;
     summary.objects_in_scope = listing.objects.len();
     let mut newest: BTreeMap<(String, String), NaiveDate> = BTreeMap::new();
     for o in &listing.objects {

@@ -82,16 +82,6 @@ pub(crate) async fn list_for_scan(
     let stats = &source.stats;
     super::ScanStats::add(&stats.list_requests, listing.list_requests as u64);
     super::ScanStats::add(&stats.objects_planned, listing.objects.len() as u64);
-    source.errors.record_skipped(&listing.skipped);
-    if source.strict && !listing.skipped.is_empty() {
-        let s = &listing.skipped[0];
-        return Err(crate::Error::Evidence(format!(
-            "{}: {} (and {} more; --strict)",
-            s.key,
-            s.reason,
-            listing.skipped.len() - 1
-        ))
-        .into());
-    }
+    source.report_skipped(&listing.skipped)?;
     Ok(listing.objects)
 }

@@ -65,6 +65,21 @@ impl ArchiveSource {
         self.lake = lake;
         self
     }
+
+    /// Names objects that look like ours but cannot be (in `read_errors`); under `--strict`
+    /// they fail the run.
+    pub(crate) fn report_skipped(&self, skipped: &[crate::archive::Skipped]) -> crate::Result<()> {
+        self.errors.record_skipped(skipped);
+        match skipped.first() {
+            Some(s) if self.strict => Err(crate::Error::Evidence(format!(
+                "{}: {} (and {} more; --strict)",
+                s.key,
+                s.reason,
+                skipped.len() - 1
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Counters shared by every scan of a session: what the work cost, for progress and tests.
