@@ -109,14 +109,7 @@ pub(crate) async fn raw_candidates(
             reason: s.reason.clone(),
         })
         .collect();
-    source.errors.record_skipped(&skipped);
-    if source.strict
-        && let Some(s) = skipped.first()
-    {
-        let more = skipped.len() - 1;
-        let message = format!("{}: {} (and {more} more; --strict)", s.key, s.reason);
-        return Err(crate::Error::Evidence(message).into());
-    }
+    source.report_skipped(&skipped)?;
     let store = &source.location.store;
     for key in &checkpoint.read_raw {
         let Some(parsed) = older(key) else { continue };
@@ -196,11 +189,11 @@ impl TableProvider for LakeTable {
         let mut raw = Vec::new();
         let mut changed = Vec::new();
         for o in listed {
-            if self.lake.holds(&o.key, o.size) {
-                continue;
-            }
-            if self.lake.held_size(&o.key).is_some() {
-                changed.push(o.key.clone());
+            match self.lake.held_size(&o.key) {
+                Some(size) if size == o.size => continue,
+                // Changed since converted: read raw, its converted rows left out.
+                Some(_) => changed.push(o.key.clone()),
+                None => {}
             }
             raw.push(o);
         }
