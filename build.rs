@@ -20,12 +20,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The package being built, as Cargo says when it runs this script. (`env!` would bake in where
+/// the script was compiled, and Cargo may reuse a compiled script for a checkout elsewhere.)
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default())
+}
+
 /// `queries/<folder>/<name>.sql` as `&[(name, sql)]`: the shared views the controls build on, or
 /// the report's queries.
 fn named_queries(folder: &str) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("queries")
-        .join(folder);
+    let root = manifest_dir().join("queries").join(folder);
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     walk(&root, &mut files);
@@ -53,7 +57,7 @@ fn main() {
             panic!("writing {file}: {e}");
         }
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/controls");
+    let root = manifest_dir().join("queries/controls");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     walk(&root, &mut files);
