@@ -488,6 +488,9 @@ async fn checkpoint_lists_recent_folders_only_and_relist_weighs_every_object() {
     let l = lake_at(&archive, &lake).await;
     let for_queries = manifest::load_for_queries(&l).await.unwrap();
     assert!(for_queries.sources.is_empty());
+    // ... nor its file list: the checkpoint lists every data file.
+    assert_eq!(for_queries.files, snapshot.files);
+    assert_eq!(for_queries.version, snapshot.version);
     assert!(!checkpoint.recent.is_empty());
     assert!(checkpoint.recent.len() < snapshot.sources.len());
 
@@ -551,6 +554,22 @@ async fn checkpoint_lists_recent_folders_only_and_relist_weighs_every_object() {
     assert_eq!(
         lake_query(&archive, &lake, all).await.0,
         raw_rows(&archive, all).await
+    );
+
+    // Queries read the newest checkpoint and what follows it, not the older commit log: a
+    // damaged first manifest stops a convert (it reads them all), not a query.
+    let first = lake.join(format!("_trailscope_lake/{}", manifest::manifest_name(1)));
+    std::fs::write(&first, b"damaged").unwrap();
+    assert_eq!(
+        lake_query(&archive, &lake, all).await.0,
+        raw_rows(&archive, all).await
+    );
+    let err = convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not a trailscope lake manifest"),
+        "{err}"
     );
 }
 

@@ -217,6 +217,7 @@ fn listing_mark(
             })
             .collect(),
         recent: Vec::new(),
+        files: Some(snapshot.files.clone()),
     };
     let since = mark.since();
     let listed_later = |key: &str| {

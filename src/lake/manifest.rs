@@ -2,7 +2,9 @@
 //!
 //! Each manifest holds one commit's additions (data files, and the source objects whose rows they
 //! hold), so a commit writes only what it adds however large the lake grows. The lake's state is
-//! the union of manifests 1..=n. A commit creates manifest n+1 with put-if-absent (a local
+//! the union of manifests 1..=n. A whole-archive conversion ends with a listing mark that also
+//! lists every data file, so queries read only the newest such mark and the commits after it.
+//! A commit creates manifest n+1 with put-if-absent (a local
 //! link/rename, or S3 `If-None-Match: *`): two writers can never both commit version n+1, and a
 //! reader never sees a half-written manifest.
 
@@ -84,6 +86,11 @@ pub struct ListingMark {
     /// on): with these, a query needs no source list of any earlier commit.
     #[serde(default)]
     pub recent: Vec<HeldObject>,
+    /// Every data file of the lake as of this mark: with it, opening the lake for a query reads
+    /// this manifest and the newer ones only, not the whole commit log. Absent in marks written
+    /// before it existed; then every manifest is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<DataFile>>,
 }
 
 /// A converted object, as far as a query needs to know it.
@@ -121,6 +128,8 @@ pub struct Checkpoint {
     pub skipped: Vec<SkippedRecord>,
     /// Key → size of the lake's objects in those folders.
     pub recent: HashMap<String, u64>,
+    /// Whether the mark also lists every data file (see [`ListingMark::files`]).
+    pub files_listed: bool,
 }
 
 impl ListingMark {
@@ -138,11 +147,13 @@ impl ListingMark {
 
 impl From<ListingMark> for Checkpoint {
     fn from(mark: ListingMark) -> Self {
+        let files_listed = mark.files.is_some();
         Checkpoint {
             since: mark.since(),
             read_raw: mark.read_raw,
             skipped: mark.skipped,
             recent: mark.recent.into_iter().map(|o| (o.key, o.size)).collect(),
+            files_listed,
         }
     }
 }
@@ -189,14 +200,23 @@ impl LakeSnapshot {
         })
     }
 
-    fn apply(&mut self, commit: Commit) {
+    fn apply(&mut self, mut commit: Commit) {
         self.version = commit.version;
+        let listed = commit.listing.as_mut().and_then(|m| m.files.take());
+        let files_listed = listed.is_some();
+        if let Some(files) = listed {
+            // The whole file list as of the mark (a mark's commit adds no file of its own).
+            self.files = files;
+        }
         self.files.extend(commit.files);
         for s in commit.sources {
             self.sources.insert(s.key.clone(), s);
         }
         if let Some(mark) = commit.listing {
-            self.checkpoint = Some(mark.into());
+            self.checkpoint = Some(Checkpoint {
+                files_listed,
+                ..mark.into()
+            });
         }
     }
 
@@ -241,43 +261,21 @@ pub async fn load(lake: &Lake) -> Result<LakeSnapshot> {
     load_with(lake, true).await
 }
 
-/// Reads the lake for queries: source lists before the newest listing checkpoint are not
-/// parsed (a query lists only folders the checkpoint's `recent` covers), which keeps opening a
-/// lake of years cheap. Without a checkpoint it reads them all.
+/// Reads the lake for queries: the newest listing checkpoint that lists the lake's files, and
+/// the commits after it; source lists before the checkpoint are not parsed either (a query
+/// lists only folders its `recent` covers). Opening a lake of years costs a read or two.
+/// Without such a checkpoint every manifest is read.
 pub async fn load_for_queries(lake: &Lake) -> Result<LakeSnapshot> {
     load_with(lake, false).await
 }
 
 async fn load_with(lake: &Lake, every_source: bool) -> Result<LakeSnapshot> {
-    let store = Arc::clone(&lake.location.store);
-    let meta = lake.path(META_FOLDER);
-    let listed: Vec<object_store::ObjectMeta> = store.list(Some(&meta)).try_collect().await?;
-    let mut versions: Vec<u64> = listed
-        .iter()
-        .filter_map(|m| m.location.filename().and_then(parse_version))
-        .collect();
-    versions.sort_unstable();
-    for (i, v) in versions.iter().enumerate() {
-        if *v != i as u64 + 1 {
-            return Err(Error::Archive {
-                location: lake.display().to_string(),
-                reason: format!(
-                    "the lake's commit log has a hole: {META_FOLDER}/{} is missing; \
-                     restore it, or convert into a new lake",
-                    manifest_name(i as u64 + 1)
-                ),
-            });
-        }
-    }
-    let manifests: Vec<(u64, Bytes)> = stream::iter(versions)
-        .map(|v| {
-            let store = Arc::clone(&store);
-            let path = lake.path(&format!("{META_FOLDER}/{}", manifest_name(v)));
-            async move { Ok::<_, Error>((v, store.get(&path).await?.bytes().await?)) }
-        })
-        .buffered(16)
-        .try_collect()
-        .await?;
+    let versions = versions(lake).await?;
+    let manifests = if every_source {
+        read_manifests(lake, &versions).await?
+    } else {
+        since_newest_file_list(lake, &versions).await?
+    };
     let bad = |v: u64, e: String| Error::Archive {
         location: lake.display().to_string(),
         reason: format!(
@@ -319,6 +317,77 @@ async fn load_with(lake: &Lake, every_source: bool) -> Result<LakeSnapshot> {
         });
     }
     Ok(snapshot)
+}
+
+/// The lake's manifest numbers, checked to run from 1 without a hole.
+async fn versions(lake: &Lake) -> Result<Vec<u64>> {
+    let meta = lake.path(META_FOLDER);
+    let listed: Vec<object_store::ObjectMeta> =
+        lake.location.store.list(Some(&meta)).try_collect().await?;
+    let mut versions: Vec<u64> = listed
+        .iter()
+        .filter_map(|m| m.location.filename().and_then(parse_version))
+        .collect();
+    versions.sort_unstable();
+    for (i, v) in versions.iter().enumerate() {
+        if *v != i as u64 + 1 {
+            return Err(Error::Archive {
+                location: lake.display().to_string(),
+                reason: format!(
+                    "the lake's commit log has a hole: {META_FOLDER}/{} is missing; \
+                     restore it, or convert into a new lake",
+                    manifest_name(i as u64 + 1)
+                ),
+            });
+        }
+    }
+    Ok(versions)
+}
+
+/// The bytes of the manifests numbered `versions`, in that order.
+async fn read_manifests(lake: &Lake, versions: &[u64]) -> Result<Vec<(u64, Bytes)>> {
+    stream::iter(versions.iter().copied())
+        .map(|v| {
+            let store = Arc::clone(&lake.location.store);
+            let path = lake.path(&format!("{META_FOLDER}/{}", manifest_name(v)));
+            async move { Ok::<_, Error>((v, store.get(&path).await?.bytes().await?)) }
+        })
+        .buffered(16)
+        .try_collect()
+        .await
+}
+
+/// The newest manifest whose listing mark lists every data file, and those after it (all of
+/// them when no mark does), read newest first a batch at a time: a query opens a lake of years
+/// with one or two reads instead of its whole commit log.
+async fn since_newest_file_list(lake: &Lake, versions: &[u64]) -> Result<Vec<(u64, Bytes)>> {
+    /// Only what tells a mark that lists its files apart; the rest is skipped unparsed.
+    #[derive(Deserialize)]
+    struct Probe {
+        listing: Option<ProbeMark>,
+    }
+    #[derive(Deserialize)]
+    struct ProbeMark {
+        files: Option<serde::de::IgnoredAny>,
+    }
+    let lists_files = |bytes: &Bytes| {
+        serde_json::from_slice::<Probe>(bytes)
+            .is_ok_and(|p| p.listing.is_some_and(|m| m.files.is_some()))
+    };
+    let mut newest_first: Vec<(u64, Bytes)> = Vec::new();
+    for batch in versions.rchunks(16) {
+        let read = read_manifests(lake, batch).await?;
+        let base = read.iter().rposition(|(_, bytes)| lists_files(bytes));
+        match base {
+            Some(b) => {
+                newest_first.extend(read.into_iter().skip(b).rev());
+                break;
+            }
+            None => newest_first.extend(read.into_iter().rev()),
+        }
+    }
+    newest_first.reverse();
+    Ok(newest_first)
 }
 
 /// Makes `commit` visible: creates its manifest only if no other writer has taken its number.
