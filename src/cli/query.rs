@@ -129,8 +129,14 @@ fn refuse_inside_archive(dest: &str, archive: &str) -> Result<()> {
 
 pub(super) fn summary_line(rows: usize, source: &ArchiveSource, started: Instant) -> String {
     let s = &source.stats;
+    // How many of the lake's files the question needed, after pruning by manifest and bloom
+    // filter: the figure that says whether a lookup was cheap.
+    let lake = match &source.lake {
+        Some(_) => format!("{} lake files, ", ScanStats::get(&s.lake_files_planned)),
+        None => String::new(),
+    };
     format!(
-        "{rows} row{} in {:.2}s ({} objects, {:.1} MiB read, {} records decoded, {} list requests)",
+        "{rows} row{} in {:.2}s ({lake}{} objects, {:.1} MiB read, {} records decoded, {} list requests)",
         if rows == 1 { "" } else { "s" },
         started.elapsed().as_secs_f64(),
         ScanStats::get(&s.objects_opened),

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::archive::Scope;
 use crate::decode::schema::cloudtrail_schema;
 use crate::lake::DataFile;
+use crate::lake::bloom;
 use crate::lake::table::{ExactRows, balance, files_in, parquet_scan};
 use crate::table::cloudtrail::PRUNING;
 
@@ -107,16 +108,24 @@ impl TableProvider for LakeFiles {
                 cloudtrail_schema().project(&wanted)?,
             ))));
         }
+        let url = ObjectStoreUrl::parse(&self.store_url)?;
+        let files = match state.runtime_env().object_store(&url) {
+            Ok(store) => {
+                let lookups = bloom::lookups(filters);
+                bloom::prune(state, store, files, &lookups, |p| self.path(p)).await
+            }
+            // A scheduler without the lake's store plans every file; executors filter the rows.
+            Err(_) => bloom::whole(files),
+        };
         let groups = balance(&files, state.config().target_partitions().max(1), |p| {
             self.path(p)
         });
-        let url = ObjectStoreUrl::parse(&self.store_url)?;
         let exact = ExactRows {
             from: own.from,
             to: own.to,
             changed: &[],
         };
-        parquet_scan(state, url, groups, projection, filters, exact).await
+        parquet_scan(state, url, groups, projection, exact).await
     }
 }
 

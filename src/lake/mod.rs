@@ -17,8 +17,10 @@
 //! - [`manifest`]: the commit log, loading it into a [`LakeSnapshot`];
 //! - [`write`]: rows → sorted, partitioned Parquet files;
 //! - [`convert`]: the incremental conversion of an archive;
-//! - [`table`]: the `cloudtrail` provider that reads the lake plus raw objects not yet in it.
+//! - [`table`]: the `cloudtrail` provider that reads the lake plus raw objects not yet in it;
+//! - `bloom`: skipping files by bloom filter on a principal or access-key lookup.
 
+pub(crate) mod bloom;
 pub mod convert;
 pub mod manifest;
 pub mod table;

@@ -4,13 +4,13 @@
 //! manifest does not hold (new, unreadable, or changed since), and unions DataFusion's own
 //! Parquet scan of the manifest's files with a [`CloudTrailExec`] over those objects: results
 //! are complete and equal a raw scan. Lake files are chosen from the manifest by account, region
-//! and event-time range (no listing of the lake), and every pushed-down filter is handed to the
-//! Parquet source as a pruning predicate for row groups, pages and bloom filters.
+//! and event-time range (no listing of the lake); DataFusion's filter pushdown then hands the
+//! query's filters to the Parquet source, which prunes row groups and pages with them and
+//! filters rows while decoding.
 //!
 //! The schema is the raw table's, column for column: `account_id` and `region` are partition
 //! values (the path), everything else, `log_file` included, is in the files.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -34,6 +34,7 @@ use datafusion::physical_plan::union::UnionExec;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
+use super::bloom::{self, Candidate};
 use super::manifest::{DataFile, LakeSnapshot};
 use super::write::lake_file_schema;
 use crate::archive::layout::parse_key;
@@ -42,10 +43,11 @@ use crate::decode::schema::{ACCOUNT_ID, LOG_FILE, REGION, TIMEZONE, cloudtrail_s
 use crate::table::ArchiveSource;
 use crate::table::cloudtrail::{PRUNING, list_for_scan};
 use crate::table::scan::CloudTrailExec;
-use crate::table::shared_scan::unqualified;
 
 /// The URL the lake's store is registered under in a session (one lake per session).
 const STORE_URL: &str = "trailscope-lake://lake";
+/// Bytes read from a lake file's end to get its footer in one read, most of the time.
+pub(crate) const FOOTER_READ: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub struct LakeTable {
@@ -207,13 +209,21 @@ impl TableProvider for LakeTable {
             partitions,
             state.config().batch_size(),
         ));
-        let files = self.files_in(&scope);
+        let lake = &self.lake.lake;
+        let files = bloom::prune(
+            state,
+            Arc::clone(&lake.location.store),
+            self.files_in(&scope),
+            &bloom::lookups(filters),
+            |p| lake.path(p).to_string(),
+        )
+        .await;
         crate::table::ScanStats::add(&self.source.stats.lake_files_planned, files.len() as u64);
         if files.is_empty() {
             return Ok(raw_plan);
         }
         let lake_plan = self
-            .parquet_plan(state, &files, projection, filters, &changed)
+            .parquet_plan(state, &files, projection, &changed)
             .await?;
         UnionExec::try_new(vec![lake_plan, raw_plan])
     }
@@ -225,9 +235,8 @@ impl LakeTable {
     async fn parquet_plan(
         &self,
         state: &dyn Session,
-        files: &[&DataFile],
+        files: &[Candidate<'_>],
         projection: Option<&Vec<usize>>,
-        filters: &[Expr],
         changed: &[String],
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let url = ObjectStoreUrl::parse(STORE_URL)?;
@@ -243,7 +252,7 @@ impl LakeTable {
             to: self.source.scope.to,
             changed,
         };
-        parquet_scan(state, url, groups, projection, filters, exact).await
+        parquet_scan(state, url, groups, projection, exact).await
     }
 }
 
@@ -256,19 +265,22 @@ pub(crate) struct ExactRows<'a> {
     pub changed: &'a [String],
 }
 
-/// DataFusion's Parquet scan of lake files, in the `cloudtrail` column order: every filter on a
-/// file column prunes row groups and pages, and `exact` rows are cut by a filter on top. Shared
-/// by the local lake table and the cluster's.
+/// DataFusion's Parquet scan of lake files, in the `cloudtrail` column order, with `exact` rows
+/// cut by a filter on top. Shared by the local lake table and the cluster's.
+///
+/// The scan is given no predicate here: DataFusion's physical filter pushdown hands it every
+/// filter above it (the query's, which the table accepts as inexact, and the exact cut), and it
+/// uses them to prune files, row groups and pages by statistics and to filter rows while
+/// decoding (`pushdown_filters`). The latter matters most for the questions a lake is for:
+/// `useridentity.arn = ...` decodes the one `arn` leaf of every row, and the other columns only
+/// of the rows that match, instead of the whole `useridentity` struct of every row.
 pub(crate) async fn parquet_scan(
     state: &dyn Session,
     url: ObjectStoreUrl,
     groups: Vec<FileGroup>,
     projection: Option<&Vec<usize>>,
-    filters: &[Expr],
     exact_rows: ExactRows<'_>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
-    let table_schema = table_schema();
-    let full_scan_schema = DFSchema::try_from(Arc::clone(table_schema.table_schema()))?;
     let mut exact = Vec::new();
     if let Some(from) = exact_rows.from {
         exact.push(col("eventtime").gt_eq(time(from)));
@@ -280,31 +292,13 @@ pub(crate) async fn parquet_scan(
         let keys = exact_rows.changed.iter().map(|k| lit(k.as_str())).collect();
         exact.push(col(LOG_FILE).in_list(keys, true));
     }
-
-    // Pruning predicate: the query's filters on file columns, plus the exact ones.
-    let file_columns: HashSet<String> = lake_file_schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    let mut pruning: Vec<Expr> = filters
-        .iter()
-        .filter_map(|e| unqualified(e.clone()))
-        .filter(|e| {
-            let cols = e.column_refs();
-            !cols.is_empty() && cols.iter().all(|c| file_columns.contains(&c.name))
-        })
-        .filter(|e| {
-            state
-                .create_physical_expr(e.clone(), &full_scan_schema)
-                .is_ok()
-        })
-        .collect();
-    pruning.extend(exact.iter().cloned());
-    let mut parquet = ParquetSource::new(table_schema);
-    if let Some(predicate) = conjunction(pruning) {
-        parquet = parquet.with_predicate(state.create_physical_expr(predicate, &full_scan_schema)?);
-    }
+    let mut options = state.table_options().parquet.clone();
+    options.global.pushdown_filters = true;
+    options.global.reorder_filters = true;
+    // A lake file's footer is ~16 KiB (its page index is read only when a filter needs it);
+    // DataFusion's default first read of 512 KiB from the end is most of a small file.
+    options.global.metadata_size_hint = Some(FOOTER_READ);
+    let parquet = ParquetSource::new(table_schema());
 
     // Output columns in the raw table's order, plus what the exact filter needs.
     let wanted: Vec<usize> = match projection {
@@ -331,7 +325,8 @@ pub(crate) async fn parquet_scan(
         .with_file_groups(groups)
         .with_projection_indices(Some(indices))?
         .build();
-    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+    // The format's options are the source's: it sets them on the scan it plans.
+    let format = ParquetFormat::default().with_options(options);
     let plan = format.create_physical_plan(state, config).await?;
     let Some(predicate) = conjunction(exact) else {
         return Ok(plan);
@@ -348,22 +343,20 @@ pub(crate) async fn parquet_scan(
 /// Files spread over `n` groups (DataFusion reads groups in parallel), largest first onto the
 /// lightest.
 pub(crate) fn balance(
-    files: &[&DataFile],
+    files: &[Candidate<'_>],
     n: usize,
     path: impl Fn(&str) -> String,
 ) -> Vec<FileGroup> {
-    let mut sorted: Vec<&&DataFile> = files.iter().collect();
-    sorted.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    let mut sorted: Vec<&Candidate> = files.iter().collect();
+    sorted.sort_by(|a, b| {
+        (b.file.bytes.cmp(&a.file.bytes)).then_with(|| a.file.path.cmp(&b.file.path))
+    });
     let n = n.clamp(1, files.len().max(1));
     let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n).map(|_| (0, Vec::new())).collect();
-    for f in sorted {
-        let file = PartitionedFile::new(path(&f.path), f.bytes).with_partition_values(vec![
-            ScalarValue::Utf8(Some(f.account_id.clone())),
-            ScalarValue::Utf8(Some(f.region.clone())),
-        ]);
+    for c in sorted {
         if let Some(g) = groups.iter_mut().min_by_key(|(bytes, _)| *bytes) {
-            g.0 += f.bytes.max(1);
-            g.1.push(file);
+            g.0 += c.file.bytes.max(1);
+            g.1.push(c.partitioned(path(&c.file.path)));
         }
     }
     groups

@@ -26,7 +26,7 @@ const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Rows per page (the page index's granularity for skipping inside a row group).
 const PAGE_ROWS: usize = 8 * 1024;
 /// Columns with a bloom filter, and the distinct values a row group is sized for.
-const BLOOM_COLUMNS: &[(&[&str], u64)] = &[
+pub(crate) const BLOOM_COLUMNS: &[(&[&str], u64)] = &[
     (&["eventid"], ROW_GROUP_ROWS as u64),
     (&["useridentity", "arn"], 16 * 1024),
     (&["useridentity", "accesskeyid"], 16 * 1024),
