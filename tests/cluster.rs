@@ -124,12 +124,15 @@ const SNAPSHOT: &str = "testdata/snapshot-566424620868.json";
 /// tables: on the bundled archive it fails on the StopLogging episode.
 const CONTROL: &str = "queries/controls/alarms/CTL.CLOUDTRAIL.ALARM.STOPLOGGING.001.sql";
 
-/// Ad-hoc questions: grouping over partition and file columns, our JSON functions, a window.
+/// Ad-hoc questions: grouping over partition and file columns, our JSON functions, a window,
+/// and one principal's events (files skipped by bloom filter on the scheduler).
 const AD_HOC: &[&str] = &[
     "SELECT account_id, region, eventname, count(*) AS n, count(DISTINCT useridentity.arn) AS principals, \
      min(eventtime) AS first, max(eventtime) AS last FROM cloudtrail GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
     "SELECT eventname, json_extract_scalar(requestparameters, '$.name') AS name, count(*) AS n \
      FROM cloudtrail WHERE eventsource = 'cloudtrail.amazonaws.com' GROUP BY 1, 2 ORDER BY 1, 2",
+    "SELECT eventtime, eventname, eventid FROM cloudtrail \
+     WHERE useridentity.arn = 'arn:aws:iam::823987593460:user/ci-deploy' ORDER BY 1, 3",
 ];
 
 #[test]
