@@ -181,21 +181,15 @@ pub(crate) async fn prune<'a>(
     files
         .into_iter()
         .zip(plans)
-        .filter_map(|(file, plan)| match plan {
-            // Unreadable footer: kept whole, the scan reports it.
-            None => Some(Candidate {
-                file,
-                row_groups: None,
-            }),
-            Some(plan) if plan.row_group_indexes().is_empty() => None,
-            Some(plan) if plan.row_group_indexes().len() == plan.len() => Some(Candidate {
-                file,
-                row_groups: None,
-            }),
-            Some(plan) => Some(Candidate {
-                file,
-                row_groups: Some(plan),
-            }),
+        .filter_map(|(file, plan)| {
+            let row_groups = match plan {
+                Some(plan) if plan.row_group_indexes().is_empty() => return None,
+                Some(plan) if plan.row_group_indexes().len() < plan.len() => Some(plan),
+                // Every row group may hold a value, or the footer was unreadable: the file is
+                // read whole (and the scan reports what it cannot read).
+                _ => None,
+            };
+            Some(Candidate { file, row_groups })
         })
         .collect()
 }

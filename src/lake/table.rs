@@ -349,7 +349,10 @@ pub(crate) fn balance(
 ) -> Vec<FileGroup> {
     let mut sorted: Vec<&Candidate> = files.iter().collect();
     sorted.sort_by(|a, b| {
-        (b.file.bytes.cmp(&a.file.bytes)).then_with(|| a.file.path.cmp(&b.file.path))
+        b.file
+            .bytes
+            .cmp(&a.file.bytes)
+            .then_with(|| a.file.path.cmp(&b.file.path))
     });
     let n = n.clamp(1, files.len().max(1));
     let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n).map(|_| (0, Vec::new())).collect();
