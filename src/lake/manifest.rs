@@ -358,8 +358,8 @@ async fn read_manifests(lake: &Lake, versions: &[u64]) -> Result<Vec<(u64, Bytes
 }
 
 /// The newest manifest whose listing mark lists every data file, and those after it (all of
-/// them when no mark does), read newest first a batch at a time: a query opens a lake of years
-/// with one or two reads instead of its whole commit log.
+/// them when no mark does), read newest first: the newest alone, then 16 at a time. A query
+/// opens a lake of years with one read instead of its whole commit log.
 async fn since_newest_file_list(lake: &Lake, versions: &[u64]) -> Result<Vec<(u64, Bytes)>> {
     /// Only what tells a mark that lists its files apart; the rest is skipped unparsed.
     #[derive(Deserialize)]
@@ -375,7 +375,9 @@ async fn since_newest_file_list(lake: &Lake, versions: &[u64]) -> Result<Vec<(u6
             .is_ok_and(|p| p.listing.is_some_and(|m| m.files.is_some()))
     };
     let mut newest_first: Vec<(u64, Bytes)> = Vec::new();
-    for batch in versions.rchunks(16) {
+    // The newest alone first: after a whole-archive convert it is the mark itself.
+    let (older, newest) = versions.split_at(versions.len().saturating_sub(1));
+    for batch in std::iter::once(newest).chain(older.rchunks(16)) {
         let read = read_manifests(lake, batch).await?;
         let base = read.iter().rposition(|(_, bytes)| lists_files(bytes));
         match base {
