@@ -243,14 +243,13 @@ fn parse_version(name: &str) -> Option<u64> {
 
 /// A manifest as read: the source list is kept as raw JSON until it is known to be needed.
 #[derive(Deserialize)]
-struct StoredCommit<'a> {
+struct StoredCommit {
     format: String,
     version: u64,
     run: String,
     committed_at: String,
     files: Vec<DataFile>,
-    #[serde(borrow)]
-    sources: &'a RawValue,
+    sources: Box<RawValue>,
     #[serde(default)]
     listing: Option<ListingMark>,
 }
@@ -271,38 +270,20 @@ pub async fn load_for_queries(lake: &Lake) -> Result<LakeSnapshot> {
 
 async fn load_with(lake: &Lake, every_source: bool) -> Result<LakeSnapshot> {
     let versions = versions(lake).await?;
-    let manifests = if every_source {
-        read_manifests(lake, &versions).await?
+    let stored = if every_source {
+        let read = read_manifests(lake, &versions).await?;
+        read.iter()
+            .map(|(v, bytes)| parse_manifest(lake, *v, bytes))
+            .collect::<Result<Vec<_>>>()?
     } else {
         since_newest_file_list(lake, &versions).await?
     };
-    let bad = |v: u64, e: String| Error::Archive {
-        location: lake.display().to_string(),
-        reason: format!(
-            "{META_FOLDER}/{}: not a trailscope lake manifest ({e})",
-            manifest_name(v)
-        ),
-    };
-    let mut stored = Vec::with_capacity(manifests.len());
-    for (v, bytes) in &manifests {
-        let c: StoredCommit = serde_json::from_slice(bytes).map_err(|e| bad(*v, e.to_string()))?;
-        if c.format != FORMAT {
-            return Err(Error::Archive {
-                location: lake.display().to_string(),
-                reason: format!(
-                    "manifest {} has format {:?}; this trailscope reads {FORMAT}",
-                    c.version, c.format
-                ),
-            });
-        }
-        stored.push(c);
-    }
     let newest_mark = stored.iter().rposition(|c| c.listing.is_some());
     let mut snapshot = LakeSnapshot::empty(lake.clone());
     for (i, c) in stored.into_iter().enumerate() {
         let needed = every_source || newest_mark.is_none_or(|m| i > m);
         let sources = if needed {
-            serde_json::from_str(c.sources.get()).map_err(|e| bad(c.version, e.to_string()))?
+            serde_json::from_str(c.sources.get()).map_err(|e| not_a_manifest(lake, c.version, e))?
         } else {
             Vec::new()
         };
@@ -317,6 +298,32 @@ async fn load_with(lake: &Lake, every_source: bool) -> Result<LakeSnapshot> {
         });
     }
     Ok(snapshot)
+}
+
+/// Manifest `version`, its source list left unparsed; refused if another format wrote it.
+fn parse_manifest(lake: &Lake, version: u64, bytes: &[u8]) -> Result<StoredCommit> {
+    let c: StoredCommit =
+        serde_json::from_slice(bytes).map_err(|e| not_a_manifest(lake, version, e))?;
+    if c.format != FORMAT {
+        return Err(Error::Archive {
+            location: lake.display().to_string(),
+            reason: format!(
+                "manifest {} has format {:?}; this trailscope reads {FORMAT}",
+                c.version, c.format
+            ),
+        });
+    }
+    Ok(c)
+}
+
+fn not_a_manifest(lake: &Lake, version: u64, e: serde_json::Error) -> Error {
+    Error::Archive {
+        location: lake.display().to_string(),
+        reason: format!(
+            "{META_FOLDER}/{}: not a trailscope lake manifest ({e})",
+            manifest_name(version)
+        ),
+    }
 }
 
 /// The lake's manifest numbers, checked to run from 1 without a hole.
@@ -358,34 +365,22 @@ async fn read_manifests(lake: &Lake, versions: &[u64]) -> Result<Vec<(u64, Bytes
 }
 
 /// The newest manifest whose listing mark lists every data file, and those after it (all of
-/// them when no mark does), read newest first: the newest alone, then 16 at a time. A query
-/// opens a lake of years with one read instead of its whole commit log.
-async fn since_newest_file_list(lake: &Lake, versions: &[u64]) -> Result<Vec<(u64, Bytes)>> {
-    /// Only what tells a mark that lists its files apart; the rest is skipped unparsed.
-    #[derive(Deserialize)]
-    struct Probe {
-        listing: Option<ProbeMark>,
-    }
-    #[derive(Deserialize)]
-    struct ProbeMark {
-        files: Option<serde::de::IgnoredAny>,
-    }
-    let lists_files = |bytes: &Bytes| {
-        serde_json::from_slice::<Probe>(bytes)
-            .is_ok_and(|p| p.listing.is_some_and(|m| m.files.is_some()))
-    };
-    let mut newest_first: Vec<(u64, Bytes)> = Vec::new();
+/// them when no mark does), in commit order. Read newest first, the newest alone, then 16 at a
+/// time, each parsed once: a query opens a lake of years with one read instead of its whole
+/// commit log, and never parses a manifest before that mark.
+async fn since_newest_file_list(lake: &Lake, versions: &[u64]) -> Result<Vec<StoredCommit>> {
+    let mut newest_first = Vec::new();
     // The newest alone first: after a whole-archive convert it is the mark itself.
     let (older, newest) = versions.split_at(versions.len().saturating_sub(1));
     for batch in std::iter::once(newest).chain(older.rchunks(16)) {
-        let read = read_manifests(lake, batch).await?;
-        let base = read.iter().rposition(|(_, bytes)| lists_files(bytes));
-        match base {
-            Some(b) => {
-                newest_first.extend(read.into_iter().skip(b).rev());
-                break;
+        for (v, bytes) in read_manifests(lake, batch).await?.iter().rev() {
+            let c = parse_manifest(lake, *v, bytes)?;
+            let base = c.listing.as_ref().is_some_and(|m| m.files.is_some());
+            newest_first.push(c);
+            if base {
+                newest_first.reverse();
+                return Ok(newest_first);
             }
-            None => newest_first.extend(read.into_iter().rev()),
         }
     }
     newest_first.reverse();
