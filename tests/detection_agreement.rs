@@ -693,7 +693,7 @@ struct Fixture {
 
 fn about() -> String {
     format!(
-        "Labelled detection tests of panther-analysis and streamalert (../shared/data/samples) for the \
+        "Labelled detection tests of panther-analysis and streamalert (testdata/samples) for the \
          events our alarm controls watch, run through the catalog: each case's records planted under an \
          account of its own (recipientAccountId replaced, eventID made unique, a missing or non-ISO \
          eventTime set to {SAMPLE_TIME} or rewritten as ISO, a placeholder awsRegion set to us-east-1, \

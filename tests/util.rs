@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests: shared data paths, running queries through the
+//! Helpers shared by the integration tests: test data paths, running queries through the
 //! library or the binary, planting objects in temporary archives, and a moto S3 server.
 
 #![allow(dead_code)]
@@ -14,23 +14,19 @@ use arrow::record_batch::RecordBatch;
 use trailscope::archive::{Location, S3Options, Scope};
 use trailscope::table::{ArchiveSource, session, statements};
 
-/// `../shared/data` beside the repository (CI has it there too).
-pub fn shared_data() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    assert!(
-        dir.is_dir(),
-        "shared test data missing at {}: the tests read ../shared/data",
-        dir.display()
-    );
-    dir
+/// Real CloudTrail data published by others, vendored with its licences (testdata/THIRD-PARTY.md).
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
 }
 
+/// The real grycap archive: 1,067 log files, 17,598 records.
 pub fn grycap() -> PathBuf {
-    shared_data().join("grycap-archive")
+    testdata().join("grycap-archive")
 }
 
+/// Real log files, detonations, rule tests, keys and a digest (testdata/THIRD-PARTY.md).
 pub fn samples() -> PathBuf {
-    shared_data().join("samples")
+    testdata().join("samples")
 }
 
 /// Runs `sql` over a local archive through the library; returns the batches and the source

@@ -213,7 +213,7 @@ pub fn write_chain(
     Ok(written)
 }
 
-/// CloudTrail's digest writer escapes `/` as `\/` (see the real digest in shared/data); the
+/// CloudTrail's digest writer escapes `/` as `\/` (see the real digest in testdata/samples/llm-guard); the
 /// JSON means the same, but hashes are over bytes, so parsers must not assume either form.
 fn escape_slashes(json: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(json.len() + json.len() / 8);

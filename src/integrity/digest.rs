@@ -117,7 +117,7 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
 
-    const REAL: &str = "../shared/data/samples/llm-guard/extracted/real_digest_327878933619_ap-northeast-1_20231015T230404Z.json";
+    const REAL: &str = "testdata/samples/llm-guard/extracted/real_digest_327878933619_ap-northeast-1_20231015T230404Z.json";
 
     #[test]
     fn aws_cli_string_to_sign_vector() {

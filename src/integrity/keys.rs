@@ -222,7 +222,7 @@ mod tests {
     use super::*;
 
     fn sample(path: &str) -> Vec<u8> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/samples");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/samples");
         std::fs::read(dir.join(path)).unwrap()
     }
 
