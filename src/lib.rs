@@ -39,5 +39,6 @@ pub mod lake;
 pub mod report;
 pub mod snapshot;
 pub mod table;
+pub mod time;
 
 pub use error::{Error, Result};

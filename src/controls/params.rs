@@ -91,7 +91,7 @@ pub fn literal(name: &str, ty: ParamType, value: &Value) -> Result<String, Strin
         ParamType::Duration => {
             let seconds = match text.parse::<i64>() {
                 Ok(s) => s,
-                Err(_) => crate::cli::archive_args::parse_duration(&text)
+                Err(_) => crate::time::parse_duration(&text)
                     .map_err(|_| bad("a duration such as 10m, 24h or 30d"))?
                     .num_seconds(),
             };

@@ -19,7 +19,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde_json::value::RawValue;
 
 use super::schema::{Field, Kind, TIMEZONE, arrow_fields};
-use super::time::parse_event_time;
+use crate::time::parse_event_time;
 
 /// A builder for one column (or one nested field).
 pub enum ColumnBuilder {

@@ -8,7 +8,6 @@
 pub mod builder;
 pub mod gzip;
 pub mod schema;
-pub mod time;
 
 use std::fmt;
 use std::sync::Arc;

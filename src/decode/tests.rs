@@ -97,7 +97,7 @@ fn time_range_keeps_rows_in_half_open_interval() {
 }
 
 fn parse_time(s: &str) -> i64 {
-    time::parse_event_time(s).unwrap()
+    crate::time::parse_event_time(s).unwrap()
 }
 
 #[test]

@@ -56,11 +56,15 @@ impl DigestDoc {
     }
 
     pub fn start_time(&self) -> Option<DateTime<Utc>> {
-        self.digest_start_time.as_deref().and_then(parse_time)
+        self.digest_start_time
+            .as_deref()
+            .and_then(crate::time::parse_rfc3339)
     }
 
     pub fn end_time(&self) -> Option<DateTime<Utc>> {
-        self.digest_end_time.as_deref().and_then(parse_time)
+        self.digest_end_time
+            .as_deref()
+            .and_then(crate::time::parse_rfc3339)
     }
 
     /// True when every `previous*` field is null: the first digest after validation or logging
@@ -106,11 +110,6 @@ pub fn string_to_sign(
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-/// Digest times are `2023-10-15T23:04:04Z`; accept any RFC 3339 form.
-pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc())
 }
 
 #[cfg(test)]

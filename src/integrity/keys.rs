@@ -158,7 +158,7 @@ fn json_time(v: &Value) -> Option<DateTime<Utc>> {
             .parse::<f64>()
             .ok()
             .and_then(epoch)
-            .or_else(|| DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc())),
+            .or_else(|| crate::time::parse_rfc3339(s)),
         _ => None,
     }
 }

@@ -6,12 +6,12 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 
 use crate::archive::Scope;
-use crate::decode::time::parse_event_time;
+use crate::time::parse_event_time;
 
 /// Which columns of a table can prune its listing.
 #[derive(Debug, Clone, Copy)]
@@ -188,11 +188,9 @@ fn instant(value: &ScalarValue) -> Option<DateTime<Utc>> {
         other => {
             let s = text(other)?;
             parse_event_time(&s).or_else(|| {
-                NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok().map(|d| {
-                    d.and_hms_opt(0, 0, 0)
-                        .map(|t| t.and_utc().timestamp_micros())
-                        .unwrap_or(0)
-                })
+                crate::time::parse_user_time(&s)
+                    .ok()
+                    .map(|t| t.timestamp_micros())
             })?
         }
     };

@@ -138,7 +138,7 @@ fn strings<'a, I: IntoIterator<Item = Option<&'a str>>>(it: I) -> ArrayRef {
 }
 
 fn parse(t: Option<&String>) -> Option<DateTime<Utc>> {
-    t.and_then(|s| crate::integrity::digest::parse_time(s))
+    t.and_then(|s| crate::time::parse_rfc3339(s))
 }
 
 /// A trail-forensics table over an archive.

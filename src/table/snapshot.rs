@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use chrono::DateTime;
 use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
 };
@@ -43,14 +42,9 @@ fn arrow_type(t: ColType) -> DataType {
 /// A time as the AWS CLI prints it: ISO 8601 (v2) or epoch seconds (v1, and `--cli-timestamp-format none`).
 fn micros(v: &Value) -> Option<i64> {
     match v {
-        Value::String(s) => DateTime::parse_from_rfc3339(s)
+        Value::String(s) => crate::time::parse_user_time(s)
             .ok()
-            .map(|t| t.timestamp_micros())
-            .or_else(|| {
-                crate::cli::archive_args::parse_time(s)
-                    .ok()
-                    .map(|t| t.timestamp_micros())
-            }),
+            .map(|t| t.timestamp_micros()),
         Value::Number(n) => n.as_f64().map(|f| (f * 1e6) as i64),
         _ => None,
     }
