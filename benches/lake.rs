@@ -19,7 +19,7 @@ use serde_json::Value;
 use trailscope::archive::{Location, S3Options, Scope};
 use trailscope::generate::{GenerateOptions, generate};
 use trailscope::lake::{ConvertOptions, Lake, convert, manifest};
-use trailscope::table::{ArchiveSource, session, statements};
+use trailscope::table::{ArchiveSource, TableSource, session, statements};
 
 const DAYS: u32 = 30;
 const ACCOUNTS: u32 = 2;
@@ -229,7 +229,10 @@ async fn query(
         }
         None => None,
     };
-    let source = ArchiveSource::new(location, Scope::default(), false).with_lake(snapshot);
+    let source = TableSource::new(
+        ArchiveSource::new(location, Scope::default(), false),
+        snapshot,
+    );
     let ctx = session(&source).unwrap();
     let parsed = statements::parse_checked(sql, None).unwrap();
     statements::execute(&ctx, parsed)

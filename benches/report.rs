@@ -65,7 +65,7 @@ fn main() {
             gap_threshold: Duration::minutes(60),
             baseline: None,
         };
-        let report = build(&source().await, &inputs).await.unwrap();
+        let report = build(&source().await.into(), &inputs).await.unwrap();
         render(&report, Format::Json).unwrap();
         let html = render(&report, Format::Html).unwrap();
         (report, html.len())
@@ -152,7 +152,7 @@ fn phases<F, Fut>(
             &ctx,
             catalog,
             &values,
-            &[trailscope::integrity::gaps::STOP_EVENTS_SQL],
+            &[trailscope::integrity::gaps::STOP_EVENTS],
             Some(trailscope::table::shared_scan::AlongSide {
                 select: trailscope::report::activity::rows_sql().unwrap(),
                 sink: &mut count,
@@ -202,7 +202,7 @@ fn phases<F, Fut>(
             .unwrap();
         time("verify (no signatures)", started);
         let started = Instant::now();
-        trailscope::integrity::gaps(&s.location, &s.scope, &Default::default())
+        trailscope::table::stop_events::gaps(&s.into(), &Default::default(), None)
             .await
             .unwrap();
         time("gaps", started);

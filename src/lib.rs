@@ -6,17 +6,21 @@
 //!
 //! The crate is laid out the way the data flows:
 //! - [`archive`]: where logs live: URL → object store, key layout, listing only the prefixes a
-//!   query can touch;
+//!   query can touch, fetching objects, and the scan context every reader shares;
 //! - [`decode`]: how bytes become Arrow: gzip, the `{"Records":[...]}` document, the fixed schema;
-//! - [`lake`]: the archive converted to Hive-partitioned Parquet (incremental, resumable), and
-//!   the `cloudtrail` provider that reads it plus the raw objects it does not hold yet;
-//! - [`table`]: DataFusion table providers (`cloudtrail`, `log_files`, `read_errors`) and the
-//!   session with our SQL functions;
+//! - [`time`]: user times, event times and durations, parsed one way everywhere;
+//! - [`lake`]: the archive converted to Hive-partitioned Parquet (incremental, resumable);
+//! - [`table`]: every DataFusion table provider (the raw archive, the lake, listings, integrity,
+//!   snapshots), the one table registry, and the session with our SQL functions;
 //! - [`snapshot`]: configuration snapshots (raw AWS API answers) and the facts they give;
 //! - [`controls`]: the control catalog as SQL: metadata, loading, linting, running → findings;
 //! - [`generate`]: realistic synthetic archives with signed digests, for tests and benchmarks;
 //! - `cluster` (feature `cluster`): the same SQL on an Apache DataFusion Ballista cluster;
-//! - [`cli`]: argument parsing and printing; it does no work of its own.
+//!
+//! Modules depend only downward: `error` ← [`time`] ← [`archive`] ← [`decode`] ← {[`lake`],
+//! [`integrity`], [`snapshot`], [`generate`]} ← [`table`] ← {[`controls`], `cluster`} ←
+//! [`report`]; `tests/architecture.rs` enforces it. The command line is the binary's own
+//! (`src/cli/`), not library API.
 //!
 //! ```
 //! use trailscope::archive::layout::{parse_key, ObjectKind};
@@ -27,7 +31,6 @@
 //! ```
 
 pub mod archive;
-pub mod cli;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod controls;

@@ -1,3 +1,7 @@
+//! The `trailscope` binary: argument parsing and printing (`cli`), over the library.
+
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    trailscope::cli::main()
+    cli::main()
 }

@@ -193,7 +193,7 @@ pub async fn evaluate_archive(
         .into_iter()
         .filter(|c| only.is_empty() || only.iter().any(|o| c.meta.id.contains(o)))
         .collect();
-    let report = controls::check(&source, &snapshots, &catalog, &values)
+    let report = controls::check(&source.into(), &snapshots, &catalog, &values)
         .await
         .unwrap();
     assert!(

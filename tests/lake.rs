@@ -7,7 +7,7 @@ use std::sync::Arc;
 use trailscope::archive::{Location, S3Options, Scope};
 use trailscope::generate::{GenerateOptions, generate};
 use trailscope::lake::{ConvertOptions, ConvertSummary, Lake, LakeSnapshot, convert, manifest};
-use trailscope::table::{ArchiveSource, ScanStats, session, statements};
+use trailscope::table::{ArchiveSource, ScanStats, TableSource, session, statements};
 
 use crate::util::{
     MOTO_ENV, copy_tree, grycap, keys_under, moto, plant, query, rows, scalar, stderr, stdout,
@@ -42,7 +42,7 @@ async fn open_lake(archive: &Path, lake: &Path) -> Arc<LakeSnapshot> {
 /// `sql` over the archive read through the lake; the rows and the source (its counters).
 /// A query as the CLI makes it: the lake opened for queries (source lists before its checkpoint
 /// unread).
-async fn lake_query(archive: &Path, lake: &Path, sql: &str) -> (Vec<String>, ArchiveSource) {
+async fn lake_query(archive: &Path, lake: &Path, sql: &str) -> (Vec<String>, TableSource) {
     let l = lake_at(archive, lake).await;
     let snapshot = Arc::new(manifest::load_for_queries(&l).await.unwrap());
     snapshot_query(archive, snapshot, sql).await
@@ -52,11 +52,14 @@ async fn snapshot_query(
     archive: &Path,
     lake: Arc<LakeSnapshot>,
     sql: &str,
-) -> (Vec<String>, ArchiveSource) {
+) -> (Vec<String>, TableSource) {
     let location = Location::open(archive.to_str().unwrap(), &S3Options::default())
         .await
         .unwrap();
-    let source = ArchiveSource::new(location, Scope::default(), false).with_lake(Some(lake));
+    let source = TableSource::new(
+        ArchiveSource::new(location, Scope::default(), false),
+        Some(lake),
+    );
     let ctx = session(&source).unwrap();
     let parsed = statements::parse_checked(sql, None).unwrap();
     let mut results = statements::execute(&ctx, parsed).await.unwrap();
@@ -543,8 +546,10 @@ async fn checkpoint_lists_recent_folders_only_and_relist_weighs_every_object() {
     let location = Location::open(archive.to_str().unwrap(), &S3Options::default())
         .await
         .unwrap();
-    let strict = ArchiveSource::new(location, Scope::default(), true)
-        .with_lake(Some(Arc::new(for_queries.clone())));
+    let strict = TableSource::new(
+        ArchiveSource::new(location, Scope::default(), true),
+        Some(Arc::new(for_queries.clone())),
+    );
     let parsed = statements::parse_checked(sql, None).unwrap();
     let Err(err) = statements::execute(&session(&strict).unwrap(), parsed).await else {
         panic!("--strict ran over a recorded stray object");

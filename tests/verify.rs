@@ -18,11 +18,13 @@ use trailscope::archive::{Location, S3Options, Scope};
 
 use crate::util::{copy_tree, gzip};
 use trailscope::generate::{GenerateOptions, StopEpisode, generate};
-use trailscope::integrity::gaps::{GapClass, GapOptions, GapReport, gaps};
+use trailscope::integrity::gaps::{GapClass, GapOptions, GapReport};
 use trailscope::integrity::{
     DigestStatus, KeyRing, KeySource, LogFileStatus, VerifyOptions, VerifyReport, load_signatures,
     verify,
 };
+use trailscope::table::ArchiveSource;
+use trailscope::table::stop_events::gaps;
 
 const KEYS: &str = "_trailscope/public-keys.json";
 const SIGNATURES: &str = "_trailscope/digest-signatures.json";
@@ -155,7 +157,8 @@ async fn run_gaps(root: &Path) -> GapReport {
     let location = Location::open(root.to_str().unwrap(), &S3Options::default())
         .await
         .unwrap();
-    gaps(&location, &Scope::default(), &GapOptions::default())
+    let source = ArchiveSource::new(location, Scope::default(), false);
+    gaps(&source.into(), &GapOptions::default(), None)
         .await
         .unwrap()
 }
@@ -434,7 +437,8 @@ async fn a_stop_before_the_range_explains_the_gap_at_its_start() {
     let first = |options: GapOptions| {
         let (location, scope) = (location.clone(), scope.clone());
         async move {
-            let report = gaps(&location, &scope, &options).await.unwrap();
+            let source = ArchiveSource::new(location, scope, false);
+            let report = gaps(&source.into(), &options, None).await.unwrap();
             let g = report
                 .gaps
                 .into_iter()
@@ -702,7 +706,7 @@ async fn sql_tables_show_findings_and_join_with_events() {
     let location = Location::open(dir.path().to_str().unwrap(), &S3Options::default())
         .await
         .unwrap();
-    let ctx = session(&ArchiveSource::new(location, Scope::default(), false)).unwrap();
+    let ctx = session(ArchiveSource::new(location, Scope::default(), false)).unwrap();
     let text = |sql: &'static str| {
         let ctx = ctx.clone();
         async move {

@@ -46,6 +46,18 @@ pub struct Location {
 }
 
 impl Location {
+    /// An archive with no objects, in memory: for planning SQL when only the tables' shapes
+    /// matter (`lint`).
+    pub fn empty() -> Location {
+        Location {
+            store: Arc::new(object_store::memory::InMemory::new()),
+            root: Path::default(),
+            display: "(no archive)".to_string(),
+            local_dir: None,
+            local_files: None,
+        }
+    }
+
     /// Opens `location` without touching the network beyond what credentials need.
     pub async fn open(location: &str, s3: &S3Options) -> Result<Location> {
         if let Some(rest) = location.strip_prefix("s3://") {

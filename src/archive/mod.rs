@@ -1,10 +1,14 @@
 //! Where logs live: an archive location (local directory or S3) opened as an `object_store`,
 //! the CloudTrail key layout, and listing only the prefixes a query can touch.
 
+pub mod fetch;
 pub mod layout;
 pub mod listing;
 pub mod location;
+pub mod source;
 
+pub use fetch::{ReadError, SourceObject};
 pub use layout::{ObjectKind, ParsedKey, parse_key};
 pub use listing::{Listing, ObjectEntry, Scope, Skipped, list_objects};
 pub use location::{Location, S3Options};
+pub use source::{ArchiveSource, ErrorLog, ScanStats};

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -73,8 +72,7 @@ pub struct LintArgs {
     pub controls: Vec<PathBuf>,
 }
 
-fn select(dirs: &[PathBuf], only: &[String]) -> Result<Vec<controls::Control>> {
-    let all = controls::catalog(dirs)?;
+fn select(all: Vec<controls::Control>, only: &[String]) -> Result<Vec<controls::Control>> {
     if only.is_empty() {
         return Ok(all);
     }
@@ -189,23 +187,7 @@ fn write_report(out: &mut (dyn Write + Send), format: CheckFormat, report: &Repo
 
 pub async fn lint(args: LintArgs) -> Result<u8> {
     let all = controls::catalog(&args.controls)?;
-    // Plans need the tables' shapes only: an empty archive and no snapshot give them.
-    let empty = std::env::temp_dir().join(format!("trailscope-lint-{}", std::process::id()));
-    std::fs::create_dir_all(&empty).map_err(|e| Error::io(empty.display(), e))?;
-    let result = async {
-        let location = crate::archive::Location::open(
-            &empty.display().to_string(),
-            &crate::archive::S3Options::default(),
-        )
-        .await?;
-        let source = ArchiveSource::new(location, Default::default(), false);
-        let ctx = table::evidence_session(&source, &[]).await?;
-        ctx.register_table("findings", Arc::new(controls::run::findings_table(&[])?))?;
-        Ok::<_, Error>(controls::lint::lint(&ctx, &all).await)
-    }
-    .await;
-    let _ = std::fs::remove_dir_all(&empty);
-    let problems = result?;
+    let problems = controls::lint::lint_catalog(&all).await?;
     for p in &problems {
         println!("{p}");
     }

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use clap::{Args, Subcommand};
 
-use crate::cluster::server::{self, ExecutorOptions};
-use crate::error::{Error, Result};
+use trailscope::cluster::server::{self, ExecutorOptions};
+use trailscope::error::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct ClusterArgs {

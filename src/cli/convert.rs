@@ -6,9 +6,9 @@ use clap::Args;
 
 use super::archive_args::ArchiveArgs;
 use super::query::report_read_errors;
-use crate::error::{Error, Result};
-use crate::lake::{ConvertOptions, ConvertSummary, Lake, convert};
-use crate::table::ArchiveSource;
+use trailscope::error::{Error, Result};
+use trailscope::lake::{ConvertOptions, ConvertSummary, Lake, convert};
+use trailscope::table::ArchiveSource;
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -32,7 +32,7 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> Result<u8> {
     let scope = args.archive.scope()?;
     let s3 = args.archive.s3_options();
     let lake = Lake::create(&lake, &args.archive.archive, &s3).await?;
-    let location = crate::archive::Location::open(&args.archive.archive, &s3).await?;
+    let location = trailscope::archive::Location::open(&args.archive.archive, &s3).await?;
     let source = ArchiveSource::new(location, scope, args.archive.strict);
     let started = Instant::now();
     let options = ConvertOptions {

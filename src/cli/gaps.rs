@@ -7,11 +7,11 @@ use chrono::Duration;
 use clap::Args;
 use serde_json::json;
 
-use super::archive_args::{ArchiveArgs, parse_duration};
+use super::archive_args::ArchiveArgs;
 use super::verify::ReportFormat;
-use crate::archive::Location;
-use crate::error::{Error, Result};
-use crate::integrity::gaps::{GapOptions, GapReport, gaps};
+use trailscope::error::{Error, Result};
+use trailscope::integrity::gaps::{GapOptions, GapReport};
+use trailscope::time::parse_duration;
 
 #[derive(Debug, Args)]
 pub struct GapsArgs {
@@ -34,15 +34,13 @@ pub async fn run(args: GapsArgs, quiet: bool) -> Result<u8> {
     if args.threshold <= Duration::zero() {
         return Err(Error::usage("--threshold must be positive, e.g. 60m"));
     }
-    let scope = args.archive.scope()?;
-    let location = Location::open(&args.archive.archive, &args.archive.s3_options()).await?;
+    let source = args.archive.open().await?;
     let options = GapOptions {
         threshold: args.threshold,
         trail: args.trail.clone(),
-        lake: args.archive.open_lake().await?,
         ..GapOptions::default()
     };
-    let report = gaps(&location, &scope, &options).await?;
+    let report = trailscope::table::stop_events::gaps(&source, &options, None).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         ReportFormat::Jsonl => write_jsonl(&mut out, &report),
@@ -96,7 +94,7 @@ pub fn write_text(
             g.region,
             iso(g.start),
             iso(g.end),
-            crate::integrity::chain::human(g.end - g.start),
+            trailscope::integrity::chain::human(g.end - g.start),
             g.class.as_str(),
             g.evidence
         )?;

@@ -6,8 +6,8 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use clap::Args;
 
-use crate::error::Result;
-use crate::generate::{GenerateOptions, StopEpisode, generate};
+use trailscope::error::Result;
+use trailscope::generate::{GenerateOptions, StopEpisode, generate};
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
@@ -54,9 +54,9 @@ fn parse_stop(s: &str) -> std::result::Result<StopEpisode, String> {
         account_index: index
             .parse()
             .map_err(|_| format!("{index:?} is not an account index"))?,
-        stop: super::archive_args::parse_time(stop)?,
+        stop: trailscope::time::parse_user_time(stop)?,
         restart: restart
-            .map(|r| super::archive_args::parse_time(r))
+            .map(|r| trailscope::time::parse_user_time(r))
             .transpose()?,
     })
 }

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::Error;
+use trailscope::error::Error;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -76,7 +76,7 @@ pub fn main() -> ExitCode {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     #[cfg(feature = "cluster")]
-    builder.thread_stack_size(crate::cluster::THREAD_STACK_BYTES);
+    builder.thread_stack_size(trailscope::cluster::THREAD_STACK_BYTES);
     let runtime = match builder.build() {
         Ok(rt) => rt,
         Err(e) => return fail(&Error::io("tokio runtime", e)),

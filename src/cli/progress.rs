@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::table::ScanStats;
+use trailscope::table::ScanStats;
 
 /// Shows scan progress until dropped.
 pub struct Progress {

@@ -6,15 +6,16 @@ use std::path::PathBuf;
 use chrono::Duration;
 use clap::{Args, ValueEnum};
 
-use super::archive_args::{ArchiveArgs, parse_duration};
+use super::archive_args::ArchiveArgs;
 use super::check::CatalogArgs;
 use super::output::open_output;
 use super::progress::Progress;
-use crate::error::{Error, Result};
-use crate::integrity::{KeyRing, KeySource, load_signatures};
-use crate::report::render::{self, Format};
-use crate::report::{self, ComplianceReport, Framework, Period, ReportInputs};
-use crate::snapshot::Snapshot;
+use trailscope::error::{Error, Result};
+use trailscope::integrity::{KeyRing, KeySource, load_signatures};
+use trailscope::report::render::{self, Format};
+use trailscope::report::{self, ComplianceReport, Framework, Period, ReportInputs};
+use trailscope::snapshot::Snapshot;
+use trailscope::time::parse_duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
@@ -100,8 +101,8 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
     let baseline = args.baseline.as_ref().map(read_baseline).transpose()?;
 
     let mut source = args.archive.open().await?;
-    source.scope.from = Some(period.from);
-    source.scope.to = Some(period.to);
+    source.archive.scope.from = Some(period.from);
+    source.archive.scope.to = Some(period.to);
     let mut out = open_output(args.output.as_deref(), source.location.local_dir.as_deref())?;
     let inputs = ReportInputs {
         period,

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::archive::S3Options;
-use crate::error::Result;
-use crate::snapshot::capture::{CaptureOptions, capture, parse_regions};
+use trailscope::archive::S3Options;
+use trailscope::error::Result;
+use trailscope::snapshot::capture::{CaptureOptions, capture, parse_regions};
 
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {

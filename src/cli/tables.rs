@@ -2,13 +2,11 @@
 
 use std::fmt::Write as _;
 
-use arrow::datatypes::{DataType, Field, SchemaRef};
+use arrow::datatypes::{DataType, Field};
 use clap::Args;
 
-use crate::decode::schema::cloudtrail_schema;
-use crate::error::{Error, Result};
-use crate::table::integrity;
-use crate::table::listed::{LogFilesTable, ReadErrorsTable};
+use trailscope::error::{Error, Result};
+use trailscope::table::registry;
 
 #[derive(Debug, Args)]
 pub struct TablesArgs {
@@ -16,52 +14,11 @@ pub struct TablesArgs {
     pub table: Option<String>,
 }
 
-/// (name, description, schema)
-type TableInfo = (&'static str, &'static str, fn() -> SchemaRef);
-
-const TABLES: &[TableInfo] = &[
-    (
-        "cloudtrail",
-        "one row per CloudTrail record, with the log_file it came from",
-        cloudtrail_schema,
-    ),
-    (
-        "log_files",
-        "one row per delivered log file (from listing alone)",
-        LogFilesTable::table_schema,
-    ),
-    (
-        "read_errors",
-        "objects that look like CloudTrail's but could not be read, with the reason",
-        ReadErrorsTable::table_schema,
-    ),
-    (
-        "digests",
-        "one row per digest file (missing ones inferred) with its chain status; signatures: trailscope verify",
-        integrity::digests_schema,
-    ),
-    (
-        "digest_log_files",
-        "one row per log file a digest lists, and whether it is present",
-        integrity::digest_log_files_schema,
-    ),
-    (
-        "verify_results",
-        "digest and log file verification results (no signature check; use trailscope verify)",
-        integrity::verify_results_schema,
-    ),
-    (
-        "gaps",
-        "delivery gaps over 60 minutes per account and region, classified with evidence",
-        integrity::gaps_schema,
-    ),
-];
-
 pub async fn run(args: TablesArgs) -> Result<u8> {
     if let Some(name) = &args.table
-        && !TABLES.iter().any(|(t, _, _)| t == name)
+        && registry::find(name).is_none()
     {
-        let names: Vec<&str> = TABLES.iter().map(|(t, _, _)| *t).collect();
+        let names: Vec<&str> = registry::TABLES.iter().map(|t| t.name).collect();
         return Err(Error::usage(format!(
             "no table {name}: tables are {}",
             names.join(", ")
@@ -74,13 +31,13 @@ pub async fn run(args: TablesArgs) -> Result<u8> {
 /// Text listing of `only` (or every table); with `columns`, each column and its type.
 pub fn describe_tables(only: Option<&str>, columns: bool) -> String {
     let mut out = String::new();
-    for (name, about, schema) in TABLES
+    for table in registry::TABLES
         .iter()
-        .filter(|(t, _, _)| only.is_none_or(|o| o == *t))
+        .filter(|t| only.is_none_or(|o| o == t.name))
     {
-        let _ = writeln!(out, "{name}: {about}");
+        let _ = writeln!(out, "{}: {}", table.name, table.about);
         if columns || only.is_some() {
-            for field in schema().fields() {
+            for field in (table.schema)().fields() {
                 describe_field(&mut out, "", field);
             }
             out.push('\n');

@@ -8,9 +8,9 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use super::archive_args::ArchiveArgs;
-use crate::archive::Location;
-use crate::error::{Error, Result};
-use crate::integrity::{
+use trailscope::archive::Location;
+use trailscope::error::{Error, Result};
+use trailscope::integrity::{
     DigestStatus, KeyRing, KeySource, LogFileStatus, VerifyOptions, VerifyReport, load_signatures,
     verify,
 };
@@ -170,7 +170,7 @@ pub fn write_text(
         writeln!(
             out,
             "Results found for {} to {}:",
-            bound(Some(first - crate::integrity::chain::CADENCE), "?"),
+            bound(Some(first - trailscope::integrity::chain::CADENCE), "?"),
             bound(Some(last), "?")
         )?;
     }

@@ -29,7 +29,7 @@ use datafusion::sql::parser::Statement;
 use crate::error::{Error, Result};
 use crate::lake::LakeSnapshot;
 use crate::table::statements::StatementResult;
-use crate::table::{ArchiveSource, views};
+use crate::table::{ArchiveSource, TableSource, views};
 use table::{LakeFiles, ShippedTable};
 
 /// Stack size of the runtime's threads in a `cluster` build. Encoding, decoding and planning a
@@ -54,7 +54,7 @@ impl ClusterSession {
     pub async fn connect(
         url: &str,
         local: SessionContext,
-        source: &ArchiveSource,
+        source: &TableSource,
         views: bool,
     ) -> Result<ClusterSession> {
         let Some(lake) = &source.lake else {
@@ -201,7 +201,7 @@ fn lake_files(lake: &LakeSnapshot, source: &ArchiveSource) -> Result<LakeFiles> 
 /// Refuses to run while the archive (in the user's scope) holds log objects the lake does not:
 /// the cluster reads only the lake, and an answer without them would be silently incomplete.
 async fn refuse_incomplete_lake(source: &ArchiveSource, lake: &LakeSnapshot) -> Result<()> {
-    let listed = crate::lake::table::raw_candidates(source, lake, &source.scope).await?;
+    let listed = crate::table::lake::raw_candidates(source, lake, &source.scope).await?;
     let missing: Vec<&str> = listed
         .iter()
         .filter(|o| !lake.holds(&o.key, o.size))

@@ -28,9 +28,9 @@ use serde::{Deserialize, Serialize};
 use crate::archive::Scope;
 use crate::decode::schema::cloudtrail_schema;
 use crate::lake::DataFile;
-use crate::lake::bloom;
-use crate::lake::table::{ExactRows, balance, files_in, parquet_scan};
 use crate::table::cloudtrail::PRUNING;
+use crate::table::lake::bloom;
+use crate::table::lake::{ExactRows, balance, files_in, parquet_scan};
 
 /// `cloudtrail` on a cluster: the manifest's files under the lake's root, restricted to the
 /// user's `--from/--to/--account/--region`.

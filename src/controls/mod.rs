@@ -17,7 +17,6 @@
 //! Adding a control: `queries/controls/<area>/<ID>.sql` + `<ID>.json`, a fire and a pass case in
 //! `tests/controls.rs`, and `trailscope lint` clean.
 
-pub mod filter_pattern;
 pub mod lint;
 pub mod load;
 pub mod meta;
@@ -33,11 +32,11 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::snapshot::Snapshot;
-use crate::table::{self, ArchiveSource};
+use crate::table::{self, TableSource};
 
 /// Evaluates `controls` against an archive and snapshots: the whole of `trailscope check`.
 pub async fn check(
-    source: &ArchiveSource,
+    source: &TableSource,
     snapshots: &[Snapshot],
     controls: &[Control],
     values: &ParamValues,

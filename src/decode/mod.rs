@@ -16,37 +16,11 @@ use arrow::array::{ArrayRef, BooleanArray, StringBuilder, TimestampMicrosecondAr
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use bytes::Bytes;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::archive::{ReadError, SourceObject};
 use builder::{StructBuilder, StructSeed};
 use schema::{RECORD_FIELDS, cloudtrail_schema, other_fields_index};
-
-/// One object to decode, with the provenance its key gives.
-#[derive(Debug, Clone)]
-pub struct SourceObject {
-    pub key: String,
-    pub account_id: String,
-    pub region: String,
-    pub bytes: Bytes,
-}
-
-/// An object that looked like ours but could not be (fully) read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadError {
-    pub key: String,
-    pub account_id: String,
-    pub region: String,
-    pub reason: String,
-    /// True when the object's records were still read (e.g. trailing data after the gzip member).
-    pub partially_read: bool,
-}
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.reason)
-    }
-}
 
 /// The result of decoding a unit of objects.
 #[derive(Debug)]

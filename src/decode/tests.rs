@@ -1,6 +1,7 @@
 use super::*;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::TimestampMicrosecondType;
+use bytes::Bytes;
 
 fn object(key: &str, json: &str) -> SourceObject {
     SourceObject {

@@ -8,7 +8,6 @@
 
 pub mod chain;
 pub mod digest;
-mod fetch;
 pub mod gaps;
 pub mod keys;
 pub mod logs;
@@ -16,7 +15,7 @@ pub mod tail;
 pub mod verify;
 
 pub use chain::{DigestCheck, DigestStatus, Range};
-pub use gaps::{Gap, GapClass, GapOptions, GapReport, gaps, gaps_with_events};
+pub use gaps::{Gap, GapClass, GapOptions, GapReport, StopEventSource, gaps};
 pub use keys::{KeyRing, PublicKey};
 pub use logs::{LogFileCheck, LogFileStatus};
 pub use verify::{

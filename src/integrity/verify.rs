@@ -15,9 +15,9 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::chain::{DigestCheck, DigestInput, DigestStatus, Range, check_chain, names_object};
 use super::digest::{DigestDoc, sha256_hex};
-use super::fetch::{Outcome, check_each};
 use super::keys::{KeyRing, list_public_keys};
 use super::logs::{LogFileCheck, LogFileStatus, judge};
+use crate::archive::fetch::checked::{Outcome, check_each};
 use crate::archive::layout::parse_key;
 use crate::archive::{Location, ObjectEntry, ObjectKind, S3Options, Scope, list_objects};
 use crate::decode::gzip::inflate;

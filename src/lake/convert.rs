@@ -26,15 +26,13 @@ use super::manifest::{
 };
 use super::write::{self, PartitionRows};
 use super::{Lake, META_FOLDER};
+use crate::archive::fetch::{FETCH_CONCURRENCY, fetch, units};
 use crate::archive::layout::parse_key;
+use crate::archive::{ArchiveSource, ReadError};
 use crate::archive::{ObjectEntry, ObjectKind, Skipped, list_objects};
+use crate::decode::Decoder;
 use crate::decode::schema::LOG_FILE;
-use crate::decode::{Decoder, ReadError};
 use crate::error::{Error, Result};
-use crate::table::ArchiveSource;
-
-// Fetch-and-decode units and concurrency as in the table scan.
-use crate::table::scan::{FETCH_CONCURRENCY, units};
 
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {
@@ -293,7 +291,7 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
             let decoder = decoder.clone();
             async move {
                 let fetched: Vec<_> = stream::iter(unit)
-                    .map(|entry| crate::table::scan::fetch(Arc::clone(&store), entry))
+                    .map(|entry| fetch(Arc::clone(&store), entry))
                     .buffered(FETCH_CONCURRENCY)
                     .collect()
                     .await;

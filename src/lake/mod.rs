@@ -17,16 +17,15 @@
 //! - [`manifest`]: the commit log, loading it into a [`LakeSnapshot`];
 //! - [`write`]: rows → sorted, partitioned Parquet files;
 //! - [`convert`]: the incremental conversion of an archive;
-//! - [`table`]: the `cloudtrail` provider that reads the lake plus raw objects not yet in it;
-//! - `bloom`: skipping files by bloom filter on a principal or access-key lookup.
+//!
+//! The `cloudtrail` provider that reads a lake (plus the raw objects not yet in it) lives with
+//! the other providers, in `table::lake`.
 
-pub(crate) mod bloom;
 pub mod convert;
 pub mod manifest;
-pub mod table;
 pub mod write;
 
-use std::path::{Path as FsPath, PathBuf};
+use std::path::Path as FsPath;
 
 use object_store::path::Path;
 
@@ -66,6 +65,41 @@ impl Lake {
         Ok(Lake {
             location: Location::open(lake, s3).await?,
         })
+    }
+
+    /// The lake at `lake` as queries read it, as of its newest commit. Unless `relist`, a
+    /// checkpointed lake is weighed against only the delivery folders listed since its last
+    /// whole conversion (see [`manifest::load_for_queries`]); `relist` weighs every object of
+    /// the archive again, which also catches objects rewritten in older folders. An error when
+    /// nothing has been converted there yet.
+    pub async fn open_for_queries(
+        lake: &str,
+        archive: &str,
+        s3: &S3Options,
+        relist: bool,
+    ) -> Result<LakeSnapshot> {
+        let local_missing = !lake.starts_with("s3://")
+            && !FsPath::new(lake.strip_prefix("file://").unwrap_or(lake)).is_dir();
+        let snapshot = if local_missing {
+            None
+        } else {
+            let opened = Lake::open(lake, archive, s3).await?;
+            Some(if relist {
+                manifest::load(&opened).await?
+            } else {
+                manifest::load_for_queries(&opened).await?
+            })
+        };
+        let Some(mut snapshot) = snapshot.filter(|s| s.version > 0) else {
+            return Err(Error::usage(format!(
+                "{lake}: no trailscope lake there yet (no {META_FOLDER}/manifest-*.json); \
+                 run `trailscope convert --archive {archive} --lake {lake}` first"
+            )));
+        };
+        if relist {
+            snapshot.checkpoint = None;
+        }
+        Ok(snapshot)
     }
 
     /// A store path for `relative` (slash-separated) under the lake's root.
@@ -118,38 +152,6 @@ pub fn check_separate(archive: &str, lake: &str) -> Result<()> {
         return refuse();
     }
     Ok(())
-}
-
-/// `s3://bucket/a/b` → (bucket, [a, b]).
-fn s3_parts(location: &str) -> Option<(String, Vec<String>)> {
-    let rest = location.strip_prefix("s3://")?;
-    let mut parts = rest.split('/').filter(|p| !p.is_empty());
-    let bucket = parts.next().unwrap_or_default().to_string();
-    Some((bucket, parts.map(str::to_string).collect()))
-}
-
-fn is_prefix(a: &[String], b: &[String]) -> bool {
-    a.len() <= b.len() && a.iter().zip(b).all(|(x, y)| x == y)
-}
-
-/// An absolute, symlink-resolved path, even when its tail does not exist yet (a new lake).
-fn resolve_local(location: &str) -> PathBuf {
-    let raw = location.strip_prefix("file://").unwrap_or(location);
-    let absolute = std::path::absolute(raw).unwrap_or_else(|_| PathBuf::from(raw));
-    let mut existing: &FsPath = &absolute;
-    let mut tail = Vec::new();
-    loop {
-        if let Ok(c) = existing.canonicalize() {
-            return tail.iter().rev().fold(c, |p: PathBuf, part| p.join(part));
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                tail.push(name.to_os_string());
-                existing = parent;
-            }
-            _ => return absolute,
-        }
-    }
 }
 
 #[cfg(test)]

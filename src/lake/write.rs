@@ -203,7 +203,8 @@ fn internal(msg: String) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{Decoder, SourceObject};
+    use crate::archive::SourceObject;
+    use crate::decode::Decoder;
 
     fn object(key: &str, account: &str, times: &[&str]) -> SourceObject {
         let records: Vec<String> = times

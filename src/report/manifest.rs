@@ -103,7 +103,7 @@ async fn hash_all(
         .map(|o| {
             let store = Arc::clone(store);
             async move {
-                let path = Path::parse(&o.key).unwrap_or_else(|_| Path::from(o.key.as_str()));
+                let path = crate::archive::fetch::store_path(&o.key);
                 let bytes = store.get(&path).await?.bytes().await?;
                 let sha256 = tokio::task::spawn_blocking(move || sha256_hex(&bytes))
                     .await

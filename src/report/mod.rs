@@ -28,7 +28,7 @@ use crate::controls::{self, Control, Finding, Kind, ParamValues, Severity, Statu
 use crate::error::{Error, Result};
 use crate::integrity::{GapOptions, KeySource, VerifyOptions};
 use crate::snapshot::Snapshot;
-use crate::table::{self, ArchiveSource};
+use crate::table::{self, TableSource};
 
 pub use frameworks::Framework;
 
@@ -108,7 +108,7 @@ pub struct ReportInputs {
     pub baseline: Option<ComplianceReport>,
 }
 
-/// The report, as the JSON format documents it (README, "Report JSON").
+/// The report, as the JSON format documents it (docs/report-json.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComplianceReport {
     pub format: String,
@@ -197,7 +197,7 @@ pub struct ReadErrorEntry {
 }
 
 /// Builds the report for `inputs.period` over `source` (whose scope must already be the period).
-pub async fn build(source: &ArchiveSource, inputs: &ReportInputs) -> Result<ComplianceReport> {
+pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<ComplianceReport> {
     if inputs.period.from >= inputs.period.to {
         return Err(Error::usage(
             "the report period is empty: --from must be before --to",
@@ -214,7 +214,7 @@ pub async fn build(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Comp
         &ctx,
         &inputs.controls,
         &inputs.values,
-        &[crate::integrity::gaps::STOP_EVENTS_SQL],
+        &[crate::integrity::gaps::STOP_EVENTS],
         Some(table::shared_scan::AlongSide {
             select: activity::rows_sql()?,
             sink: &mut count,
@@ -234,19 +234,12 @@ pub async fn build(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Comp
         crate::integrity::verify(&source.location, &source.scope, &verify_options).await?;
     let gap_options = GapOptions {
         threshold: inputs.gap_threshold,
-        lake: source.lake.clone(),
         ..GapOptions::default()
     };
     // Stops recorded in another account (an organization trail's owner) or region count too, so
     // the shared rows stand in for a scan only when the report is not narrowed to some of them.
     let whole = source.scope.accounts.is_empty() && source.scope.regions.is_empty();
-    let gaps = crate::integrity::gaps_with_events(
-        &source.location,
-        &source.scope,
-        &gap_options,
-        whole.then_some(&ctx),
-    )
-    .await?;
+    let gaps = crate::table::stop_events::gaps(source, &gap_options, whole.then_some(&ctx)).await?;
     let integrity = integrity::section(&verified, &gaps);
 
     let read_errors: Vec<ReadErrorEntry> = source

@@ -21,9 +21,9 @@ use datafusion::error::Result;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 
-use super::ArchiveSource;
+use super::TableSource;
 use crate::decode::schema::TIMEZONE;
-use crate::integrity::gaps::{GapOptions, gaps};
+use crate::integrity::gaps::GapOptions;
 use crate::integrity::verify::{VerifyOptions, digest_inventory, verify};
 
 /// Which of the four tables.
@@ -145,11 +145,11 @@ fn parse(t: Option<&String>) -> Option<DateTime<Utc>> {
 #[derive(Debug)]
 pub struct IntegrityTable {
     kind: IntegrityKind,
-    source: ArchiveSource,
+    source: TableSource,
 }
 
 impl IntegrityTable {
-    pub fn new(kind: IntegrityKind, source: ArchiveSource) -> Self {
+    pub fn new(kind: IntegrityKind, source: TableSource) -> Self {
         IntegrityTable { kind, source }
     }
 
@@ -254,7 +254,8 @@ impl IntegrityTable {
                 ]
             }
             IntegrityKind::Gaps => {
-                let r = gaps(location, scope, &GapOptions::default()).await?;
+                let r =
+                    super::stop_events::gaps(&self.source, &GapOptions::default(), None).await?;
                 let g = &r.gaps;
                 let evidence: Vec<String> = g.iter().map(|x| x.evidence.to_string()).collect();
                 vec![
@@ -300,20 +301,4 @@ impl TableProvider for IntegrityTable {
             projection.cloned(),
         )?)
     }
-}
-
-pub fn digests_schema() -> SchemaRef {
-    IntegrityKind::Digests.schema()
-}
-
-pub fn digest_log_files_schema() -> SchemaRef {
-    IntegrityKind::DigestLogFiles.schema()
-}
-
-pub fn verify_results_schema() -> SchemaRef {
-    IntegrityKind::VerifyResults.schema()
-}
-
-pub fn gaps_schema() -> SchemaRef {
-    IntegrityKind::Gaps.schema()
 }

@@ -24,19 +24,10 @@ use datafusion::physical_plan::{
     SendableRecordBatchStream,
 };
 use futures::{StreamExt, TryStreamExt, stream};
-use object_store::path::Path;
-use object_store::{GetOptions, ObjectStore};
 
-use super::{ArchiveSource, ScanStats};
-use crate::archive::{ObjectEntry, Scope};
-use crate::decode::{Decoded, Decoder, ReadError, SourceObject};
-
-/// A unit closes at this many compressed bytes...
-pub(crate) const UNIT_BYTES: u64 = 4 << 20;
-/// ...or this many objects (real archives are mostly sub-KiB files).
-pub(crate) const UNIT_OBJECTS: usize = 256;
-/// Concurrent GETs per partition.
-pub(crate) const FETCH_CONCURRENCY: usize = 16;
+use crate::archive::fetch::{FETCH_CONCURRENCY, fetch, units};
+use crate::archive::{ArchiveSource, ObjectEntry, ReadError, ScanStats, Scope, SourceObject};
+use crate::decode::{Decoded, Decoder};
 
 #[derive(Debug)]
 pub struct CloudTrailExec {
@@ -104,25 +95,6 @@ fn balance(mut objects: Vec<ObjectEntry>, n: usize) -> Vec<Vec<ObjectEntry>> {
             p
         })
         .collect()
-}
-
-/// Objects grouped into fetch-and-decode units (see [`UNIT_BYTES`], [`UNIT_OBJECTS`]).
-pub(crate) fn units(objects: &[ObjectEntry]) -> Vec<Vec<ObjectEntry>> {
-    let mut units = Vec::new();
-    let mut current = Vec::new();
-    let mut bytes = 0;
-    for o in objects {
-        current.push(o.clone());
-        bytes += o.size;
-        if bytes >= UNIT_BYTES || current.len() >= UNIT_OBJECTS {
-            units.push(std::mem::take(&mut current));
-            bytes = 0;
-        }
-    }
-    if !current.is_empty() {
-        units.push(current);
-    }
-    units
 }
 
 fn describe_scope(scope: &Scope) -> String {
@@ -294,34 +266,4 @@ async fn read_unit(
         source.errors.record(e);
     }
     Ok(batch)
-}
-
-pub(crate) async fn fetch(
-    store: Arc<dyn ObjectStore>,
-    entry: ObjectEntry,
-) -> std::result::Result<SourceObject, ReadError> {
-    let path = Path::parse(&entry.key).unwrap_or_else(|_| Path::from(entry.key.as_str()));
-    let result = async {
-        store
-            .get_opts(&path, GetOptions::default())
-            .await?
-            .bytes()
-            .await
-    }
-    .await;
-    match result {
-        Ok(bytes) => Ok(SourceObject {
-            key: entry.key,
-            account_id: entry.parsed.account_id,
-            region: entry.parsed.region,
-            bytes,
-        }),
-        Err(e) => Err(ReadError {
-            reason: format!("could not be fetched: {e}"),
-            key: entry.key,
-            account_id: entry.parsed.account_id,
-            region: entry.parsed.region,
-            partially_read: false,
-        }),
-    }
 }

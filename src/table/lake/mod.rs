@@ -11,6 +11,8 @@
 //! The schema is the raw table's, column for column: `account_id` and `region` are partition
 //! values (the path), everything else, `log_file` included, is in the files.
 
+pub(crate) mod bloom;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -32,17 +34,16 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::FilterExecBuilder;
 use datafusion::physical_plan::union::UnionExec;
 use object_store::ObjectStoreExt;
-use object_store::path::Path;
 
-use super::bloom::{self, Candidate};
-use super::manifest::{DataFile, LakeSnapshot};
-use super::write::lake_file_schema;
+use self::bloom::Candidate;
+use super::cloudtrail::{PRUNING, list_for_scan};
+use super::scan::CloudTrailExec;
+use crate::archive::ArchiveSource;
 use crate::archive::layout::parse_key;
 use crate::archive::{ObjectEntry, Scope, Skipped};
 use crate::decode::schema::{ACCOUNT_ID, LOG_FILE, REGION, TIMEZONE, cloudtrail_schema};
-use crate::table::ArchiveSource;
-use crate::table::cloudtrail::{PRUNING, list_for_scan};
-use crate::table::scan::CloudTrailExec;
+use crate::lake::manifest::{DataFile, LakeSnapshot};
+use crate::lake::write::lake_file_schema;
 
 /// The URL the lake's store is registered under in a session (one lake per session).
 const STORE_URL: &str = "trailscope-lake://lake";
@@ -115,7 +116,7 @@ pub(crate) async fn raw_candidates(
     let store = &source.location.store;
     for key in &checkpoint.read_raw {
         let Some(parsed) = older(key) else { continue };
-        let path = Path::parse(key).unwrap_or_else(|_| Path::from(key.as_str()));
+        let path = crate::archive::fetch::store_path(key);
         let meta = match store.head(&path).await {
             Ok(meta) => meta,
             // Gone since: the raw table would not see it either.
@@ -218,7 +219,7 @@ impl TableProvider for LakeTable {
             |p| lake.path(p).to_string(),
         )
         .await;
-        crate::table::ScanStats::add(&self.source.stats.lake_files_planned, files.len() as u64);
+        crate::archive::ScanStats::add(&self.source.stats.lake_files_planned, files.len() as u64);
         if files.is_empty() {
             return Ok(raw_plan);
         }

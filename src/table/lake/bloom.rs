@@ -26,8 +26,8 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::bloom_filter::Sbbf;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
-use super::manifest::DataFile;
-use super::write::BLOOM_COLUMNS;
+use crate::lake::manifest::DataFile;
+use crate::lake::write::BLOOM_COLUMNS;
 
 /// Files whose footers are read at once.
 const CONCURRENT_FILES: usize = 16;
@@ -163,7 +163,7 @@ pub(crate) async fn prune<'a>(
                 let meta = PartitionedFile::new(location, bytes).object_meta;
                 let footer = DFParquetMetadata::new(store.as_ref(), &meta)
                     .with_file_metadata_cache(Some(cache))
-                    .with_metadata_size_hint(Some(super::table::FOOTER_READ))
+                    .with_metadata_size_hint(Some(super::FOOTER_READ))
                     .with_page_index_policy(Some(PageIndexPolicy::Skip))
                     .fetch_metadata()
                     .await;

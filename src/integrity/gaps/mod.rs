@@ -2,7 +2,7 @@
 //! evidence.
 //!
 //! A gap is two consecutive delivery stamps further apart than a threshold (and the edges of the
-//! range). What makes it innocent or not (`spec/controls.md`, "Digest and gap analysis"):
+//! range). What makes it innocent or not (docs/forensics.md):
 //! - `deleted_logs`: digests list files delivered inside it that are gone (critical);
 //! - `unattested`: validation was on, but the digests that should cover it are missing (critical);
 //! - `explained_stop`: it overlaps a StopLogging/DeleteTrail → StartLogging episode recorded in the
@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -23,9 +23,9 @@ use super::verify::{Listed, VerifyOptions, check_all, read_digests};
 use crate::archive::layout::parse_key;
 use crate::archive::{Location, ObjectKind, Scope, list_objects};
 use crate::error::Result;
-use datafusion::prelude::SessionContext;
 
-use crate::table::{ArchiveSource, session};
+mod stops;
+pub use stops::{STOP_EVENTS, StopEpisode, StopEventSource, TrailEvent, episodes};
 
 #[derive(Debug, Clone)]
 pub struct GapOptions {
@@ -35,8 +35,6 @@ pub struct GapOptions {
     pub trail: Option<String>,
     /// How far before the range to look for the StopLogging that explains a gap at its start.
     pub stop_lookback: Duration,
-    /// A lake of the archive, to read the stop events from (`--lake`).
-    pub lake: Option<std::sync::Arc<crate::lake::LakeSnapshot>>,
 }
 
 impl Default for GapOptions {
@@ -45,7 +43,6 @@ impl Default for GapOptions {
             threshold: Duration::minutes(60),
             trail: None,
             stop_lookback: Duration::days(7),
-            lake: None,
         }
     }
 }
@@ -98,21 +95,6 @@ pub struct Gap {
     pub evidence: Value,
 }
 
-/// A logging stop and its restart, from successful CloudTrail API calls in the archive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StopEpisode {
-    /// The account whose events recorded it, and the account owning the trail (from its ARN).
-    pub accounts: BTreeSet<String>,
-    pub trail: Option<String>,
-    pub event: String,
-    pub stopped_at: DateTime<Utc>,
-    pub stopped_by: Option<String>,
-    pub source_ip: Option<String>,
-    pub restarted_at: Option<DateTime<Utc>>,
-    pub restarted_by: Option<String>,
-    pub restart_source_ip: Option<String>,
-}
-
 /// A compact per-(account, region) timeline: one character per `step`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Timeline {
@@ -143,19 +125,14 @@ type Stream = (String, String);
 /// A listed log file that is gone: (delivery stamp, store key, digest key).
 type Gone<'a> = (DateTime<Utc>, &'a str, &'a str);
 
-/// Finds and classifies the delivery gaps of `scope`.
-pub async fn gaps(location: &Location, scope: &Scope, options: &GapOptions) -> Result<GapReport> {
-    gaps_with_events(location, scope, options, None).await
-}
-
-/// [`gaps`], with the trail's stop and restart events read from `events` (a session whose
-/// `cloudtrail` already holds every account's and region's events of `scope`, e.g. the report's
-/// shared scan) instead of a scan of its own.
-pub async fn gaps_with_events(
+/// Finds and classifies the delivery gaps of `scope`. The trail's stop and restart events,
+/// which explain some gaps, come from the caller (`events`): reading them is SQL over
+/// `cloudtrail`, a layer above this one.
+pub async fn gaps(
     location: &Location,
     scope: &Scope,
     options: &GapOptions,
-    events: Option<&SessionContext>,
+    events: &dyn StopEventSource,
 ) -> Result<GapReport> {
     let verify_options = VerifyOptions {
         trail: None,
@@ -206,16 +183,13 @@ pub async fn gaps_with_events(
     // Stops inside the range first. The days before it are read only when a gap at the range's
     // start is left unexplained (neither attested quiet nor a stop), since a stop before the
     // range may explain it; so a month's report reads that month's prefixes in the usual case.
-    let mut stops = match events {
-        Some(ctx) => episodes_in(ctx).await?,
-        None => stop_episodes(location, scope, Duration::zero(), options.lake.clone()).await?,
-    };
+    let mut stops = episodes(events.stop_events(Duration::zero()).await?);
     let mut streams = classify_streams(&stamps, (start, end), options, &evidence, &stops);
     let unexplained_at_start = streams.iter().flat_map(|(_, _, gaps)| gaps).any(|g| {
         g.start == start && !matches!(g.class, GapClass::AttestedQuiet | GapClass::ExplainedStop)
     });
     if unexplained_at_start && options.stop_lookback > Duration::zero() {
-        stops = stop_episodes(location, scope, options.stop_lookback, options.lake.clone()).await?;
+        stops = episodes(events.stop_events(options.stop_lookback).await?);
         streams = classify_streams(&stamps, (start, end), options, &evidence, &stops);
     }
     let mut found = Vec::new();
@@ -485,126 +459,4 @@ fn timeline(
         step_secs: step.num_seconds(),
         cells,
     }
-}
-
-/// Stop episodes from the archive's own events, found with SQL over the `cloudtrail` table.
-async fn stop_episodes(
-    location: &Location,
-    scope: &Scope,
-    lookback: Duration,
-    lake: Option<std::sync::Arc<crate::lake::LakeSnapshot>>,
-) -> Result<Vec<StopEpisode>> {
-    // The stop may be recorded in another region (the trail's home) or account (an organization
-    // trail's owner), and before the range: look wide.
-    let events_scope = Scope {
-        from: scope.from.map(|f| f - lookback),
-        to: scope.to,
-        ..Scope::default()
-    };
-    let source = ArchiveSource::new(location.clone(), events_scope, false).with_lake(lake);
-    episodes_in(&session(&source)?).await
-}
-
-/// The successful trail stops, deletions and restarts that stop/restart episodes are made of.
-pub const STOP_EVENTS_SQL: &str = "SELECT to_unixtime(eventtime) AS t, eventname, \
-    recipientaccountid, useridentity.arn AS arn, sourceipaddress, \
-    CAST(requestparameters AS VARCHAR) AS params \
-    FROM cloudtrail \
-    WHERE eventsource = 'cloudtrail.amazonaws.com' \
-      AND eventname IN ('StopLogging', 'DeleteTrail', 'StartLogging') \
-      AND errorcode IS NULL \
-    ORDER BY eventtime";
-
-/// Stop/restart episodes from the `cloudtrail` table of `ctx`.
-async fn episodes_in(ctx: &SessionContext) -> Result<Vec<StopEpisode>> {
-    let batches = ctx.sql(STOP_EVENTS_SQL).await?.collect().await?;
-    let rows = text_rows(&batches)?;
-    let mut open: HashMap<String, StopEpisode> = HashMap::new();
-    let mut out = Vec::new();
-    for r in rows {
-        let [t, name, recipient, arn, ip, params] = r;
-        let Some(at) = t
-            .as_deref()
-            .and_then(|s| s.parse::<i64>().ok())
-            .and_then(|s| Utc.timestamp_opt(s, 0).single())
-        else {
-            continue;
-        };
-        let trail_ref = params
-            .as_deref()
-            .and_then(|p| serde_json::from_str::<Value>(p).ok())
-            .and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_string));
-        let mut accounts = BTreeSet::new();
-        accounts.extend(recipient.clone());
-        // `arn:aws:cloudtrail:region:ACCOUNT:trail/NAME`: the owner's account is stopped too.
-        let (owner, trail_name) = match trail_ref
-            .as_deref()
-            .map(|n| n.split(':').collect::<Vec<_>>())
-        {
-            Some(parts) if parts.len() == 6 => (
-                Some(parts[4].to_string()),
-                parts[5].strip_prefix("trail/").map(str::to_string),
-            ),
-            _ => (None, trail_ref.clone()),
-        };
-        accounts.extend(owner.clone());
-        let id = format!(
-            "{}/{}",
-            owner.or_else(|| recipient.clone()).unwrap_or_default(),
-            trail_name.clone().unwrap_or_default()
-        );
-        match name.as_deref() {
-            Some("StartLogging") => {
-                if let Some(mut e) = open.remove(&id) {
-                    e.restarted_at = Some(at);
-                    e.restarted_by = arn;
-                    e.restart_source_ip = ip;
-                    e.accounts.extend(accounts);
-                    out.push(e);
-                }
-            }
-            Some(event) => {
-                // Repeated stops collapse into the first.
-                open.entry(id).or_insert(StopEpisode {
-                    accounts,
-                    trail: trail_name,
-                    event: event.to_string(),
-                    stopped_at: at,
-                    stopped_by: arn,
-                    source_ip: ip,
-                    restarted_at: None,
-                    restarted_by: None,
-                    restart_source_ip: None,
-                });
-            }
-            None => {}
-        }
-    }
-    out.extend(open.into_values());
-    out.sort_by_key(|e| e.stopped_at);
-    Ok(out)
-}
-
-fn text_rows(batches: &[arrow::record_batch::RecordBatch]) -> Result<Vec<[Option<String>; 6]>> {
-    use arrow::array::Array;
-    use arrow::util::display::{ArrayFormatter, FormatOptions};
-    let options = FormatOptions::default();
-    let mut out = Vec::new();
-    for b in batches {
-        let formatters = b
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).map(|f| (f, c)))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| crate::error::Error::Evidence(e.to_string()))?;
-        for row in 0..b.num_rows() {
-            let cell = |i: usize| {
-                formatters
-                    .get(i)
-                    .and_then(|(f, c)| (!c.is_null(row)).then(|| f.value(row).to_string()))
-            };
-            out.push([cell(0), cell(1), cell(2), cell(3), cell(4), cell(5)]);
-        }
-    }
-    Ok(out)
 }

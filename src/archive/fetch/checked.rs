@@ -18,9 +18,9 @@ use std::sync::Arc;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use object_store::local::LocalFileSystem;
-use object_store::path::Path;
 use object_store::{Attribute, ObjectStore, ObjectStoreExt};
 
+use super::store_path;
 use crate::archive::Location;
 
 /// Local files read and checked by one blocking task.
@@ -30,7 +30,7 @@ const KEPT_BUFFER: usize = 16 << 20;
 
 /// What reading an object and checking it gave.
 #[derive(Debug)]
-pub(crate) enum Outcome<R> {
+pub enum Outcome<R> {
     /// The object does not exist.
     Missing,
     /// It could not be read (or its check panicked): the reason.
@@ -49,7 +49,7 @@ pub(crate) type Lost = String;
 /// Reads each `(key, item)` and runs `check(item, bytes)` on it off the async threads, at most
 /// `concurrency` objects (remote) or a few batches per core (local) at a time. Results come in
 /// completion order.
-pub(crate) fn check_each<I, R, F>(
+pub fn check_each<I, R, F>(
     location: &Location,
     items: Vec<(String, I)>,
     concurrency: usize,
@@ -205,10 +205,6 @@ where
         })
         .buffer_unordered(concurrency.max(1))
         .boxed()
-}
-
-fn store_path(key: &str) -> Path {
-    Path::parse(key).unwrap_or_else(|_| Path::from(key))
 }
 
 /// GETs an object with its `x-amz-meta-signature`; `Ok(None)` when it does not exist.

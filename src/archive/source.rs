@@ -1,0 +1,107 @@
+//! The scan context: an archive, the part of it the user asked for, and what scans found
+//! (unreadable objects, counters). Every reader of the archive shares one.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::fetch::ReadError;
+use super::{Location, Scope, Skipped, parse_key};
+
+/// An archive as the tables see it: where it is, the part the user asked for, and what the
+/// scans have found so far (unreadable objects, counters).
+#[derive(Debug, Clone)]
+pub struct ArchiveSource {
+    pub location: Location,
+    /// The restriction from `--from/--to/--account/--region`; queries narrow it further.
+    pub scope: Scope,
+    /// Whether an unreadable object fails the query instead of being reported.
+    pub strict: bool,
+    pub errors: ErrorLog,
+    pub stats: Arc<ScanStats>,
+}
+
+impl ArchiveSource {
+    pub fn new(location: Location, scope: Scope, strict: bool) -> Self {
+        ArchiveSource {
+            location,
+            scope,
+            strict,
+            errors: ErrorLog::default(),
+            stats: Arc::new(ScanStats::default()),
+        }
+    }
+
+    /// Names objects that look like ours but cannot be (in `read_errors`); under `--strict`
+    /// they fail the run.
+    pub fn report_skipped(&self, skipped: &[Skipped]) -> crate::Result<()> {
+        self.errors.record_skipped(skipped);
+        match skipped.first() {
+            Some(s) if self.strict => Err(crate::Error::Evidence(format!(
+                "{}: {} (and {} more; --strict)",
+                s.key,
+                s.reason,
+                skipped.len() - 1
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Counters shared by every scan of a session: what the work cost, for progress and tests.
+#[derive(Debug, Default)]
+pub struct ScanStats {
+    pub list_requests: AtomicU64,
+    pub objects_planned: AtomicU64,
+    pub objects_opened: AtomicU64,
+    pub bytes_read: AtomicU64,
+    pub records: AtomicU64,
+    /// Parquet files of a lake chosen by scans (after pruning by the manifest).
+    pub lake_files_planned: AtomicU64,
+}
+
+impl ScanStats {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Unreadable objects met by any scan, once per key.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorLog(Arc<Mutex<BTreeMap<String, ReadError>>>);
+
+impl ErrorLog {
+    pub fn record(&self, error: ReadError) {
+        if let Ok(mut map) = self.0.lock() {
+            map.entry(error.key.clone()).or_insert(error);
+        }
+    }
+
+    pub fn record_skipped(&self, skipped: &[Skipped]) {
+        for s in skipped {
+            let parsed = parse_key(&s.key);
+            self.record(ReadError {
+                key: s.key.clone(),
+                account_id: parsed
+                    .as_ref()
+                    .map(|p| p.account_id.clone())
+                    .unwrap_or_default(),
+                region: parsed.map(|p| p.region).unwrap_or_default(),
+                reason: s.reason.clone(),
+                partially_read: false,
+            });
+        }
+    }
+
+    /// All errors so far, in key order.
+    pub fn all(&self) -> Vec<ReadError> {
+        self.0
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
