@@ -39,6 +39,7 @@ pub mod error;
 pub mod generate;
 pub mod integrity;
 pub mod lake;
+pub mod output;
 pub mod report;
 pub mod snapshot;
 pub mod table;

@@ -7,10 +7,11 @@ use std::time::Instant;
 use clap::Args;
 
 use super::archive_args::ArchiveArgs;
-use super::output::{Format, open_output, write_batches};
+use super::output::{format_parser, open_output};
 use super::progress::Progress;
-use crate::error::{Error, Result};
-use crate::table::{self, ArchiveSource, ScanStats, statements};
+use trailscope::error::{Error, Result};
+use trailscope::output::FormatDef;
+use trailscope::table::{self, ScanStats, TableSource, statements};
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
@@ -21,8 +22,9 @@ pub struct QueryArgs {
     /// Read the SQL from this file instead.
     #[arg(long, short = 'f', value_name = "FILE", conflicts_with = "sql")]
     pub file: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    /// How rows are printed.
+    #[arg(long, default_value = "table", value_parser = format_parser())]
+    pub format: &'static FormatDef,
     /// Write results to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -41,6 +43,12 @@ pub struct QueryArgs {
 }
 
 pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
+    if args.format.needs_file && args.output.is_none() {
+        return Err(Error::usage(format!(
+            "--format {} needs -o FILE",
+            args.format.name
+        )));
+    }
     let sql = read_sql(&args)?;
     let statements = statements::parse_checked(&sql, args.allow_write.as_deref())?;
     if let Some(dest) = &args.allow_write {
@@ -51,47 +59,61 @@ pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
     let ctx = if args.snapshots.is_empty() {
         table::session(&source)?
     } else {
-        let snapshots = crate::snapshot::Snapshot::load_all(&args.snapshots)?;
+        let snapshots = trailscope::snapshot::Snapshot::load_all(&args.snapshots)?;
         table::evidence_session(&source, &snapshots).await?
     };
     let started = Instant::now();
-    let results = {
+    let rows = {
         let _progress = Progress::start(source.stats.clone(), quiet);
-        execute(&args, ctx, &source, statements).await
-    };
-    let results = results?;
-    for result in &results {
-        write_batches(
-            out.as_mut(),
-            args.format,
-            &result.schema,
-            &result.batches,
-            args.output.is_some(),
-        )?;
-    }
+        execute(&args, ctx, &source, statements, out.as_mut()).await
+    }?;
     if !quiet {
-        let rows: usize = results.iter().map(|r| r.rows()).sum();
         eprintln!("{}", summary_line(rows, &source, started));
     }
     report_read_errors(&source, quiet);
     Ok(0)
 }
 
-/// Runs the statements here, or on the cluster given with `--cluster`.
+/// Runs the statements here, or on the cluster given with `--cluster`, writing each result's
+/// rows as they come; returns how many rows were written.
 async fn execute(
     args: &QueryArgs,
     ctx: datafusion::prelude::SessionContext,
-    source: &ArchiveSource,
+    source: &TableSource,
     statements: Vec<datafusion::sql::parser::Statement>,
-) -> Result<Vec<statements::StatementResult>> {
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<usize> {
+    let to_file = args.output.is_some();
     #[cfg(feature = "cluster")]
     if let Some(url) = &args.cluster {
         let views = !args.snapshots.is_empty();
-        let cluster = crate::cluster::ClusterSession::connect(url, ctx, source, views).await?;
-        return cluster.execute(statements).await;
+        let cluster = trailscope::cluster::ClusterSession::connect(url, ctx, source, views).await?;
+        let mut rows = 0;
+        for result in cluster.execute(statements).await? {
+            trailscope::output::write_all(
+                args.format,
+                out,
+                &result.schema,
+                &result.batches,
+                to_file,
+            )?;
+            rows += result.rows();
+        }
+        return Ok(rows);
     }
-    let _ = (args, source);
-    statements::execute(&ctx, statements).await
+    let _ = source;
+    let mut rows = 0;
+    for statement in statements {
+        let mut stream = statements::stream(&ctx, statement).await?;
+        let mut sink = args.format.open(&mut *out, stream.schema(), to_file)?;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            rows += batch.num_rows();
+            sink.batch(&batch)?;
+        }
+        sink.finish()?;
+    }
+    Ok(rows)
 }
 
 fn read_sql(args: &QueryArgs) -> Result<String> {
@@ -147,7 +169,7 @@ pub(super) fn summary_line(rows: usize, source: &ArchiveSource, started: Instant
 }
 
 /// Names every unreadable object on stderr (the first 20, then a pointer to `read_errors`).
-pub(super) fn report_read_errors(source: &ArchiveSource, quiet: bool) {
+pub(super) fn report_read_errors(source: &trailscope::archive::ArchiveSource, quiet: bool) {
     let errors = source.errors.all();
     if errors.is_empty() {
         return;

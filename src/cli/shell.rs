@@ -7,29 +7,32 @@ use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
 use super::archive_args::ArchiveArgs;
-use super::output::{Format, write_batches};
+use super::output::format_parser;
 use super::progress::Progress;
 use super::query::{report_read_errors, summary_line};
 use super::tables::describe_tables;
-use crate::error::{Error, Result};
-use crate::table::{self, statements};
+use trailscope::error::{Error, Result};
+use trailscope::output::{FormatDef, write_all};
+use trailscope::table::{self, statements};
 
 #[derive(Debug, Args)]
 pub struct ShellArgs {
     #[command(flatten)]
     pub archive: ArchiveArgs,
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    /// How rows are printed.
+    #[arg(long, default_value = "table", value_parser = format_parser())]
+    pub format: &'static FormatDef,
 }
 
 const HELP: &str =
     "End statements with ';'. Commands: \\d (tables), \\d TABLE (columns), \\q (quit), \\? (help).";
 
 pub async fn run(args: ShellArgs, quiet: bool) -> Result<u8> {
-    if args.format == Format::Parquet {
-        return Err(Error::usage(
-            "--format parquet is for files: use `trailscope query -o FILE`",
-        ));
+    if args.format.needs_file {
+        return Err(Error::usage(format!(
+            "--format {} is for files: use `trailscope query -o FILE`",
+            args.format.name
+        )));
     }
     let source = args.archive.open().await?;
     let ctx = table::session(&source)?;
@@ -90,7 +93,7 @@ pub async fn run(args: ShellArgs, quiet: bool) -> Result<u8> {
                 let mut out = std::io::stdout();
                 let out: &mut (dyn std::io::Write + Send) = &mut out;
                 for r in &results {
-                    if let Err(e) = write_batches(out, args.format, &r.schema, &r.batches, false) {
+                    if let Err(e) = write_all(args.format, out, &r.schema, &r.batches, false) {
                         eprintln!("error: {e}");
                     }
                 }

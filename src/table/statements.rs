@@ -84,6 +84,34 @@ pub fn check_read_only(statement: &Statement, allow_write: Option<&str>) -> Resu
     }
 }
 
+/// One statement's rows, as the engine produces them.
+pub struct RowStream {
+    schema: SchemaRef,
+    inner: datafusion::execution::SendableRecordBatchStream,
+}
+
+impl RowStream {
+    pub fn schema(&self) -> SchemaRef {
+        SchemaRef::clone(&self.schema)
+    }
+
+    /// The next batch; `None` at the end.
+    pub async fn next(&mut self) -> Option<Result<RecordBatch>> {
+        use futures::StreamExt;
+        Some(self.inner.next().await?.map_err(Error::from))
+    }
+}
+
+/// Plans and starts one statement; its rows are read from the returned stream, so the first
+/// rows can be printed while the rest are still being read.
+pub async fn stream(ctx: &SessionContext, statement: Statement) -> Result<RowStream> {
+    let plan = ctx.state().statement_to_plan(statement).await?;
+    let frame = ctx.execute_logical_plan(plan).await?;
+    let schema = frame.schema().inner().clone();
+    let inner = frame.execute_stream().await?;
+    Ok(RowStream { schema, inner })
+}
+
 /// Runs statements in order, collecting each result.
 pub async fn execute(
     ctx: &SessionContext,

@@ -1,0 +1,99 @@
+use std::sync::Arc;
+
+use arrow::array::{Int64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+
+use super::*;
+
+fn batch(from: i64, n: i64) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("n", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, true),
+    ]));
+    let names: Vec<Option<String>> = (from..from + n)
+        .map(|i| (i % 2 == 0).then(|| format!("e{i}")))
+        .collect();
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(from..from + n)),
+            Arc::new(StringArray::from(names)),
+        ],
+    )
+    .unwrap()
+}
+
+fn write(name: &str, batches: &[RecordBatch]) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
+    let schema = batch(0, 0).schema();
+    write_all(format(name).unwrap(), &mut out, &schema, batches, true).unwrap();
+    out
+}
+
+#[test]
+fn every_format_writes_every_row_of_every_batch() {
+    let batches = [batch(0, 3), batch(3, 0), batch(3, 2)];
+    let text = |name| String::from_utf8(write(name, &batches)).unwrap();
+    assert_eq!(text("csv"), "n,name\n0,e0\n1,\n2,e2\n3,\n4,e4\n");
+    let jsonl = text("jsonl");
+    assert_eq!(jsonl.lines().count(), 5);
+    assert_eq!(jsonl.lines().next(), Some(r#"{"n":0,"name":"e0"}"#));
+    assert_eq!(text("ndjson"), jsonl, "ndjson is jsonl's alias");
+    let array: serde_json::Value = serde_json::from_str(&text("json")).unwrap();
+    assert_eq!(array.as_array().unwrap().len(), 5);
+    assert_eq!(array[4]["n"], 4);
+    let table = text("table");
+    assert!(table.contains("| n | name |"), "{table}");
+    assert_eq!(table.matches("| e").count(), 3, "{table}");
+    let parquet = bytes::Bytes::from(write("parquet", &batches));
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(parquet, 1024).unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 5);
+}
+
+#[test]
+fn an_empty_result_still_shows_its_columns() {
+    assert_eq!(String::from_utf8(write("csv", &[])).unwrap(), "n,name\n");
+    assert_eq!(String::from_utf8(write("json", &[])).unwrap(), "[]\n");
+    assert_eq!(String::from_utf8(write("jsonl", &[])).unwrap(), "");
+    let table = String::from_utf8(write("table", &[])).unwrap();
+    assert!(table.contains("| n | name |"), "{table}");
+}
+
+#[test]
+fn a_long_table_prints_its_first_block_before_the_result_ends() {
+    let mut out: Vec<u8> = Vec::new();
+    let schema = batch(0, 0).schema();
+    {
+        let mut sink = format("table")
+            .unwrap()
+            .open(&mut out, schema, false)
+            .unwrap();
+        sink.batch(&batch(0, TABLE_BLOCK_ROWS as i64)).unwrap();
+        sink.batch(&batch(TABLE_BLOCK_ROWS as i64, 5)).unwrap();
+        // The rest of the result may take long (or never come, under `| head`).
+        std::mem::forget(sink);
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("| 999 |"), "the first block is out");
+    assert!(
+        !text.contains("| 1000 |"),
+        "the second block waits for more rows"
+    );
+}
+
+#[test]
+fn binary_formats_need_a_file_and_names_resolve_with_aliases() {
+    let mut out: Vec<u8> = Vec::new();
+    let err = format("parquet")
+        .unwrap()
+        .open(&mut out, batch(0, 0).schema(), false)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("write it to a file"), "{err}");
+    assert_eq!(format("ndjson").unwrap().name, "jsonl");
+    assert!(format("xml").is_none());
+}
+
+use text::TABLE_BLOCK_ROWS;

@@ -1,0 +1,227 @@
+//! The text formats: table, CSV, JSON array and JSON lines. Each writes (and flushes) as batches
+//! arrive.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+
+use super::{Output, RowSink, arrow_error, io_error};
+use crate::error::{Error, Result};
+
+/// A table prints in blocks of at least this many rows: widths need the rows first, and a block
+/// shows without waiting for the rest of a long result.
+pub(super) const TABLE_BLOCK_ROWS: usize = 1000;
+
+pub struct TableSink<'a> {
+    out: Output<'a>,
+    schema: SchemaRef,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    printed: bool,
+}
+
+impl<'a> TableSink<'a> {
+    pub fn new(out: Output<'a>, schema: SchemaRef) -> Self {
+        TableSink {
+            out,
+            schema,
+            pending: Vec::new(),
+            pending_rows: 0,
+            printed: false,
+        }
+    }
+
+    fn print_pending(&mut self) -> Result<()> {
+        let text =
+            arrow::util::pretty::pretty_format_batches(&self.pending).map_err(arrow_error)?;
+        writeln!(self.out, "{text}").map_err(io_error)?;
+        self.out.flush().map_err(io_error)?;
+        self.pending.clear();
+        self.pending_rows = 0;
+        self.printed = true;
+        Ok(())
+    }
+}
+
+impl RowSink for TableSink<'_> {
+    fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch.clone());
+        if self.pending_rows >= TABLE_BLOCK_ROWS {
+            self.print_pending()?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        if !self.pending.is_empty() {
+            return self.print_pending();
+        }
+        if !self.printed {
+            // An empty result still shows its columns.
+            self.pending
+                .push(RecordBatch::new_empty(Arc::clone(&self.schema)));
+            return self.print_pending();
+        }
+        Ok(())
+    }
+}
+
+pub struct CsvSink<'a> {
+    out: Output<'a>,
+    schema: SchemaRef,
+    header_written: bool,
+}
+
+impl<'a> CsvSink<'a> {
+    pub fn new(out: Output<'a>, schema: SchemaRef) -> Self {
+        CsvSink {
+            out,
+            schema,
+            header_written: false,
+        }
+    }
+}
+
+impl RowSink for CsvSink<'_> {
+    fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let mut writer = arrow::csv::WriterBuilder::new()
+            .with_header(!self.header_written)
+            .build(&mut *self.out);
+        writer.write(&flatten_nested(batch)?).map_err(arrow_error)?;
+        drop(writer);
+        self.header_written = true;
+        self.out.flush().map_err(io_error)
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        if !self.header_written {
+            // An empty result still shows its columns: the writer prints the header of an
+            // empty batch.
+            let empty = RecordBatch::new_empty(Arc::clone(&self.schema));
+            let mut writer = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut *self.out);
+            writer
+                .write(&flatten_nested(&empty)?)
+                .map_err(arrow_error)?;
+        }
+        self.out.flush().map_err(io_error)
+    }
+}
+
+pub struct JsonLinesSink<'a> {
+    out: Output<'a>,
+}
+
+impl<'a> JsonLinesSink<'a> {
+    pub fn new(out: Output<'a>) -> Self {
+        JsonLinesSink { out }
+    }
+}
+
+impl RowSink for JsonLinesSink<'_> {
+    fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let mut writer = arrow::json::LineDelimitedWriter::new(&mut *self.out);
+        writer.write(batch).map_err(arrow_error)?;
+        writer.finish().map_err(arrow_error)?;
+        drop(writer);
+        self.out.flush().map_err(io_error)
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        self.out.flush().map_err(io_error)
+    }
+}
+
+/// `[{...},{...}]`: each batch is encoded as JSON lines (a record never holds a raw newline:
+/// JSON escapes it) and the lines are joined with commas.
+pub struct JsonArraySink<'a> {
+    out: Output<'a>,
+    rows: usize,
+    buffer: Vec<u8>,
+}
+
+impl<'a> JsonArraySink<'a> {
+    pub fn new(out: Output<'a>) -> Self {
+        JsonArraySink {
+            out,
+            rows: 0,
+            buffer: Vec::new(),
+        }
+    }
+}
+
+impl RowSink for JsonArraySink<'_> {
+    fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.buffer.clear();
+        let mut writer = arrow::json::LineDelimitedWriter::new(&mut self.buffer);
+        writer.write(batch).map_err(arrow_error)?;
+        writer.finish().map_err(arrow_error)?;
+        drop(writer);
+        for line in self.buffer.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let lead: &[u8] = if self.rows == 0 { b"[" } else { b"," };
+            self.out.write_all(lead).map_err(io_error)?;
+            self.out.write_all(line).map_err(io_error)?;
+            self.rows += 1;
+        }
+        self.out.flush().map_err(io_error)
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let close: &[u8] = if self.rows == 0 { b"[]\n" } else { b"]\n" };
+        self.out.write_all(close).map_err(io_error)?;
+        self.out.flush().map_err(io_error)
+    }
+}
+
+/// CSV has no nested types: structs, lists and maps become their text.
+pub fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch> {
+    let nested = |t: &DataType| {
+        matches!(
+            t,
+            DataType::Struct(_) | DataType::List(_) | DataType::LargeList(_) | DataType::Map(..)
+        )
+    };
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| nested(f.data_type()))
+    {
+        return Ok(batch.clone());
+    }
+    let options = FormatOptions::default().with_null("");
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if nested(field.data_type()) {
+            let formatter = ArrayFormatter::try_new(column.as_ref(), &options)
+                .map_err(|e| Error::usage(format!("formatting {}: {e}", field.name())))?;
+            let mut builder = StringBuilder::new();
+            for i in 0..column.len() {
+                if column.is_null(i) {
+                    builder.append_null();
+                } else {
+                    builder.append_value(formatter.value(i).to_string());
+                }
+            }
+            fields.push(Field::new(field.name(), DataType::Utf8, true));
+            columns.push(Arc::new(builder.finish()));
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(Arc::clone(column));
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| Error::usage(e.to_string()))
+}
