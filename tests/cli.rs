@@ -131,6 +131,66 @@ fn writes_are_refused_and_the_archive_is_never_a_target() {
     assert!(!std::path::Path::new(&inside).exists());
 }
 
+/// `-a ./arch --allow-write arch/x.csv`: the same directory spelled two ways is still the
+/// archive, and a sibling whose name starts the same is not.
+#[test]
+fn allow_write_inside_the_archive_is_refused_however_it_is_spelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let arch = dir.path().join("arch");
+    std::fs::create_dir_all(&arch).unwrap();
+    crate::util::copy_tree(&grycap(), &arch);
+    let run = |dest: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+            .current_dir(dir.path())
+            .args(["query", "-q", "-a", "./arch", "--allow-write", dest])
+            .arg(format!("COPY (SELECT 1 AS n) TO '{dest}'"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    for dest in ["arch/x.csv", "./arch/AWSLogs/x.csv", "elsewhere/../arch/x.csv"] {
+        let o = run(dest);
+        assert_eq!(o.status.code(), Some(2), "{dest}: {}", stderr(&o));
+        assert!(stderr(&o).contains("never alters evidence"), "{dest}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    }
+    assert!(!arch.join("x.csv").exists() && !arch.join("AWSLogs/x.csv").exists());
+    // Beside the archive, not in it: written.
+    let o = run("arch-out.csv");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(dir.path().join("arch-out.csv").exists());
+}
+
+#[test]
+fn an_unknown_param_is_an_error_naming_the_known_ones() {
+    let a = grycap_arg();
+    let o = trailscope(&[
+        "check",
+        "-q",
+        "-a",
+        &a,
+        "--param",
+        "bulk_delete_treshold=5",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("bulk_delete_treshold"), "{err}");
+    assert!(err.contains("bulk_delete_threshold"), "names the known ones: {err}");
+    // A known name runs.
+    let o = trailscope(&[
+        "check",
+        "-q",
+        "-a",
+        &a,
+        "--only",
+        "RESOURCEDELETION",
+        "--param",
+        "bulk_delete_threshold=5",
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+}
+
 #[test]
 fn bad_input_gets_one_clear_line_and_exit_2() {
     for (args, needle) in [

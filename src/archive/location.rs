@@ -239,9 +239,108 @@ impl CredentialProvider for CachedSdkCredentials {
     }
 }
 
+/// Whether location `inner` is `outer` or lies inside it: local paths compared after making
+/// them absolute and resolving symlinks and `..` (even where their tail does not exist yet),
+/// S3 locations by bucket and whole key segments. Every "is this inside the archive" question
+/// (`-o`, `--allow-write`, `--lake`) is answered here.
+pub fn is_within(inner: &str, outer: &str) -> bool {
+    match (s3_parts(inner), s3_parts(outer)) {
+        (Some((ib, ip)), Some((ob, op))) => ib == ob && is_prefix(&op, &ip),
+        (None, None) => resolve_local(inner).starts_with(resolve_local(outer)),
+        _ => false,
+    }
+}
+
+/// `s3://bucket/a/b` → (bucket, [a, b]).
+fn s3_parts(location: &str) -> Option<(String, Vec<String>)> {
+    let rest = location.strip_prefix("s3://")?;
+    let mut parts = rest.split('/').filter(|p| !p.is_empty());
+    let bucket = parts.next().unwrap_or_default().to_string();
+    Some((bucket, parts.map(str::to_string).collect()))
+}
+
+fn is_prefix(a: &[String], b: &[String]) -> bool {
+    a.len() <= b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// An absolute, symlink-resolved path, even when its tail does not exist yet (a new lake).
+pub fn resolve_local(location: &str) -> std::path::PathBuf {
+    let raw = location.strip_prefix("file://").unwrap_or(location);
+    let absolute = std::path::absolute(raw).unwrap_or_else(|_| std::path::PathBuf::from(raw));
+    let mut existing: &std::path::Path = &absolute;
+    let mut tail = Vec::new();
+    loop {
+        if let Ok(c) = existing.canonicalize() {
+            // The tail does not exist, so only its text can resolve a `..` in it.
+            return tail
+                .iter()
+                .rev()
+                .fold(c, |mut p: std::path::PathBuf, part| {
+                    if part == ".." {
+                        p.pop();
+                    } else if part != "." {
+                        p.push(part);
+                    }
+                    p
+                });
+        }
+        // `file_name` is None for a path ending in `..`: take the last component itself.
+        match (existing.parent(), existing.components().next_back()) {
+            (Some(parent), Some(last)) => {
+                tail.push(last.as_os_str().to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inside_is_decided_on_resolved_paths_and_whole_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let arch = dir.path().join("arch");
+        std::fs::create_dir_all(arch.join("AWSLogs")).unwrap();
+        let a = arch.to_str().unwrap();
+        let inside = |p: &str| is_within(&format!("{}/{p}", dir.path().display()), a);
+        assert!(inside("arch/x.csv"));
+        assert!(inside("arch"));
+        assert!(inside("arch/AWSLogs/new/out.csv"));
+        assert!(inside("other/../arch/x.csv"));
+        assert!(inside("missing/../arch/x.csv"));
+        assert!(!inside("arch-out/x.csv"));
+        assert!(!inside("archive.csv"));
+        // A relative destination against a relative archive, as the shell gives them.
+        let here = std::env::current_dir().unwrap();
+        let rel = pathdiff(&arch, &here);
+        assert!(is_within(&format!("{rel}/x.csv"), &format!("./{rel}")));
+        assert!(is_within("s3://b/logs/x", "s3://b/logs/"));
+        assert!(is_within("s3://b/logs", "s3://b"));
+        assert!(!is_within("s3://b/logs-2/x", "s3://b/logs"));
+        assert!(!is_within("s3://c/logs/x", "s3://b/logs"));
+        assert!(!is_within("/tmp/x", "s3://b"));
+    }
+
+    /// `target` relative to `base` through `..` segments.
+    fn pathdiff(target: &std::path::Path, base: &std::path::Path) -> String {
+        let (t, b) = (target.canonicalize().unwrap(), base.canonicalize().unwrap());
+        let common = t
+            .components()
+            .zip(b.components())
+            .take_while(|(x, y)| x == y)
+            .count();
+        let ups = b.components().count() - common;
+        let mut out: Vec<String> = vec!["..".into(); ups];
+        out.extend(
+            t.components()
+                .skip(common)
+                .map(|c| c.as_os_str().to_string_lossy().into()),
+        );
+        out.join("/")
+    }
 
     #[tokio::test]
     async fn rejects_unknown_scheme_and_missing_dir() {

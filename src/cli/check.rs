@@ -11,10 +11,12 @@ use serde_json::{Value, json};
 use super::archive_args::ArchiveArgs;
 use super::output::open_output;
 use super::progress::Progress;
-use crate::controls::{self, Finding, ParamValues, Report, Status, params::parse_override};
-use crate::error::{Error, Result};
-use crate::snapshot::Snapshot;
-use crate::table::{self, ArchiveSource};
+use trailscope::controls::{
+    self, Finding, ParamValues, Report, Status,
+    params::{check_override_names, parse_override},
+};
+use trailscope::error::{Error, Result};
+use trailscope::snapshot::Snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
@@ -59,7 +61,10 @@ pub struct CatalogArgs {
 impl CatalogArgs {
     /// The chosen controls, and the parameter values over `snapshots`' profiles.
     pub fn resolve(&self, snapshots: &[Snapshot]) -> Result<(Vec<controls::Control>, ParamValues)> {
-        let chosen = select(&self.controls, &self.only)?;
+        let catalog = controls::catalog(&self.controls)?;
+        check_override_names(self.params.iter().map(|(k, _)| k.as_str()), &catalog)
+            .map_err(|e| Error::usage(format!("--param: {e}")))?;
+        let chosen = select(catalog, &self.only)?;
         let overrides: BTreeMap<String, String> = self.params.iter().cloned().collect();
         Ok((chosen, ParamValues::new(overrides, snapshots)))
     }

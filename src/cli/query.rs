@@ -52,7 +52,8 @@ pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
     let sql = read_sql(&args)?;
     let statements = statements::parse_checked(&sql, args.allow_write.as_deref())?;
     if let Some(dest) = &args.allow_write {
-        refuse_inside_archive(dest, &args.archive.archive)?;
+        statements::check_write_target(dest, &args.archive.archive)
+            .map_err(|e| Error::usage(format!("--allow-write: {e}")))?;
     }
     let source = args.archive.open().await?;
     let mut out = open_output(args.output.as_deref(), source.location.local_dir.as_deref())?;
@@ -135,21 +136,7 @@ fn read_sql(args: &QueryArgs) -> Result<String> {
     Ok(sql)
 }
 
-fn refuse_inside_archive(dest: &str, archive: &str) -> Result<()> {
-    let archive_dir = archive
-        .strip_prefix("file://")
-        .unwrap_or(archive)
-        .trim_end_matches('/');
-    let dest_dir = dest.strip_prefix("file://").unwrap_or(dest);
-    if !archive_dir.is_empty() && dest_dir.starts_with(&format!("{archive_dir}/")) {
-        return Err(Error::usage(format!(
-            "--allow-write {dest}: refusing to write inside the archive being read; trailscope never alters evidence"
-        )));
-    }
-    Ok(())
-}
-
-pub(super) fn summary_line(rows: usize, source: &ArchiveSource, started: Instant) -> String {
+pub(super) fn summary_line(rows: usize, source: &TableSource, started: Instant) -> String {
     let s = &source.stats;
     // How many of the lake's files the question needed, after pruning by manifest and bloom
     // filter: the figure that says whether a lookup was cheap.

@@ -43,6 +43,27 @@ impl ParamValues {
     }
 }
 
+/// Refuses override names no control of `catalog` declares (a typo would otherwise leave the
+/// default in force without a word), naming the ones that exist.
+pub fn check_override_names<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    catalog: &[super::Control],
+) -> Result<(), String> {
+    let known: std::collections::BTreeSet<&str> = catalog
+        .iter()
+        .flat_map(|c| c.meta.parameters.keys().map(String::as_str))
+        .collect();
+    let unknown: Vec<&str> = names.into_iter().filter(|n| !known.contains(n)).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "no control has a parameter named {}; parameters are: {}",
+        unknown.join(", "),
+        known.into_iter().collect::<Vec<_>>().join(", ")
+    ))
+}
+
 /// Parses `--param k=v`.
 pub fn parse_override(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {

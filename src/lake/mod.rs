@@ -137,17 +137,8 @@ pub fn check_separate(archive: &str, lake: &str) -> Result<()> {
              trailscope never writes to the archive: choose another directory or prefix"
         )))
     };
-    let overlap = match (s3_parts(archive), s3_parts(lake)) {
-        (Some((ab, ap)), Some((lb, lp))) => {
-            ab == lb && (is_prefix(&ap, &lp) || is_prefix(&lp, &ap))
-        }
-        (None, None) => {
-            let a = resolve_local(archive);
-            let l = resolve_local(lake);
-            a.starts_with(&l) || l.starts_with(&a)
-        }
-        _ => false,
-    };
+    let overlap = crate::archive::location::is_within(lake, archive)
+        || crate::archive::location::is_within(archive, lake);
     if overlap {
         return refuse();
     }

@@ -84,6 +84,18 @@ pub fn check_read_only(statement: &Statement, allow_write: Option<&str>) -> Resu
     }
 }
 
+/// Refuses a `COPY ... TO` destination inside the archive being read, wherever it points after
+/// `..` and symlinks are resolved: the archive is evidence.
+pub fn check_write_target(dest: &str, archive: &str) -> Result<()> {
+    if crate::archive::location::is_within(dest, archive) {
+        return Err(Error::usage(format!(
+            "COPY TO '{dest}': refusing to write inside the archive being read ({archive}); \
+             trailscope never alters evidence"
+        )));
+    }
+    Ok(())
+}
+
 /// One statement's rows, as the engine produces them.
 pub struct RowStream {
     schema: SchemaRef,
