@@ -85,16 +85,6 @@ impl Statement {
             })
         })
     }
-
-    /// Does the condition name this key (case-insensitive), under any operator?
-    pub fn has_condition_key(&self, key: &str) -> bool {
-        self.condition.as_object().is_some_and(|ops| {
-            ops.values().any(|keys| {
-                keys.as_object()
-                    .is_some_and(|k| k.keys().any(|k| k.eq_ignore_ascii_case(key)))
-            })
-        })
-    }
 }
 
 /// A document given as an object, as JSON text, or URL-encoded JSON text (the raw IAM API).
