@@ -52,7 +52,7 @@ impl Error {
         }
     }
 
-    /// Exit code documented in the README: 1 for invalid evidence, 2 for usage or runtime errors.
+    /// Exit code documented in docs/evidence.md: 1 for invalid evidence, 2 for usage or runtime errors.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Evidence(_) => 1,

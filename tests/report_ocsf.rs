@@ -17,7 +17,7 @@ fn fixture() -> Value {
     serde_json::from_str(FIXTURE).expect("the OCSF fixture is JSON")
 }
 
-/// `trailscope report` on the bundled archive and snapshot, as in README's example.
+/// `trailscope report` on the bundled archive and snapshot, as in the README's tour.
 fn report(format: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.out");

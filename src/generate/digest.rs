@@ -6,7 +6,7 @@
 //! `{end}\n{bucket}/{object}\n{sha256}\n{previous signature}`. An empty `logFiles` attests that
 //! nothing was delivered. Logging stops end a chain (after a last digest covering the final
 //! flush); a restart begins a new one with every `previous*` field null. This is what validators
-//! and gap reports are tested against, so every rule of `spec/archive-format.md` is kept here.
+//! and gap reports are tested against, so every rule of CloudTrail's digest format (AWS CloudTrail User Guide) is kept here.
 
 use chrono::{DateTime, TimeZone, Utc};
 use rand::Rng;

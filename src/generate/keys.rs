@@ -5,7 +5,7 @@
 //! throw-away RSA-2048 key committed in `testdata/keys/`. Anybody can forge signatures with it: it
 //! exists only so that validation code can be tested end to end.
 //!
-//! The signing rules follow `spec/archive-format.md` (and aws-cli's `validate-logs`): the string to
+//! The signing rules follow the AWS CloudTrail User Guide (and aws-cli's `validate-logs`): the string to
 //! sign is `{digestEndTime}\n{bucket}/{object}\n{hex SHA-256 of the uncompressed digest}\n{previous
 //! signature or null}`, signed with RSA PKCS#1 v1.5 over SHA-256, hex encoded.
 

@@ -4,7 +4,7 @@
 //! be checked on all cores. A chain is one (account, region, trail) in digest-end-time order,
 //! across logging restarts.
 //!
-//! Where aws-cli falls short (`spec/archive-format.md`) this does more: it checks
+//! Where aws-cli falls short (the AWS CloudTrail User Guide's digest file rules) this does more: it checks
 //! `previousDigestHashValue`, it checks offline (a digest's signature is also its successor's
 //! `previousDigestSignature`), and it reports every missing digest on its own, inferring the ones
 //! the pointers cannot name from the hourly cadence (aws-cli#7054 reports a run as one).

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-/// One digest file's fields (`spec/archive-format.md`, "Digest files and validation").
+/// One digest file's fields (the AWS CloudTrail User Guide, "CloudTrail digest file structure").
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct DigestDoc {

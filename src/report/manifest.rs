@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt, stream};
-use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -29,7 +28,7 @@ pub struct Manifest {
     /// SHA-256 over every control's id, SQL and metadata, in id order.
     pub controls_sha256: String,
     pub controls: usize,
-    /// SHA-256 of this report's JSON with this field set to null (see the README).
+    /// SHA-256 of this report's JSON with this field set to null (docs/report-json.md).
     pub report_sha256: Option<String>,
 }
 

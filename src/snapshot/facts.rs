@@ -7,7 +7,7 @@
 //! and answer inconclusive for the latter.
 //!
 //! Adding a table: a `FactTable` built here from the calls, pushed in [`fact_tables`], and a line
-//! in the README's snapshot table list.
+//! in the snapshot table list of queries/controls/README.md.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! End-to-end tests of the generator: small archives written to a temp dir, read back, and
-//! checked against the rules of `spec/archive-format.md`. This file holds the shared reader;
+//! checked against the rules of CloudTrail's archive format (AWS CloudTrail User Guide). This file holds the shared reader;
 //! [`archive`] checks layout, determinism and delivery, [`chain`] digests and stop episodes,
 //! [`records`] record shapes.
 

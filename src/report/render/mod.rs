@@ -3,7 +3,7 @@
 //! - `html`: one self-contained page (inline CSS and SVG charts, no scripts or external assets)
 //!   that prints well to PDF;
 //! - `md`: Markdown that pastes into a ticket;
-//! - `json`: the report itself, stable and documented (README, "Report JSON");
+//! - `json`: the report itself, stable and documented (docs/report-json.md);
 //! - `csv`: one finding per row;
 //! - `ocsf`: OCSF Compliance Finding objects, one JSON object per line, for SIEMs.
 

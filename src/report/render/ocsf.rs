@@ -224,7 +224,7 @@ fn object(report: &ComplianceReport, c: &ControlResult, f: &FindingEntry, uid: S
         "source": "trailscope report",
     });
     if let Some(sha) = &report.manifest.report_sha256 {
-        // Every finding of one report shares its sealed digest (README, "Report JSON").
+        // Every finding of one report shares its sealed digest (docs/report-json.md).
         metadata["correlation_uid"] = json!(sha);
     }
 
