@@ -70,17 +70,24 @@ fn a_long_table_prints_its_first_block_before_the_result_ends() {
             .unwrap()
             .open(&mut out, schema, false)
             .unwrap();
-        sink.batch(&batch(0, TABLE_BLOCK_ROWS as i64)).unwrap();
-        sink.batch(&batch(TABLE_BLOCK_ROWS as i64, 5)).unwrap();
+        // One batch holding the first block, the whole second one and 5 rows of the third.
+        let rows = FIRST_BLOCK_ROWS + TABLE_BLOCK_ROWS + 5;
+        sink.batch(&batch(0, rows as i64)).unwrap();
         // The rest of the result may take long (or never come, under `| head`).
         std::mem::forget(sink);
     }
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("| 999 |"), "the first block is out");
+    let last_printed = FIRST_BLOCK_ROWS + TABLE_BLOCK_ROWS - 1;
     assert!(
-        !text.contains("| 1000 |"),
-        "the second block waits for more rows"
+        text.contains(&format!("| {last_printed} ")),
+        "two blocks are out"
     );
+    assert!(
+        !text.contains(&format!("| {} ", last_printed + 1)),
+        "the third block waits for more rows"
+    );
+    // Each block is a table of its own: two headers.
+    assert_eq!(text.matches("| n ").count(), 2);
 }
 
 #[test]
@@ -96,4 +103,4 @@ fn binary_formats_need_a_file_and_names_resolve_with_aliases() {
     assert!(format("xml").is_none());
 }
 
-use text::TABLE_BLOCK_ROWS;
+use text::{FIRST_BLOCK_ROWS, TABLE_BLOCK_ROWS};

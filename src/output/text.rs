@@ -11,9 +11,11 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use super::{Output, RowSink, arrow_error, io_error};
 use crate::error::{Error, Result};
 
-/// A table prints in blocks of at least this many rows: widths need the rows first, and a block
-/// shows without waiting for the rest of a long result.
+/// A table prints in blocks of at most this many rows: widths need the rows first, and a block
+/// shows without waiting for the rest of a long result...
 pub(super) const TABLE_BLOCK_ROWS: usize = 1000;
+/// ...and the first block is small, so the first rows show at once.
+pub(super) const FIRST_BLOCK_ROWS: usize = 100;
 
 pub struct TableSink<'a> {
     out: Output<'a>,
@@ -48,13 +50,20 @@ impl<'a> TableSink<'a> {
 
 impl RowSink for TableSink<'_> {
     fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
-        if batch.num_rows() == 0 {
-            return Ok(());
-        }
-        self.pending_rows += batch.num_rows();
-        self.pending.push(batch.clone());
-        if self.pending_rows >= TABLE_BLOCK_ROWS {
-            self.print_pending()?;
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let block = if self.printed {
+                TABLE_BLOCK_ROWS
+            } else {
+                FIRST_BLOCK_ROWS
+            };
+            let take = (block - self.pending_rows).min(batch.num_rows() - offset);
+            self.pending.push(batch.slice(offset, take));
+            self.pending_rows += take;
+            offset += take;
+            if self.pending_rows == block {
+                self.print_pending()?;
+            }
         }
         Ok(())
     }
