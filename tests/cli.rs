@@ -148,10 +148,18 @@ fn allow_write_inside_the_archive_is_refused_however_it_is_spelled() {
             .output()
             .unwrap()
     };
-    for dest in ["arch/x.csv", "./arch/AWSLogs/x.csv", "elsewhere/../arch/x.csv"] {
+    for dest in [
+        "arch/x.csv",
+        "./arch/AWSLogs/x.csv",
+        "elsewhere/../arch/x.csv",
+    ] {
         let o = run(dest);
         assert_eq!(o.status.code(), Some(2), "{dest}: {}", stderr(&o));
-        assert!(stderr(&o).contains("never alters evidence"), "{dest}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("never alters evidence"),
+            "{dest}: {}",
+            stderr(&o)
+        );
         assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     }
     assert!(!arch.join("x.csv").exists() && !arch.join("AWSLogs/x.csv").exists());
@@ -164,19 +172,15 @@ fn allow_write_inside_the_archive_is_refused_however_it_is_spelled() {
 #[test]
 fn an_unknown_param_is_an_error_naming_the_known_ones() {
     let a = grycap_arg();
-    let o = trailscope(&[
-        "check",
-        "-q",
-        "-a",
-        &a,
-        "--param",
-        "bulk_delete_treshold=5",
-    ]);
+    let o = trailscope(&["check", "-q", "-a", &a, "--param", "bulk_delete_treshold=5"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("bulk_delete_treshold"), "{err}");
-    assert!(err.contains("bulk_delete_threshold"), "names the known ones: {err}");
+    assert!(
+        err.contains("bulk_delete_threshold"),
+        "names the known ones: {err}"
+    );
     // A known name runs.
     let o = trailscope(&[
         "check",
