@@ -13,6 +13,15 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A value the user gave that cannot work, by what it is; the command line names it by its
+    /// option, the library by its noun.
+    #[error("{} {value}: {reason}", .input.noun())]
+    Input {
+        input: Input,
+        value: String,
+        reason: String,
+    },
+
     /// The archive location is unusable (bad URL, unreachable bucket, nothing that looks like CloudTrail).
     #[error("archive {location}: {reason}")]
     Archive { location: String, reason: String },
@@ -40,9 +49,44 @@ pub enum Error {
     DataFusion(#[from] DataFusionError),
 }
 
+/// The user inputs a library error can name. The library never names a command-line option;
+/// a front end maps these to its own (the CLI: `--lake`, `--public-keys`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Lake,
+    PublicKeys,
+    Signatures,
+    Controls,
+    Regions,
+    EndpointUrl,
+    Cluster,
+}
+
+impl Input {
+    pub fn noun(self) -> &'static str {
+        match self {
+            Input::Lake => "lake",
+            Input::PublicKeys => "public keys file",
+            Input::Signatures => "signatures file",
+            Input::Controls => "controls folder",
+            Input::Regions => "regions",
+            Input::EndpointUrl => "S3 endpoint",
+            Input::Cluster => "cluster",
+        }
+    }
+}
+
 impl Error {
     pub fn usage(msg: impl Into<String>) -> Self {
         Error::Usage(msg.into())
+    }
+
+    pub fn input(input: Input, value: impl std::fmt::Display, reason: impl Into<String>) -> Self {
+        Error::Input {
+            input,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
     }
 
     pub fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {

@@ -45,4 +45,4 @@ pub mod snapshot;
 pub mod table;
 pub mod time;
 
-pub use error::{Error, Result};
+pub use error::{Error, Input, Result};

@@ -146,9 +146,11 @@ async fn open_s3(display: &str, rest: &str, opts: &S3Options) -> Result<Location
     builder = builder.with_region(region);
     if let Some(endpoint) = &opts.endpoint_url {
         let url = url::Url::parse(endpoint).map_err(|e| {
-            Error::usage(format!(
-                "--endpoint-url {endpoint}: {e} (expected e.g. http://127.0.0.1:9000)"
-            ))
+            Error::input(
+                crate::Input::EndpointUrl,
+                endpoint,
+                format!("{e} (expected e.g. http://127.0.0.1:9000)"),
+            )
         })?;
         // Virtual-hosted requests against an IP or localhost endpoint cannot resolve (and make
         // object_store panic inside its signer), so S3-compatible endpoints always use path style.

@@ -38,7 +38,7 @@ impl ArchiveSource {
         self.errors.record_skipped(skipped);
         match skipped.first() {
             Some(s) if self.strict => Err(crate::Error::Evidence(format!(
-                "{}: {} (and {} more; --strict)",
+                "{}: {} (and {} more; strict mode)",
                 s.key,
                 s.reason,
                 skipped.len() - 1

@@ -109,9 +109,5 @@ impl ArchiveArgs {
         Lake::open_for_queries(lake, &self.archive, &self.s3_options(), self.lake_relist)
             .await
             .map(|snapshot| Some(Arc::new(snapshot)))
-            .map_err(|e| match e {
-                Error::Usage(m) if !m.starts_with("--lake") => Error::usage(format!("--lake {m}")),
-                other => other,
-            })
     }
 }

@@ -12,8 +12,7 @@ use super::archive_args::ArchiveArgs;
 use super::output::open_output;
 use super::progress::Progress;
 use trailscope::controls::{
-    self, Finding, ParamValues, Report, Status,
-    params::{check_override_names, parse_override},
+    self, Finding, ParamValues, Report, Status, params::check_override_names,
 };
 use trailscope::error::{Error, Result};
 use trailscope::snapshot::Snapshot;
@@ -203,4 +202,24 @@ pub async fn lint(args: LintArgs) -> Result<u8> {
         if problems.len() == 1 { "" } else { "s" }
     );
     Ok(if problems.is_empty() { 0 } else { 1 })
+}
+
+/// Parses `--param k=v`.
+pub fn parse_override(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!(
+            "{s:?}: use --param name=value, e.g. --param bulk_delete_threshold=10"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn param_overrides_need_a_name_and_a_value() {
+        assert!(parse_override("a=1").is_ok() && parse_override("a").is_err());
+    }
 }

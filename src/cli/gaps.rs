@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::archive_args::ArchiveArgs;
-use super::verify::ReportFormat;
+use super::verify::EvidenceFormat;
 use trailscope::error::{Error, Result};
 use trailscope::integrity::gaps::{GapOptions, GapReport};
 use trailscope::time::parse_duration;
@@ -27,7 +27,7 @@ pub struct GapsArgs {
     #[arg(long)]
     pub no_timeline: bool,
     #[arg(long, value_enum, default_value = "text")]
-    pub format: ReportFormat,
+    pub format: EvidenceFormat,
 }
 
 pub async fn run(args: GapsArgs, quiet: bool) -> Result<u8> {
@@ -43,8 +43,8 @@ pub async fn run(args: GapsArgs, quiet: bool) -> Result<u8> {
     let report = trailscope::table::stop_events::gaps(&source, &options, None).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
-        ReportFormat::Jsonl => write_jsonl(&mut out, &report),
-        ReportFormat::Text => write_text(&mut out, &report, !args.no_timeline, quiet),
+        EvidenceFormat::Jsonl => write_jsonl(&mut out, &report),
+        EvidenceFormat::Text => write_text(&mut out, &report, !args.no_timeline, quiet),
     }
     .and_then(|()| out.flush())
     .map_err(|e| Error::io("output", e))?;

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use trailscope::error::Error;
+use trailscope::error::{Error, Input};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -109,8 +109,28 @@ fn fail(e: &Error) -> ExitCode {
         // `trailscope query ... | head` is normal use, not an error.
         return ExitCode::SUCCESS;
     }
-    eprintln!("trailscope: error: {e}");
+    match e {
+        Error::Input {
+            input,
+            value,
+            reason,
+        } => eprintln!("trailscope: error: {} {value}: {reason}", option(*input)),
+        _ => eprintln!("trailscope: error: {e}"),
+    }
     ExitCode::from(e.exit_code())
+}
+
+/// The option through which the user gives each input the library may name.
+fn option(input: Input) -> &'static str {
+    match input {
+        Input::Lake => "--lake",
+        Input::PublicKeys => "--public-keys",
+        Input::Signatures => "--signatures",
+        Input::Controls => "--controls",
+        Input::Regions => "--regions",
+        Input::EndpointUrl => "--endpoint-url",
+        Input::Cluster => "--cluster",
+    }
 }
 
 fn is_broken_pipe(e: &Error) -> bool {

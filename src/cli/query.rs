@@ -49,6 +49,13 @@ pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
             args.format.name
         )));
     }
+    #[cfg(feature = "cluster")]
+    if args.cluster.is_some() && args.archive.lake.is_none() {
+        return Err(Error::usage(
+            "--cluster needs --lake: the cluster reads the lake's Parquet, not the raw archive \
+             (make one with `trailscope convert`)",
+        ));
+    }
     let sql = read_sql(&args)?;
     let statements = statements::parse_checked(&sql, args.allow_write.as_deref())?;
     if let Some(dest) = &args.allow_write {

@@ -16,7 +16,7 @@ use trailscope::integrity::{
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
+pub enum EvidenceFormat {
     /// Problems, then validate-logs style totals.
     Text,
     /// One JSON object per checked item.
@@ -39,7 +39,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub signatures: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
-    pub format: ReportFormat,
+    pub format: EvidenceFormat,
 }
 
 pub async fn run(args: VerifyArgs, quiet: bool) -> Result<u8> {
@@ -62,8 +62,8 @@ pub async fn run(args: VerifyArgs, quiet: bool) -> Result<u8> {
     let report = verify(&location, &scope, &options).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
-        ReportFormat::Text => write_text(&mut out, &location.display, &report, quiet),
-        ReportFormat::Jsonl => write_jsonl(&mut out, &report),
+        EvidenceFormat::Text => write_text(&mut out, &location.display, &report, quiet),
+        EvidenceFormat::Jsonl => write_jsonl(&mut out, &report),
     }
     .and_then(|()| out.flush())
     .map_err(|e| Error::io("output", e))?;

@@ -58,9 +58,11 @@ impl ClusterSession {
         views: bool,
     ) -> Result<ClusterSession> {
         let Some(lake) = &source.lake else {
-            return Err(Error::usage(
-                "--cluster needs --lake: the cluster reads the lake's Parquet, not the raw \
-                 archive (make one with `trailscope convert`)",
+            return Err(Error::input(
+                crate::Input::Cluster,
+                url,
+                "needs a lake: the cluster reads the lake's Parquet, not the raw archive \
+                 (make one with `trailscope convert`)",
             ));
         };
         refuse_incomplete_lake(source, lake).await?;
@@ -78,7 +80,7 @@ impl ClusterSession {
             .build();
         let remote = SessionContext::remote_with_state(url, state)
             .await
-            .map_err(|e| Error::usage(format!("--cluster {url}: {e}")))?;
+            .map_err(|e| Error::input(crate::Input::Cluster, url, e.to_string()))?;
         // Ballista replaces the session's functions with its own list: ours come back here.
         for f in base.scalar_functions().values() {
             remote.register_udf(f.as_ref().clone());
@@ -174,7 +176,7 @@ fn lake_files(lake: &LakeSnapshot, source: &ArchiveSource) -> Result<LakeFiles> 
     let (store_url, root) = match &location.local_dir {
         Some(dir) => {
             let path = object_store::path::Path::from_absolute_path(dir)
-                .map_err(|e| Error::usage(format!("--lake {}: {e}", location.display)))?;
+                .map_err(|e| Error::input(crate::Input::Lake, &location.display, e.to_string()))?;
             ("file://".to_string(), path.to_string())
         }
         None => {
@@ -216,15 +218,16 @@ async fn refuse_incomplete_lake(source: &ArchiveSource, lake: &LakeSnapshot) -> 
     } else {
         String::new()
     };
-    Err(Error::usage(format!(
-        "--cluster: the lake {} does not hold {} log object{} of the archive {} ({shown}{more}); \
-         a cluster reads only the lake, so the answer would be incomplete: run \
-         `trailscope convert --archive {} --lake {}` first",
+    Err(Error::input(
+        crate::Input::Lake,
         lake.lake.display(),
-        missing.len(),
-        if missing.len() == 1 { "" } else { "s" },
-        source.location.display,
-        source.location.display,
-        lake.lake.display(),
-    )))
+        format!(
+            "does not hold {} log object{} of the archive {} ({shown}{more}); a cluster reads \
+             only the lake, so the answer would be incomplete: convert them into it first \
+             (`trailscope convert`)",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            source.location.display,
+        ),
+    ))
 }

@@ -57,10 +57,11 @@ pub fn builtin() -> Result<Vec<Control>> {
 /// Every control under `dir` (recursively).
 pub fn from_dir(dir: &Path) -> Result<Vec<Control>> {
     if !dir.is_dir() {
-        return Err(Error::usage(format!(
-            "--controls {}: not a directory; give a folder of <ID>.sql + <ID>.json pairs",
-            dir.display()
-        )));
+        return Err(Error::input(
+            crate::Input::Controls,
+            dir.display(),
+            "not a directory; give a folder of <ID>.sql + <ID>.json pairs",
+        ));
     }
     let mut sql_files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

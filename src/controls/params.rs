@@ -64,16 +64,6 @@ pub fn check_override_names<'a>(
     ))
 }
 
-/// Parses `--param k=v`.
-pub fn parse_override(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(format!(
-            "{s:?}: use --param name=value, e.g. --param bulk_delete_threshold=10"
-        )),
-    }
-}
-
 /// The `${name}` placeholders in `sql`, in order of appearance.
 pub fn placeholders(sql: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -194,6 +184,5 @@ mod tests {
             Err(Unset("m".into()))
         );
         assert!(substitute(&meta, "SELECT ${zz}", &values).is_err());
-        assert!(parse_override("a=1").is_ok() && parse_override("a").is_err());
     }
 }

@@ -147,7 +147,7 @@ async fn run_each(
             Err(Outcome::Unset(Unset(name))) => report.findings.push(lone(
                 control,
                 Status::Inconclusive,
-                json!({"reason": format!("parameter {name} is not set: give --param {name}=VALUE or set it in the snapshot profile")}),
+                json!({"reason": format!("parameter {name} is not set: give it a value as a parameter override or set it in the snapshot profile")}),
             )),
             Err(Outcome::Error(message)) => {
                 report.findings.push(lone(

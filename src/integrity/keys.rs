@@ -146,7 +146,7 @@ impl KeyRing {
     pub fn from_file(path: &std::path::Path) -> Result<KeyRing> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
         KeyRing::from_json(&bytes)
-            .map_err(|e| Error::usage(format!("--public-keys {}: {e}", path.display())))
+            .map_err(|e| Error::input(crate::Input::PublicKeys, path.display(), e.to_string()))
     }
 }
 
@@ -191,7 +191,7 @@ pub async fn list_public_keys(
                 .await
                 .map_err(|e| {
                     Error::usage(format!(
-                        "cloudtrail:ListPublicKeys in {region}: {}; give --public-keys FILE (from `aws cloudtrail list-public-keys --output json`) to verify offline",
+                        "cloudtrail:ListPublicKeys in {region}: {}; to verify offline, give a public keys file (from `aws cloudtrail list-public-keys --output json`)",
                         aws_sdk_cloudtrail::error::DisplayErrorContext(&e)
                     ))
                 })?;

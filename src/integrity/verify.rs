@@ -100,7 +100,7 @@ impl VerifyReport {
 /// `{"<digest key>": {"signature": "<hex>", ...}}` (the S3 metadata a local copy loses).
 pub fn load_signatures(path: &std::path::Path) -> Result<HashMap<String, String>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
-    let bad = |m: String| Error::usage(format!("--signatures {}: {m}", path.display()));
+    let bad = |m: String| Error::input(crate::Input::Signatures, path.display(), m);
     let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
     let map = doc
         .as_object()

@@ -318,7 +318,7 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
     for (batch, errors) in decoded {
         for e in errors {
             if source.strict {
-                return Err(Error::Evidence(format!("{e} (--strict)")));
+                return Err(Error::Evidence(format!("{e} (strict mode)")));
             }
             bad.insert(e.key.clone());
             source.errors.record(e);

@@ -30,7 +30,7 @@ use std::path::Path as FsPath;
 use object_store::path::Path;
 
 use crate::archive::{Location, S3Options};
-use crate::error::{Error, Result};
+use crate::error::{Error, Input, Result};
 
 pub use convert::{ConvertOptions, ConvertSummary, convert};
 pub use manifest::{DataFile, LakeSnapshot, SourceRecord};
@@ -52,7 +52,8 @@ impl Lake {
         check_separate(archive, lake)?;
         if !lake.starts_with("s3://") {
             let dir = lake.strip_prefix("file://").unwrap_or(lake);
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("--lake {lake}"), e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::input(Input::Lake, lake, e.to_string()))?;
         }
         Ok(Lake {
             location: Location::open(lake, s3).await?,
@@ -91,10 +92,14 @@ impl Lake {
             })
         };
         let Some(mut snapshot) = snapshot.filter(|s| s.version > 0) else {
-            return Err(Error::usage(format!(
-                "{lake}: no trailscope lake there yet (no {META_FOLDER}/manifest-*.json); \
-                 run `trailscope convert --archive {archive} --lake {lake}` first"
-            )));
+            return Err(Error::input(
+                Input::Lake,
+                lake,
+                format!(
+                    "no trailscope lake there yet (no {META_FOLDER}/manifest-*.json); \
+                     convert the archive {archive} into it first (`trailscope convert`)"
+                ),
+            ));
         };
         if relist {
             snapshot.checkpoint = None;
@@ -132,10 +137,14 @@ impl Lake {
 /// Refuses an archive and a lake that are the same place or where one contains the other.
 pub fn check_separate(archive: &str, lake: &str) -> Result<()> {
     let refuse = || {
-        Err(Error::usage(format!(
-            "--lake {lake}: the lake must not be the archive ({archive}), inside it or around it; \
-             trailscope never writes to the archive: choose another directory or prefix"
-        )))
+        Err(Error::input(
+            Input::Lake,
+            lake,
+            format!(
+                "the lake must not be the archive ({archive}), inside it or around it; \
+                 trailscope never writes to the archive: choose another directory or prefix"
+            ),
+        ))
     };
     let overlap = crate::archive::location::is_within(lake, archive)
         || crate::archive::location::is_within(archive, lake);
@@ -168,6 +177,15 @@ mod tests {
         assert!(check_separate("s3://b/logs", "s3://c/logs").is_ok());
         let err = check_separate(a, a).unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("--lake"), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Input {
+                    input: Input::Lake,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

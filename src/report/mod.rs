@@ -200,7 +200,7 @@ pub struct ReadErrorEntry {
 pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<ComplianceReport> {
     if inputs.period.from >= inputs.period.to {
         return Err(Error::usage(
-            "the report period is empty: --from must be before --to",
+            "the report period is empty: its start must be before its end",
         ));
     }
     let snapshots: Vec<Snapshot> = inputs.snapshots.iter().map(|(_, s, _)| s.clone()).collect();

@@ -260,7 +260,7 @@ async fn read_unit(
     if let Some(first) = errors.first()
         && source.strict
     {
-        return Err(crate::Error::Evidence(format!("{first} (--strict)")).into());
+        return Err(crate::Error::Evidence(format!("{first} (strict mode)")).into());
     }
     for e in errors {
         source.errors.record(e);

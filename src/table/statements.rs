@@ -43,14 +43,14 @@ pub fn check_read_only(statement: &Statement, allow_write: Option<&str>) -> Resu
     let refuse = |what: &str| {
         Err(Error::usage(format!(
             "{what} is refused: trailscope reads evidence and never writes with SQL. \
-             Save results with --format and -o FILE, or use COPY ... TO 'DEST' with --allow-write DEST"
+             Save results to a file with an output format, or allow COPY ... TO one named destination"
         )))
     };
     match statement {
         Statement::CopyTo(copy) => match allow_write {
             Some(dest) if dest == copy.target => Ok(()),
             Some(dest) => Err(Error::usage(format!(
-                "COPY TO '{}' does not match --allow-write '{dest}'",
+                "COPY TO '{}' is not the allowed destination '{dest}'",
                 copy.target
             ))),
             None => refuse("COPY ... TO"),

@@ -76,17 +76,21 @@ pub fn parse_regions(s: &str) -> Result<Vec<String>> {
             && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
             && r.chars().all(|c| !c.is_ascii_uppercase());
         if !looks_right {
-            return Err(Error::usage(format!(
-                "--regions: {r:?} is not a region name (expected e.g. us-east-1,eu-west-1 or all)"
-            )));
+            return Err(Error::input(
+                crate::Input::Regions,
+                format!("{r:?}"),
+                "not a region name (expected e.g. us-east-1,eu-west-1 or all)",
+            ));
         }
         if !regions.iter().any(|x| x == r) {
             regions.push(r.to_string());
         }
     }
     if regions.is_empty() {
-        return Err(Error::usage(
-            "--regions: no region given (use all or e.g. us-east-1,eu-west-1)",
+        return Err(Error::input(
+            crate::Input::Regions,
+            "\"\"",
+            "no region given (use all or e.g. us-east-1,eu-west-1)",
         ));
     }
     Ok(regions)
