@@ -5,27 +5,15 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
-use serde_json::{Value, json};
+use clap::Args;
 
 use super::archive_args::ArchiveArgs;
-use super::output::open_output;
+use super::output::{format_parser, open_output};
 use super::progress::Progress;
-use trailscope::controls::{
-    self, Finding, ParamValues, Report, Status, params::check_override_names,
-};
+use trailscope::controls::{self, ParamValues, Report, Status, params::check_override_names};
 use trailscope::error::{Error, Result};
+use trailscope::output::{Column, FormatDef, records, write_all};
 use trailscope::snapshot::Snapshot;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CheckFormat {
-    /// Aligned columns for people (evidence shortened; use jsonl for all of it).
-    Table,
-    /// One JSON object per finding.
-    Jsonl,
-    /// One finding per row, evidence as JSON text.
-    Csv,
-}
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -36,8 +24,10 @@ pub struct CheckArgs {
     pub snapshots: Vec<PathBuf>,
     #[command(flatten)]
     pub catalog: CatalogArgs,
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: CheckFormat,
+    /// How findings are printed: `table` for people (evidence shortened; jsonl has all of it),
+    /// or any result format (jsonl embeds the evidence as JSON).
+    #[arg(long, default_value = "table", value_parser = format_parser())]
+    pub format: &'static FormatDef,
     /// Write findings to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -102,7 +92,7 @@ pub async fn run(args: CheckArgs, quiet: bool) -> Result<u8> {
         let _progress = Progress::start(source.stats.clone(), quiet);
         controls::check(&source, &snapshots, &chosen, &values).await?
     };
-    write_report(out.as_mut(), args.format, &report)?;
+    write_findings(out.as_mut(), args.format, &report, args.output.is_some())?;
     if !quiet {
         eprintln!("{}", summary(&report, chosen.len()));
         for (id, why) in &report.errors {
@@ -129,64 +119,48 @@ fn summary(report: &Report, controls: usize) -> String {
     )
 }
 
-fn finding_json(f: &Finding) -> Value {
-    let evidence: Value = serde_json::from_str(&f.evidence).unwrap_or(json!(f.evidence));
-    json!({"control_id": f.control_id, "status": f.status, "severity": f.severity,
-        "title": f.title, "resource": f.resource, "account_id": f.account_id, "region": f.region,
-        "window_start": f.window_start, "window_end": f.window_end, "evidence": evidence})
-}
-
-fn write_report(out: &mut (dyn Write + Send), format: CheckFormat, report: &Report) -> Result<()> {
-    let io = |e: std::io::Error| Error::io("output", e);
-    match format {
-        CheckFormat::Jsonl => {
-            for f in &report.findings {
-                writeln!(out, "{}", finding_json(f)).map_err(io)?;
+/// Findings through the output seam. The table is for people: shortened columns, the control
+/// id without its common prefix.
+fn write_findings(
+    out: &mut (dyn Write + Send),
+    format: &'static FormatDef,
+    report: &Report,
+    to_file: bool,
+) -> Result<()> {
+    let batch = if format.name == "table" {
+        let short = |s: &str, n: usize| {
+            if s.chars().count() > n {
+                format!("{}…", s.chars().take(n - 1).collect::<String>())
+            } else {
+                s.to_string()
             }
-        }
-        CheckFormat::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut *out);
-            let batch = controls::run::findings_batch(&report.findings)?;
-            w.write(&batch)
-                .map_err(|e| Error::usage(format!("writing csv: {e}")))?;
-        }
-        CheckFormat::Table => {
-            let short = |s: &str, n: usize| {
-                if s.chars().count() > n {
-                    format!("{}…", s.chars().take(n - 1).collect::<String>())
-                } else {
-                    s.to_string()
-                }
-            };
-            writeln!(
-                out,
-                "{:<12} {:<8} {:<44} {:<40} {:<12} {:<14} EVIDENCE",
-                "STATUS", "SEVERITY", "CONTROL", "RESOURCE", "ACCOUNT", "REGION"
-            )
-            .map_err(io)?;
-            for f in &report.findings {
+        };
+        let columns = [
+            "status", "severity", "control", "resource", "account", "region", "evidence",
+        ]
+        .map(|c| (c, Column::Text));
+        records(
+            &columns,
+            report.findings.iter().map(|f| {
                 let id = f
                     .control_id
                     .strip_prefix("CTL.CLOUDTRAIL.")
                     .unwrap_or(&f.control_id);
-                writeln!(
-                    out,
-                    "{:<12} {:<8} {:<44} {:<40} {:<12} {:<14} {}",
-                    f.status.as_str(),
-                    f.severity.as_str(),
-                    short(id, 44),
-                    short(&f.resource, 40),
-                    f.account_id.as_deref().unwrap_or("-"),
-                    f.region.as_deref().unwrap_or("-"),
-                    short(&f.evidence, 100)
-                )
-                .map_err(io)?;
-            }
-        }
-    }
-    out.flush().map_err(io)
+                vec![
+                    Some(f.status.as_str().to_string()),
+                    Some(f.severity.as_str().to_string()),
+                    Some(short(id, 44)),
+                    Some(short(&f.resource, 40)),
+                    Some(f.account_id.clone().unwrap_or_else(|| "-".into())),
+                    Some(f.region.clone().unwrap_or_else(|| "-".into())),
+                    Some(short(&f.evidence, 100)),
+                ]
+            }),
+        )?
+    } else {
+        controls::run::findings_records(&report.findings)?
+    };
+    write_all(format, out, &batch.schema(), &[batch], to_file)
 }
 
 pub async fn lint(args: LintArgs) -> Result<u8> {

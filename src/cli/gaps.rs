@@ -5,12 +5,12 @@ use std::io::Write;
 
 use chrono::Duration;
 use clap::Args;
-use serde_json::json;
 
 use super::archive_args::ArchiveArgs;
 use super::verify::EvidenceFormat;
 use trailscope::error::{Error, Result};
 use trailscope::integrity::gaps::{GapOptions, GapReport};
+use trailscope::output::{Column, jsonl, records, write_all};
 use trailscope::time::parse_duration;
 
 #[derive(Debug, Args)]
@@ -41,13 +41,13 @@ pub async fn run(args: GapsArgs, quiet: bool) -> Result<u8> {
         ..GapOptions::default()
     };
     let report = trailscope::table::stop_events::gaps(&source, &options, None).await?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(std::io::stdout());
     match args.format {
-        EvidenceFormat::Jsonl => write_jsonl(&mut out, &report),
-        EvidenceFormat::Text => write_text(&mut out, &report, !args.no_timeline, quiet),
+        EvidenceFormat::Jsonl => write_jsonl(&mut out, &report)?,
+        EvidenceFormat::Text => write_text(&mut out, &report, !args.no_timeline, quiet)
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("output", e))?,
     }
-    .and_then(|()| out.flush())
-    .map_err(|e| Error::io("output", e))?;
     Ok(if report.has_critical() { 1 } else { 0 })
 }
 
@@ -55,20 +55,33 @@ fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-pub fn write_jsonl(out: &mut dyn Write, report: &GapReport) -> std::io::Result<()> {
-    for g in &report.gaps {
-        let line = json!({
-            "type": "gap",
-            "account_id": g.account_id,
-            "region": g.region,
-            "start": iso(g.start),
-            "end": iso(g.end),
-            "class": g.class.as_str(),
-            "evidence": g.evidence,
-        });
-        writeln!(out, "{line}")?;
-    }
-    Ok(())
+/// One JSON object per gap, through the output seam.
+pub fn write_jsonl(out: &mut (dyn Write + Send), report: &GapReport) -> Result<()> {
+    let text = |s: &str| Some(s.to_string());
+    let columns = [
+        ("type", Column::Text),
+        ("account_id", Column::Text),
+        ("region", Column::Text),
+        ("start", Column::Text),
+        ("end", Column::Text),
+        ("class", Column::Text),
+        ("evidence", Column::Json),
+    ];
+    let gaps = records(
+        &columns,
+        report.gaps.iter().map(|g| {
+            vec![
+                text("gap"),
+                text(&g.account_id),
+                text(&g.region),
+                Some(iso(g.start)),
+                Some(iso(g.end)),
+                text(g.class.as_str()),
+                Some(g.evidence.to_string()),
+            ]
+        }),
+    )?;
+    write_all(jsonl(), out, &gaps.schema(), &[gaps], false)
 }
 
 pub fn write_text(

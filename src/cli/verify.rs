@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use serde_json::json;
 
 use super::archive_args::ArchiveArgs;
 use trailscope::archive::Location;
@@ -14,6 +13,7 @@ use trailscope::integrity::{
     DigestStatus, KeyRing, KeySource, LogFileStatus, VerifyOptions, VerifyReport, load_signatures,
     verify,
 };
+use trailscope::output::{Column, jsonl, records, write_all};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EvidenceFormat {
@@ -60,13 +60,13 @@ pub async fn run(args: VerifyArgs, quiet: bool) -> Result<u8> {
         ..VerifyOptions::default()
     };
     let report = verify(&location, &scope, &options).await?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(std::io::stdout());
     match args.format {
-        EvidenceFormat::Text => write_text(&mut out, &location.display, &report, quiet),
-        EvidenceFormat::Jsonl => write_jsonl(&mut out, &report),
+        EvidenceFormat::Text => write_text(&mut out, &location.display, &report, quiet)
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("output", e))?,
+        EvidenceFormat::Jsonl => write_jsonl(&mut out, &report)?,
     }
-    .and_then(|()| out.flush())
-    .map_err(|e| Error::io("output", e))?;
     Ok(if report.is_valid() { 0 } else { 1 })
 }
 
@@ -74,30 +74,50 @@ fn iso(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
     t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
-pub fn write_jsonl(out: &mut dyn Write, report: &VerifyReport) -> std::io::Result<()> {
-    for d in &report.digests {
-        let line = json!({
-            "type": "digest",
-            "key": d.key,
-            "account_id": d.account_id,
-            "region": d.region,
-            "trail": d.trail,
-            "end_time": iso(d.end_time),
-            "status": d.status.as_str(),
-            "detail": d.detail,
-        });
-        writeln!(out, "{line}")?;
-    }
-    for l in &report.log_files {
-        let line = json!({
-            "type": "log_file",
-            "key": l.key,
-            "account_id": l.account_id,
-            "region": l.region,
-            "status": l.status.as_str(),
-            "detail": l.detail,
-        });
-        writeln!(out, "{line}")?;
+/// One JSON object per checked digest, then per checked log file, through the output seam.
+pub fn write_jsonl(out: &mut (dyn Write + Send), report: &VerifyReport) -> Result<()> {
+    let text = |s: &str| Some(s.to_string());
+    let digests = records(
+        &[
+            "type",
+            "key",
+            "account_id",
+            "region",
+            "trail",
+            "end_time",
+            "status",
+            "detail",
+        ]
+        .map(|c| (c, Column::Text)),
+        report.digests.iter().map(|d| {
+            vec![
+                text("digest"),
+                text(&d.key),
+                text(&d.account_id),
+                text(&d.region),
+                text(&d.trail),
+                iso(d.end_time),
+                text(d.status.as_str()),
+                text(&d.detail),
+            ]
+        }),
+    )?;
+    let log_files = records(
+        &["type", "key", "account_id", "region", "status", "detail"].map(|c| (c, Column::Text)),
+        report.log_files.iter().map(|l| {
+            vec![
+                text("log_file"),
+                text(&l.key),
+                text(&l.account_id),
+                text(&l.region),
+                text(l.status.as_str()),
+                text(&l.detail),
+            ]
+        }),
+    )?;
+    // Two shapes of item, so two batches, each written whole.
+    for batch in [digests, log_files] {
+        write_all(jsonl(), &mut *out, &batch.schema(), &[batch], false)?;
     }
     Ok(())
 }

@@ -92,6 +92,41 @@ pub fn findings_table(findings: &[Finding]) -> Result<MemTable> {
     Ok(MemTable::try_new(batch.schema(), vec![vec![batch]])?)
 }
 
+/// Findings as records for any output format: the columns of [`findings_batch`], with the
+/// evidence embedded as JSON by the JSON formats.
+pub fn findings_records(findings: &[Finding]) -> Result<RecordBatch> {
+    use crate::output::Column::{Json, Text};
+    let columns = [
+        ("control_id", Text),
+        ("status", Text),
+        ("severity", Text),
+        ("title", Text),
+        ("resource", Text),
+        ("account_id", Text),
+        ("region", Text),
+        ("window_start", Text),
+        ("window_end", Text),
+        ("evidence", Json),
+    ];
+    crate::output::records(
+        &columns,
+        findings.iter().map(|f| {
+            vec![
+                Some(f.control_id.clone()),
+                Some(f.status.as_str().to_string()),
+                Some(f.severity.as_str().to_string()),
+                Some(f.title.clone()),
+                Some(f.resource.clone()),
+                f.account_id.clone(),
+                f.region.clone(),
+                f.window_start.clone(),
+                f.window_end.clone(),
+                Some(f.evidence.clone()),
+            ]
+        }),
+    )
+}
+
 /// Findings as one record batch (text columns; evidence is JSON text).
 pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
     let text = |f: fn(&Finding) -> Option<&str>| -> ArrayRef {

@@ -21,6 +21,56 @@ use crate::error::{Error, Result};
 
 pub use text::flatten_nested;
 
+/// Schema metadata marking a batch of records of a documented format (findings, verify items,
+/// gaps): json and jsonl write every key, nulls too, in name order, and embed the columns marked
+/// [`JSON_TEXT`] as JSON. Query results carry no marker and are written as the engine gives them.
+pub const RECORDS: &str = "trailscope.records";
+/// Field metadata marking a text column that holds JSON.
+pub const JSON_TEXT: &str = "trailscope.json_text";
+
+/// What a record column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Text,
+    /// JSON text, embedded as JSON by the JSON formats.
+    Json,
+}
+
+/// Records as one batch for any sink: text columns named by `columns`, one row per item
+/// (`None` is null), marked with [`RECORDS`].
+pub fn records(
+    columns: &[(&str, Column)],
+    rows: impl IntoIterator<Item = Vec<Option<String>>>,
+) -> Result<RecordBatch> {
+    use arrow::array::{ArrayRef, StringBuilder};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let mut builders: Vec<StringBuilder> = columns.iter().map(|_| StringBuilder::new()).collect();
+    for row in rows {
+        for (builder, cell) in builders.iter_mut().zip(row) {
+            builder.append_option(cell);
+        }
+    }
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, kind)| {
+            let field = Field::new(*name, DataType::Utf8, true);
+            match kind {
+                Column::Text => field,
+                Column::Json => {
+                    field.with_metadata([(JSON_TEXT.to_string(), "true".to_string())].into())
+                }
+            }
+        })
+        .collect();
+    let schema =
+        Schema::new(fields).with_metadata([(RECORDS.to_string(), "true".to_string())].into());
+    let arrays: Vec<ArrayRef> = builders
+        .iter_mut()
+        .map(|b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
+    RecordBatch::try_new(Arc::new(schema), arrays).map_err(arrow_error)
+}
+
 /// Where rows go. A sink sees [`RowSink::batch`] for each batch in order, then
 /// [`RowSink::finish`] once; an empty result gets `finish` alone and still shows its columns
 /// where the format can.
@@ -96,6 +146,14 @@ pub fn format(name: &str) -> Option<&'static FormatDef> {
     FORMATS
         .iter()
         .find(|f| f.name == name || f.aliases.contains(&name))
+}
+
+/// JSON lines, the format of evidence items (verify, gaps).
+pub fn jsonl() -> &'static FormatDef {
+    FORMATS
+        .iter()
+        .find(|f| f.name == "jsonl")
+        .unwrap_or(&FORMATS[0])
 }
 
 impl FormatDef {

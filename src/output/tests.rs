@@ -104,3 +104,54 @@ fn binary_formats_need_a_file_and_names_resolve_with_aliases() {
 }
 
 use text::{FIRST_BLOCK_ROWS, TABLE_BLOCK_ROWS};
+
+#[test]
+fn records_write_every_key_in_name_order_with_json_embedded() {
+    let batch = records(
+        &[
+            ("status", Column::Text),
+            ("account_id", Column::Text),
+            ("evidence", Column::Json),
+        ],
+        [
+            vec![
+                Some("fail".into()),
+                None,
+                Some(r#"{"events":2,"check":"alarm"}"#.into()),
+            ],
+            vec![
+                Some("pass".into()),
+                Some("1".into()),
+                Some("not json".into()),
+            ],
+        ],
+    )
+    .unwrap();
+    let jsonl = String::from_utf8(write_one("jsonl", &batch)).unwrap();
+    assert_eq!(
+        jsonl,
+        "{\"account_id\":null,\"evidence\":{\"check\":\"alarm\",\"events\":2},\"status\":\"fail\"}\n\
+         {\"account_id\":\"1\",\"evidence\":\"not json\",\"status\":\"pass\"}\n"
+    );
+    let array: serde_json::Value = serde_json::from_slice(&write_one("json", &batch)).unwrap();
+    assert_eq!(array[0]["evidence"]["events"], 2);
+    // Text formats keep the JSON as text, in column order.
+    let csv = String::from_utf8(write_one("csv", &batch)).unwrap();
+    assert!(
+        csv.starts_with("status,account_id,evidence\nfail,,"),
+        "{csv}"
+    );
+}
+
+fn write_one(name: &str, batch: &RecordBatch) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
+    write_all(
+        format(name).unwrap(),
+        &mut out,
+        &batch.schema(),
+        std::slice::from_ref(batch),
+        true,
+    )
+    .unwrap();
+    out
+}

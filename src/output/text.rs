@@ -140,10 +140,9 @@ impl<'a> JsonLinesSink<'a> {
 
 impl RowSink for JsonLinesSink<'_> {
     fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
-        let mut writer = arrow::json::LineDelimitedWriter::new(&mut *self.out);
-        writer.write(batch).map_err(arrow_error)?;
-        writer.finish().map_err(arrow_error)?;
-        drop(writer);
+        let mut lines = Vec::new();
+        json_lines(batch, &mut lines)?;
+        self.out.write_all(&lines).map_err(io_error)?;
         self.out.flush().map_err(io_error)
     }
 
@@ -172,11 +171,7 @@ impl<'a> JsonArraySink<'a> {
 
 impl RowSink for JsonArraySink<'_> {
     fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.buffer.clear();
-        let mut writer = arrow::json::LineDelimitedWriter::new(&mut self.buffer);
-        writer.write(batch).map_err(arrow_error)?;
-        writer.finish().map_err(arrow_error)?;
-        drop(writer);
+        json_lines(batch, &mut self.buffer)?;
         for line in self.buffer.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let lead: &[u8] = if self.rows == 0 { b"[" } else { b"," };
             self.out.write_all(lead).map_err(io_error)?;
@@ -191,6 +186,47 @@ impl RowSink for JsonArraySink<'_> {
         self.out.write_all(close).map_err(io_error)?;
         self.out.flush().map_err(io_error)
     }
+}
+
+/// A batch as JSON lines into `buffer` (replacing what it held). Records (see
+/// [`super::RECORDS`]) are written with every key, in name order, JSON-text columns embedded.
+fn json_lines(batch: &RecordBatch, buffer: &mut Vec<u8>) -> Result<()> {
+    buffer.clear();
+    let schema = batch.schema();
+    let records = schema.metadata().contains_key(super::RECORDS);
+    let mut writer = arrow::json::WriterBuilder::new()
+        .with_explicit_nulls(records)
+        .build::<_, arrow::json::writer::LineDelimited>(&mut *buffer);
+    writer.write(batch).map_err(arrow_error)?;
+    writer.finish().map_err(arrow_error)?;
+    drop(writer);
+    if !records {
+        return Ok(());
+    }
+    let json_columns: Vec<&str> = schema
+        .fields()
+        .iter()
+        .filter(|f| f.metadata().contains_key(super::JSON_TEXT))
+        .map(|f| f.name().as_str())
+        .collect();
+    let mut out = Vec::with_capacity(buffer.len());
+    for line in buffer.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let mut object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(line)
+                .map_err(|e| Error::Runtime(format!("re-reading a JSON record: {e}")))?;
+        for name in &json_columns {
+            if let Some(serde_json::Value::String(text)) = object.get(*name)
+                && let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+            {
+                object.insert(name.to_string(), value);
+            }
+        }
+        serde_json::to_writer(&mut out, &object)
+            .map_err(|e| Error::Runtime(format!("writing a JSON record: {e}")))?;
+        out.push(b'\n');
+    }
+    *buffer = out;
+    Ok(())
 }
 
 /// CSV has no nested types: structs, lists and maps become their text.
