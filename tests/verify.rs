@@ -561,6 +561,29 @@ fn cli_verify_exit_codes_and_jsonl() {
     assert_eq!(usage.status.code(), Some(2));
 }
 
+/// The stop events `gaps` reads come from decoding log files: one that cannot be decoded is
+/// named on stderr (it used to vanish), and fails the run under --strict.
+#[test]
+fn gaps_names_a_log_file_its_stop_events_could_not_be_read_from() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(Path::new("testdata/archive"), dir.path());
+    let key = "AWSLogs/566424620868/CloudTrail/us-east-1/2026/10/01/\
+               566424620868_CloudTrail_us-east-1_20261001T1200Z_corruptcorrupt01.json.gz";
+    crate::util::plant(dir.path(), key, &gzip(b"{\"Records\": [ not json"));
+    let archive = dir.path().to_str().unwrap();
+    let out = trailscope(&["gaps", "-a", archive, "--format", "jsonl"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(key), "{stderr}");
+    let strict = trailscope(&["gaps", "-a", archive, "--strict"], &[]);
+    assert_eq!(
+        strict.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&strict.stderr)
+    );
+}
+
 #[test]
 fn cli_gaps_jsonl_and_timeline() {
     let root = base(true);

@@ -48,6 +48,8 @@ pub async fn run(args: GapsArgs, quiet: bool) -> Result<u8> {
             .and_then(|()| out.flush())
             .map_err(|e| Error::io("output", e))?,
     }
+    // The stop events were read from the archive: objects that could not be are named.
+    super::query::report_read_errors(&source, quiet);
     Ok(if report.has_critical() { 1 } else { 0 })
 }
 
