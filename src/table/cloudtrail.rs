@@ -1,4 +1,6 @@
-//! The `cloudtrail` table: one row per record, read from the archive where it lies.
+//! The `cloudtrail` table: one row per record, read from the archive where it lies, or from
+//! its lake plus the raw objects the lake does not hold ([`LakeScan`]). One provider for both,
+//! so a session has one `cloudtrail` whatever it reads.
 
 use std::sync::Arc;
 
@@ -10,9 +12,10 @@ use datafusion::error::Result;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
-use super::ArchiveSource;
 use super::filters::PruningColumns;
+use super::lake::LakeScan;
 use super::scan::CloudTrailExec;
+use super::{ArchiveSource, TableSource};
 use crate::archive::{ObjectEntry, ObjectKind, Scope, list_objects};
 use crate::decode::schema::{ACCOUNT_ID, REGION, cloudtrail_schema};
 
@@ -25,11 +28,18 @@ pub const PRUNING: PruningColumns = PruningColumns {
 #[derive(Debug)]
 pub struct CloudTrailTable {
     source: ArchiveSource,
+    lake: Option<LakeScan>,
 }
 
 impl CloudTrailTable {
-    pub fn new(source: ArchiveSource) -> Self {
-        CloudTrailTable { source }
+    pub fn new(source: &TableSource) -> Self {
+        CloudTrailTable {
+            source: source.archive.clone(),
+            lake: source
+                .lake
+                .as_ref()
+                .map(|lake| LakeScan::new(source.archive.clone(), Arc::clone(lake))),
+        }
     }
 }
 
@@ -43,11 +53,16 @@ impl TableProvider for CloudTrailTable {
         TableType::Base
     }
 
+    /// The raw scan prunes its listing with filters on time, account and region; a lake's
+    /// Parquet scan prunes with any filter. DataFusion re-applies them all either way.
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(PRUNING.pushdown(filters))
+        Ok(match self.lake {
+            Some(_) => vec![TableProviderFilterPushDown::Inexact; filters.len()],
+            None => PRUNING.pushdown(filters),
+        })
     }
 
     async fn scan(
@@ -57,6 +72,9 @@ impl TableProvider for CloudTrailTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(lake) = &self.lake {
+            return lake.plan(state, projection, filters, limit).await;
+        }
         let scope = self.source.scope.intersect(&PRUNING.scope(filters));
         let objects = list_for_scan(&self.source, &scope).await?;
         let partitions = state.config().target_partitions().max(1);

@@ -3,7 +3,7 @@
 //! Every table of an archive is one entry of [`registry::TABLES`] (name, description, schema,
 //! provider); registration, `trailscope tables` and the shell's `\d` read that list. The
 //! providers live here too: `cloudtrail` ([`cloudtrail::CloudTrailTable`], scanned by
-//! [`scan::CloudTrailExec`]; with a lake, [`lake::LakeTable`]), `log_files` and `read_errors`
+//! [`scan::CloudTrailExec`]; with a lake, [`lake::LakeScan`]), `log_files` and `read_errors`
 //! ([`listed`]), and the trail-forensics tables ([`integrity`]).
 //!
 //! DataFusion types stay inside this folder, so an engine upgrade touches one place.

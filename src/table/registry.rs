@@ -18,7 +18,6 @@ use datafusion::prelude::SessionContext;
 use super::TableSource;
 use super::cloudtrail::CloudTrailTable;
 use super::integrity::{IntegrityKind, IntegrityTable};
-use super::lake::LakeTable;
 use super::listed::{LogFilesTable, ReadErrorsTable};
 use crate::decode::schema::cloudtrail_schema;
 use crate::error::Result;
@@ -37,10 +36,7 @@ pub const TABLES: &[TableDef] = &[
         name: "cloudtrail",
         about: "one row per CloudTrail record, with the log_file it came from",
         schema: cloudtrail_schema,
-        provider: |s| match &s.lake {
-            Some(lake) => Arc::new(LakeTable::new(s.archive.clone(), Arc::clone(lake))),
-            None => Arc::new(CloudTrailTable::new(s.archive.clone())),
-        },
+        provider: |s| Arc::new(CloudTrailTable::new(s)),
     },
     TableDef {
         name: "log_files",

@@ -15,8 +15,7 @@ pub(crate) mod bloom;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::catalog::Session;
 
 use datafusion::common::{DFSchema, ScalarValue};
@@ -26,10 +25,9 @@ use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::object_store::ObjectStoreUrl;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::table_schema::TableSchema;
-use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::Result;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col, lit};
+use datafusion::logical_expr::{Expr, col, lit};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::FilterExecBuilder;
 use datafusion::physical_plan::union::UnionExec;
@@ -50,15 +48,17 @@ const STORE_URL: &str = "trailscope-lake://lake";
 /// Bytes read from a lake file's end to get its footer in one read, most of the time.
 pub(crate) const FOOTER_READ: usize = 64 * 1024;
 
+/// How `cloudtrail` reads an archive that has a lake: the lake's files plus the raw objects it
+/// does not hold.
 #[derive(Debug)]
-pub struct LakeTable {
+pub struct LakeScan {
     source: ArchiveSource,
     lake: Arc<LakeSnapshot>,
 }
 
-impl LakeTable {
+impl LakeScan {
     pub fn new(source: ArchiveSource, lake: Arc<LakeSnapshot>) -> Self {
-        LakeTable { source, lake }
+        LakeScan { source, lake }
     }
 
     /// The manifest's files that can hold rows in `scope`.
@@ -161,26 +161,10 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> Expr {
     ))
 }
 
-#[async_trait]
-impl TableProvider for LakeTable {
-    fn schema(&self) -> SchemaRef {
-        cloudtrail_schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    /// Every filter is worth having: the Parquet side prunes with any of them. DataFusion
-    /// re-applies them all.
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
-    }
-
-    async fn scan(
+impl LakeScan {
+    /// The plan of a scan of `cloudtrail` (as `TableProvider::scan` is given it): DataFusion's
+    /// Parquet scan of the lake's files, unioned with a raw scan of the objects it lacks.
+    pub async fn plan(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
@@ -230,7 +214,7 @@ impl TableProvider for LakeTable {
     }
 }
 
-impl LakeTable {
+impl LakeScan {
     /// The Parquet scan of `files`, rows restricted exactly to the source's time range and
     /// without rows of `changed` objects (they are read raw instead).
     async fn parquet_plan(
