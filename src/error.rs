@@ -60,6 +60,8 @@ pub enum Input {
     Regions,
     EndpointUrl,
     Cluster,
+    /// The AWS profile whose credentials are used.
+    Profile,
 }
 
 impl Input {
@@ -72,6 +74,7 @@ impl Input {
             Input::Regions => "regions",
             Input::EndpointUrl => "S3 endpoint",
             Input::Cluster => "cluster",
+            Input::Profile => "AWS profile",
         }
     }
 }

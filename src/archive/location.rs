@@ -120,7 +120,7 @@ async fn open_s3(display: &str, rest: &str, opts: &S3Options) -> Result<Location
     let credentials = sdk.credentials_provider().ok_or_else(|| {
         archive_error(
             display,
-            "no AWS credentials provider: set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+            "no AWS credentials provider: set AWS_PROFILE (or give a profile), or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
         )
     })?;
     let mut builder = AmazonS3Builder::new()
@@ -227,7 +227,7 @@ impl CredentialProvider for CachedSdkCredentials {
             .map_err(|e| object_store::Error::Generic {
                 store: "S3",
                 source: format!(
-                    "no usable AWS credentials ({e}): set AWS_PROFILE or --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+                    "no usable AWS credentials ({e}): set AWS_PROFILE (or give a profile), run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
                 )
                 .into(),
             })?;

@@ -130,6 +130,7 @@ fn option(input: Input) -> &'static str {
         Input::Regions => "--regions",
         Input::EndpointUrl => "--endpoint-url",
         Input::Cluster => "--cluster",
+        Input::Profile => "--profile",
     }
 }
 

@@ -51,10 +51,10 @@ async fn read(ctx: &SessionContext) -> Result<Vec<TrailEvent>> {
     for b in &batches {
         let text = |i: usize| -> Result<_> {
             arrow::compute::cast(b.column(i), &arrow::datatypes::DataType::Utf8)
-                .map_err(|e| Error::Evidence(format!("stop events: {e}")))
+                .map_err(|e| Error::Runtime(format!("reading stop events: {e}")))
         };
         let seconds = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Int64)
-            .map_err(|e| Error::Evidence(format!("stop events: {e}")))?;
+            .map_err(|e| Error::Runtime(format!("reading stop events: {e}")))?;
         let seconds = seconds.as_primitive::<Int64Type>();
         let columns = [text(1)?, text(2)?, text(3)?, text(4)?, text(5)?];
         let [name, recipient, arn, ip, params] = columns.each_ref().map(|c| c.as_string::<i32>());

@@ -429,21 +429,25 @@ async fn caller_identity(
     let client = aws_sdk_sts::Client::from_conf(config);
     let answer = client.get_caller_identity().send().await.map_err(|e| {
         let profile = match &aws.profile {
-            Some(p) => format!("profile {p:?}"),
-            None => "the default credential chain".to_string(),
+            Some(p) => format!("{p:?}"),
+            None => "(the default credential chain)".to_string(),
         };
-        Error::usage(format!(
-            "cannot call sts GetCallerIdentity with {profile}: {}; give --profile NAME or set \
-             AWS_PROFILE (run `aws sso login` first for SSO profiles), or export \
+        Error::input(
+            crate::Input::Profile,
+            profile,
+            format!(
+                "cannot call sts GetCallerIdentity: {}; choose another profile or set AWS_PROFILE \
+             (run `aws sso login` first for SSO profiles), or export \
              AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
-            // The SDK lists the providers it tried, one per line: keep the message on one line.
-            call_error(&e)
-                .message
-                .lines()
-                .map(str::trim)
-                .collect::<Vec<_>>()
-                .join(" ")
-        ))
+                // The SDK lists the providers it tried, one per line: keep the message on one line.
+                call_error(&e)
+                    .message
+                    .lines()
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        )
     })?;
     let account = answer.account.clone().unwrap_or_default();
     if !crate::archive::layout::is_account_id(&account) {

@@ -1,4 +1,5 @@
-//! The `cloudtrail` table over a lake: its Parquet files, plus the raw objects it does not hold.
+//! How `cloudtrail` reads an archive that has a lake: its Parquet files, plus the raw objects it
+//! does not hold ([`LakeScan`], planned by `super::cloudtrail::CloudTrailTable`).
 //!
 //! A scan lists the archive in scope exactly as the raw table does, keeps the objects the lake's
 //! manifest does not hold (new, unreadable, or changed since), and unions DataFusion's own
