@@ -77,17 +77,35 @@ impl TableProvider for CloudTrailTable {
         }
         let scope = self.source.scope.intersect(&PRUNING.scope(filters));
         let objects = list_for_scan(&self.source, &scope).await?;
-        let partitions = state.config().target_partitions().max(1);
-        Ok(Arc::new(CloudTrailExec::new(
-            self.source.clone(),
+        Ok(raw_scan(
+            state,
+            &self.source,
             objects,
             &scope,
-            projection.map(|p| p.as_slice()),
+            projection,
             limit,
-            partitions,
-            state.config().batch_size(),
-        )))
+        ))
     }
+}
+
+/// The scan of raw `objects`, spread over the session's partitions.
+pub(crate) fn raw_scan(
+    state: &dyn Session,
+    source: &ArchiveSource,
+    objects: Vec<ObjectEntry>,
+    scope: &Scope,
+    projection: Option<&Vec<usize>>,
+    limit: Option<usize>,
+) -> Arc<dyn ExecutionPlan> {
+    Arc::new(CloudTrailExec::new(
+        source.clone(),
+        objects,
+        scope,
+        projection.map(|p| p.as_slice()),
+        limit,
+        state.config().target_partitions().max(1),
+        state.config().batch_size(),
+    ))
 }
 
 /// Lists the log objects a scan of `scope` needs, counting the cost and recording what looks

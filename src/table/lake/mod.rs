@@ -3,7 +3,7 @@
 //!
 //! A scan lists the archive in scope exactly as the raw table does, keeps the objects the lake's
 //! manifest does not hold (new, unreadable, or changed since), and unions DataFusion's own
-//! Parquet scan of the manifest's files with a [`CloudTrailExec`] over those objects: results
+//! Parquet scan of the manifest's files with a [`CloudTrailExec`](super::scan::CloudTrailExec) over those objects: results
 //! are complete and equal a raw scan. Lake files are chosen from the manifest by account, region
 //! and event-time range (no listing of the lake); DataFusion's filter pushdown then hands the
 //! query's filters to the Parquet source, which prunes row groups and pages with them and
@@ -35,8 +35,7 @@ use datafusion::physical_plan::union::UnionExec;
 use object_store::ObjectStoreExt;
 
 use self::bloom::Candidate;
-use super::cloudtrail::{PRUNING, list_for_scan};
-use super::scan::CloudTrailExec;
+use super::cloudtrail::{PRUNING, list_for_scan, raw_scan};
 use crate::archive::ArchiveSource;
 use crate::archive::layout::parse_key;
 use crate::archive::{ObjectEntry, Scope, Skipped};
@@ -185,16 +184,7 @@ impl LakeScan {
             }
             raw.push(o);
         }
-        let partitions = state.config().target_partitions().max(1);
-        let raw_plan: Arc<dyn ExecutionPlan> = Arc::new(CloudTrailExec::new(
-            self.source.clone(),
-            raw,
-            &scope,
-            projection.map(|p| p.as_slice()),
-            limit,
-            partitions,
-            state.config().batch_size(),
-        ));
+        let raw_plan = raw_scan(state, &self.source, raw, &scope, projection, limit);
         let lake = &self.lake.lake;
         let files = bloom::prune(
             state,
