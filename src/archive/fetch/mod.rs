@@ -17,6 +17,9 @@ use super::ObjectEntry;
 pub const UNIT_BYTES: u64 = 4 << 20;
 /// ...or this many objects (real archives are mostly sub-KiB files).
 pub const UNIT_OBJECTS: usize = 256;
+/// The first unit of a stream holds this many objects and each next one twice as many, up to
+/// [`UNIT_OBJECTS`]: the first rows of a scan arrive after a handful of objects, not a full unit.
+pub const FIRST_UNIT_OBJECTS: usize = 8;
 /// Concurrent GETs per partition.
 pub const FETCH_CONCURRENCY: usize = 16;
 
@@ -46,17 +49,20 @@ impl fmt::Display for ReadError {
     }
 }
 
-/// Objects grouped into fetch-and-decode units (see [`UNIT_BYTES`], [`UNIT_OBJECTS`]).
+/// Objects grouped into fetch-and-decode units (see [`UNIT_BYTES`], [`UNIT_OBJECTS`],
+/// [`FIRST_UNIT_OBJECTS`]).
 pub fn units(objects: &[ObjectEntry]) -> Vec<Vec<ObjectEntry>> {
     let mut units = Vec::new();
     let mut current = Vec::new();
     let mut bytes = 0;
+    let mut cap = FIRST_UNIT_OBJECTS;
     for o in objects {
         current.push(o.clone());
         bytes += o.size;
-        if bytes >= UNIT_BYTES || current.len() >= UNIT_OBJECTS {
+        if bytes >= UNIT_BYTES || current.len() >= cap {
             units.push(std::mem::take(&mut current));
             bytes = 0;
+            cap = (cap * 2).min(UNIT_OBJECTS);
         }
     }
     if !current.is_empty() {
@@ -100,4 +106,39 @@ pub async fn fetch(
 /// (a hand-made one) is taken as it is rather than refused.
 pub fn store_path(key: &str) -> Path {
     Path::parse(key).unwrap_or_else(|_| Path::from(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::layout::parse_key;
+
+    fn entry(i: usize, size: u64) -> ObjectEntry {
+        let key = format!(
+            "AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/01/\
+             123456789012_CloudTrail_us-east-1_20240301T0000Z_{i:016}.json.gz"
+        );
+        ObjectEntry {
+            parsed: parse_key(&key).expect("a log key"),
+            key,
+            size,
+            last_modified: chrono::Utc::now(),
+            e_tag: None,
+        }
+    }
+
+    #[test]
+    fn units_start_small_then_grow_to_the_cap() {
+        let objects: Vec<_> = (0..1000).map(|i| entry(i, 100)).collect();
+        let sizes: Vec<usize> = units(&objects).iter().map(Vec::len).collect();
+        assert_eq!(sizes[..6], [8, 16, 32, 64, 128, 256]);
+        assert!(sizes[6..sizes.len() - 1].iter().all(|&n| n == UNIT_OBJECTS));
+        assert_eq!(sizes.iter().sum::<usize>(), 1000);
+    }
+
+    #[test]
+    fn big_objects_close_a_unit_by_bytes() {
+        let objects: Vec<_> = (0..4).map(|i| entry(i, UNIT_BYTES)).collect();
+        assert_eq!(units(&objects).len(), 4);
+    }
 }
