@@ -177,6 +177,7 @@ fn poison(report: &mut ComplianceReport) {
     report.read_errors.push(trailscope::report::ReadErrorEntry {
         key: HOSTILE.into(),
         reason: HOSTILE.into(),
+        class: HOSTILE.into(),
     });
     report.manifest.log_files[0].key = HOSTILE.into();
     let mut baseline = report.clone();

@@ -16,6 +16,7 @@ use object_store::path::Path;
 use object_store::{CredentialProvider, ObjectStore};
 use tokio::sync::Mutex;
 
+use super::retry::{DEFAULT_RETRY_BUDGET, RetryPolicy};
 use crate::error::{Error, Result};
 
 /// Options for S3 and S3-compatible stores, as given on the command line.
@@ -27,6 +28,8 @@ pub struct S3Options {
     pub region: Option<String>,
     /// An S3-compatible endpoint such as `http://127.0.0.1:5000`; path-style requests are used.
     pub endpoint_url: Option<String>,
+    /// How long one read may keep failing before it is given up (the default when `None`).
+    pub retry_budget: Option<std::time::Duration>,
 }
 
 /// An opened archive: the store, the root inside it, and a printable name without credentials.
@@ -43,6 +46,8 @@ pub struct Location {
     /// thousands of small files map keys to paths with it and read them in batches on one
     /// blocking thread, instead of paying the object store's two thread hops per file.
     pub local_files: Option<Arc<LocalFileSystem>>,
+    /// How reads of this store are retried (not at all for a local directory).
+    pub retry: RetryPolicy,
 }
 
 impl Location {
@@ -55,6 +60,7 @@ impl Location {
             display: "(no archive)".to_string(),
             local_dir: None,
             local_files: None,
+            retry: RetryPolicy::NONE,
         }
     }
 
@@ -105,6 +111,7 @@ fn open_local(display: &str, dir: &std::path::Path) -> Result<Location> {
         display: display.to_string(),
         local_dir: Some(dir),
         local_files: Some(store),
+        retry: RetryPolicy::NONE,
     })
 }
 
@@ -123,8 +130,18 @@ async fn open_s3(display: &str, rest: &str, opts: &S3Options) -> Result<Location
             "no AWS credentials provider: set AWS_PROFILE (or give a profile), or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
         )
     })?;
+    let retry = RetryPolicy {
+        budget: opts.retry_budget.unwrap_or(DEFAULT_RETRY_BUDGET),
+    };
+    // Our own retries (`retry`) own the time budget; object_store's stay few and quick.
+    let store_retries = object_store::RetryConfig {
+        max_retries: 2,
+        retry_timeout: retry.budget.max(std::time::Duration::from_secs(1)),
+        ..Default::default()
+    };
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
+        .with_retry(store_retries)
         .with_credentials(Arc::new(CachedSdkCredentials::new(credentials)));
     let region = match (&opts.region, &opts.endpoint_url) {
         (Some(r), _) => r.clone(),
@@ -173,6 +190,7 @@ async fn open_s3(display: &str, rest: &str, opts: &S3Options) -> Result<Location
         display: display.to_string(),
         local_dir: None,
         local_files: None,
+        retry,
     })
 }
 

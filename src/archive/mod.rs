@@ -5,10 +5,12 @@ pub mod fetch;
 pub mod layout;
 pub mod listing;
 pub mod location;
+pub mod retry;
 pub mod source;
 
 pub use fetch::{ReadError, SourceObject};
 pub use layout::{ObjectKind, ParsedKey, parse_key};
 pub use listing::{Listing, ObjectEntry, Scope, Skipped, list_objects};
 pub use location::{Location, S3Options};
+pub use retry::RetryPolicy;
 pub use source::{ArchiveSource, ErrorLog, ScanStats};

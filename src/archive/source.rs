@@ -17,6 +17,9 @@ pub struct ArchiveSource {
     pub scope: Scope,
     /// Whether an unreadable object fails the query instead of being reported.
     pub strict: bool,
+    /// Whether an object that cannot be fetched (after retries) is reported as `unfetched` and
+    /// the rest answered, instead of failing the command.
+    pub allow_partial: bool,
     pub errors: ErrorLog,
     pub stats: Arc<ScanStats>,
 }
@@ -27,6 +30,7 @@ impl ArchiveSource {
             location,
             scope,
             strict,
+            allow_partial: false,
             errors: ErrorLog::default(),
             stats: Arc::new(ScanStats::default()),
         }
@@ -45,6 +49,30 @@ impl ArchiveSource {
             ))),
             _ => Ok(()),
         }
+    }
+}
+
+impl ArchiveSource {
+    /// Files the problems a scan met with the objects of one read: an unfetched object fails the
+    /// read unless partial answers are allowed; an unreadable one under `--strict`.
+    pub fn record_read_errors(&self, errors: Vec<ReadError>) -> crate::Result<()> {
+        if !self.allow_partial
+            && let Some(e) = errors.iter().find(|e| e.unfetched)
+        {
+            return Err(crate::Error::Unfetched {
+                key: e.key.clone(),
+                reason: e.reason.clone(),
+            });
+        }
+        if self.strict
+            && let Some(e) = errors.iter().find(|e| !e.unfetched)
+        {
+            return Err(crate::Error::Evidence(format!("{e} (strict mode)")));
+        }
+        for e in errors {
+            self.errors.record(e);
+        }
+        Ok(())
     }
 }
 
@@ -93,8 +121,17 @@ impl ErrorLog {
                 region: parsed.map(|p| p.region).unwrap_or_default(),
                 reason: s.reason.clone(),
                 partially_read: false,
+                unfetched: false,
             });
         }
+    }
+
+    /// Objects that could not be fetched so far (recorded only when partial answers are allowed).
+    pub fn unfetched(&self) -> usize {
+        self.0
+            .lock()
+            .map(|m| m.values().filter(|e| e.unfetched).count())
+            .unwrap_or_default()
     }
 
     /// All errors so far, in key order.

@@ -44,6 +44,15 @@ pub struct ArchiveArgs {
     /// Fail (exit 1) on the first object that looks like CloudTrail's but cannot be read.
     #[arg(long)]
     pub strict: bool,
+    /// Answer even when some objects cannot be fetched (after retries): they are named as
+    /// `unfetched` in `read_errors` and the summary, and the exit code is 1. Without it, an
+    /// object that cannot be fetched fails the command (exit 2).
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// How long one S3 read may keep failing (503 SlowDown, 500, resets, broken bodies) before
+    /// it is given up; retries back off exponentially with jitter.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub retry_budget: Duration,
     /// AWS profile for S3 archives (otherwise AWS_PROFILE or the default credential chain).
     #[arg(long, value_name = "NAME", env = "AWS_PROFILE")]
     pub profile: Option<String>,
@@ -88,6 +97,7 @@ impl ArchiveArgs {
             profile: self.profile.clone(),
             region: self.bucket_region.clone(),
             endpoint_url: self.endpoint_url.clone(),
+            retry_budget: self.retry_budget.to_std().ok(),
         }
     }
 
@@ -95,10 +105,14 @@ impl ArchiveArgs {
         let scope = self.scope()?;
         let location = Location::open(&self.archive, &self.s3_options()).await?;
         let lake = self.open_lake().await?;
-        Ok(TableSource::new(
-            ArchiveSource::new(location, scope, self.strict),
-            lake,
-        ))
+        Ok(TableSource::new(self.source(location, scope), lake))
+    }
+
+    /// The scan context for `location`, with this command line's evidence policy.
+    pub fn source(&self, location: Location, scope: Scope) -> ArchiveSource {
+        let mut source = ArchiveSource::new(location, scope, self.strict);
+        source.allow_partial = self.allow_partial;
+        source
     }
 
     /// The lake named by `--lake`, loaded as of its newest commit; an error when it has none.

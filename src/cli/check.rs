@@ -99,8 +99,8 @@ pub async fn run(args: CheckArgs, quiet: bool) -> Result<u8> {
             eprintln!("trailscope: warning: control {id} could not run: {why}");
         }
     }
-    super::query::report_read_errors(&source, quiet);
-    Ok(if report.failed() > 0 { 1 } else { 0 })
+    let partial = super::query::report_read_errors(&source, quiet);
+    Ok(u8::from(report.failed() > 0).max(partial))
 }
 
 fn summary(report: &Report, controls: usize) -> String {

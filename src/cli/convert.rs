@@ -8,7 +8,6 @@ use super::archive_args::ArchiveArgs;
 use super::query::report_read_errors;
 use trailscope::error::{Error, Result};
 use trailscope::lake::{ConvertOptions, ConvertSummary, Lake, convert};
-use trailscope::table::ArchiveSource;
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -33,7 +32,7 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> Result<u8> {
     let s3 = args.archive.s3_options();
     let lake = Lake::create(&lake, &args.archive.archive, &s3).await?;
     let location = trailscope::archive::Location::open(&args.archive.archive, &s3).await?;
-    let source = ArchiveSource::new(location, scope, args.archive.strict);
+    let source = args.archive.source(location, scope);
     let started = Instant::now();
     let options = ConvertOptions {
         commit_bytes: commit_bytes(args.commit_mib)?,
@@ -57,8 +56,7 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> Result<u8> {
                 .join(", ")
         );
     }
-    report_read_errors(&source, quiet);
-    Ok(0)
+    Ok(report_read_errors(&source, quiet))
 }
 
 fn commit_bytes(mib: f64) -> Result<u64> {

@@ -49,8 +49,8 @@ pub async fn run(args: GapsArgs, quiet: bool) -> Result<u8> {
             .map_err(|e| Error::io("output", e))?,
     }
     // The stop events were read from the archive: objects that could not be are named.
-    super::query::report_read_errors(&source, quiet);
-    Ok(if report.has_critical() { 1 } else { 0 })
+    let partial = super::query::report_read_errors(&source, quiet);
+    Ok(u8::from(report.has_critical()).max(partial))
 }
 
 fn iso(t: chrono::DateTime<chrono::Utc>) -> String {

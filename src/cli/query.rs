@@ -78,8 +78,7 @@ pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
     if !quiet {
         eprintln!("{}", summary_line(rows, &source, started));
     }
-    report_read_errors(&source, quiet);
-    Ok(0)
+    Ok(report_read_errors(&source, quiet))
 }
 
 /// Runs the statements here, or on the cluster given with `--cluster`, writing each result's
@@ -162,16 +161,23 @@ pub(super) fn summary_line(rows: usize, source: &TableSource, started: Instant) 
     )
 }
 
-/// Names every unreadable object on stderr (the first 20, then a pointer to `read_errors`).
-pub(super) fn report_read_errors(source: &trailscope::archive::ArchiveSource, quiet: bool) {
+/// Names every object that could not be read or fetched on stderr (the first 20, then a pointer
+/// to `read_errors`). Returns the exit code they call for: 1 when some could not be fetched (a
+/// partial answer, allowed with `--allow-partial`), else 0.
+pub(super) fn report_read_errors(source: &trailscope::archive::ArchiveSource, quiet: bool) -> u8 {
     let errors = source.errors.all();
     if errors.is_empty() {
-        return;
+        return 0;
     }
+    let unfetched = source.errors.unfetched();
     eprintln!(
-        "trailscope: warning: {} object{} could not be fully read:",
+        "trailscope: warning: {} object{} could not be fully read{}:",
         errors.len(),
-        if errors.len() == 1 { "" } else { "s" }
+        if errors.len() == 1 { "" } else { "s" },
+        match unfetched {
+            0 => String::new(),
+            n => format!(" ({n} could not be fetched: this answer is partial)"),
+        }
     );
     let shown = if quiet {
         errors.len().min(5)
@@ -187,4 +193,5 @@ pub(super) fn report_read_errors(source: &trailscope::archive::ArchiveSource, qu
             errors.len() - shown
         );
     }
+    u8::from(unfetched > 0)
 }

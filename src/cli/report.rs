@@ -154,9 +154,9 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
             built.manifest.report_sha256.as_deref().unwrap_or("")
         );
     }
-    super::query::report_read_errors(&source, quiet);
+    let partial = super::query::report_read_errors(&source, quiet);
     let strict_failure = source.strict && built.summary.read_errors > 0;
-    Ok(u8::from(has_findings(&built) || strict_failure))
+    Ok(u8::from(has_findings(&built) || strict_failure).max(partial))
 }
 
 /// Failing controls or broken evidence make exit code 1, as for `check` and `verify`.

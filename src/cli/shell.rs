@@ -106,6 +106,5 @@ pub async fn run(args: ShellArgs, quiet: bool) -> Result<u8> {
     if let Some(h) = &history {
         let _ = editor.save_history(h);
     }
-    report_read_errors(&source, quiet);
-    Ok(0)
+    Ok(report_read_errors(&source, quiet))
 }

@@ -32,6 +32,7 @@ pub async fn run(args: SnapshotArgs, quiet: bool) -> Result<u8> {
             profile: args.profile,
             region: None,
             endpoint_url: args.endpoint_url,
+            retry_budget: None,
         },
         regions: parse_regions(&args.regions)?,
     };

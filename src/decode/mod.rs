@@ -209,6 +209,7 @@ fn read_error(object: &SourceObject, reason: String, partially_read: bool) -> Re
         region: object.region.clone(),
         reason,
         partially_read,
+        unfetched: false,
     }
 }
 

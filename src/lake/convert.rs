@@ -288,10 +288,11 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
     let decoded: Vec<(RecordBatch, Vec<ReadError>)> = stream::iter(units)
         .map(|unit| {
             let store = Arc::clone(&source.location.store);
+            let retry = source.location.retry;
             let decoder = decoder.clone();
             async move {
                 let fetched: Vec<_> = stream::iter(unit)
-                    .map(|entry| fetch(Arc::clone(&store), entry))
+                    .map(|entry| fetch(Arc::clone(&store), retry, entry))
                     .buffered(FETCH_CONCURRENCY)
                     .collect()
                     .await;
@@ -316,13 +317,8 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
     let mut bad: HashSet<String> = HashSet::new();
     let mut batches = Vec::with_capacity(decoded.len());
     for (batch, errors) in decoded {
-        for e in errors {
-            if source.strict {
-                return Err(Error::Evidence(format!("{e} (strict mode)")));
-            }
-            bad.insert(e.key.clone());
-            source.errors.record(e);
-        }
+        bad.extend(errors.iter().map(|e| e.key.clone()));
+        source.record_read_errors(errors)?;
         batches.push(batch);
     }
     let schema = decoder.schema();

@@ -157,6 +157,9 @@ pub struct Summary {
     pub integrity_valid: bool,
     pub critical_gaps: usize,
     pub read_errors: usize,
+    /// Of `read_errors`, the objects that could not be fetched: the report is partial.
+    #[serde(default)]
+    pub unfetched: usize,
     pub events: u64,
 }
 
@@ -194,6 +197,14 @@ pub struct FindingEntry {
 pub struct ReadErrorEntry {
     pub key: String,
     pub reason: String,
+    /// `unreadable` (the bytes are bad) or `unfetched` (they could not be fetched, so the
+    /// report is partial); reports made before the distinction existed read as `unreadable`.
+    #[serde(default = "unreadable")]
+    pub class: String,
+}
+
+fn unreadable() -> String {
+    "unreadable".into()
 }
 
 /// Builds the report for `inputs.period` over `source` (whose scope must already be the period).
@@ -247,6 +258,7 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         .all()
         .into_iter()
         .map(|e| ReadErrorEntry {
+            class: e.class().to_string(),
             key: e.key,
             reason: e.reason,
         })
@@ -391,6 +403,10 @@ fn summary(
         integrity_valid: integrity.valid,
         critical_gaps: integrity.gaps.iter().filter(|g| g.critical).count(),
         read_errors: read_errors.len(),
+        unfetched: read_errors
+            .iter()
+            .filter(|e| e.class == "unfetched")
+            .count(),
         events: activity.totals.events,
     }
 }

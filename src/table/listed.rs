@@ -169,6 +169,8 @@ impl ReadErrorsTable {
                 Field::new("region", DataType::Utf8, false),
                 Field::new("reason", DataType::Utf8, false),
                 Field::new("partially_read", DataType::Boolean, false),
+                // `unreadable` (the bytes are bad) or `unfetched` (they could not be fetched).
+                Field::new("class", DataType::Utf8, false),
             ]))
         });
         Arc::clone(&SCHEMA)
@@ -254,6 +256,9 @@ impl TableProvider for ReadErrorsTable {
                     .map(|e| Some(e.partially_read))
                     .collect::<BooleanArray>(),
             ),
+            Arc::new(StringArray::from_iter_values(
+                errors.iter().map(|e| e.class()),
+            )),
         ];
         memory_plan(self.schema(), columns, projection)
     }

@@ -230,8 +230,9 @@ async fn read_unit(
     bytes_read: Count,
 ) -> Result<RecordBatch> {
     let store = Arc::clone(&source.location.store);
+    let retry = source.location.retry;
     let fetched: Vec<std::result::Result<SourceObject, ReadError>> = stream::iter(unit)
-        .map(|entry| fetch(Arc::clone(&store), entry))
+        .map(|entry| fetch(Arc::clone(&store), retry, entry))
         .buffered(FETCH_CONCURRENCY)
         .collect()
         .await;
@@ -257,13 +258,6 @@ async fn read_unit(
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
     errors.extend(decode_errors);
     ScanStats::add(&source.stats.records, batch.num_rows() as u64);
-    if let Some(first) = errors.first()
-        && source.strict
-    {
-        return Err(crate::Error::Evidence(format!("{first} (strict mode)")).into());
-    }
-    for e in errors {
-        source.errors.record(e);
-    }
+    source.record_read_errors(errors)?;
     Ok(batch)
 }

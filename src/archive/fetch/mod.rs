@@ -12,6 +12,7 @@ use object_store::path::Path;
 use object_store::{GetOptions, ObjectStore};
 
 use super::ObjectEntry;
+use super::retry::RetryPolicy;
 
 /// A unit closes at this many compressed bytes...
 pub const UNIT_BYTES: u64 = 4 << 20;
@@ -41,6 +42,21 @@ pub struct ReadError {
     pub reason: String,
     /// True when the object's records were still read (e.g. trailing data after the gzip member).
     pub partially_read: bool,
+    /// True when the object's bytes could not be fetched at all (a transport failure, or the
+    /// object vanished after listing): that says nothing about the object itself, so it is
+    /// never counted as unreadable evidence.
+    pub unfetched: bool,
+}
+
+impl ReadError {
+    /// The class of the problem, as `read_errors` and reports name it.
+    pub fn class(&self) -> &'static str {
+        if self.unfetched {
+            "unfetched"
+        } else {
+            "unreadable"
+        }
+    }
 }
 
 impl fmt::Display for ReadError {
@@ -71,20 +87,23 @@ pub fn units(objects: &[ObjectEntry]) -> Vec<Vec<ObjectEntry>> {
     units
 }
 
-/// Reads one object whole; a failure names the object and why.
+/// Reads one object whole, retrying transport faults (body included) within `retry`'s budget;
+/// a failure names the object and why.
 pub async fn fetch(
     store: Arc<dyn ObjectStore>,
+    retry: RetryPolicy,
     entry: ObjectEntry,
 ) -> std::result::Result<SourceObject, ReadError> {
     let path = store_path(&entry.key);
-    let result = async {
-        store
-            .get_opts(&path, GetOptions::default())
-            .await?
-            .bytes()
-            .await
-    }
-    .await;
+    let result = retry
+        .run(|| async {
+            store
+                .get_opts(&path, GetOptions::default())
+                .await?
+                .bytes()
+                .await
+        })
+        .await;
     match result {
         Ok(bytes) => Ok(SourceObject {
             key: entry.key,
@@ -93,11 +112,16 @@ pub async fn fetch(
             bytes,
         }),
         Err(e) => Err(ReadError {
-            reason: format!("could not be fetched: {e}"),
+            reason: if e.is_not_found() {
+                "listed, then not found when fetched (deleted or moved meanwhile)".to_string()
+            } else {
+                format!("could not be fetched: {e}")
+            },
             key: entry.key,
             account_id: entry.parsed.account_id,
             region: entry.parsed.region,
             partially_read: false,
+            unfetched: true,
         }),
     }
 }

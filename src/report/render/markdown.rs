@@ -87,6 +87,13 @@ pub fn render(report: &ComplianceReport) -> String {
         s.events, report.activity.totals.errors
     );
     let _ = writeln!(md, "| Unreadable objects | {} |", s.read_errors);
+    if s.unfetched > 0 {
+        let _ = writeln!(
+            md,
+            "| Of which could not be fetched (report is partial) | {} |",
+            s.unfetched
+        );
+    }
     let _ = writeln!(
         md,
         "| Report SHA-256 | `{}` |\n",
@@ -103,8 +110,8 @@ pub fn render(report: &ComplianceReport) -> String {
         let rows = report
             .read_errors
             .iter()
-            .map(|e| vec![format!("`{}`", e.key), e.reason.clone()]);
-        table(&mut md, &["key", "reason"], rows);
+            .map(|e| vec![format!("`{}`", e.key), e.class.clone(), e.reason.clone()]);
+        table(&mut md, &["key", "class", "reason"], rows);
     }
     let m = &report.manifest;
     let _ = writeln!(

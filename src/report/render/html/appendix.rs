@@ -76,12 +76,20 @@ pub(super) fn read_errors_section(report: &ComplianceReport) -> String {
             "<p class=\"bad\">{} object(s) could not be read; their events are not in this report.</p>",
             report.read_errors.len()
         );
+        if report.summary.unfetched > 0 {
+            let _ = writeln!(
+                out,
+                "<p class=\"bad\">{} of them could not be fetched from the store (class \
+                 <code>unfetched</code>): this report is partial, not a finding about them.</p>",
+                report.summary.unfetched
+            );
+        }
         let rows: Vec<_> = report
             .read_errors
             .iter()
-            .map(|e| ("", vec![code(&e.key), esc(&e.reason)]))
+            .map(|e| ("", vec![code(&e.key), esc(&e.class), esc(&e.reason)]))
             .collect();
-        out.push_str(&table(&["Key", "Reason"], &rows));
+        out.push_str(&table(&["Key", "Class", "Reason"], &rows));
     }
     out.push_str("</section>\n");
     out

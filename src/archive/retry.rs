@@ -1,0 +1,175 @@
+//! Retrying reads of a remote archive, so a transport fault never passes for evidence.
+//!
+//! object_store retries a request about ten times within two to four seconds, and not at all when
+//! a response body breaks off. S3 answers `503 SlowDown` for longer than that while it scales a
+//! prefix, so every GET and LIST of the archive (bodies included) is also retried here, with
+//! exponential backoff and jitter, until a time budget sized for S3 runs out. Local directories
+//! are not retried: a local read error does not go away by waiting.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+/// The default time budget for one object or listing request, retries included.
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(60);
+/// The first pause; each next one doubles, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// How long a read may keep failing before it is given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Zero: one attempt only.
+    pub budget: Duration,
+}
+
+impl RetryPolicy {
+    pub const NONE: RetryPolicy = RetryPolicy {
+        budget: Duration::ZERO,
+    };
+
+    /// Runs `attempt` until it succeeds, fails for good, or the budget is spent. Failures that
+    /// say something about the object itself (not found, access denied, a bad path) are not
+    /// retried. The error of the last attempt is returned with how many were made.
+    pub async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<T, Exhausted>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, object_store::Error>>,
+    {
+        let started = Instant::now();
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let error = match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            let pause = jittered(backoff);
+            if !is_transient(&error) || started.elapsed() + pause > self.budget {
+                return Err(Exhausted {
+                    error,
+                    attempts,
+                    elapsed: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            budget: DEFAULT_RETRY_BUDGET,
+        }
+    }
+}
+
+/// A read that failed for good.
+#[derive(Debug)]
+pub struct Exhausted {
+    pub error: object_store::Error,
+    pub attempts: u32,
+    pub elapsed: Duration,
+}
+
+impl Exhausted {
+    /// The object store's answer says the object is not there.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.error, object_store::Error::NotFound { .. })
+    }
+}
+
+impl std::fmt::Display for Exhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.attempts > 1 {
+            write!(
+                f,
+                "{} (gave up after {} attempts over {:.0}s; raise --retry-budget to wait longer)",
+                self.error,
+                self.attempts,
+                self.elapsed.as_secs_f64()
+            )
+        } else {
+            write!(f, "{}", self.error)
+        }
+    }
+}
+
+/// Errors that may pass: server errors, throttling, broken connections and bodies. The others
+/// are answers about the object or the request, and the same again on every try.
+fn is_transient(error: &object_store::Error) -> bool {
+    matches!(error, object_store::Error::Generic { .. })
+}
+
+/// A pause between half and all of `backoff` ("equal jitter"): clients throttled together do not
+/// come back together.
+fn jittered(backoff: Duration) -> Duration {
+    let half = backoff / 2;
+    half + half.mul_f64(rand::thread_rng().r#gen::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn transient() -> object_store::Error {
+        object_store::Error::Generic {
+            store: "S3",
+            source: "503 SlowDown".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_transient_errors_until_success() {
+        let calls = AtomicU32::new(0);
+        let policy = RetryPolicy {
+            budget: Duration::from_secs(10),
+        };
+        let got = policy
+            .run(|| async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0..=2 => Err(transient()),
+                    _ => Ok(7),
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!((got, calls.load(Ordering::SeqCst)), (7, 4));
+    }
+
+    #[tokio::test]
+    async fn gives_up_when_the_budget_is_spent() {
+        let policy = RetryPolicy {
+            budget: Duration::from_millis(500),
+        };
+        let e = policy
+            .run(|| async { Err::<(), _>(transient()) })
+            .await
+            .unwrap_err();
+        assert!(e.attempts >= 2, "{e}");
+        assert!(e.to_string().contains("--retry-budget"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn answers_about_the_object_are_not_retried() {
+        let calls = AtomicU32::new(0);
+        let e = RetryPolicy::default()
+            .run(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(object_store::Error::NotFound {
+                    path: "k".into(),
+                    source: "gone".into(),
+                })
+            })
+            .await
+            .unwrap_err();
+        assert!(e.is_not_found());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(!e.to_string().contains("attempts"));
+    }
+}
