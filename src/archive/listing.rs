@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
-use object_store::ObjectStore;
 use object_store::path::Path;
 
 use super::layout::{ObjectKind, ParsedKey, has_log_extension, is_account_id, parse_key};
 use super::location::Location;
+use super::walk;
 use crate::error::Result;
 
 /// Per key, the later of two days (a key in one map only keeps its day).
@@ -182,17 +182,29 @@ pub struct Listing {
 pub async fn list_objects(location: &Location, kind: ObjectKind, scope: &Scope) -> Result<Listing> {
     let requests = Arc::new(AtomicUsize::new(0));
     let lister = Lister {
-        store: Arc::clone(&location.store),
+        location,
         requests: Arc::clone(&requests),
     };
     let folders = lister.folders_to_list(&location.root, kind, scope).await?;
-    let listed: Vec<Vec<object_store::ObjectMeta>> = stream::iter(folders)
+    let listed: Vec<Listed> = stream::iter(folders)
         .map(|folder| lister.list_all(folder))
         .buffer_unordered(LIST_CONCURRENCY)
         .try_collect()
         .await?;
     let mut listing = Listing::default();
-    for meta in listed.into_iter().flatten() {
+    let in_folder = |key: &str, kind: ObjectKind| key.contains(&format!("/{}/", kind.folder()));
+    for (key, reason) in listed.iter().flat_map(|l| l.odd.iter()) {
+        // A walk of a root inside the layout meets every kind's folders: each listing names its
+        // own, and what sits in none of them.
+        let kinds = [ObjectKind::Log, ObjectKind::Digest, ObjectKind::Insight];
+        if in_folder(key, kind) || !kinds.iter().any(|&k| in_folder(key, k)) {
+            listing.skipped.push(Skipped {
+                key: key.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
+    for meta in listed.into_iter().flat_map(|l| l.objects) {
         let key = meta.location.to_string();
         match parse_key(&key) {
             Some(parsed) if parsed.kind == kind => {
@@ -232,26 +244,71 @@ pub async fn list_objects(location: &Location, kind: ObjectKind, scope: &Scope) 
     Ok(listing)
 }
 
-struct Lister {
-    store: Arc<dyn ObjectStore>,
+/// One folder's listing: objects, and entries that cannot be objects (key, reason).
+#[derive(Default)]
+struct Listed {
+    objects: Vec<object_store::ObjectMeta>,
+    odd: Vec<(String, String)>,
+}
+
+struct Lister<'a> {
+    location: &'a Location,
     requests: Arc<AtomicUsize>,
 }
 
-impl Lister {
-    async fn children(&self, prefix: &Path) -> Result<Vec<Path>> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let prefix = (!prefix.as_ref().is_empty()).then_some(prefix);
-        Ok(self
-            .store
-            .list_with_delimiter(prefix)
-            .await?
-            .common_prefixes)
+impl Lister<'_> {
+    /// A listing that failed for good, naming the archive and the prefix.
+    fn failed(&self, prefix: &Path, e: impl std::fmt::Display) -> crate::Error {
+        crate::Error::Archive {
+            location: self.location.display.clone(),
+            reason: format!("listing the prefix '{prefix}' failed: {e}"),
+        }
     }
 
-    async fn list_all(&self, prefix: Path) -> Result<Vec<object_store::ObjectMeta>> {
+    async fn children(&self, prefix: &Path) -> Result<Vec<Path>> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let prefix = (!prefix.as_ref().is_empty()).then_some(&prefix);
-        Ok(self.store.list(prefix).try_collect().await?)
+        if let Some(dir) = &self.location.local_dir {
+            let (dir, folder) = (dir.clone(), prefix.clone());
+            return tokio::task::spawn_blocking(move || walk::subfolders(&dir, &folder))
+                .await
+                .map_err(|e| self.failed(prefix, e))?
+                .map_err(|e| self.failed(prefix, e));
+        }
+        let store = &self.location.store;
+        let at = (!prefix.as_ref().is_empty()).then_some(prefix);
+        self.location
+            .retry
+            .run(|| store.list_with_delimiter(at))
+            .await
+            .map(|listed| listed.common_prefixes)
+            .map_err(|e| self.failed(prefix, e))
+    }
+
+    async fn list_all(&self, prefix: Path) -> Result<Listed> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(dir) = &self.location.local_dir {
+            let (dir, folder) = (dir.clone(), prefix.clone());
+            let walked = tokio::task::spawn_blocking(move || walk::walk(&dir, &folder))
+                .await
+                .map_err(|e| self.failed(&prefix, e))?;
+            return Ok(Listed {
+                objects: walked.objects,
+                odd: walked.odd,
+            });
+        }
+        let store = &self.location.store;
+        let at = (!prefix.as_ref().is_empty()).then_some(&prefix);
+        // A listing that breaks off (a dropped connection, a truncated page) starts again whole.
+        let objects = self
+            .location
+            .retry
+            .run(|| store.list(at).try_collect::<Vec<_>>())
+            .await
+            .map_err(|e| self.failed(&prefix, e))?;
+        Ok(Listed {
+            objects,
+            odd: Vec::new(),
+        })
     }
 
     /// The folders whose full listings hold every object of `kind` in `scope`.

@@ -7,6 +7,7 @@ pub mod listing;
 pub mod location;
 pub mod retry;
 pub mod source;
+mod walk;
 
 pub use fetch::{ReadError, SourceObject};
 pub use layout::{ObjectKind, ParsedKey, parse_key};
