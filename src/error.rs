@@ -33,7 +33,7 @@ pub enum Error {
     /// An object of the archive whose bytes could not be fetched, after retries: the answer would
     /// be missing it, and that is not evidence about the object.
     #[error(
-        "could not fetch {key}: {reason}; the answer would be incomplete (try again later, or give \
+        "{key}: {reason}; the answer would be incomplete (try again later, or give \
          --allow-partial to answer without it, naming it as unfetched)"
     )]
     Unfetched { key: String, reason: String },

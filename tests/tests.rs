@@ -10,6 +10,8 @@ mod control_scenarios;
 mod controls;
 mod detection_agreement;
 mod engine;
+mod fault_proxy;
+mod faults;
 mod lake;
 mod report;
 mod report_html;

@@ -85,18 +85,40 @@ impl Exhausted {
 
 impl std::fmt::Display for Exhausted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cause = one_line_cause(&self.error.to_string());
         if self.attempts > 1 {
             write!(
                 f,
-                "{} (gave up after {} attempts over {:.0}s; raise --retry-budget to wait longer)",
-                self.error,
+                "{cause} (gave up after {} attempts over {:.0}s; raise --retry-budget to wait longer)",
                 self.attempts,
                 self.elapsed.as_secs_f64()
             )
         } else {
-            write!(f, "{}", self.error)
+            write!(f, "{cause}")
         }
     }
+}
+
+/// The cause of a store error in one line: object_store's message repeats the URL and its own
+/// retry settings, and a server's answer arrives as a multi-line XML body whose `<Code>` is
+/// what matters.
+fn one_line_cause(message: &str) -> String {
+    // "Error performing GET <url> in 12ms, after 2 retries, max_retries: 2, retry_timeout: 2s  - <cause>"
+    let cause = match message.find("retry_timeout") {
+        Some(at) => message[at..]
+            .split_once(" - ")
+            .map_or(message, |(_, rest)| rest),
+        None => message,
+    };
+    let code = cause
+        .split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| code.to_string());
+    let cause = match (cause.find("<?xml").or_else(|| cause.find("<Error>")), code) {
+        (Some(at), Some(code)) => format!("{}({code})", &cause[..at]),
+        _ => cause.to_string(),
+    };
+    cause.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Errors that may pass: server errors, throttling, broken connections and bodies. The others
@@ -153,6 +175,19 @@ mod tests {
             .unwrap_err();
         assert!(e.attempts >= 2, "{e}");
         assert!(e.to_string().contains("--retry-budget"), "{e}");
+    }
+
+    #[test]
+    fn causes_fit_on_one_line() {
+        let message = "Generic S3 error: Error performing GET http://h/b/k in 290ms, after 2 \
+            retries, max_retries: 2, retry_timeout: 2s  - Server returned non-2xx status code: \
+            500 Internal Server Error: <?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code>\
+            <Message>Try again.</Message></Error>";
+        assert_eq!(
+            one_line_cause(message),
+            "Server returned non-2xx status code: 500 Internal Server Error: (InternalError)"
+        );
+        assert_eq!(one_line_cause("connection\nreset"), "connection reset");
     }
 
     #[tokio::test]
