@@ -20,8 +20,8 @@ use crate::util::{copy_tree, gzip};
 use trailscope::generate::{GenerateOptions, StopEpisode, generate};
 use trailscope::integrity::gaps::{GapClass, GapOptions, GapReport};
 use trailscope::integrity::{
-    DigestStatus, KeyRing, KeySource, LogFileStatus, VerifyOptions, VerifyReport, load_signatures,
-    verify,
+    DigestStatus, KeyRing, KeySource, LogFileCheck, LogFileStatus, VerifyOptions, VerifyReport,
+    load_signatures, verify,
 };
 use trailscope::table::ArchiveSource;
 use trailscope::table::stop_events::gaps;
@@ -164,6 +164,8 @@ async fn run_gaps(root: &Path) -> GapReport {
 }
 
 /// Every non-valid item: (type, key, status).
+/// The findings: what is not valid, leaving out the log files that are only unattested (the
+/// digest they depend on carries the finding; tests of that look at them on their own).
 fn problems(report: &VerifyReport) -> BTreeSet<(&'static str, String, &'static str)> {
     let digests = report
         .digests
@@ -173,7 +175,7 @@ fn problems(report: &VerifyReport) -> BTreeSet<(&'static str, String, &'static s
     let logs = report
         .log_files
         .iter()
-        .filter(|l| l.status != LogFileStatus::Valid)
+        .filter(|l| !matches!(l.status, LogFileStatus::Valid | LogFileStatus::Unattested))
         .map(|l| ("log_file", l.key.clone(), l.status.as_str()));
     digests.chain(logs).collect()
 }
@@ -286,6 +288,42 @@ async fn deleted_digest_is_missing() {
         problems(&run_verify(dir.path()).await),
         one("digest", victim, "missing")
     );
+}
+
+#[tokio::test]
+async fn every_log_file_gets_one_verdict_and_a_deleted_digests_files_are_unattested() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let (victim, doc) = &all[busy_digest(&all, 2, 0)];
+    let orphans: BTreeSet<String> = listed(doc).into_iter().collect();
+    assert!(!orphans.is_empty());
+    std::fs::remove_file(dir.path().join(victim)).unwrap();
+    let report = run_verify(dir.path()).await;
+    let mut verdicts: std::collections::BTreeMap<&str, Vec<&LogFileCheck>> = Default::default();
+    for l in &report.log_files {
+        verdicts.entry(l.key.as_str()).or_default().push(l);
+    }
+    let in_archive: BTreeSet<String> = files_under(dir.path(), "CloudTrail").into_iter().collect();
+    let reported: BTreeSet<String> = verdicts.keys().map(|k| k.to_string()).collect();
+    assert_eq!(reported, in_archive, "reported = listed");
+    assert!(
+        verdicts.values().all(|v| v.len() == 1),
+        "one verdict per file"
+    );
+    for key in &orphans {
+        let v = verdicts[key.as_str()][0];
+        assert_eq!(v.status, LogFileStatus::Unattested, "{key}");
+        assert_eq!(v.digest_key.as_deref(), Some(victim.as_str()), "{key}");
+    }
+    let unattested = report
+        .log_files
+        .iter()
+        .filter(|l| l.status == LogFileStatus::Unattested);
+    assert!(
+        unattested.clone().all(|l| orphans.contains(&l.key)),
+        "only its files"
+    );
+    assert_eq!(unattested.count(), orphans.len());
 }
 
 #[tokio::test]
@@ -515,8 +553,19 @@ fn cli_verify_exit_codes_and_jsonl() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let bad: Vec<&Value> = lines.iter().filter(|l| l["status"] != "valid").collect();
+    let bad: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["status"] != "valid" && l["status"] != "unattested")
+        .collect();
     assert_eq!(bad.len(), 1, "{bad:?}");
+    let unattested = lines.iter().filter(|l| l["status"] == "unattested");
+    assert!(
+        unattested.clone().count() > 0
+            && unattested
+                .clone()
+                .all(|l| l["digest_key"] == victim.as_str()),
+        "the deleted digest's files are unattested, naming it"
+    );
     assert_eq!(bad[0]["type"], "digest");
     assert_eq!(bad[0]["key"], victim.as_str());
     assert_eq!(bad[0]["status"], "missing");
@@ -909,4 +958,111 @@ async fn deleted_newest_digests_are_missing() {
         .map(|d| d.end_time.unwrap().format("%Y-%m-%dT%H").to_string())
         .collect();
     assert_eq!(ends, due);
+}
+
+#[tokio::test]
+async fn verify_over_s3_gives_the_same_verdicts_through_throttling_resets_and_broken_bodies() {
+    use crate::fault_proxy::{Fault, FaultProxy, Rule};
+    let root = base(false);
+    let moto = crate::util::moto();
+    moto.upload("verify-faults", root, &[]).await;
+    let (keys, signatures) = (path_arg(&root.join(KEYS)), path_arg(&root.join(SIGNATURES)));
+    let run_with = |endpoint: &str, extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "-q",
+            "-a",
+            "s3://verify-faults",
+            "--endpoint-url",
+            endpoint,
+            "--public-keys",
+            &keys,
+            "--signatures",
+            &signatures,
+            "--format",
+            "jsonl",
+        ];
+        args.extend_from_slice(extra);
+        let out = trailscope(&args, crate::util::MOTO_ENV);
+        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        (out.status.code(), lines, out)
+    };
+    let run = |endpoint: &str| run_with(endpoint, &[]);
+    let (healthy_code, healthy, out) = run(&moto.endpoint);
+    assert_eq!(
+        healthy_code,
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(healthy.len() > 100);
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        vec![
+            Rule::burst(Fault::SlowDown, std::time::Duration::from_secs(5)),
+            Rule::times(Fault::Reset, "/CloudTrail-Digest/", 10),
+            Rule::times(Fault::TruncateBody, "/CloudTrail-Digest/", 10),
+            Rule::times(Fault::TruncateBody, "/CloudTrail/", 10),
+            Rule::times(Fault::InternalError, "/CloudTrail/", 10),
+        ],
+    );
+    let (code, faulty, out) = run(&proxy.endpoint);
+    assert_eq!(
+        code,
+        healthy_code,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(faulty, healthy);
+    for fault in [
+        Fault::SlowDown,
+        Fault::Reset,
+        Fault::TruncateBody,
+        Fault::InternalError,
+    ] {
+        assert!(proxy.count(fault) >= 10, "{fault:?} was not applied");
+    }
+
+    // A digest that never arrives fails verify, naming it; with --allow-partial it is
+    // `unfetched`, the files it lists are `unattested` naming it, and nothing else changes.
+    let all = digests(root);
+    let (victim, doc) = &all[busy_digest(&all, 2, 0)];
+    let name = victim.rsplit('/').next().unwrap();
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        vec![Rule::always(Fault::InternalError, name)],
+    );
+    let budget = ["--retry-budget", "1s"];
+    let (code, _, out) = run_with(&proxy.endpoint, &budget);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(name) && stderr.contains("--allow-partial"),
+        "{stderr}"
+    );
+    let (code, partial, _) = run_with(&proxy.endpoint, &[budget[0], budget[1], "--allow-partial"]);
+    assert_eq!(code, Some(1));
+    let orphans: BTreeSet<String> = listed(doc).into_iter().collect();
+    let changed: Vec<Value> = partial
+        .iter()
+        .filter(|l| !healthy.contains(l))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(changed.len(), orphans.len() + 1, "{changed:?}");
+    for item in &changed {
+        if item["type"] == "digest" {
+            assert_eq!(
+                (&item["key"], &item["status"]),
+                (&Value::from(victim.as_str()), &Value::from("unfetched"))
+            );
+        } else {
+            assert!(orphans.contains(item["key"].as_str().unwrap()), "{item}");
+            assert_eq!(item["status"], "unattested");
+            assert_eq!(item["digest_key"], victim.as_str());
+        }
+    }
 }

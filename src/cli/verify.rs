@@ -60,6 +60,14 @@ pub async fn run(args: VerifyArgs, quiet: bool) -> Result<u8> {
         ..VerifyOptions::default()
     };
     let report = verify(&location, &scope, &options).await?;
+    if !args.archive.allow_partial
+        && let Some((key, reason)) = report.first_unfetched()
+    {
+        return Err(Error::Unfetched {
+            key: key.to_string(),
+            reason: reason.to_string(),
+        });
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout());
     match args.format {
         EvidenceFormat::Text => write_text(&mut out, &location.display, &report, quiet)
@@ -103,7 +111,16 @@ pub fn write_jsonl(out: &mut (dyn Write + Send), report: &VerifyReport) -> Resul
         }),
     )?;
     let log_files = records(
-        &["type", "key", "account_id", "region", "status", "detail"].map(|c| (c, Column::Text)),
+        &[
+            "type",
+            "key",
+            "account_id",
+            "region",
+            "status",
+            "digest_key",
+            "detail",
+        ]
+        .map(|c| (c, Column::Text)),
         report.log_files.iter().map(|l| {
             vec![
                 text("log_file"),
@@ -111,6 +128,7 @@ pub fn write_jsonl(out: &mut (dyn Write + Send), report: &VerifyReport) -> Resul
                 text(&l.account_id),
                 text(&l.region),
                 text(l.status.as_str()),
+                l.digest_key.clone(),
                 text(&l.detail),
             ]
         }),
@@ -162,10 +180,15 @@ pub fn write_text(
             d.detail
         )?;
     }
+    // Files in hours no digest covers are counted, not listed one by one (`--format jsonl`
+    // lists them): an archive without validation would otherwise print every file.
+    let uncovered = |l: &&trailscope::integrity::LogFileCheck| {
+        l.status == LogFileStatus::Unattested && l.digest_key.is_none()
+    };
     for l in report
         .log_files
         .iter()
-        .filter(|l| l.status != LogFileStatus::Valid)
+        .filter(|l| l.status != LogFileStatus::Valid && !uncovered(l))
     {
         writeln!(
             out,
@@ -197,5 +220,33 @@ pub fn write_text(
     let (dv, dt) = report.digest_counts();
     let (lv, lt) = report.log_file_counts();
     writeln!(out, "{dv}/{dt} digest files valid")?;
-    writeln!(out, "{lv}/{lt} log files valid")
+    writeln!(out, "{lv}/{lt} log files valid")?;
+    let count = |status: LogFileStatus| {
+        report
+            .log_files
+            .iter()
+            .filter(|l| l.status == status)
+            .count()
+    };
+    let unattested = count(LogFileStatus::Unattested);
+    if unattested > 0 {
+        let no_digest = report.log_files.iter().filter(uncovered).count();
+        writeln!(
+            out,
+            "{unattested}/{lt} log files unattested ({no_digest} in hours no digest covers)"
+        )?;
+    }
+    let unfetched = count(LogFileStatus::Unfetched)
+        + report
+            .digests
+            .iter()
+            .filter(|d| d.status == DigestStatus::Unfetched)
+            .count();
+    if unfetched > 0 {
+        writeln!(
+            out,
+            "{unfetched} files could not be fetched: these results are partial"
+        )?;
+    }
+    Ok(())
 }

@@ -32,6 +32,8 @@ pub enum DigestStatus {
     Moved,
     Unsigned,
     Unreadable,
+    /// Its bytes could not be fetched from the store (after retries): nothing is known of it.
+    Unfetched,
 }
 
 impl DigestStatus {
@@ -44,13 +46,14 @@ impl DigestStatus {
             DigestStatus::Moved => "moved",
             DigestStatus::Unsigned => "unsigned",
             DigestStatus::Unreadable => "unreadable",
+            DigestStatus::Unfetched => "unfetched",
         }
     }
 
     /// Which of several findings names the digest's status: the most damning first.
     fn rank(self) -> u8 {
         match self {
-            DigestStatus::Unreadable => 0,
+            DigestStatus::Unreadable | DigestStatus::Unfetched => 0,
             DigestStatus::Missing => 1,
             DigestStatus::InvalidSignature => 2,
             DigestStatus::InvalidHash => 3,
@@ -71,6 +74,8 @@ pub struct DigestInput {
     pub body: Result<(DigestDoc, String), String>,
     /// `x-amz-meta-signature`, when the store kept it (or a signatures file gave it).
     pub metadata_signature: Option<String>,
+    /// The body is missing because its bytes could not be fetched, not because they are bad.
+    pub unfetched: bool,
 }
 
 impl DigestInput {
@@ -169,7 +174,12 @@ pub fn check_chain(
         let (doc, _) = match &d.body {
             Ok(body) => body,
             Err(reason) => {
-                findings[i].push((DigestStatus::Unreadable, reason.clone()));
+                let status = if d.unfetched {
+                    DigestStatus::Unfetched
+                } else {
+                    DigestStatus::Unreadable
+                };
+                findings[i].push((status, reason.clone()));
                 continue;
             }
         };

@@ -25,6 +25,11 @@ pub enum LogFileStatus {
     Unreadable,
     /// Present in the archive, inside an hour a digest attests, but listed by no digest.
     Unlisted,
+    /// Its bytes could not be fetched from the store (after retries): not judged.
+    Unfetched,
+    /// Present, but the digest that would list it is missing, unreadable or unfetched, or no
+    /// digest covers its hour: nothing attests it (the digest is the finding, if any).
+    Unattested,
 }
 
 impl LogFileStatus {
@@ -36,6 +41,8 @@ impl LogFileStatus {
             LogFileStatus::TrailingData => "trailing_data",
             LogFileStatus::Unreadable => "unreadable",
             LogFileStatus::Unlisted => "unlisted",
+            LogFileStatus::Unfetched => "unfetched",
+            LogFileStatus::Unattested => "unattested",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! classification). Nothing here writes to the archive.
 
 pub mod chain;
+mod coverage;
 pub mod digest;
 pub mod gaps;
 pub mod keys;

@@ -10,16 +10,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use futures::{StreamExt, TryStreamExt};
 
 use super::chain::{DigestCheck, DigestInput, DigestStatus, Range, check_chain, names_object};
+use super::coverage::{Coverage, unlisted_verdicts};
 use super::digest::{DigestDoc, sha256_hex};
 use super::keys::{KeyRing, list_public_keys};
 use super::logs::{LogFileCheck, LogFileStatus, judge};
 use crate::archive::fetch::checked::{Outcome, check_each};
 use crate::archive::layout::parse_key;
-use crate::archive::{Location, ObjectEntry, ObjectKind, S3Options, Scope, list_objects};
+use crate::archive::{Location, ObjectKind, S3Options, Scope, list_objects};
 use crate::decode::gzip::inflate;
 use crate::error::{Error, Result};
 
@@ -87,12 +88,29 @@ impl VerifyReport {
         (valid.count(), self.log_files.len())
     }
 
+    /// Every digest and log file is valid. An unattested log file does not count against it
+    /// on its own: the digest it depends on carries the finding, if there is one.
     pub fn is_valid(&self) -> bool {
         self.digests.iter().all(|d| d.status == DigestStatus::Valid)
             && self
                 .log_files
                 .iter()
-                .all(|l| l.status == LogFileStatus::Valid)
+                .all(|l| matches!(l.status, LogFileStatus::Valid | LogFileStatus::Unattested))
+    }
+
+    /// The first object whose bytes could not be fetched, with the reason.
+    pub fn first_unfetched(&self) -> Option<(&str, &str)> {
+        let digests = self
+            .digests
+            .iter()
+            .filter(|d| d.status == DigestStatus::Unfetched)
+            .map(|d| (d.key.as_str(), d.detail.as_str()));
+        let logs = self
+            .log_files
+            .iter()
+            .filter(|l| l.status == LogFileStatus::Unfetched)
+            .map(|l| (l.key.as_str(), l.detail.as_str()));
+        digests.chain(logs).next()
     }
 }
 
@@ -140,7 +158,7 @@ pub async fn verify(
     // are walked (and their signatures checked) meanwhile.
     let (mut checks, mut log_files) = tokio::try_join!(
         check_all(phase.inputs.clone(), ring.map(Arc::new), phase.range),
-        hash_listed(location, &phase, options),
+        hash_listed(location, &phase, scope, options),
     )?;
     let mut latest: super::tail::LatestLogs = HashMap::new();
     for o in &logs {
@@ -154,7 +172,18 @@ pub async fn verify(
     let tail = super::tail::missing_tail(&checks, &latest, phase.range);
     let known: HashSet<String> = checks.iter().map(|c| c.key.clone()).collect();
     checks.extend(tail.into_iter().filter(|c| !known.contains(&c.key)));
-    log_files.extend(find_unlisted(logs, &phase, &checks, scope, options));
+    let reported: HashSet<&str> = log_files.iter().map(|l| l.key.as_str()).collect();
+    let unreported = logs
+        .into_iter()
+        .filter(|o| !reported.contains(o.key.as_str()))
+        .collect();
+    let coverage = Coverage::new(&checks, options.trail.as_deref());
+    log_files.extend(unlisted_verdicts(
+        unreported,
+        &coverage,
+        scope,
+        options.trail.is_some(),
+    ));
     log_files.sort_by(|a, b| a.key.cmp(&b.key).then(a.digest_key.cmp(&b.digest_key)));
     let digests = checks
         .into_iter()
@@ -231,13 +260,16 @@ pub(crate) async fn read_digests(
         })
         .map(|read| {
             let (entry, outcome) = read.map_err(Error::Runtime)?;
+            let unfetched = matches!(outcome, Outcome::Unfetched(_));
             let (body, metadata_signature) = match outcome {
                 Outcome::Checked { result, signature } => (result, signature),
-                // A digest that cannot be read is still evidence: it stays, as unreadable.
+                // A digest that cannot be read is still evidence: it stays, as unreadable (or
+                // unfetched, when its bytes never arrived).
                 Outcome::Missing => (Err("vanished while being read".into()), None),
-                Outcome::Failed(e) => (Err(e), None),
+                Outcome::Failed(e) | Outcome::Unfetched(e) => (Err(e), None),
             };
             Ok::<_, Error>(DigestInput {
+                unfetched,
                 metadata_signature: metadata_signature
                     .or_else(|| options.signatures.get(&entry.key).cloned()),
                 key: entry.key,
@@ -341,19 +373,23 @@ pub(crate) async fn check_all(
     Ok(out)
 }
 
-/// A digest's hour widened by the minute-resolution of log file stamps.
-const STAMP_SLACK: Duration = Duration::minutes(2);
-
-/// Hashes every log file the in-range digests of the wanted trails list.
+/// Hashes every log file the wanted trails' digests list that is in range: the files the
+/// in-range digests list, and those in range that only a digest just outside it lists.
 async fn hash_listed(
     location: &Location,
     phase: &DigestPhase,
+    scope: &Scope,
     options: &VerifyOptions,
 ) -> Result<Vec<LogFileCheck>> {
+    let delivered_in_range = |l: &Listed| {
+        parse_key(&l.object)
+            .and_then(|p| p.stamp)
+            .is_some_and(|t| scope.from.is_none_or(|f| t >= f) && scope.to.is_none_or(|e| t < e))
+    };
     let items = phase
         .listed
         .iter()
-        .filter(|l| l.digest_in_range && wanted_trail(options, &l.trail))
+        .filter(|l| (l.digest_in_range || delivered_in_range(l)) && wanted_trail(options, &l.trail))
         .map(|l| (l.store_key.clone(), l.clone()))
         .collect();
     check_each(location, items, options.concurrency, |l: &Listed, bytes| {
@@ -368,6 +404,7 @@ async fn hash_listed(
                 "listed by its digest but not in the archive".to_string(),
             ),
             Outcome::Failed(e) => (LogFileStatus::Unreadable, e),
+            Outcome::Unfetched(e) => (LogFileStatus::Unfetched, e),
         };
         Ok(log_check(listed, status, detail))
     })
@@ -396,95 +433,6 @@ fn log_check(l: Listed, status: LogFileStatus, detail: String) -> LogFileCheck {
         status,
         detail,
     }
-}
-
-/// Digest windows `[start, end]` per (account, region).
-type Windows = HashMap<(String, String), Vec<(DateTime<Utc>, DateTime<Utc>)>>;
-
-/// Attested hours per (account, region): windows of present digests, and of missing ones.
-pub(crate) struct Coverage {
-    present: Windows,
-    missing: Windows,
-}
-
-impl Coverage {
-    pub fn new(checks: &[DigestCheck], trail: Option<&str>) -> Coverage {
-        let mut present: HashMap<_, Vec<_>> = HashMap::new();
-        let mut missing: HashMap<_, Vec<_>> = HashMap::new();
-        for c in checks.iter().filter(|c| trail.is_none_or(|t| t == c.trail)) {
-            let Some(end) = c.end_time else { continue };
-            let start = c.start_time.unwrap_or(end - super::chain::CADENCE);
-            let id = (c.account_id.clone(), c.region.clone());
-            match c.status {
-                DigestStatus::Missing => missing.entry(id).or_default().push((start, end)),
-                DigestStatus::Unreadable => {}
-                _ => present.entry(id).or_default().push((start, end)),
-            }
-        }
-        Coverage { present, missing }
-    }
-
-    fn hits(map: &Windows, account: &str, region: &str, t: DateTime<Utc>) -> bool {
-        map.get(&(account.to_string(), region.to_string()))
-            .is_some_and(|w| {
-                w.iter()
-                    .any(|(s, e)| t >= *s - STAMP_SLACK && t <= *e + STAMP_SLACK)
-            })
-    }
-
-    /// A digest attests the hour of `t`.
-    pub fn attested(&self, account: &str, region: &str, t: DateTime<Utc>) -> bool {
-        Self::hits(&self.present, account, region, t)
-    }
-
-    /// A digest that should attest the hour of `t` is missing.
-    pub fn unattested(&self, account: &str, region: &str, t: DateTime<Utc>) -> bool {
-        Self::hits(&self.missing, account, region, t)
-    }
-}
-
-/// Log files in range that no digest lists, delivered while a digest attests the hour (a file
-/// in the hour of a missing digest cannot be judged: the missing digest is the finding).
-fn find_unlisted(
-    logs: Vec<ObjectEntry>,
-    phase: &DigestPhase,
-    checks: &[DigestCheck],
-    scope: &Scope,
-    options: &VerifyOptions,
-) -> Vec<LogFileCheck> {
-    let listed: HashSet<&str> = phase.listed.iter().map(|l| l.store_key.as_str()).collect();
-    let coverage = Coverage::new(checks, options.trail.as_deref());
-    let mut out = Vec::new();
-    for o in logs {
-        if listed.contains(o.key.as_str()) {
-            continue;
-        }
-        let Some(stamp) = o.parsed.stamp else {
-            continue;
-        };
-        let (account, region) = (&o.parsed.account_id, &o.parsed.region);
-        if scope.from.is_some_and(|f| stamp < f) || scope.to.is_some_and(|t| stamp >= t) {
-            continue;
-        }
-        if !coverage.attested(account, region, stamp) || coverage.unattested(account, region, stamp)
-        {
-            continue;
-        }
-        out.push(LogFileCheck {
-            key: o.key,
-            account_id: account.clone(),
-            region: region.clone(),
-            delivered: Some(stamp),
-            digest_key: None,
-            s3_object: None,
-            expected_hash: None,
-            oldest_event_time: None,
-            newest_event_time: None,
-            status: LogFileStatus::Unlisted,
-            detail: "delivered while validation was on, but no digest lists it".into(),
-        });
-    }
-    out
 }
 
 /// The digests of `scope` (chain-checked, signatures not checked) and every log file they list,

@@ -22,6 +22,7 @@ use object_store::{Attribute, ObjectStore, ObjectStoreExt};
 
 use super::store_path;
 use crate::archive::Location;
+use crate::archive::retry::RetryPolicy;
 
 /// Local files read and checked by one blocking task.
 const LOCAL_BATCH: usize = 32;
@@ -35,6 +36,9 @@ pub enum Outcome<R> {
     Missing,
     /// It could not be read (or its check panicked): the reason.
     Failed(String),
+    /// Its bytes could not be fetched from a remote store, after retries: the reason. That
+    /// says nothing about the object itself.
+    Unfetched(String),
     /// The check's result, and the object's `x-amz-meta-signature` when the store keeps one.
     Checked {
         result: R,
@@ -63,7 +67,13 @@ where
     let check = Arc::new(check);
     match &location.local_files {
         Some(files) => local_batches(Arc::clone(files), location.local_dir.clone(), items, check),
-        None => remote(Arc::clone(&location.store), items, concurrency, check),
+        None => remote(
+            Arc::clone(&location.store),
+            location.retry,
+            items,
+            concurrency,
+            check,
+        ),
     }
 }
 
@@ -170,6 +180,7 @@ fn guarded<I, R>(check: &(impl Fn(&I, &[u8]) -> R + ?Sized), item: &I, bytes: &[
 
 fn remote<I, R, F>(
     store: Arc<dyn ObjectStore>,
+    retry: RetryPolicy,
     items: Vec<(String, I)>,
     concurrency: usize,
     check: Arc<F>,
@@ -184,10 +195,10 @@ where
             let store = Arc::clone(&store);
             let check = Arc::clone(&check);
             async move {
-                let (bytes, signature) = match get(&*store, &key).await {
+                let (bytes, signature) = match get(&*store, retry, &key).await {
                     Ok(Some(got)) => got,
                     Ok(None) => return Ok((item, Outcome::Missing)),
-                    Err(e) => return Ok((item, Outcome::Failed(e))),
+                    Err(e) => return Ok((item, Outcome::Unfetched(e))),
                 };
                 let (item, outcome) = tokio::task::spawn_blocking(move || {
                     let outcome = guarded(&*check, &item, &bytes);
@@ -207,26 +218,28 @@ where
         .boxed()
 }
 
-/// GETs an object with its `x-amz-meta-signature`; `Ok(None)` when it does not exist.
+/// GETs an object with its `x-amz-meta-signature`, retrying transport faults (body included);
+/// `Ok(None)` when it does not exist.
 async fn get(
     store: &dyn ObjectStore,
+    retry: RetryPolicy,
     key: &str,
 ) -> Result<Option<(bytes::Bytes, Option<String>)>, String> {
-    let not_found = |e: object_store::Error| match e {
-        object_store::Error::NotFound { .. } => Ok(None),
-        e => Err(e.to_string()),
-    };
-    let got = match store.get(&store_path(key)).await {
-        Ok(got) => got,
-        Err(e) => return not_found(e),
-    };
-    let signature = got
-        .attributes
-        .get(&Attribute::Metadata("signature".into()))
-        .map(|v| v.to_string());
-    match got.bytes().await {
-        Ok(bytes) => Ok(Some((bytes, signature))),
-        Err(e) => not_found(e),
+    let path = store_path(key);
+    let got = retry
+        .run(|| async {
+            let got = store.get(&path).await?;
+            let signature = got
+                .attributes
+                .get(&Attribute::Metadata("signature".into()))
+                .map(|v| v.to_string());
+            Ok((got.bytes().await?, signature))
+        })
+        .await;
+    match got {
+        Ok(got) => Ok(Some(got)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(format!("could not be fetched: {e}")),
     }
 }
 

@@ -69,6 +69,7 @@ fn chain(hours: &[i64], restarts: &[i64]) -> Vec<Built> {
                 parsed: parse_key(&object).unwrap(),
                 body: Ok((doc, sha)),
                 metadata_signature: None,
+                unfetched: false,
             },
             signature,
         });

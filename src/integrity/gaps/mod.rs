@@ -334,7 +334,12 @@ impl<'a> Evidence<'a> {
         }
         let mut covering: Vec<(DateTime<Utc>, DateTime<Utc>, &str)> = checks
             .iter()
-            .filter(|c| !matches!(c.status, DigestStatus::Missing | DigestStatus::Unreadable))
+            .filter(|c| {
+                !matches!(
+                    c.status,
+                    DigestStatus::Missing | DigestStatus::Unreadable | DigestStatus::Unfetched
+                )
+            })
             .filter_map(|c| window(c).map(|(s, e)| (s, e, c.key.as_str())))
             .filter(|(s, e, _)| overlaps(*s, *e))
             .collect();
