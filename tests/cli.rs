@@ -163,6 +163,34 @@ fn allow_write_inside_the_archive_is_refused_however_it_is_spelled() {
         assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     }
     assert!(!arch.join("x.csv").exists() && !arch.join("AWSLogs/x.csv").exists());
+    // `-o` through a symlink: to a log file of the archive, and to a file not there yet.
+    #[cfg(unix)]
+    {
+        let log = crate::util::keys_under(&arch)
+            .into_iter()
+            .find(|k| k.ends_with(".json.gz"))
+            .unwrap();
+        let before = std::fs::read(arch.join(&log)).unwrap();
+        std::os::unix::fs::symlink(arch.join(&log), dir.path().join("out.csv")).unwrap();
+        std::os::unix::fs::symlink(arch.join("AWSLogs/new.csv"), dir.path().join("new.csv"))
+            .unwrap();
+        for out in ["out.csv", "new.csv"] {
+            let o = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+                .current_dir(dir.path())
+                .args(["query", "-q", "-a", "./arch", "-o", out, "SELECT 1"])
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(2), "{out}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains("never alters evidence"),
+                "{}",
+                stderr(&o)
+            );
+        }
+        assert_eq!(std::fs::read(arch.join(&log)).unwrap(), before);
+        assert!(!arch.join("AWSLogs/new.csv").exists());
+    }
     // Beside the archive, not in it: written.
     let o = run("arch-out.csv");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -283,26 +283,29 @@ fn is_prefix(a: &[String], b: &[String]) -> bool {
     a.len() <= b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
-/// An absolute, symlink-resolved path, even when its tail does not exist yet (a new lake).
+/// An absolute, symlink-resolved path, even when its tail does not exist yet (a new lake), and
+/// through a symlink that leads to nothing yet (writing to it would create its target).
 pub fn resolve_local(location: &str) -> std::path::PathBuf {
     let raw = location.strip_prefix("file://").unwrap_or(location);
     let absolute = std::path::absolute(raw).unwrap_or_else(|_| std::path::PathBuf::from(raw));
-    let mut existing: &std::path::Path = &absolute;
+    resolve_path(&absolute, 0)
+}
+
+/// How many dangling symlinks in a row are followed (the kernel's own limit is 40).
+const MAX_LINK_HOPS: u32 = 40;
+
+fn resolve_path(absolute: &std::path::Path, hops: u32) -> std::path::PathBuf {
+    let mut existing: &std::path::Path = absolute;
     let mut tail = Vec::new();
     loop {
         if let Ok(c) = existing.canonicalize() {
-            // The tail does not exist, so only its text can resolve a `..` in it.
-            return tail
-                .iter()
-                .rev()
-                .fold(c, |mut p: std::path::PathBuf, part| {
-                    if part == ".." {
-                        p.pop();
-                    } else if part != "." {
-                        p.push(part);
-                    }
-                    p
-                });
+            return append_tail(c, &tail);
+        }
+        if hops < MAX_LINK_HOPS
+            && let Ok(target) = std::fs::read_link(existing)
+        {
+            let base = existing.parent().unwrap_or(std::path::Path::new("/"));
+            return append_tail(resolve_path(&base.join(target), hops + 1), &tail);
         }
         // `file_name` is None for a path ending in `..`: take the last component itself.
         match (existing.parent(), existing.components().next_back()) {
@@ -310,9 +313,22 @@ pub fn resolve_local(location: &str) -> std::path::PathBuf {
                 tail.push(last.as_os_str().to_os_string());
                 existing = parent;
             }
-            _ => return absolute,
+            _ => return absolute.to_path_buf(),
         }
     }
+}
+
+/// `base` joined with the components of `tail` (collected last first). The tail does not exist,
+/// so only its text can resolve a `..` in it.
+fn append_tail(base: std::path::PathBuf, tail: &[std::ffi::OsString]) -> std::path::PathBuf {
+    tail.iter().rev().fold(base, |mut p, part| {
+        if part == ".." {
+            p.pop();
+        } else if part != "." {
+            p.push(part);
+        }
+        p
+    })
 }
 
 #[cfg(test)]
@@ -342,6 +358,40 @@ mod tests {
         assert!(!is_within("s3://b/logs-2/x", "s3://b/logs"));
         assert!(!is_within("s3://c/logs/x", "s3://b/logs"));
         assert!(!is_within("/tmp/x", "s3://b"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_followed_even_when_they_lead_nowhere_yet() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let arch = dir.path().join("arch");
+        std::fs::create_dir_all(arch.join("AWSLogs")).unwrap();
+        std::fs::write(arch.join("AWSLogs/log.json.gz"), b"x").unwrap();
+        let a = arch.to_str().unwrap();
+        let link = |name: &str, target: &std::path::Path| {
+            let path = dir.path().join(name);
+            symlink(target, &path).unwrap();
+            path.to_str().unwrap().to_string()
+        };
+        // To an existing log file, to a file not yet there, and through a chain of two.
+        assert!(is_within(
+            &link("out.csv", &arch.join("AWSLogs/log.json.gz")),
+            a
+        ));
+        let dangling = link("new.csv", &arch.join("AWSLogs/new.csv"));
+        assert!(is_within(&dangling, a));
+        assert!(is_within(
+            &link("chain.csv", std::path::Path::new("new.csv")),
+            a
+        ));
+        assert!(!is_within(
+            &link("fine.csv", &dir.path().join("elsewhere.csv")),
+            a
+        ));
+        // A loop resolves to something, without hanging.
+        let looped = link("loop.csv", &dir.path().join("loop.csv"));
+        assert!(!is_within(&looped, a));
     }
 
     /// `target` relative to `base` through `..` segments.
