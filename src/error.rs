@@ -38,6 +38,10 @@ pub enum Error {
     )]
     Unfetched { key: String, reason: String },
 
+    /// The AWS SDK found no credentials to call an AWS API with: the cause, in one line.
+    #[error("no AWS credentials ({0}): give a public keys file, or set a profile")]
+    NoCredentials(String),
+
     /// A local file we were asked to read or write.
     #[error("{path}: {source}")]
     Io {
@@ -121,6 +125,22 @@ impl Error {
             _ => 2,
         }
     }
+}
+
+/// An error and its sources in one line (the AWS SDK's `DisplayErrorContext` would add a debug
+/// dump of the whole HTTP response).
+pub fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// DataFusion wraps errors in context layers ("Error during planning: ..."); users want the

@@ -305,3 +305,62 @@ fn shell_runs_multi_line_statements_and_meta_commands() {
     let history = std::fs::read_to_string(home.path().join(".trailscope_history")).unwrap();
     assert!(history.contains("sa-east-1"), "history is kept: {history}");
 }
+
+/// A newcomer's first `verify` of the bundled archive, on a machine with no AWS access: it
+/// works, says in one line that signatures were not checked and how to check them, and never
+/// prints an SDK debug dump.
+#[test]
+fn first_verify_of_the_demo_works_offline_without_credentials() {
+    let archive = crate::util::testdata().join("archive");
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", "/nonexistent")
+            .env("AWS_CONFIG_FILE", "/nonexistent/config")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_REGION", "us-east-1")
+            .arg("verify")
+            .arg("-a")
+            .arg(&archive)
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("signatures not checked") && err.contains("--public-keys"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("DispatchFailure") && !err.contains('{'),
+        "{err}"
+    );
+    assert!(
+        stdout(&o).contains("(signatures not checked)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("log files valid"), "{}", stdout(&o));
+    // With the keys that ship beside it, as the README shows: signatures checked, no warning.
+    let keys = archive.join("_trailscope/public-keys.json");
+    let signatures = archive.join("_trailscope/digest-signatures.json");
+    let o = run(&[
+        "--public-keys",
+        keys.to_str().unwrap(),
+        "--signatures",
+        signatures.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert!(
+        !stdout(&o).contains("signatures not checked"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -115,9 +115,18 @@ fn fail(e: &Error) -> ExitCode {
             value,
             reason,
         } => eprintln!("trailscope: error: {} {value}: {reason}", option(*input)),
+        Error::NoCredentials(cause) => eprintln!("trailscope: error: {}", no_credentials(cause)),
         _ => eprintln!("trailscope: error: {e}"),
     }
     ExitCode::from(e.exit_code())
+}
+
+/// What to do when the AWS SDK found no credentials, with the options that fix it.
+pub(crate) fn no_credentials(cause: &str) -> String {
+    format!(
+        "no AWS credentials ({cause}): give --public-keys FILE (from `aws cloudtrail \
+         list-public-keys --output json`), or set a profile (--profile or AWS_PROFILE)"
+    )
 }
 
 /// The option through which the user gives each input the library may name.

@@ -68,6 +68,12 @@ pub async fn run(args: VerifyArgs, quiet: bool) -> Result<u8> {
             reason: reason.to_string(),
         });
     }
+    if let Some(cause) = &report.signatures_skipped {
+        eprintln!(
+            "trailscope: warning: digest signatures not checked: {}",
+            super::no_credentials(cause)
+        );
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout());
     match args.format {
         EvidenceFormat::Text => write_text(&mut out, &location.display, &report, quiet)

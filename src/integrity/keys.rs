@@ -190,9 +190,12 @@ pub async fn list_public_keys(
                 .send()
                 .await
                 .map_err(|e| {
+                    let cause = crate::error::causes(&e);
+                    if cause.contains("credentials") {
+                        return Error::NoCredentials(cause);
+                    }
                     Error::usage(format!(
-                        "cloudtrail:ListPublicKeys in {region}: {}; to verify offline, give a public keys file (from `aws cloudtrail list-public-keys --output json`)",
-                        aws_sdk_cloudtrail::error::DisplayErrorContext(&e)
+                        "cloudtrail:ListPublicKeys in {region}: {cause}; to verify offline, give a public keys file (from `aws cloudtrail list-public-keys --output json`)"
                     ))
                 })?;
             for key in answer.public_key_list() {

@@ -36,7 +36,7 @@ use serde_json::{Map, Value, json};
 
 use super::FORMAT;
 use crate::archive::S3Options;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, causes};
 
 /// The regions `--regions all` means: the commercial regions every account has enabled by
 /// default. Opt-in regions (af-south-1, ap-east-1, me-south-1, eu-south-1, ...) are asked only
@@ -241,22 +241,6 @@ where
         code: kind.to_string(),
         message: causes(e),
     }
-}
-
-/// An error and its sources, one sentence (the SDK's `DisplayErrorContext` would add a debug
-/// dump of the whole HTTP response).
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.ends_with(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// The shared SDK configuration and what every service module needs from it.
