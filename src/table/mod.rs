@@ -8,6 +8,7 @@
 //!
 //! DataFusion types stay inside this folder, so an engine upgrade touches one place.
 
+mod balance;
 pub mod cloudtrail;
 pub mod filter_pattern;
 pub mod filters;

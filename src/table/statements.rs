@@ -32,10 +32,12 @@ pub fn parse_checked(sql: &str, allow_write: Option<&str>) -> Result<Vec<Stateme
     if statements.is_empty() {
         return Err(Error::usage("no SQL statement given"));
     }
-    for statement in &statements {
+    let mut statements: Vec<Statement> = statements.into_iter().collect();
+    for statement in &mut statements {
         check_read_only(statement, allow_write)?;
+        super::balance::balance_chains(statement);
     }
-    Ok(statements.into_iter().collect())
+    Ok(statements)
 }
 
 /// Refuses statements that would write, naming what to do instead.
