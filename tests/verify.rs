@@ -1066,3 +1066,56 @@ async fn verify_over_s3_gives_the_same_verdicts_through_throttling_resets_and_br
         }
     }
 }
+
+/// `gaps --account A` reads stop events of A only: another account's StopLogging neither costs
+/// a scan of that account nor appears among A's stops.
+#[tokio::test]
+async fn gaps_for_one_account_read_only_that_accounts_stop_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = generate(
+        dir.path(),
+        &GenerateOptions {
+            accounts: 2,
+            ..options(vec![StopEpisode {
+                account_index: 1,
+                stop: at("2026-10-01T10:10:00Z"),
+                restart: Some(at("2026-10-01T14:40:00Z")),
+            }])
+        },
+    )
+    .unwrap();
+    let location = Location::open(dir.path().to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let for_account = |i: usize| {
+        let location = location.clone();
+        let account = summary.accounts[i].clone();
+        async move {
+            let scope = Scope {
+                from: Some(at("2026-10-01T12:00:00Z")),
+                accounts: BTreeSet::from([account.clone()]),
+                ..Scope::default()
+            };
+            let source = ArchiveSource::new(location, scope, false);
+            let stats = source.stats.clone();
+            let report = gaps(&source.into(), &GapOptions::default(), None)
+                .await
+                .unwrap();
+            (report.stops, stats, account)
+        }
+    };
+    let (stops, _, owner) = for_account(1).await;
+    assert_eq!(stops.len(), 1);
+    assert!(stops[0].accounts.contains(&owner));
+    let (stops, stats, _) = for_account(0).await;
+    assert!(stops.is_empty(), "{stops:?}");
+    let opened = trailscope::table::ScanStats::get(&stats.objects_opened);
+    let own_files = files_under(dir.path(), "CloudTrail")
+        .iter()
+        .filter(|k| k.contains(&summary.accounts[0]))
+        .count() as u64;
+    assert!(
+        opened <= own_files,
+        "{opened} objects read, {own_files} are the account's"
+    );
+}

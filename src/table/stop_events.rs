@@ -29,14 +29,18 @@ impl StopEventSource for CloudTrailStops<'_> {
         if let Some(ctx) = self.in_range.filter(|_| lookback.is_zero()) {
             return read(ctx).await;
         }
-        // The stop may be recorded in another region (the trail's home) or account (an
-        // organization trail's owner), and before the range: look wide. Unreadable objects go
-        // to the caller's error log, like those of any other scan.
+        // The stop may be recorded in another region (the trail's home region) and before the
+        // range: look wide in time and regions. Not in other accounts: a stop only explains
+        // the gaps of the accounts it names, which are the accounts it is recorded in (the
+        // caller and the trail's owner both call in their own account), so the accounts asked
+        // for bound the scan. Unreadable objects go to the caller's error log, like those of
+        // any other scan.
         let scope = &self.source.scope;
         let wide = ArchiveSource {
             scope: Scope {
                 from: scope.from.map(|f| f - lookback),
                 to: scope.to,
+                accounts: scope.accounts.clone(),
                 ..Scope::default()
             },
             ..self.source.archive.clone()
