@@ -73,6 +73,24 @@ pub enum Command {
 /// Entry point for the binary: parse, run, report.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A bug is one line asking for a report, never a stack trace; where it happened while
+    // decoding an object, the object is also named with the rest of the unreadable ones.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "trailscope: internal error{at}: {}; please report it",
+            message.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }));
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     #[cfg(feature = "cluster")]

@@ -6,6 +6,7 @@
 //! mirrors sometimes hold uncompressed `.json` copies.
 
 use std::io::Read;
+use std::sync::{Condvar, Mutex};
 
 use flate2::bufread::GzDecoder;
 
@@ -21,32 +22,95 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
 }
 
-/// Inflates the first gzip member of `bytes` (or returns plain bytes as they are).
-pub fn inflate(bytes: &[u8]) -> Result<Inflated, String> {
+/// The most a log object may inflate to. CloudTrail's files are far smaller; a few KiB of gzip
+/// can inflate to gigabytes (a decompression bomb), and every inflated byte is held in memory
+/// while the object is decoded, so past this the object is named and not read.
+pub const MAX_LOG_INFLATED: usize = 256 << 20;
+/// The most a digest may inflate to (they list log files: a few KiB to a few MiB).
+pub const MAX_DIGEST_INFLATED: usize = 64 << 20;
+
+/// Inflated output grows this much at a time.
+const CHUNK: u64 = 1 << 20;
+/// Past this size an inflation waits for its turn: one large inflation runs at a time, so a
+/// handful of bombs met by every core at once cost one cap of memory, not one per core.
+const LARGE: usize = 16 << 20;
+
+static LARGE_TURN: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+/// The turn of one large inflation, given back when dropped.
+struct LargeTurn;
+
+impl LargeTurn {
+    fn wait() -> LargeTurn {
+        let (busy, freed) = &LARGE_TURN;
+        let mut busy = busy.lock().unwrap_or_else(|e| e.into_inner());
+        while *busy {
+            busy = freed.wait(busy).unwrap_or_else(|e| e.into_inner());
+        }
+        *busy = true;
+        LargeTurn
+    }
+}
+
+impl Drop for LargeTurn {
+    fn drop(&mut self) {
+        let (busy, freed) = &LARGE_TURN;
+        *busy.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        freed.notify_one();
+    }
+}
+
+/// Inflates the first gzip member of `bytes` (or returns plain bytes as they are), refusing
+/// more than `cap` bytes of output.
+pub fn inflate(bytes: &[u8], cap: usize) -> Result<Inflated, String> {
     if bytes.is_empty() {
         return Err("empty object (0 bytes)".into());
     }
+    let too_big = || {
+        format!(
+            "inflates to more than {} MiB (a decompression bomb, or far larger than CloudTrail \
+             writes): not read",
+            cap >> 20
+        )
+    };
     if !is_gzip(bytes) {
+        if bytes.len() > cap {
+            return Err(too_big());
+        }
         return Ok(Inflated {
             bytes: bytes.to_vec(),
             trailing_bytes: 0,
         });
     }
     let mut input = bytes;
-    // The gzip trailer's ISIZE is the size modulo 2^32: a good capacity hint for real log files.
+    // The gzip trailer's ISIZE is the size modulo 2^32: a good capacity hint for real log files
+    // (never trusted past what needs no turn: it is the attacker's number).
     let hint = bytes
         .len()
         .checked_sub(4)
         .map(|at| {
             u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize
         })
-        .filter(|&n| n < 1 << 30)
-        .unwrap_or(bytes.len() * 8);
+        .unwrap_or(bytes.len() * 8)
+        .min(LARGE.min(cap));
     let mut out = Vec::with_capacity(hint);
     let mut decoder = GzDecoder::new(&mut input);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|e| format!("gzip: {e}"))?;
+    let mut turn = None;
+    loop {
+        let read = (&mut decoder)
+            .take(CHUNK)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("gzip: {e}"))?;
+        if read == 0 {
+            break;
+        }
+        if out.len() > cap {
+            return Err(too_big());
+        }
+        if out.len() > LARGE && turn.is_none() {
+            turn = Some(LargeTurn::wait());
+        }
+    }
     drop(decoder);
     Ok(Inflated {
         bytes: out,
@@ -68,7 +132,7 @@ mod tests {
 
     #[test]
     fn single_member_has_no_trailing_bytes() {
-        let got = inflate(&gzip(b"{\"Records\":[]}")).unwrap();
+        let got = inflate(&gzip(b"{\"Records\":[]}"), MAX_LOG_INFLATED).unwrap();
         assert_eq!(got.bytes, b"{\"Records\":[]}");
         assert_eq!(got.trailing_bytes, 0);
     }
@@ -78,17 +142,35 @@ mod tests {
         let mut data = gzip(b"first");
         let second = gzip(b"second");
         data.extend_from_slice(&second);
-        let got = inflate(&data).unwrap();
+        let got = inflate(&data, MAX_LOG_INFLATED).unwrap();
         assert_eq!(got.bytes, b"first");
         assert_eq!(got.trailing_bytes, second.len());
     }
 
     #[test]
     fn plain_and_broken_inputs() {
-        assert_eq!(inflate(b"{}").unwrap().bytes, b"{}");
-        assert!(inflate(b"").unwrap_err().contains("empty"));
+        assert_eq!(inflate(b"{}", MAX_LOG_INFLATED).unwrap().bytes, b"{}");
+        assert!(
+            inflate(b"", MAX_LOG_INFLATED)
+                .unwrap_err()
+                .contains("empty")
+        );
         let mut truncated = gzip(b"some longer content here");
         truncated.truncate(truncated.len() - 6);
-        assert!(inflate(&truncated).unwrap_err().starts_with("gzip"));
+        assert!(
+            inflate(&truncated, MAX_LOG_INFLATED)
+                .unwrap_err()
+                .starts_with("gzip")
+        );
+    }
+
+    #[test]
+    fn output_past_the_cap_is_refused_not_held() {
+        let bomb = gzip(&vec![b' '; 100_000]);
+        assert!(bomb.len() < 1_000);
+        let e = inflate(&bomb, 10_000).unwrap_err();
+        assert!(e.contains("decompression bomb"), "{e}");
+        assert_eq!(inflate(&bomb, 100_000).unwrap().bytes.len(), 100_000);
+        assert!(inflate(&[b'{'; 20], 10).unwrap_err().contains("bomb"));
     }
 }

@@ -10,6 +10,7 @@ pub mod gzip;
 pub mod schema;
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, StringBuilder, TimestampMicrosecondArray};
@@ -25,11 +26,30 @@ use schema::{RECORD_FIELDS, cloudtrail_schema, other_fields_index};
 /// The result of decoding a unit of objects.
 #[derive(Debug)]
 pub struct Decoded {
-    /// Rows of every readable object, in the decoder's projected schema.
-    pub batch: RecordBatch,
+    /// Rows of every readable object, in the decoder's projected schema: one batch per group of
+    /// objects that inflate to at most [`GROUP_INFLATED_BYTES`] (one for a typical unit).
+    pub batches: Vec<RecordBatch>,
     pub errors: Vec<ReadError>,
     pub objects_read: usize,
+    schema: SchemaRef,
 }
+
+impl Decoded {
+    /// All rows in one batch (for tests and small inputs).
+    pub fn batch(&self) -> RecordBatch {
+        arrow::compute::concat_batches(&self.schema, &self.batches)
+            .expect("batches of one decoder share its schema")
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// Inflated bytes decoded into one batch at most. A unit of many large objects becomes several
+/// batches: memory follows this budget rather than the unit's size, and a string column never
+/// nears Arrow's 2 GiB offset limit (an object alone is bounded by [`gzip::MAX_LOG_INFLATED`]).
+pub const GROUP_INFLATED_BYTES: usize = 64 << 20;
 
 /// Decodes objects into the `cloudtrail` schema, building only the projected columns and keeping
 /// only rows whose event time is in `[from, to)` when a range is given.
@@ -69,45 +89,87 @@ impl Decoder {
         Arc::clone(&self.schema)
     }
 
-    /// Decodes `objects` into one batch. Objects that cannot be read are left out whole and
-    /// reported; they never leave half their rows behind.
+    /// Decodes `objects` into batches. Objects that cannot be read are left out whole and
+    /// reported; they never leave half their rows behind. A bug that panics while decoding names
+    /// the object it met and loses nothing else.
     pub fn decode(&self, objects: &[SourceObject]) -> Decoded {
+        let mut decoded = Decoded {
+            batches: Vec::new(),
+            errors: Vec::new(),
+            objects_read: 0,
+            schema: self.schema(),
+        };
+        let mut start = 0;
+        while start < objects.len() {
+            let mut inflated = Vec::new();
+            let mut bytes = 0;
+            let mut end = start;
+            while end < objects.len() && (end == start || bytes < GROUP_INFLATED_BYTES) {
+                let one = inflate_one(&objects[end], &mut decoded.errors);
+                bytes += one.as_ref().map_or(0, Vec::len);
+                inflated.push(one);
+                end += 1;
+            }
+            self.decode_guarded(&objects[start..end], inflated, &mut decoded);
+            start = end;
+        }
+        decoded.errors.sort_by(|a, b| a.key.cmp(&b.key));
+        decoded
+    }
+
+    /// Decodes a group; if that panics, decodes its objects one by one to name the culprit.
+    fn decode_guarded(
+        &self,
+        objects: &[SourceObject],
+        mut inflated: Vec<Option<Vec<u8>>>,
+        decoded: &mut Decoded,
+    ) {
         let mut errors = Vec::new();
-        let mut inflated: Vec<Option<Vec<u8>>> = Vec::with_capacity(objects.len());
-        for object in objects {
-            match gzip::inflate(&object.bytes) {
-                Ok(i) => {
-                    if i.trailing_bytes > 0 {
-                        errors.push(read_error(
-                            object,
-                            format!(
-                                "{} bytes of data after the end of the gzip member were not read (CloudTrail writes one member: possible tampering)",
-                                i.trailing_bytes
-                            ),
-                            true,
-                        ));
-                    }
-                    inflated.push(Some(i.bytes));
+        let whole = catch_unwind(AssertUnwindSafe(|| {
+            self.decode_group(objects, &mut inflated, &mut errors)
+        }));
+        if let Ok(batch) = whole {
+            decoded.objects_read += inflated.iter().filter(|i| i.is_some()).count();
+            decoded.batches.push(batch);
+            decoded.errors.extend(errors);
+            return;
+        }
+        for (object, bytes) in objects.iter().zip(inflated) {
+            let Some(bytes) = bytes else { continue };
+            let mut one = vec![Some(bytes)];
+            let mut errors = Vec::new();
+            let slice = std::slice::from_ref(object);
+            match catch_unwind(AssertUnwindSafe(|| {
+                self.decode_group(slice, &mut one, &mut errors)
+            })) {
+                Ok(batch) => {
+                    decoded.objects_read += one.iter().filter(|i| i.is_some()).count();
+                    decoded.batches.push(batch);
+                    decoded.errors.extend(errors);
                 }
-                Err(reason) => {
-                    errors.push(read_error(object, reason, false));
-                    inflated.push(None);
-                }
+                Err(_) => decoded.errors.push(read_error(
+                    object,
+                    "decoding it failed (an internal error in trailscope: please report it \
+                     with this key); the rest of the archive was read"
+                        .into(),
+                    false,
+                )),
             }
         }
-        // Decode; when an object fails part-way, start over without it. Failures are rare, so
-        // this costs nothing in the common case and never needs builders that can roll back.
+    }
+
+    /// Decodes a group of inflated objects into one batch; when an object fails part-way, starts
+    /// over without it. Failures are rare, so this costs nothing in the common case and never
+    /// needs builders that can roll back.
+    fn decode_group(
+        &self,
+        objects: &[SourceObject],
+        inflated: &mut [Option<Vec<u8>>],
+        errors: &mut Vec<ReadError>,
+    ) -> RecordBatch {
         loop {
-            match self.try_decode(objects, &inflated) {
-                Ok(batch) => {
-                    let objects_read = inflated.iter().filter(|i| i.is_some()).count();
-                    errors.sort_by(|a, b| a.key.cmp(&b.key));
-                    return Decoded {
-                        batch,
-                        errors,
-                        objects_read,
-                    };
-                }
+            match self.try_decode(objects, inflated) {
+                Ok(batch) => return batch,
                 Err((index, reason)) => {
                     errors.push(read_error(&objects[index], reason, false));
                     inflated[index] = None;
@@ -198,6 +260,29 @@ impl Decoder {
                 filter_record_batch(&batch, &keep)
                     .map_err(|e| (0, format!("internal: filtering: {e}")))
             }
+        }
+    }
+}
+
+/// An object's inflated bytes, or `None` with its error filed.
+fn inflate_one(object: &SourceObject, errors: &mut Vec<ReadError>) -> Option<Vec<u8>> {
+    match gzip::inflate(&object.bytes, gzip::MAX_LOG_INFLATED) {
+        Ok(i) => {
+            if i.trailing_bytes > 0 {
+                errors.push(read_error(
+                    object,
+                    format!(
+                        "{} bytes of data after the end of the gzip member were not read (CloudTrail writes one member: possible tampering)",
+                        i.trailing_bytes
+                    ),
+                    true,
+                ));
+            }
+            Some(i.bytes)
+        }
+        Err(reason) => {
+            errors.push(read_error(object, reason, false));
+            None
         }
     }
 }

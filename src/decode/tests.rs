@@ -30,7 +30,7 @@ const DRIFTED: &str = r#"{"Records":[
 fn decodes_drifted_records_losslessly() {
     let d = Decoder::new(None, None, None).decode(&[object("k1", DRIFTED)]);
     assert!(d.errors.is_empty(), "{:?}", d.errors);
-    let b = &d.batch;
+    let b = &d.batch();
     assert_eq!(b.num_rows(), 2);
     let readonly = column(b, "readonly").as_boolean();
     assert_eq!((readonly.value(0), readonly.value(1)), (true, false));
@@ -79,22 +79,25 @@ fn projection_builds_only_requested_columns() {
     let name = schema.index_of("eventname").unwrap();
     let file = schema.index_of("log_file").unwrap();
     let d = Decoder::new(Some(&[name, file]), None, None).decode(&[object("k", DRIFTED)]);
-    assert_eq!(d.batch.num_columns(), 2);
+    assert_eq!(d.batch().num_columns(), 2);
     assert_eq!(
-        column(&d.batch, "eventname").as_string::<i32>().value(1),
+        column(&d.batch(), "eventname").as_string::<i32>().value(1),
         "StopLogging"
     );
     let empty = Decoder::new(Some(&[]), None, None).decode(&[object("k", DRIFTED)]);
-    assert_eq!((empty.batch.num_columns(), empty.batch.num_rows()), (0, 2));
+    assert_eq!(
+        (empty.batch().num_columns(), empty.batch().num_rows()),
+        (0, 2)
+    );
 }
 
 #[test]
 fn time_range_keeps_rows_in_half_open_interval() {
     let from = parse_time("2024-01-01T00:00:01Z");
     let d = Decoder::new(Some(&[]), Some(from), Some(from + 1)).decode(&[object("k", DRIFTED)]);
-    assert_eq!(d.batch.num_rows(), 1);
+    assert_eq!(d.batch().num_rows(), 1);
     let d = Decoder::new(Some(&[]), None, Some(from)).decode(&[object("k", DRIFTED)]);
-    assert_eq!(d.batch.num_rows(), 0);
+    assert_eq!(d.batch().num_rows(), 0);
 }
 
 fn parse_time(s: &str) -> i64 {
@@ -117,7 +120,7 @@ fn bad_objects_are_named_and_leave_no_rows() {
         null_record,
         empty,
     ]);
-    assert_eq!(d.batch.num_rows(), 2, "only the good object's rows");
+    assert_eq!(d.batch().num_rows(), 2, "only the good object's rows");
     let keys: Vec<&str> = d.errors.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(
         keys,
@@ -138,5 +141,38 @@ fn empty_records_and_bare_arrays_are_fine() {
         object("b", r#"[{"eventName":"X"}]"#),
     ]);
     assert!(d.errors.is_empty());
-    assert_eq!(d.batch.num_rows(), 1);
+    assert_eq!(d.batch().num_rows(), 1);
+}
+
+#[test]
+fn large_units_are_decoded_in_groups_bounded_by_inflated_bytes() {
+    // Three objects of ~30 MiB each (one long string apiece): more than one group's budget.
+    let big = |key: &str| {
+        let filler = "x".repeat(30 << 20);
+        object(
+            key,
+            &format!(r#"{{"Records":[{{"eventName":"Big","userAgent":"{filler}"}}]}}"#),
+        )
+    };
+    let d = Decoder::new(None, None, None).decode(&[
+        big("a"),
+        big("b"),
+        big("c"),
+        object("d", DRIFTED),
+    ]);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(
+        d.batches.len(),
+        2,
+        "{:?}",
+        d.batches
+            .iter()
+            .map(RecordBatch::num_rows)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!((d.num_rows(), d.objects_read), (5, 4));
+    for b in &d.batches {
+        let bytes: usize = column(b, "useragent").as_string::<i32>().value_data().len();
+        assert!(bytes <= GROUP_INFLATED_BYTES + (30 << 20), "{bytes}");
+    }
 }

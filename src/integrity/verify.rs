@@ -21,7 +21,7 @@ use super::logs::{LogFileCheck, LogFileStatus, judge};
 use crate::archive::fetch::checked::{Outcome, check_each};
 use crate::archive::layout::parse_key;
 use crate::archive::{Location, ObjectKind, S3Options, Scope, list_objects};
-use crate::decode::gzip::inflate;
+use crate::decode::gzip::{MAX_DIGEST_INFLATED, inflate};
 use crate::error::{Error, Result};
 
 /// Where the public keys come from.
@@ -340,7 +340,7 @@ pub(crate) async fn read_digests(
 }
 
 fn read_digest_body(bytes: &[u8]) -> std::result::Result<(DigestDoc, String), String> {
-    let inflated = inflate(bytes)?;
+    let inflated = inflate(bytes, MAX_DIGEST_INFLATED)?;
     if inflated.trailing_bytes > 0 {
         return Err(format!(
             "{} bytes after the end of the gzip member",

@@ -285,7 +285,7 @@ struct StepRows {
 async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<StepRows> {
     let decoder = Decoder::new(None, None, None);
     let units = units(&objects);
-    let decoded: Vec<(RecordBatch, Vec<ReadError>)> = stream::iter(units)
+    let decoded: Vec<(Vec<RecordBatch>, Vec<ReadError>)> = stream::iter(units)
         .map(|unit| {
             let store = Arc::clone(&source.location.store);
             let retry = source.location.retry;
@@ -308,7 +308,7 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
                     .await
                     .map_err(|e| Error::Evidence(format!("internal: {e}")))?;
                 errors.extend(d.errors);
-                Ok::<_, Error>((d.batch, errors))
+                Ok::<_, Error>((d.batches, errors))
             }
         })
         .buffer_unordered(parallelism())
@@ -316,10 +316,10 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
         .await?;
     let mut bad: HashSet<String> = HashSet::new();
     let mut batches = Vec::with_capacity(decoded.len());
-    for (batch, errors) in decoded {
+    for (decoded_batches, errors) in decoded {
         bad.extend(errors.iter().map(|e| e.key.clone()));
         source.record_read_errors(errors)?;
-        batches.push(batch);
+        batches.extend(decoded_batches);
     }
     let schema = decoder.schema();
     let mut batch = concat_batches(&schema, &batches).map_err(|e| internal(e.to_string()))?;

@@ -235,7 +235,7 @@ mod tests {
             object("c", "111111111111", &["2026-10-01T05:00:00Z", "not a time"]),
         ];
         let decoded = Decoder::new(None, None, None).decode(&objects);
-        let parts = partition(&decoded.batch).unwrap();
+        let parts = partition(&decoded.batch()).unwrap();
         let folders: Vec<String> = parts.iter().map(|p| p.key.folder()).collect();
         assert_eq!(
             folders,

@@ -192,12 +192,16 @@ impl ExecutionPlan for CloudTrailExec {
                 )
             })
             .buffered(2)
-            .map_ok(move |batch| {
+            .map_ok(move |batches| {
                 // Split big units into engine-sized batches (slices share buffers: no copy).
-                let n = batch.num_rows();
-                let pieces: Vec<Result<RecordBatch>> = (0..n)
-                    .step_by(batch_size)
-                    .map(|offset| Ok(batch.slice(offset, batch_size.min(n - offset))))
+                let pieces: Vec<Result<RecordBatch>> = batches
+                    .iter()
+                    .flat_map(|batch| {
+                        let n = batch.num_rows();
+                        (0..n)
+                            .step_by(batch_size)
+                            .map(move |offset| Ok(batch.slice(offset, batch_size.min(n - offset))))
+                    })
                     .collect();
                 stream::iter(pieces)
             })
@@ -228,7 +232,7 @@ async fn read_unit(
     unit: Vec<ObjectEntry>,
     opened: Count,
     bytes_read: Count,
-) -> Result<RecordBatch> {
+) -> Result<Vec<RecordBatch>> {
     let store = Arc::clone(&source.location.store);
     let retry = source.location.retry;
     let fetched: Vec<std::result::Result<SourceObject, ReadError>> = stream::iter(unit)
@@ -250,14 +254,15 @@ async fn read_unit(
     ScanStats::add(&source.stats.objects_opened, objects.len() as u64);
     ScanStats::add(&source.stats.bytes_read, size as u64);
     let Decoded {
-        batch,
+        batches,
         errors: decode_errors,
         ..
     } = tokio::task::spawn_blocking(move || decoder.decode(&objects))
         .await
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
     errors.extend(decode_errors);
-    ScanStats::add(&source.stats.records, batch.num_rows() as u64);
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    ScanStats::add(&source.stats.records, rows as u64);
     source.record_read_errors(errors)?;
-    Ok(batch)
+    Ok(batches)
 }
