@@ -325,7 +325,13 @@ impl<'de> Visitor<'de> for DocumentVisitor<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
         let mut found = false;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "Records" && !found {
+            if key == "Records" {
+                // Two arrays: which one is the log is the attacker's choice. Not read.
+                if found {
+                    return Err(de::Error::custom(
+                        "a second \"Records\" array (CloudTrail writes one)",
+                    ));
+                }
                 map.next_value_seed(RecordsSeed(&mut *self.0))?;
                 found = true;
             } else {

@@ -112,7 +112,12 @@ fn bad_objects_are_named_and_leave_no_rows() {
     let no_records = object("norecords", r#"{"records":[]}"#);
     let null_record = object("nullrecord", r#"{"Records":[null]}"#);
     let empty = object("empty", "");
+    let twice = object(
+        "twice",
+        r#"{"Records":[{"eventName":"A"}],"Records":[{"eventName":"B"}]}"#,
+    );
     let d = Decoder::new(None, None, None).decode(&[
+        twice,
         half,
         good,
         not_json,
@@ -124,7 +129,7 @@ fn bad_objects_are_named_and_leave_no_rows() {
     let keys: Vec<&str> = d.errors.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(
         keys,
-        ["empty", "half", "norecords", "notjson", "nullrecord"]
+        ["empty", "half", "norecords", "notjson", "nullrecord", "twice"]
     );
     assert!(
         d.errors
