@@ -12,6 +12,7 @@ mod detection_agreement;
 mod engine;
 mod fault_proxy;
 mod faults;
+mod hostile;
 mod lake;
 mod report;
 mod report_html;

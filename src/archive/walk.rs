@@ -3,11 +3,11 @@
 //!
 //! object_store's local listing stops the whole listing at the first entry it cannot turn into
 //! a path (a newline or invalid UTF-8 in a name, a symlink loop), skips dangling symlinks without
-//! a word, and lists a FIFO as an object that then blocks whoever reads it. One hostile file must
+//! a word, follows folder symlinks wherever they lead, and lists a FIFO as an object that then
+//! blocks whoever reads it. One hostile file must
 //! not deny an investigator the rest of the archive, nor hide itself, so local archives are
 //! walked here: regular files become objects, everything else odd becomes a named entry.
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::{Path as FsPath, PathBuf};
 
@@ -45,14 +45,11 @@ pub(crate) fn subfolders(root: &FsPath, prefix: &Path) -> std::io::Result<Vec<Pa
     Ok(out)
 }
 
-/// Every regular file at or below `prefix`, recursively, following symlinks (loops are named).
+/// Every regular file at or below `prefix`, recursively. Symlinks to files are followed; symlinks
+/// to folders are named, not followed.
 pub(crate) fn walk(root: &FsPath, prefix: &Path) -> Walked {
     let mut walked = Walked::default();
     let start = fs_path(root, prefix);
-    let mut seen = HashSet::new();
-    if let Ok(canonical) = start.canonicalize() {
-        seen.insert(canonical);
-    }
     let mut stack = vec![(start, prefix.as_ref().to_string())];
     while let Some((dir, key)) = stack.pop() {
         let entries = match fs::read_dir(&dir) {
@@ -101,25 +98,21 @@ pub(crate) fn walk(root: &FsPath, prefix: &Path) -> Walked {
                     continue;
                 }
             };
-            if meta.is_dir() {
+            let linked = entry.file_type().is_ok_and(|t| t.is_symlink());
+            if meta.is_dir() && linked {
+                walked.odd.push((
+                    child_key,
+                    "symlink to a folder: not followed (it may loop, or lead outside the archive)"
+                        .into(),
+                ));
+            } else if meta.is_dir() {
                 if super::layout::has_log_extension(name) {
                     walked.odd.push((
                         child_key.clone(),
                         "a folder named like a log file (what it holds is listed)".into(),
                     ));
                 }
-                match path.canonicalize() {
-                    Ok(canonical) if seen.insert(canonical.clone()) => {
-                        stack.push((path, child_key))
-                    }
-                    Ok(_) => walked.odd.push((
-                        child_key,
-                        "symlink loop (leads to a folder already listed)".into(),
-                    )),
-                    Err(e) => walked
-                        .odd
-                        .push((child_key, format!("cannot be listed: {e}"))),
-                }
+                stack.push((path, child_key));
             } else if meta.is_file() {
                 match Path::parse(&child_key) {
                     Ok(location) => walked.objects.push(ObjectMeta {

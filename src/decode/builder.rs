@@ -3,8 +3,10 @@
 //! serde visits each record once; every value is appended to its column's builder as it is met,
 //! with no intermediate tree. Keys arrive in any order and may be missing or repeated: each struct
 //! row tracks which children it has filled and pads the rest with nulls when the object closes.
-//! Columns outside the projection are `Skip` builders whose values are passed over with
-//! `IgnoredAny`, so unused columns cost a scan but no allocation.
+//! Columns outside the projection are `Skip` builders whose values are parsed and checked by
+//! [`Checked`] but not kept: an object is readable or not whatever a query projects (serde's
+//! `IgnoredAny` would pass over invalid UTF-8, lone surrogates, control characters and numbers
+//! out of range unseen, and a query's projection would decide the object's verdict).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,7 +17,7 @@ use arrow::array::{
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field as ArrowField};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::schema::{Field, Kind, TIMEZONE, arrow_fields};
@@ -216,10 +218,11 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         match self.0 {
-            ColumnBuilder::Skip => deserializer.deserialize_ignored_any(IgnoredAny).map(|_| ()),
+            ColumnBuilder::Skip => deserializer.deserialize_any(Checked).map(|_| ()),
             ColumnBuilder::Text(b) => deserializer.deserialize_any(TextVisitor(b)),
             ColumnBuilder::Json(b) => {
                 let raw = <&RawValue as de::Deserialize>::deserialize(deserializer)?;
+                check_raw(raw)?;
                 match raw.get() {
                     "null" => b.append_null(),
                     text => b.append_value(text),
@@ -255,17 +258,18 @@ impl<'de> Visitor<'de> for StructVisitor<'_> {
                 }
                 // A repeated key: the first occurrence wins, as in most JSON readers.
                 Some(_) => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Checked>()?;
                 }
                 None if s.other_fields.is_some() => {
                     let raw = map.next_value::<&RawValue>()?;
+                    check_raw(raw)?;
                     other.push(if other.is_empty() { '{' } else { ',' });
                     other.push_str(&serde_json::to_string(&key).map_err(de::Error::custom)?);
                     other.push(':');
                     other.push_str(raw.get());
                 }
                 None => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Checked>()?;
                 }
             }
         }
@@ -312,7 +316,7 @@ impl<'de> Visitor<'de> for StructVisitor<'_> {
         self.visit_unit()
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Checked>()?.is_some() {}
         self.visit_unit()
     }
 }
@@ -344,6 +348,23 @@ impl<'de> Visitor<'de> for ListVisitor<'_> {
     }
 
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    // A scalar where a list belongs carries none of its elements (as for structs).
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
         self.visit_unit()
     }
 
@@ -457,11 +478,11 @@ impl<'de> Visitor<'de> for BoolVisitor<'_> {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        IgnoredAny.visit_map(map)?;
+        Checked.visit_map(map)?;
         self.visit_unit()
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        IgnoredAny.visit_seq(seq)?;
+        Checked.visit_seq(seq)?;
         self.visit_unit()
     }
 }
@@ -502,11 +523,68 @@ impl<'de> Visitor<'de> for TimeVisitor<'_> {
         self.visit_unit()
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        IgnoredAny.visit_map(map)?;
+        Checked.visit_map(map)?;
         self.visit_unit()
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        IgnoredAny.visit_seq(seq)?;
+        Checked.visit_seq(seq)?;
         self.visit_unit()
     }
+}
+
+/// A JSON value parsed whole and thrown away: strings decoded (UTF-8, escapes, surrogates,
+/// control characters checked), numbers converted (range checked), nesting depth limited.
+/// What `IgnoredAny` would skip unseen makes the object unreadable here too.
+pub(crate) struct Checked;
+
+impl<'de> de::Deserialize<'de> for Checked {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Checked)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_key::<Checked>()?.is_some() {
+            map.next_value::<Checked>()?;
+        }
+        Ok(Checked)
+    }
+}
+
+/// A value kept as raw JSON text is checked as [`Checked`] checks the values it skips.
+fn check_raw<E: de::Error>(raw: &RawValue) -> Result<(), E> {
+    serde_json::from_str::<Checked>(raw.get())
+        .map(|_| ())
+        .map_err(|e| E::custom(e))
 }

@@ -17,7 +17,7 @@ use arrow::array::{ArrayRef, BooleanArray, StringBuilder, TimestampMicrosecondAr
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use crate::archive::{ReadError, SourceObject};
 use builder::{StructBuilder, StructSeed};
@@ -335,7 +335,7 @@ impl<'de> Visitor<'de> for DocumentVisitor<'_> {
                 map.next_value_seed(RecordsSeed(&mut *self.0))?;
                 found = true;
             } else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<builder::Checked>()?;
             }
         }
         Ok(found)

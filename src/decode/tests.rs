@@ -129,7 +129,14 @@ fn bad_objects_are_named_and_leave_no_rows() {
     let keys: Vec<&str> = d.errors.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(
         keys,
-        ["empty", "half", "norecords", "notjson", "nullrecord", "twice"]
+        [
+            "empty",
+            "half",
+            "norecords",
+            "notjson",
+            "nullrecord",
+            "twice"
+        ]
     );
     assert!(
         d.errors
