@@ -147,7 +147,7 @@ pub(super) fn manifest_section(report: &ComplianceReport) -> String {
     out.push_str(&table(&["Input", "Count", "Detail"], &rows));
     let _ = writeln!(
         out,
-        "<h3>Verifying this report</h3>\n<p>Report SHA-256: {}. It is the SHA-256 of the JSON report (<code>--format json</code>) in canonical form: compact, object keys sorted, with <code>manifest.report_sha256</code> set to null. This page is rendered from that value. To check a JSON report:</p>\n<pre>{}</pre>",
+        "<h3>Verifying this report</h3>\n<p>Report SHA-256: {}. It is the SHA-256 of the same report in JSON, in canonical form: compact, object keys sorted, with <code>manifest.report_sha256</code> set to null. This page is rendered from that value. To check a JSON report:</p>\n<pre>{}</pre>",
         code(m.report_sha256.as_deref().unwrap_or("(unsealed)")),
         esc(VERIFY)
     );
