@@ -11,8 +11,8 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 const SQL: &str = "SELECT * FROM cloudtrail";
 
@@ -82,30 +82,9 @@ fn whole_scan(bin: &Path, archive: &Path) -> (f64, f64, usize) {
         .expect("start trailscope");
     let out = child.stdout.take().unwrap();
     let counter = std::thread::spawn(move || BufReader::new(out).lines().count());
-    let (code, peak) = wait_sampling_peak(child);
+    let (code, peak) = common::wait_sampling_peak(child);
     let rows = counter.join().unwrap();
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(code, 0, "SELECT * failed");
     (seconds, peak as f64 / 1024.0, rows)
-}
-
-/// Waits for `child`, reading its peak RSS (`VmHWM`, KiB) from /proc every 20 ms; the figure
-/// only grows, so the last sample before exit is the peak up to then.
-fn wait_sampling_peak(mut child: Child) -> (i32, u64) {
-    let status = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status) {
-            peak = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-                .unwrap_or(peak)
-                .max(peak);
-        }
-        if let Some(s) = child.try_wait().unwrap() {
-            return (s.code().unwrap_or(-1), peak);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

@@ -98,3 +98,24 @@ pub fn run_child(cmd: &mut Command) -> Value {
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(text.lines().last().unwrap_or("{}")).expect("child prints one JSON line")
 }
+
+/// Waits for `child`, reading its peak RSS (`VmHWM`, KiB) from /proc every 20 ms; the figure
+/// only grows, so the last sample before exit is the peak up to then.
+pub fn wait_sampling_peak(mut child: std::process::Child) -> (i32, u64) {
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            peak = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(peak)
+                .max(peak);
+        }
+        if let Some(s) = child.try_wait().unwrap() {
+            return (s.code().unwrap_or(-1), peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

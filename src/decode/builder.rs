@@ -237,6 +237,27 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
     }
 }
 
+/// Visitor methods taking any JSON scalar as `visit_unit` (a null of the visitor's column).
+macro_rules! scalars_are_null {
+    () => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            self.visit_unit()
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            self.visit_unit()
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            self.visit_unit()
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            self.visit_unit()
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            self.visit_unit()
+        }
+    };
+}
+
 struct StructVisitor<'a>(&'a mut StructBuilder);
 
 impl<'de> Visitor<'de> for StructVisitor<'_> {
@@ -300,21 +321,7 @@ impl<'de> Visitor<'de> for StructVisitor<'_> {
     }
 
     // A scalar where an object belongs carries none of the struct's fields.
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        self.visit_unit()
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        self.visit_unit()
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        self.visit_unit()
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        self.visit_unit()
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        self.visit_unit()
-    }
+    scalars_are_null!();
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq.next_element::<Checked>()?.is_some() {}
         self.visit_unit()
@@ -352,21 +359,7 @@ impl<'de> Visitor<'de> for ListVisitor<'_> {
     }
 
     // A scalar where a list belongs carries none of its elements (as for structs).
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        self.visit_unit()
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        self.visit_unit()
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        self.visit_unit()
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        self.visit_unit()
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        self.visit_unit()
-    }
+    scalars_are_null!();
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         // A single object where a list belongs: keep it as a one-element list.

@@ -109,6 +109,9 @@ pub fn inflate(bytes: &[u8], cap: usize) -> Result<Inflated, String> {
         }
         if out.len() > LARGE && turn.is_none() {
             turn = Some(LargeTurn::wait());
+            // Room for the rest up to the cap at once: growing by doubling would hold the old
+            // buffer and the new one together at every step (virtual until written).
+            out.reserve_exact(cap + CHUNK as usize - out.len());
         }
     }
     drop(decoder);

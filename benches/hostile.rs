@@ -1,0 +1,125 @@
+//! Peak memory of every command over a hostile archive: the real grycap archive (bundled under
+//! `testdata/`) salted with eight small gzips that inflate to 3 GiB of whitespace each and two
+//! holding a record with a 2.2 GB string. The promise is under 1 GiB on any input.
+//!
+//! `cargo bench --bench hostile -- [--data DIR] [--bin PATH]` (default `bench-data/hostile`; the
+//! binary Cargo built beside this benchmark). The baseline, in the same run, is each command over
+//! the pristine archive. The process is measured as a user runs it, its peak RSS sampled from
+//! /proc while it runs.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const DAY: &str = "AWSLogs/974349055189/CloudTrail/us-east-1/2017/06/01";
+
+fn main() {
+    let data =
+        common::option("--data").map_or_else(|| PathBuf::from("bench-data/hostile"), PathBuf::from);
+    let bin = common::option("--bin").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_trailscope")),
+        PathBuf::from,
+    );
+    let pristine = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/grycap-archive");
+    let hostile = prepare(&data, &pristine);
+    println!("archive: {}\nbinary: {}", hostile.display(), bin.display());
+    let lake = data.join("lake");
+    println!(
+        "| command | pristine: seconds, peak | hostile: seconds, peak, exit | peak / 1 GiB |\n|---|---|---|---|"
+    );
+    let commands: &[&[&str]] = &[
+        &["query", "SELECT count(*) FROM cloudtrail"],
+        &["query", "--format", "jsonl", "SELECT * FROM cloudtrail"],
+        &["check"],
+        &["gaps"],
+        &["verify", "--format", "jsonl"],
+        &["report", "--period", "2017", "--format", "json"],
+        &["convert", "--lake"],
+    ];
+    for args in commands {
+        let run = |archive: &Path| {
+            let _ = std::fs::remove_dir_all(&lake);
+            let mut cmd = Command::new(&bin);
+            cmd.arg(args[0])
+                .arg("-q")
+                .arg("-a")
+                .arg(archive)
+                .args(&args[1..]);
+            if args[0] == "convert" {
+                cmd.arg(&lake);
+            }
+            let started = Instant::now();
+            let child = cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start trailscope");
+            let (code, peak) = common::wait_sampling_peak(child);
+            (started.elapsed().as_secs_f64(), peak as f64 / 1024.0, code)
+        };
+        let (ps, pp, _) = run(&pristine);
+        let (hs, hp, code) = run(&hostile);
+        println!(
+            "| {} | {ps:.2} s, {pp:.0} MiB | {hs:.2} s, {hp:.0} MiB, {code} | {:.2} |",
+            args.join(" "),
+            hp / 1024.0
+        );
+    }
+}
+
+/// The pristine archive copied under `DIR/archive` with the hostile objects planted, once.
+fn prepare(data: &Path, pristine: &Path) -> PathBuf {
+    let archive = data.join("archive");
+    let done = archive.join(DAY).join("salted");
+    if done.exists() {
+        return archive;
+    }
+    let _ = std::fs::remove_dir_all(&archive);
+    copy(pristine, &archive);
+    let day = archive.join(DAY);
+    std::fs::create_dir_all(&day).unwrap();
+    let name =
+        |tag: &str| format!("974349055189_CloudTrail_us-east-1_20170601T0000Z_{tag}.json.gz");
+    let bomb = gzip_of(b"", &[b' '; 1 << 20], 3 << 10, b"");
+    for i in 0..8 {
+        std::fs::write(day.join(name(&format!("bomb{i}"))), &bomb).unwrap();
+    }
+    let giant = gzip_of(
+        br#"{"Records":[{"eventName":"Giant","userAgent":""#,
+        &[b'A'; 1 << 20],
+        2200,
+        br#""}]}"#,
+    );
+    for i in 0..2 {
+        std::fs::write(day.join(name(&format!("giant{i}"))), &giant).unwrap();
+    }
+    std::fs::create_dir_all(&done).unwrap();
+    archive
+}
+
+fn gzip_of(head: &[u8], unit: &[u8], repeat: usize, tail: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(head).unwrap();
+    for _ in 0..repeat {
+        e.write_all(unit).unwrap();
+    }
+    e.write_all(tail).unwrap();
+    e.finish().unwrap()
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
