@@ -122,9 +122,23 @@ fn one_line_cause(message: &str) -> String {
 }
 
 /// Errors that may pass: server errors, throttling, broken connections and bodies. The others
-/// are answers about the object or the request, and the same again on every try.
+/// are answers about the object or the request (not found, access denied, a bad signature),
+/// and the same again on every try.
 fn is_transient(error: &object_store::Error) -> bool {
-    matches!(error, object_store::Error::Generic { .. })
+    if !matches!(error, object_store::Error::Generic { .. }) {
+        return false;
+    }
+    // object_store files most HTTP answers as `Generic`; its status type is private, so the
+    // status is read from the message ("... non-2xx status code: 403 Forbidden ...").
+    match http_status(&crate::error::causes(error)) {
+        Some(status) => status >= 500 || status == 408 || status == 429,
+        None => true,
+    }
+}
+
+fn http_status(message: &str) -> Option<u16> {
+    let (_, rest) = message.split_once("status code: ")?;
+    rest.get(..3)?.parse().ok()
 }
 
 /// A pause between half and all of `backoff` ("equal jitter"): clients throttled together do not
@@ -175,6 +189,27 @@ mod tests {
             .unwrap_err();
         assert!(e.attempts >= 2, "{e}");
         assert!(e.to_string().contains("--retry-budget"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn client_errors_are_answers_not_faults() {
+        let calls = AtomicU32::new(0);
+        let denied = || object_store::Error::Generic {
+            store: "S3",
+            source: "Error performing GET http://h/b in 5ms - Server returned non-2xx status \
+                     code: 403 Forbidden: (AccessDenied)"
+                .into(),
+        };
+        let e = RetryPolicy::default()
+            .run(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(denied())
+            })
+            .await
+            .unwrap_err();
+        assert_eq!((calls.load(Ordering::SeqCst), e.attempts), (1, 1));
+        assert_eq!(http_status("non-2xx status code: 503 Slow Down"), Some(503));
+        assert!(is_transient(&transient()));
     }
 
     #[test]
