@@ -8,12 +8,11 @@
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt, stream};
-use object_store::{ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{ComplianceReport, ReportInputs};
-use crate::archive::{ObjectEntry, ObjectKind, list_objects};
+use crate::archive::{Location, ObjectEntry, ObjectKind, list_objects};
 use crate::error::{Error, Result};
 use crate::table::ArchiveSource;
 
@@ -58,7 +57,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub async fn collect(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Manifest> {
     let logs = list_objects(&source.location, ObjectKind::Log, &source.scope).await?;
     let digests = list_objects(&source.location, ObjectKind::Digest, &source.scope).await?;
-    let store = &source.location.store;
+    let location = &source.location;
     // A local file's ETag is made from its inode and mtime: it differs between copies of the
     // same bytes, so only an object store's ETag is recorded.
     let keep_e_tag = source.location.local_dir.is_none();
@@ -73,8 +72,8 @@ pub async fn collect(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Ma
         }
     }
     Ok(Manifest {
-        log_files: hash_all(store, logs.objects, keep_e_tag).await?,
-        digests: hash_all(store, digests.objects, keep_e_tag).await?,
+        log_files: hash_all(location, logs.objects, keep_e_tag).await?,
+        digests: hash_all(location, digests.objects, keep_e_tag).await?,
         snapshots: inputs
             .snapshots
             .iter()
@@ -93,24 +92,33 @@ pub async fn collect(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Ma
     })
 }
 
+/// Hashes each object as stored, fetched with the archive's retries: one that still cannot be
+/// fetched fails the report (a manifest that leaves an object out would not be the evidence).
 async fn hash_all(
-    store: &Arc<dyn ObjectStore>,
+    location: &Location,
     objects: Vec<ObjectEntry>,
     keep_e_tag: bool,
 ) -> Result<Vec<InputObject>> {
     let mut out: Vec<InputObject> = stream::iter(objects)
         .map(|o| {
-            let store = Arc::clone(store);
+            let store = Arc::clone(&location.store);
+            let retry = location.retry;
             async move {
-                let path = crate::archive::fetch::store_path(&o.key);
-                let bytes = store.get(&path).await?.bytes().await?;
+                let (key, size, e_tag) = (o.key.clone(), o.size, o.e_tag.clone());
+                let bytes = crate::archive::fetch::fetch(store, retry, o)
+                    .await
+                    .map_err(|e| Error::Unfetched {
+                        key: e.key,
+                        reason: e.reason,
+                    })?
+                    .bytes;
                 let sha256 = tokio::task::spawn_blocking(move || sha256_hex(&bytes))
                     .await
-                    .map_err(|e| Error::Runtime(format!("hashing {}: {e}", o.key)))?;
+                    .map_err(|e| Error::Runtime(format!("hashing {key}: {e}")))?;
                 Ok::<_, Error>(InputObject {
-                    key: o.key,
-                    size: o.size,
-                    e_tag: o.e_tag.filter(|_| keep_e_tag),
+                    key,
+                    size,
+                    e_tag: e_tag.filter(|_| keep_e_tag),
                     sha256,
                 })
             }
