@@ -83,3 +83,83 @@ async fn s3_prefix_and_missing_bucket() {
         "credentials must never be printed"
     );
 }
+
+/// Keys an S3 bucket accepts but that cannot be object paths (`..`, `.`, `//`, a control
+/// character) are named with the reason, and the rest of the listing is read.
+#[tokio::test]
+async fn odd_keys_on_s3_are_named_and_do_not_stop_the_listing() {
+    let moto = moto();
+    let bucket = "odd-keys";
+    moto.upload(bucket, &grycap(), &[]).await;
+    let day = "AWSLogs/974349055189/CloudTrail/sa-east-1/2018/01/30";
+    let body = std::fs::read(
+        crate::util::keys_under(&grycap())
+            .iter()
+            .find(|k| k.starts_with(day))
+            .map(|k| grycap().join(k))
+            .unwrap(),
+    )
+    .unwrap();
+    let odd = [
+        (
+            format!("{day}/%2E%2E/x.json.gz"),
+            format!("{day}/../x.json.gz"),
+        ),
+        (
+            format!("{day}/%2E/dot.json.gz"),
+            format!("{day}/./dot.json.gz"),
+        ),
+        (
+            format!("{day}//double.json.gz"),
+            format!("{day}//double.json.gz"),
+        ),
+        (
+            format!("{day}/ctl%01.json.gz"),
+            format!("{day}/ctl\u{1}.json.gz"),
+        ),
+    ];
+    let addr = moto.endpoint.trim_start_matches("http://");
+    for (path, _) in &odd {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "PUT /{bucket}/{path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        stream.write_all(&body).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
+    }
+    let run = |sql: &str| {
+        trailscope_with_env(
+            &[
+                "query",
+                "-q",
+                "-a",
+                &format!("s3://{bucket}"),
+                "--endpoint-url",
+                &moto.endpoint,
+                "--format",
+                "json",
+                sql,
+            ],
+            MOTO_ENV,
+        )
+    };
+    let count = run("SELECT count(*) AS n FROM cloudtrail");
+    assert_eq!(count.status.code(), Some(0), "{}", stderr(&count));
+    assert_eq!(stdout(&count).trim(), r#"[{"n":17598}]"#);
+    let errors = run("SELECT key, reason FROM read_errors ORDER BY key");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&errors)).unwrap();
+    let named: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
+    let expected: std::collections::BTreeSet<&str> = odd.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(named, expected);
+    assert!(
+        rows.iter()
+            .all(|r| r["reason"].as_str().unwrap().contains("object path"))
+    );
+}

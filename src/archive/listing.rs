@@ -16,7 +16,7 @@ use object_store::path::Path;
 
 use super::layout::{ObjectKind, ParsedKey, has_log_extension, is_account_id, parse_key};
 use super::location::Location;
-use super::walk;
+use super::{raw_listing, walk};
 use crate::error::Result;
 
 /// Per key, the later of two days (a key in one map only keeps its day).
@@ -299,16 +299,28 @@ impl Lister<'_> {
         let store = &self.location.store;
         let at = (!prefix.as_ref().is_empty()).then_some(&prefix);
         // A listing that breaks off (a dropped connection, a truncated page) starts again whole.
-        let objects = self
+        let listed = self
             .location
             .retry
             .run(|| store.list(at).try_collect::<Vec<_>>())
-            .await
-            .map_err(|e| self.failed(&prefix, e))?;
-        Ok(Listed {
-            objects,
-            odd: Vec::new(),
-        })
+            .await;
+        match (listed, &self.location.s3) {
+            (Ok(objects), _) => Ok(Listed {
+                objects,
+                odd: Vec::new(),
+            }),
+            // A key that cannot be a path fails its whole page: list again with raw keys.
+            (Err(e), Some(s3)) if matches!(e.error, object_store::Error::InvalidPath { .. }) => {
+                let raw_prefix = if prefix.as_ref().is_empty() {
+                    String::new()
+                } else {
+                    format!("{prefix}/")
+                };
+                let (objects, odd) = raw_listing::list_raw(s3, &raw_prefix).await?;
+                Ok(Listed { objects, odd })
+            }
+            (Err(e), _) => Err(self.failed(&prefix, e)),
+        }
     }
 
     /// The folders whose full listings hold every object of `kind` in `scope`.

@@ -48,6 +48,16 @@ pub struct Location {
     pub local_files: Option<Arc<LocalFileSystem>>,
     /// How reads of this store are retried (not at all for a local directory).
     pub retry: RetryPolicy,
+    /// The bucket, its region and the options it was opened with, for an S3 archive.
+    pub s3: Option<S3Access>,
+}
+
+/// What listing an S3 archive with the AWS SDK needs (see `raw_listing`).
+#[derive(Debug, Clone)]
+pub struct S3Access {
+    pub bucket: String,
+    pub region: String,
+    pub options: S3Options,
 }
 
 impl Location {
@@ -61,6 +71,7 @@ impl Location {
             local_dir: None,
             local_files: None,
             retry: RetryPolicy::NONE,
+            s3: None,
         }
     }
 
@@ -112,6 +123,7 @@ fn open_local(display: &str, dir: &std::path::Path) -> Result<Location> {
         local_dir: Some(dir),
         local_files: Some(store),
         retry: RetryPolicy::NONE,
+        s3: None,
     })
 }
 
@@ -160,7 +172,7 @@ async fn open_s3(display: &str, rest: &str, opts: &S3Options) -> Result<Location
             }
         }
     };
-    builder = builder.with_region(region);
+    builder = builder.with_region(region.clone());
     if let Some(endpoint) = &opts.endpoint_url {
         let url = url::Url::parse(endpoint).map_err(|e| {
             Error::input(
@@ -191,6 +203,11 @@ async fn open_s3(display: &str, rest: &str, opts: &S3Options) -> Result<Location
         local_dir: None,
         local_files: None,
         retry,
+        s3: Some(S3Access {
+            bucket: bucket.to_string(),
+            region,
+            options: opts.clone(),
+        }),
     })
 }
 

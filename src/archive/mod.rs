@@ -5,6 +5,7 @@ pub mod fetch;
 pub mod layout;
 pub mod listing;
 pub mod location;
+mod raw_listing;
 pub mod retry;
 pub mod source;
 mod walk;

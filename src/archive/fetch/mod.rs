@@ -61,7 +61,16 @@ impl ReadError {
 
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.reason)
+        // A hostile key's control characters (a newline, a terminal escape) are shown escaped.
+        let key: String = self
+            .key
+            .chars()
+            .map(|c| match c.is_control() {
+                true => c.escape_default().to_string(),
+                false => c.to_string(),
+            })
+            .collect();
+        write!(f, "{key}: {}", self.reason)
     }
 }
 
