@@ -50,9 +50,7 @@ impl ArchiveSource {
             _ => Ok(()),
         }
     }
-}
 
-impl ArchiveSource {
     /// Files the problems a scan met with the objects of one read: an unfetched object fails the
     /// read unless partial answers are allowed; an unreadable one under `--strict`.
     pub fn record_read_errors(&self, errors: Vec<ReadError>) -> crate::Result<()> {
