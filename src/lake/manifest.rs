@@ -356,8 +356,18 @@ async fn read_manifests(lake: &Lake, versions: &[u64]) -> Result<Vec<(u64, Bytes
     stream::iter(versions.iter().copied())
         .map(|v| {
             let store = Arc::clone(&lake.location.store);
+            let retry = lake.location.retry;
             let path = lake.path(&format!("{META_FOLDER}/{}", manifest_name(v)));
-            async move { Ok::<_, Error>((v, store.get(&path).await?.bytes().await?)) }
+            async move {
+                let bytes = retry
+                    .run(|| async { store.get(&path).await?.bytes().await })
+                    .await
+                    .map_err(|e| Error::Archive {
+                        location: lake.display().to_string(),
+                        reason: format!("reading manifest {path}: {e}"),
+                    })?;
+                Ok::<_, Error>((v, bytes))
+            }
         })
         .buffered(16)
         .try_collect()

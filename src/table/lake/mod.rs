@@ -117,11 +117,17 @@ pub(crate) async fn raw_candidates(
     for key in &checkpoint.read_raw {
         let Some(parsed) = older(key) else { continue };
         let path = crate::archive::fetch::store_path(key);
-        let meta = match store.head(&path).await {
+        let meta = match source.location.retry.run(|| store.head(&path)).await {
             Ok(meta) => meta,
             // Gone since: the raw table would not see it either.
-            Err(object_store::Error::NotFound { .. }) => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                return Err(crate::Error::Unfetched {
+                    key: key.clone(),
+                    reason: format!("could not be fetched: {e}"),
+                }
+                .into());
+            }
         };
         listed.push(ObjectEntry {
             key: key.clone(),
