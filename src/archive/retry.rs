@@ -81,6 +81,11 @@ impl Exhausted {
     pub fn is_not_found(&self) -> bool {
         matches!(self.error, object_store::Error::NotFound { .. })
     }
+
+    /// The reason an object is `unfetched`, as every reader names it.
+    pub fn fetch_reason(&self) -> String {
+        format!("could not be fetched: {self}")
+    }
 }
 
 impl std::fmt::Display for Exhausted {

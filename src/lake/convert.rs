@@ -11,7 +11,6 @@
 //! with `--lake` still read and report them exactly as a raw scan does.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 
 use arrow::array::{AsArray, BooleanArray, RecordBatch};
 use arrow::compute::{concat_batches, filter_record_batch};
@@ -26,7 +25,7 @@ use super::manifest::{
 };
 use super::write::{self, PartitionRows};
 use super::{Lake, META_FOLDER};
-use crate::archive::fetch::{FETCH_CONCURRENCY, fetch, units};
+use crate::archive::fetch::{fetch_unit, units};
 use crate::archive::layout::parse_key;
 use crate::archive::{ArchiveSource, ReadError};
 use crate::archive::{ObjectEntry, ObjectKind, Skipped, list_objects};
@@ -287,23 +286,9 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
     let units = units(&objects);
     let decoded: Vec<(Vec<RecordBatch>, Vec<ReadError>)> = stream::iter(units)
         .map(|unit| {
-            let store = Arc::clone(&source.location.store);
-            let retry = source.location.retry;
             let decoder = decoder.clone();
             async move {
-                let fetched: Vec<_> = stream::iter(unit)
-                    .map(|entry| fetch(Arc::clone(&store), retry, entry))
-                    .buffered(FETCH_CONCURRENCY)
-                    .collect()
-                    .await;
-                let mut errors = Vec::new();
-                let mut good = Vec::new();
-                for f in fetched {
-                    match f {
-                        Ok(o) => good.push(o),
-                        Err(e) => errors.push(e),
-                    }
-                }
+                let (good, mut errors) = fetch_unit(&source.location, unit).await;
                 let d = tokio::task::spawn_blocking(move || decoder.decode(&good))
                     .await
                     .map_err(|e| Error::Evidence(format!("internal: {e}")))?;

@@ -25,8 +25,8 @@ use datafusion::physical_plan::{
 };
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::archive::fetch::{FETCH_CONCURRENCY, fetch, units};
-use crate::archive::{ArchiveSource, ObjectEntry, ReadError, ScanStats, Scope, SourceObject};
+use crate::archive::fetch::{fetch_unit, units};
+use crate::archive::{ArchiveSource, ObjectEntry, ScanStats, Scope};
 use crate::decode::{Decoded, Decoder};
 
 #[derive(Debug)]
@@ -233,21 +233,7 @@ async fn read_unit(
     opened: Count,
     bytes_read: Count,
 ) -> Result<Vec<RecordBatch>> {
-    let store = Arc::clone(&source.location.store);
-    let retry = source.location.retry;
-    let fetched: Vec<std::result::Result<SourceObject, ReadError>> = stream::iter(unit)
-        .map(|entry| fetch(Arc::clone(&store), retry, entry))
-        .buffered(FETCH_CONCURRENCY)
-        .collect()
-        .await;
-    let mut errors = Vec::new();
-    let mut objects = Vec::with_capacity(fetched.len());
-    for f in fetched {
-        match f {
-            Ok(o) => objects.push(o),
-            Err(e) => errors.push(e),
-        }
-    }
+    let (objects, mut errors) = fetch_unit(&source.location, unit).await;
     let size: usize = objects.iter().map(|o| o.bytes.len()).sum();
     opened.add(objects.len());
     bytes_read.add(size);

@@ -239,7 +239,7 @@ async fn get(
     match got {
         Ok(got) => Ok(Some(got)),
         Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(format!("could not be fetched: {e}")),
+        Err(e) => Err(e.fetch_reason()),
     }
 }
 

@@ -124,7 +124,7 @@ pub async fn fetch(
             reason: if e.is_not_found() {
                 "listed, then not found when fetched (deleted or moved meanwhile)".to_string()
             } else {
-                format!("could not be fetched: {e}")
+                e.fetch_reason()
             },
             key: entry.key,
             account_id: entry.parsed.account_id,
@@ -133,6 +133,29 @@ pub async fn fetch(
             unfetched: true,
         }),
     }
+}
+
+/// Fetches a unit's objects, [`FETCH_CONCURRENCY`] at a time: the objects that arrived, and
+/// the errors of those that did not.
+pub async fn fetch_unit(
+    location: &super::Location,
+    unit: Vec<ObjectEntry>,
+) -> (Vec<SourceObject>, Vec<ReadError>) {
+    use futures::StreamExt;
+    let fetched: Vec<_> = futures::stream::iter(unit)
+        .map(|entry| fetch(Arc::clone(&location.store), location.retry, entry))
+        .buffered(FETCH_CONCURRENCY)
+        .collect()
+        .await;
+    let mut objects = Vec::with_capacity(fetched.len());
+    let mut errors = Vec::new();
+    for f in fetched {
+        match f {
+            Ok(o) => objects.push(o),
+            Err(e) => errors.push(e),
+        }
+    }
+    (objects, errors)
 }
 
 /// The store path of an object key. Keys come from listings, so they parse; a key that does not

@@ -124,7 +124,7 @@ pub(crate) async fn raw_candidates(
             Err(e) => {
                 return Err(crate::Error::Unfetched {
                     key: key.clone(),
-                    reason: format!("could not be fetched: {e}"),
+                    reason: e.fetch_reason(),
                 }
                 .into());
             }
