@@ -46,6 +46,9 @@ pub struct VerifyOptions {
     pub signatures: HashMap<String, String>,
     /// Objects fetched at once.
     pub concurrency: usize,
+    /// Whether a digest or log file that cannot be fetched (after retries) gets the verdict
+    /// `unfetched` instead of failing the run.
+    pub allow_partial: bool,
 }
 
 impl Default for VerifyOptions {
@@ -55,6 +58,7 @@ impl Default for VerifyOptions {
             keys: KeySource::Skip,
             signatures: HashMap::new(),
             concurrency: 64,
+            allow_partial: false,
         }
     }
 }
@@ -98,21 +102,6 @@ impl VerifyReport {
                 .log_files
                 .iter()
                 .all(|l| matches!(l.status, LogFileStatus::Valid | LogFileStatus::Unattested))
-    }
-
-    /// The first object whose bytes could not be fetched, with the reason.
-    pub fn first_unfetched(&self) -> Option<(&str, &str)> {
-        let digests = self
-            .digests
-            .iter()
-            .filter(|d| d.status == DigestStatus::Unfetched)
-            .map(|d| (d.key.as_str(), d.detail.as_str()));
-        let logs = self
-            .log_files
-            .iter()
-            .filter(|l| l.status == LogFileStatus::Unfetched)
-            .map(|l| (l.key.as_str(), l.detail.as_str()));
-        digests.chain(logs).next()
     }
 }
 
@@ -197,6 +186,13 @@ pub async fn verify(
         scope,
         options.trail.is_some(),
     ));
+    if !options.allow_partial
+        && let Some(l) = log_files
+            .iter()
+            .find(|l| l.status == LogFileStatus::Unfetched)
+    {
+        return Err(unfetched(&l.key, &l.detail));
+    }
     log_files.sort_by(|a, b| a.key.cmp(&b.key).then(a.digest_key.cmp(&b.digest_key)));
     let digests = checks
         .into_iter()
@@ -220,6 +216,13 @@ async fn keys_for(opts: &S3Options, inputs: &[DigestInput]) -> Result<KeyRing> {
     };
     let regions: BTreeSet<String> = inputs.iter().map(|d| d.parsed.region.clone()).collect();
     list_public_keys(opts, &regions, first - Duration::hours(1), last).await
+}
+
+fn unfetched(key: &str, reason: &str) -> Error {
+    Error::Unfetched {
+        key: key.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 fn wanted_trail(options: &VerifyOptions, trail: &str) -> bool {
@@ -302,6 +305,14 @@ pub(crate) async fn read_digests(
                 d.metadata_signature = options.signatures.get(obj).cloned();
             }
         }
+    }
+    if !options.allow_partial
+        && let Some(d) = inputs.iter().find(|d| d.unfetched)
+    {
+        return Err(unfetched(
+            &d.key,
+            d.body.as_ref().err().map_or("", String::as_str),
+        ));
     }
     inputs.sort_by(|a, b| a.key.cmp(&b.key));
     let mut listed = Vec::new();

@@ -239,6 +239,7 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
     let verify_options = VerifyOptions {
         keys: inputs.keys.clone(),
         signatures: inputs.signatures.clone(),
+        allow_partial: source.allow_partial,
         ..VerifyOptions::default()
     };
     let verified =

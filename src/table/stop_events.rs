@@ -95,5 +95,9 @@ pub async fn gaps(
     in_range: Option<&SessionContext>,
 ) -> Result<GapReport> {
     let events = CloudTrailStops::new(source, in_range);
-    crate::integrity::gaps(&source.location, &source.scope, options, &events).await
+    let options = GapOptions {
+        allow_partial: source.allow_partial,
+        ..options.clone()
+    };
+    crate::integrity::gaps(&source.location, &source.scope, &options, &events).await
 }

@@ -35,6 +35,9 @@ pub struct GapOptions {
     pub trail: Option<String>,
     /// How far before the range to look for the StopLogging that explains a gap at its start.
     pub stop_lookback: Duration,
+    /// Whether a digest that cannot be fetched (after retries) is left out of the attestation
+    /// instead of failing the run.
+    pub allow_partial: bool,
 }
 
 impl Default for GapOptions {
@@ -43,6 +46,7 @@ impl Default for GapOptions {
             threshold: Duration::minutes(60),
             trail: None,
             stop_lookback: Duration::days(7),
+            allow_partial: false,
         }
     }
 }
@@ -136,6 +140,7 @@ pub async fn gaps(
 ) -> Result<GapReport> {
     let verify_options = VerifyOptions {
         trail: None,
+        allow_partial: options.allow_partial,
         ..VerifyOptions::default()
     };
     let phase = read_digests(location, scope, &verify_options).await?;
