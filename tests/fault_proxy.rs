@@ -63,30 +63,82 @@ impl Rule {
     }
 }
 
+/// A request as the proxy saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `GET /bucket/key?query HTTP/1.1`
+    pub line: String,
+    /// Header lines, names as sent.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Decides whether a request may pass: `Err(why)` answers `403 AccessDenied`, as an IAM policy
+/// that does not allow the request would.
+pub type Gate = Arc<dyn Fn(&Request) -> Result<(), String> + Send + Sync>;
+
 /// A running proxy; it stops with the test process.
 pub struct FaultProxy {
     pub endpoint: String,
     /// How many requests each fault was applied to.
     pub applied: Arc<Mutex<Vec<Fault>>>,
+    /// Every request refused by the gate, with the reason.
+    pub denied: Arc<Mutex<Vec<String>>>,
+    /// Every request that arrived, in order.
+    pub seen: Arc<Mutex<Vec<String>>>,
+}
+
+/// What every connection of one proxy shares.
+struct Shared {
+    upstream: String,
+    rules: Mutex<Vec<Rule>>,
+    gate: Option<Gate>,
+    applied: Arc<Mutex<Vec<Fault>>>,
+    denied: Arc<Mutex<Vec<String>>>,
+    seen: Arc<Mutex<Vec<String>>>,
 }
 
 impl FaultProxy {
     pub fn start(upstream: &str, rules: Vec<Rule>) -> FaultProxy {
+        FaultProxy::start_gated(upstream, rules, None)
+    }
+
+    /// A proxy that also refuses what `gate` does not allow.
+    pub fn start_gated(upstream: &str, rules: Vec<Rule>, gate: Option<Gate>) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let upstream = upstream.trim_start_matches("http://").to_string();
-        let rules = Arc::new(Mutex::new(rules));
-        let applied = Arc::new(Mutex::new(Vec::new()));
-        let (r, a) = (rules, Arc::clone(&applied));
+        let shared = Arc::new(Shared {
+            upstream: upstream.trim_start_matches("http://").to_string(),
+            rules: Mutex::new(rules),
+            gate,
+            applied: Arc::default(),
+            denied: Arc::default(),
+            seen: Arc::default(),
+        });
+        let proxy = FaultProxy {
+            endpoint,
+            applied: Arc::clone(&shared.applied),
+            denied: Arc::clone(&shared.denied),
+            seen: Arc::clone(&shared.seen),
+        };
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let (r, a, upstream) = (Arc::clone(&r), Arc::clone(&a), upstream.clone());
+                let shared = Arc::clone(&shared);
                 std::thread::spawn(move || {
-                    let _ = serve(client, &upstream, &r, &a);
+                    let _ = serve(client, &shared);
                 });
             }
         });
-        FaultProxy { endpoint, applied }
+        proxy
     }
 
     /// How many requests got `fault`.
@@ -118,12 +170,7 @@ fn choose(rules: &Mutex<Vec<Rule>>, request_line: &str) -> Option<Fault> {
     None
 }
 
-fn serve(
-    client: TcpStream,
-    upstream: &str,
-    rules: &Mutex<Vec<Rule>>,
-    applied: &Mutex<Vec<Fault>>,
-) -> std::io::Result<()> {
+fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let mut head = Vec::new();
     let mut content_length = 0usize;
@@ -149,11 +196,36 @@ fn serve(
     let mut body = vec![0; content_length];
     reader.read_exact(&mut body)?;
     let request_line = head.first().cloned().unwrap_or_default();
-    let fault = choose(rules, &request_line);
-    if let Some(f) = fault {
-        applied.lock().unwrap().push(f);
-    }
+    shared
+        .seen
+        .lock()
+        .unwrap()
+        .push(request_line.trim_end().to_string());
     let mut client = client;
+    if let Some(gate) = &shared.gate {
+        let request = Request {
+            line: request_line.trim_end().to_string(),
+            headers: head[1..]
+                .iter()
+                .filter_map(|l| l.split_once(':'))
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+                .collect(),
+            body: body.clone(),
+        };
+        if let Err(why) = gate(&request) {
+            shared.denied.lock().unwrap().push(why);
+            return answer(
+                &mut client,
+                "403 Forbidden",
+                "AccessDenied",
+                "Access Denied",
+            );
+        }
+    }
+    let fault = choose(&shared.rules, &request_line);
+    if let Some(f) = fault {
+        shared.applied.lock().unwrap().push(f);
+    }
     match fault {
         Some(Fault::SlowDown) => {
             return answer(
@@ -177,7 +249,7 @@ fn serve(
         Some(Fault::Stall(d)) => std::thread::sleep(d),
         Some(Fault::TruncateBody) | None => {}
     }
-    let mut up = TcpStream::connect(upstream)?;
+    let mut up = TcpStream::connect(&shared.upstream)?;
     let last = head.len() - 1;
     head.insert(last, "Connection: close\r\n".to_string());
     up.write_all(head.concat().as_bytes())?;

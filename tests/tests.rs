@@ -14,6 +14,7 @@ mod fault_proxy;
 mod faults;
 mod hostile;
 mod lake;
+mod least_privilege;
 mod report;
 mod report_html;
 mod report_ocsf;
