@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 pub enum Fault {
     /// `503 SlowDown`, as S3 answers while it scales a prefix.
     SlowDown,
+    /// `503 SlowDown` with `Retry-After: N` (seconds).
+    SlowDownRetryAfter(u64),
     /// `500 InternalError`.
     InternalError,
     /// The connection is closed without an answer.
@@ -93,8 +95,8 @@ pub struct FaultProxy {
     pub applied: Arc<Mutex<Vec<Fault>>>,
     /// Every request refused by the gate, with the reason.
     pub denied: Arc<Mutex<Vec<String>>>,
-    /// Every request that arrived, in order.
-    pub seen: Arc<Mutex<Vec<String>>>,
+    /// Every request line that arrived, in order, with when.
+    pub seen: Arc<Mutex<Vec<(Instant, String)>>>,
 }
 
 /// What every connection of one proxy shares.
@@ -104,7 +106,7 @@ struct Shared {
     gate: Option<Gate>,
     applied: Arc<Mutex<Vec<Fault>>>,
     denied: Arc<Mutex<Vec<String>>>,
-    seen: Arc<Mutex<Vec<String>>>,
+    seen: Arc<Mutex<Vec<(Instant, String)>>>,
 }
 
 impl FaultProxy {
@@ -196,11 +198,8 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut body = vec![0; content_length];
     reader.read_exact(&mut body)?;
     let request_line = head.first().cloned().unwrap_or_default();
-    shared
-        .seen
-        .lock()
-        .unwrap()
-        .push(request_line.trim_end().to_string());
+    let arrived = (Instant::now(), request_line.trim_end().to_string());
+    shared.seen.lock().unwrap().push(arrived);
     let mut client = client;
     if let Some(gate) = &shared.gate {
         let request = Request {
@@ -217,8 +216,8 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             return answer(
                 &mut client,
                 "403 Forbidden",
-                "AccessDenied",
-                "Access Denied",
+                ("AccessDenied", "Access Denied"),
+                "",
             );
         }
     }
@@ -228,19 +227,21 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     }
     match fault {
         Some(Fault::SlowDown) => {
-            return answer(
-                &mut client,
-                "503 Slow Down",
-                "SlowDown",
-                "Please reduce your request rate.",
-            );
+            return answer(&mut client, "503 Slow Down", SLOW_DOWN, "");
+        }
+        Some(Fault::SlowDownRetryAfter(seconds)) => {
+            let header = format!("Retry-After: {seconds}\r\n");
+            return answer(&mut client, "503 Slow Down", SLOW_DOWN, &header);
         }
         Some(Fault::InternalError) => {
             return answer(
                 &mut client,
                 "500 Internal Server Error",
-                "InternalError",
-                "We encountered an internal error. Please try again.",
+                (
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                ),
+                "",
             );
         }
         Some(Fault::Reset) => {
@@ -277,13 +278,21 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     client.shutdown(Shutdown::Both)
 }
 
-fn answer(client: &mut TcpStream, status: &str, code: &str, message: &str) -> std::io::Result<()> {
+const SLOW_DOWN: (&str, &str) = ("SlowDown", "Please reduce your request rate.");
+
+/// An S3 error answer: `status`, the XML body's (code, message), and `extra` header lines.
+fn answer(
+    client: &mut TcpStream,
+    status: &str,
+    (code, message): (&str, &str),
+    extra: &str,
+) -> std::io::Result<()> {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
     );
     write!(
         client,
-        "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     client.flush()?;

@@ -146,3 +146,28 @@ async fn an_object_that_cannot_be_fetched_fails_the_command_or_is_named_unfetche
         "{rows:?}"
     );
 }
+
+#[tokio::test]
+async fn a_server_that_says_retry_after_is_not_asked_again_sooner() {
+    let (name, _) = some_log_file();
+    let proxy = proxy(vec![Rule::times(Fault::SlowDownRetryAfter(3), &name, 1)]).await;
+    let out = query(&proxy, &[], "SELECT count(*) AS n FROM cloudtrail");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("n\n{RECORDS}\n"));
+    assert_eq!(proxy.count(Fault::SlowDownRetryAfter(3)), 1);
+    let asked: Vec<_> = proxy
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, line)| line.starts_with("GET") && line.contains(&name))
+        .map(|(at, _)| *at)
+        .collect();
+    assert_eq!(asked.len(), 2, "one throttled GET, then one that succeeded");
+    // A lower bound only: a slow machine waits longer, never less.
+    assert!(
+        asked[1] - asked[0] >= Duration::from_secs(3),
+        "asked again after {:?}",
+        asked[1] - asked[0]
+    );
+}

@@ -301,9 +301,12 @@ async fn every_archive_command_works_with_only_list_bucket_and_get_object() {
         );
     }
     let seen = proxy.seen.lock().unwrap().clone();
-    assert!(seen.iter().any(|l| l.contains("list-type=2")), "no listing");
     assert!(
-        seen.iter().any(|l| l.contains("/CloudTrail-Digest/")),
+        seen.iter().any(|(_, l)| l.contains("list-type=2")),
+        "no listing"
+    );
+    assert!(
+        seen.iter().any(|(_, l)| l.contains("/CloudTrail-Digest/")),
         "no digest read"
     );
 

@@ -16,7 +16,7 @@ use object_store::path::Path;
 use object_store::{CredentialProvider, ObjectStore};
 use tokio::sync::Mutex;
 
-use super::retry::{DEFAULT_RETRY_BUDGET, RetryPolicy};
+use super::retry::{DEFAULT_RETRY_BUDGET, RetryAfterConnector, RetryPolicy};
 use crate::error::{Error, Result};
 
 /// Options for S3 and S3-compatible stores, as given on the command line.
@@ -154,6 +154,7 @@ async fn open_s3(display: &str, rest: &str, opts: &S3Options) -> Result<Location
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
         .with_retry(store_retries)
+        .with_http_connector(RetryAfterConnector { cap: retry.budget })
         .with_credentials(Arc::new(CachedSdkCredentials::new(credentials)));
     let region = match (&opts.region, &opts.endpoint_url) {
         (Some(r), _) => r.clone(),

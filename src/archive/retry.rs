@@ -5,10 +5,17 @@
 //! prefix, so every GET and LIST of the archive (bodies included) is also retried here, with
 //! exponential backoff and jitter, until a time budget sized for S3 runs out. Local directories
 //! are not retried: a local read error does not go away by waiting.
+//!
+//! A server that says how long to wait (`Retry-After` on a 429 or 503) is obeyed: its answer is
+//! handed to the retrying layers only once that pause is over ([`RetryAfterConnector`]).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use object_store::client::{
+    ClientOptions, HttpClient, HttpConnector, HttpError, HttpRequest, HttpResponse, HttpService,
+    ReqwestConnector,
+};
 use rand::Rng;
 
 /// The default time budget for one object or listing request, retries included.
@@ -153,6 +160,59 @@ fn jittered(backoff: Duration) -> Duration {
     half + half.mul_f64(rand::thread_rng().r#gen::<f64>())
 }
 
+/// Makes object_store's HTTP client wait out a throttling answer's `Retry-After` (at most `cap`,
+/// the retry budget) before returning it, so no retry comes sooner than the server asked.
+#[derive(Debug)]
+pub struct RetryAfterConnector {
+    pub cap: Duration,
+}
+
+impl HttpConnector for RetryAfterConnector {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        Ok(HttpClient::new(HonourRetryAfter {
+            inner: ReqwestConnector::default().connect(options)?,
+            cap: self.cap,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct HonourRetryAfter {
+    inner: HttpClient,
+    cap: Duration,
+}
+
+#[async_trait::async_trait]
+impl HttpService for HonourRetryAfter {
+    async fn call(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let response = self.inner.execute(request).await?;
+        if matches!(response.status().as_u16(), 429 | 503)
+            && let Some(pause) = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry_after(v, chrono::Utc::now()))
+        {
+            tokio::time::sleep(pause.min(self.cap)).await;
+        }
+        Ok(response)
+    }
+}
+
+/// A `Retry-After` value: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - now)
+            .to_std()
+            .unwrap_or_default(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +288,24 @@ mod tests {
             "Server returned non-2xx status code: 500 Internal Server Error: (InternalError)"
         );
         assert_eq!(one_line_cause("connection\nreset"), "connection reset");
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(retry_after(" 3 ", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-1", now), None);
     }
 
     #[tokio::test]
