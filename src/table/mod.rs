@@ -22,6 +22,7 @@ pub mod shared_scan;
 pub mod snapshot;
 pub mod statements;
 pub mod stop_events;
+mod trino_functions;
 pub mod views;
 
 use std::sync::Arc;
@@ -92,6 +93,7 @@ pub fn base_session() -> Result<SessionContext> {
     datafusion_functions_json::register_all(&mut state)?;
     let ctx = SessionContext::new_with_state(state);
     json_functions::register(&ctx);
+    trino_functions::register(&ctx);
     ctx.register_udf(filter_pattern::udf());
     Ok(ctx)
 }

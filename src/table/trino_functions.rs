@@ -1,0 +1,396 @@
+//! Trino's (Athena's and CloudTrail Lake's) date, regex and JSON functions, with Trino's
+//! argument order, units and NULL behaviour, so published queries run as they are:
+//! `from_iso8601_timestamp`, `to_iso8601`, `day_of_week`, `date_add`, `date_diff`,
+//! `regexp_extract` and `json_array_length`.
+//!
+//! Each function is one row-wise Rust function over Arrow arrays; [`TrinoFunction`] gives them
+//! DataFusion's signature plumbing once. Arguments are cast to one canonical type per position
+//! (timestamps to microseconds in UTC, as `eventtime` is), so a string literal works where
+//! Trino would accept one.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
+use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+
+pub fn register(ctx: &SessionContext) {
+    for f in FUNCTIONS {
+        ctx.register_udf(ScalarUDF::from(TrinoFunction {
+            spec: f,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }));
+    }
+}
+
+/// One argument's canonical type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Arg {
+    Text,
+    Int,
+    Time,
+}
+
+impl Arg {
+    fn data_type(self) -> DataType {
+        match self {
+            Arg::Text => DataType::Utf8,
+            Arg::Int => DataType::Int64,
+            Arg::Time => time_type(),
+        }
+    }
+}
+
+fn time_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// A function: its name, the argument lists it takes, what it returns, and its body over
+/// arrays already cast to the argument types (all of one length).
+#[derive(Debug)]
+struct Spec {
+    name: &'static str,
+    arities: &'static [&'static [Arg]],
+    returns: Arg,
+    body: fn(&[ArrayRef]) -> Result<ArrayRef>,
+}
+
+const FUNCTIONS: &[Spec] = &[
+    Spec {
+        name: "from_iso8601_timestamp",
+        arities: &[&[Arg::Text]],
+        returns: Arg::Time,
+        body: from_iso8601_timestamp,
+    },
+    Spec {
+        name: "to_iso8601",
+        arities: &[&[Arg::Time]],
+        returns: Arg::Text,
+        body: to_iso8601,
+    },
+    Spec {
+        name: "day_of_week",
+        arities: &[&[Arg::Time]],
+        returns: Arg::Int,
+        body: day_of_week,
+    },
+    Spec {
+        name: "date_add",
+        arities: &[&[Arg::Text, Arg::Int, Arg::Time]],
+        returns: Arg::Time,
+        body: date_add,
+    },
+    Spec {
+        name: "date_diff",
+        arities: &[&[Arg::Text, Arg::Time, Arg::Time]],
+        returns: Arg::Int,
+        body: date_diff,
+    },
+    Spec {
+        name: "regexp_extract",
+        arities: &[&[Arg::Text, Arg::Text], &[Arg::Text, Arg::Text, Arg::Int]],
+        returns: Arg::Text,
+        body: regexp_extract,
+    },
+    Spec {
+        name: "json_array_length",
+        arities: &[&[Arg::Text]],
+        returns: Arg::Int,
+        body: json_array_length,
+    },
+];
+
+#[derive(Debug)]
+struct TrinoFunction {
+    spec: &'static Spec,
+    signature: Signature,
+}
+
+// A function is its name: the names are unique within `FUNCTIONS`.
+impl PartialEq for TrinoFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.spec.name == other.spec.name
+    }
+}
+
+impl Eq for TrinoFunction {}
+
+impl std::hash::Hash for TrinoFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.spec.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for TrinoFunction {
+    fn name(&self) -> &str {
+        self.spec.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match self
+            .spec
+            .arities
+            .iter()
+            .find(|a| a.len() == arg_types.len())
+        {
+            Some(args) => Ok(args.iter().map(|a| a.data_type()).collect()),
+            None => {
+                let counts: Vec<String> = self
+                    .spec
+                    .arities
+                    .iter()
+                    .map(|a| a.len().to_string())
+                    .collect();
+                plan_err!(
+                    "{} takes {} arguments, not {}",
+                    self.spec.name,
+                    counts.join(" or "),
+                    arg_types.len()
+                )
+            }
+        }
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(self.spec.returns.data_type())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let all_scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let out = (self.spec.body)(&arrays)
+            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.spec.name)))?;
+        Ok(if all_scalar {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+        } else {
+            ColumnarValue::Array(out)
+        })
+    }
+}
+
+fn times(array: &ArrayRef) -> &TimestampMicrosecondArray {
+    array.as_primitive::<TimestampMicrosecondType>()
+}
+
+fn texts(array: &ArrayRef) -> &StringArray {
+    array.as_string::<i32>()
+}
+
+fn ints(array: &ArrayRef) -> &datafusion::arrow::array::PrimitiveArray<Int64Type> {
+    array.as_primitive::<Int64Type>()
+}
+
+fn to_time(micros: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| DataFusionError::Execution(format!("timestamp {micros} out of range")))
+}
+
+fn time_array(values: Vec<Option<i64>>) -> ArrayRef {
+    Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
+}
+
+/// `from_iso8601_timestamp('2017-06-01T10:00:00Z')`: ISO 8601 with a zone (or none: UTC), or a
+/// date alone. Text that is not ISO 8601 is an error, as in Trino.
+fn from_iso8601_timestamp(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let out = texts(&args[0])
+        .iter()
+        .map(|v| v.map(parse_iso8601).transpose())
+        .collect::<Result<Vec<_>>>()?;
+    Ok(time_array(out))
+}
+
+fn parse_iso8601(text: &str) -> Result<i64> {
+    let t = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
+        return Ok(at.timestamp_micros());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(at) = chrono::NaiveDateTime::parse_from_str(t, format) {
+            return Ok(at.and_utc().timestamp_micros());
+        }
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(day
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_micros());
+    }
+    exec_err!("invalid ISO 8601 timestamp {text:?}")
+}
+
+/// `to_iso8601(eventtime)`: `2017-06-01T10:00:00.000Z`, milliseconds and `Z`, as Trino prints
+/// a UTC timestamp.
+fn to_iso8601(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let out = times(&args[0])
+        .iter()
+        .map(|v| {
+            v.map(|m| Ok(to_time(m)?.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Arc::new(StringArray::from(out)))
+}
+
+/// ISO numbering, as Trino: Monday 1 to Sunday 7.
+fn day_of_week(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let out = times(&args[0])
+        .iter()
+        .map(|v| {
+            v.map(|m| Ok(i64::from(to_time(m)?.weekday().number_from_monday())))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Arc::new(Int64Array::from(out)))
+}
+
+/// A unit of `date_add` and `date_diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Fixed(i64),
+    Months(i64),
+}
+
+fn unit(name: &str) -> Result<Unit> {
+    const SECOND: i64 = 1_000_000;
+    Ok(match name.trim().to_ascii_lowercase().as_str() {
+        "millisecond" => Unit::Fixed(1_000),
+        "second" => Unit::Fixed(SECOND),
+        "minute" => Unit::Fixed(60 * SECOND),
+        "hour" => Unit::Fixed(3_600 * SECOND),
+        "day" => Unit::Fixed(86_400 * SECOND),
+        "week" => Unit::Fixed(7 * 86_400 * SECOND),
+        "month" => Unit::Months(1),
+        "quarter" => Unit::Months(3),
+        "year" => Unit::Months(12),
+        other => return exec_err!("unknown unit {other:?}"),
+    })
+}
+
+/// `date_add('day', -7, ts)`. Adding months keeps the day of the month, or the month's last day
+/// when it has fewer (Trino: Jan 31 plus one month is Feb 28 or 29).
+fn date_add(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let (units, amounts, at) = (texts(&args[0]), ints(&args[1]), times(&args[2]));
+    let mut out = Vec::with_capacity(at.len());
+    for i in 0..at.len() {
+        if units.is_null(i) || amounts.is_null(i) || at.is_null(i) {
+            out.push(None);
+            continue;
+        }
+        let n = amounts.value(i);
+        let value = match unit(units.value(i))? {
+            Unit::Fixed(step) => n.checked_mul(step).and_then(|d| at.value(i).checked_add(d)),
+            Unit::Months(step) => {
+                let t = to_time(at.value(i))?;
+                let months = n.saturating_mul(step);
+                let moved = if months >= 0 {
+                    t.checked_add_months(Months::new(months.unsigned_abs() as u32))
+                } else {
+                    t.checked_sub_months(Months::new(months.unsigned_abs() as u32))
+                };
+                moved.map(|t| t.timestamp_micros())
+            }
+        };
+        out.push(Some(value.ok_or_else(|| {
+            DataFusionError::Execution("result out of range".into())
+        })?));
+    }
+    Ok(time_array(out))
+}
+
+/// `date_diff('day', t1, t2)`: whole units from t1 to t2, truncated toward zero (negative
+/// when t2 is earlier). Months count only when the day and time of month are reached.
+fn date_diff(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let (units, from, to) = (texts(&args[0]), times(&args[1]), times(&args[2]));
+    let mut out = Vec::with_capacity(from.len());
+    for i in 0..from.len() {
+        if units.is_null(i) || from.is_null(i) || to.is_null(i) {
+            out.push(None);
+            continue;
+        }
+        let (a, b) = (from.value(i), to.value(i));
+        out.push(Some(match unit(units.value(i))? {
+            Unit::Fixed(step) => (b - a) / step,
+            Unit::Months(step) => whole_months(to_time(a)?, to_time(b)?) / step,
+        }));
+    }
+    Ok(Arc::new(Int64Array::from(out)))
+}
+
+fn whole_months(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+    if b < a {
+        return -whole_months(b, a);
+    }
+    let mut months = (i64::from(b.year()) - i64::from(a.year())) * 12 + i64::from(b.month())
+        - i64::from(a.month());
+    // Not yet a whole month if b's day and time of month come before a's.
+    if months > 0
+        && a.checked_add_months(Months::new(months as u32))
+            .is_none_or(|reached| reached > b)
+    {
+        months -= 1;
+    }
+    months
+}
+
+/// `regexp_extract(s, pattern[, group])`: the first match (or its group), NULL when nothing
+/// matches. The pattern is Java-style as in Trino; the `regex` crate reads the common subset.
+fn regexp_extract(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let (values, patterns) = (texts(&args[0]), texts(&args[1]));
+    let groups = args.get(2).map(ints);
+    let mut cache: Option<(String, regex::Regex)> = None;
+    let mut out = Vec::with_capacity(values.len());
+    for i in 0..values.len() {
+        if values.is_null(i) || patterns.is_null(i) || groups.is_some_and(|g| g.is_null(i)) {
+            out.push(None);
+            continue;
+        }
+        let pattern = patterns.value(i);
+        if cache.as_ref().is_none_or(|(p, _)| p != pattern) {
+            let compiled = regex::Regex::new(pattern).map_err(|e| {
+                DataFusionError::Execution(format!("invalid pattern {pattern:?}: {e}"))
+            })?;
+            cache = Some((pattern.to_string(), compiled));
+        }
+        let re = &cache.as_ref().unwrap().1;
+        let group = groups.map_or(0, |g| g.value(i));
+        if group < 0 || group as usize >= re.captures_len() {
+            return exec_err!("pattern has {} groups, not {group}", re.captures_len() - 1);
+        }
+        out.push(
+            re.captures(values.value(i))
+                .and_then(|c| c.get(group as usize))
+                .map(|m| m.as_str().to_string()),
+        );
+    }
+    Ok(Arc::new(StringArray::from(out)))
+}
+
+/// `json_array_length('[1,2]')`: the length of a JSON array, NULL for anything else.
+fn json_array_length(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let out: Vec<Option<i64>> = texts(&args[0])
+        .iter()
+        .map(|v| {
+            let parsed: serde_json::Value = serde_json::from_str(v?).ok()?;
+            parsed.as_array().map(|a| a.len() as i64)
+        })
+        .collect();
+    Ok(Arc::new(Int64Array::from(out)))
+}
+
+#[cfg(test)]
+mod tests;

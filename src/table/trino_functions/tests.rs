@@ -1,0 +1,158 @@
+//! Trino's documented examples (trino.io/docs/current/functions), run through a session.
+
+use datafusion::arrow::util::display::array_value_to_string;
+
+use crate::table::base_session;
+
+/// The first value of `SELECT expr`, as text.
+async fn value(expr: &str) -> String {
+    let ctx = base_session().unwrap();
+    let batches = ctx
+        .sql(&format!("SELECT {expr}"))
+        .await
+        .unwrap_or_else(|e| panic!("{expr}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{expr}: {e}"));
+    array_value_to_string(batches[0].column(0), 0).unwrap()
+}
+
+async fn error(expr: &str) -> String {
+    let ctx = base_session().unwrap();
+    match ctx.sql(&format!("SELECT {expr}")).await {
+        Err(e) => e.to_string(),
+        Ok(df) => df.collect().await.unwrap_err().to_string(),
+    }
+}
+
+#[tokio::test]
+async fn date_add_and_date_diff_as_documented() {
+    let at = "from_iso8601_timestamp('2020-03-01T00:00:00Z')";
+    assert_eq!(
+        value(&format!("to_iso8601(date_add('second', 86, {at}))")).await,
+        "2020-03-01T00:01:26.000Z"
+    );
+    assert_eq!(
+        value(&format!("to_iso8601(date_add('hour', 9, {at}))")).await,
+        "2020-03-01T09:00:00.000Z"
+    );
+    assert_eq!(
+        value(&format!("to_iso8601(date_add('day', -1, {at}))")).await,
+        "2020-02-29T00:00:00.000Z"
+    );
+    let jan31 = "from_iso8601_timestamp('2021-01-31T12:00:00Z')";
+    assert_eq!(
+        value(&format!("to_iso8601(date_add('month', 1, {jan31}))")).await,
+        "2021-02-28T12:00:00.000Z"
+    );
+    let next = "from_iso8601_timestamp('2020-03-02T00:00:00Z')";
+    assert_eq!(
+        value(&format!("date_diff('second', {at}, {next})")).await,
+        "86400"
+    );
+    assert_eq!(
+        value(&format!("date_diff('hour', {at}, {next})")).await,
+        "24"
+    );
+    assert_eq!(
+        value(&format!("date_diff('day', {next}, {at})")).await,
+        "-1"
+    );
+    let later = "from_iso8601_timestamp('2020-05-01T00:00:00Z')";
+    let almost = "from_iso8601_timestamp('2020-04-30T23:59:59Z')";
+    assert_eq!(
+        value(&format!("date_diff('month', {at}, {later})")).await,
+        "2"
+    );
+    assert_eq!(
+        value(&format!("date_diff('month', {at}, {almost})")).await,
+        "1"
+    );
+    assert_eq!(
+        value(&format!("date_diff('year', {at}, {later})")).await,
+        "0"
+    );
+    assert!(
+        error(&format!("date_diff('fortnight', {at}, {later})"))
+            .await
+            .contains("unknown unit")
+    );
+    assert_eq!(
+        value(&format!("date_add('day', NULL, {at}) IS NULL")).await,
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn iso8601_in_and_out() {
+    assert_eq!(
+        value("to_iso8601(from_iso8601_timestamp('2017-06-01T10:15:30Z'))").await,
+        "2017-06-01T10:15:30.000Z"
+    );
+    assert_eq!(
+        value("to_iso8601(from_iso8601_timestamp('2017-06-01T12:15:30+02:00'))").await,
+        "2017-06-01T10:15:30.000Z"
+    );
+    assert_eq!(
+        value("to_iso8601(from_iso8601_timestamp('2017-06-01'))").await,
+        "2017-06-01T00:00:00.000Z"
+    );
+    assert!(
+        error("from_iso8601_timestamp('June 1st')")
+            .await
+            .contains("invalid ISO 8601")
+    );
+    assert_eq!(value("from_iso8601_timestamp(NULL) IS NULL").await, "true");
+}
+
+#[tokio::test]
+async fn day_of_week_is_iso_monday_one() {
+    // 2017-06-05 was a Monday, 2017-06-11 a Sunday.
+    assert_eq!(
+        value("day_of_week(from_iso8601_timestamp('2017-06-05T08:00:00Z'))").await,
+        "1"
+    );
+    assert_eq!(
+        value("day_of_week(from_iso8601_timestamp('2017-06-11T23:59:59Z'))").await,
+        "7"
+    );
+}
+
+#[tokio::test]
+async fn regexp_extract_as_documented() {
+    assert_eq!(value(r"regexp_extract('1a 2b 14m', '\d+')").await, "1");
+    assert_eq!(
+        value(r"regexp_extract('1a 2b 14m', '(\d+)([a-z]+)', 2)").await,
+        "a"
+    );
+    assert_eq!(value(r"regexp_extract('abc', '\d+') IS NULL").await, "true");
+    assert!(
+        error(r"regexp_extract('1a', '(\d+)', 2)")
+            .await
+            .contains("1 groups")
+    );
+    let arn = "'arn:aws:iam::974349055189:user/alice'";
+    assert_eq!(
+        value(&format!("regexp_extract({arn}, 'user/(.*)', 1)")).await,
+        "alice"
+    );
+}
+
+#[tokio::test]
+async fn json_array_length_as_documented() {
+    assert_eq!(value("json_array_length('[1, 2, 3]')").await, "3");
+    assert_eq!(
+        value("json_array_length('{\"a\": 1}') IS NULL").await,
+        "true"
+    );
+    assert_eq!(value("json_array_length('not json') IS NULL").await, "true");
+}
+
+#[tokio::test]
+async fn arity_errors_name_the_function() {
+    let e = error("regexp_extract('a')").await;
+    assert!(
+        e.contains("regexp_extract takes 2 or 3 arguments, not 1"),
+        "{e}"
+    );
+}
