@@ -1,7 +1,8 @@
 //! Trino's (Athena's and CloudTrail Lake's) date, regex and JSON functions, with Trino's
 //! argument order, units and NULL behaviour, so published queries run as they are:
 //! `from_iso8601_timestamp`, `to_iso8601`, `day_of_week`, `date_add`, `date_diff`,
-//! `regexp_extract` and `json_array_length`.
+//! `date_parse`, `date_format`, `format_datetime`, `regexp_extract`, `json_array_length`,
+//! two-argument `replace`, and the aggregate `count_if`.
 //!
 //! Each function is one row-wise Rust function over Arrow arrays; [`TrinoFunction`] gives them
 //! DataFusion's signature plumbing once. Arguments are cast to one canonical type per position
@@ -22,6 +23,7 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 
 pub fn register(ctx: &SessionContext) {
+    ctx.register_udaf(count_if::udaf());
     for f in FUNCTIONS {
         ctx.register_udf(ScalarUDF::from(TrinoFunction {
             spec: f,
@@ -98,6 +100,30 @@ const FUNCTIONS: &[Spec] = &[
         arities: &[&[Arg::Text, Arg::Text], &[Arg::Text, Arg::Text, Arg::Int]],
         returns: Arg::Text,
         body: regexp_extract,
+    },
+    Spec {
+        name: "date_parse",
+        arities: &[&[Arg::Text, Arg::Text]],
+        returns: Arg::Time,
+        body: date_parse,
+    },
+    Spec {
+        name: "date_format",
+        arities: &[&[Arg::Time, Arg::Text]],
+        returns: Arg::Text,
+        body: date_format,
+    },
+    Spec {
+        name: "format_datetime",
+        arities: &[&[Arg::Time, Arg::Text]],
+        returns: Arg::Text,
+        body: format_datetime,
+    },
+    Spec {
+        name: "replace",
+        arities: &[&[Arg::Text, Arg::Text], &[Arg::Text, Arg::Text, Arg::Text]],
+        returns: Arg::Text,
+        body: replace,
     },
     Spec {
         name: "json_array_length",
@@ -380,6 +406,81 @@ fn regexp_extract(args: &[ArrayRef]) -> Result<ArrayRef> {
     Ok(Arc::new(StringArray::from(out)))
 }
 
+/// `date_parse('2017/06/01 10:00', '%Y/%m/%d %H:%i')`: text in a MySQL-style format. Text that
+/// does not match the format is an error, as in Trino.
+fn date_parse(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let (values, formats) = (texts(&args[0]), texts(&args[1]));
+    let mut out = Vec::with_capacity(values.len());
+    for i in 0..values.len() {
+        if values.is_null(i) || formats.is_null(i) {
+            out.push(None);
+            continue;
+        }
+        let format =
+            formats::mysql_to_chrono(formats.value(i)).map_err(DataFusionError::Execution)?;
+        let value = values.value(i);
+        let parsed = chrono::NaiveDateTime::parse_from_str(value, &format)
+            .or_else(|_| {
+                NaiveDate::parse_from_str(value, &format).map(|d| d.and_hms_opt(0, 0, 0).unwrap())
+            })
+            .map_err(|e| {
+                DataFusionError::Execution(format!(
+                    "{value:?} does not match format {:?}: {e}",
+                    formats.value(i)
+                ))
+            })?;
+        out.push(Some(parsed.and_utc().timestamp_micros()));
+    }
+    Ok(time_array(out))
+}
+
+/// Formats a timestamp with a format of the kind `convert` turns into chrono's.
+fn format_with(
+    args: &[ArrayRef],
+    convert: fn(&str) -> std::result::Result<String, String>,
+) -> Result<ArrayRef> {
+    let (at, formats) = (times(&args[0]), texts(&args[1]));
+    let mut out = Vec::with_capacity(at.len());
+    for i in 0..at.len() {
+        if at.is_null(i) || formats.is_null(i) {
+            out.push(None);
+            continue;
+        }
+        let format = convert(formats.value(i)).map_err(DataFusionError::Execution)?;
+        out.push(Some(to_time(at.value(i))?.format(&format).to_string()));
+    }
+    Ok(Arc::new(StringArray::from(out)))
+}
+
+/// `date_format(eventtime, '%Y-%m-%d')`, MySQL-style.
+fn date_format(args: &[ArrayRef]) -> Result<ArrayRef> {
+    format_with(args, formats::mysql_to_chrono)
+}
+
+/// `format_datetime(eventtime, 'yyyy-MM-dd HH:mm')`, Joda-style.
+fn format_datetime(args: &[ArrayRef]) -> Result<ArrayRef> {
+    format_with(args, formats::joda_to_chrono)
+}
+
+/// `replace(s, search[, replacement])`: without a replacement, every `search` is removed.
+fn replace(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let (values, searches) = (texts(&args[0]), texts(&args[1]));
+    let replacements = args.get(2).map(texts);
+    let out: Vec<Option<String>> = (0..values.len())
+        .map(|i| {
+            if values.is_null(i)
+                || searches.is_null(i)
+                || replacements.is_some_and(|r| r.is_null(i))
+            {
+                return None;
+            }
+            let with = replacements.map_or("", |r| r.value(i));
+            Some(values.value(i).replace(searches.value(i), with))
+        })
+        .collect();
+    Ok(Arc::new(StringArray::from(out)))
+}
+
 /// `json_array_length('[1,2]')`: the length of a JSON array, NULL for anything else.
 fn json_array_length(args: &[ArrayRef]) -> Result<ArrayRef> {
     let out: Vec<Option<i64>> = texts(&args[0])
@@ -392,5 +493,7 @@ fn json_array_length(args: &[ArrayRef]) -> Result<ArrayRef> {
     Ok(Arc::new(Int64Array::from(out)))
 }
 
+mod count_if;
+mod formats;
 #[cfg(test)]
 mod tests;

@@ -156,3 +156,59 @@ async fn arity_errors_name_the_function() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn formats_parse_and_print_as_documented() {
+    assert_eq!(
+        value("to_iso8601(date_parse('2017-06-01T10:15:30Z', '%Y-%m-%dT%H:%i:%sZ'))").await,
+        "2017-06-01T10:15:30.000Z"
+    );
+    assert_eq!(
+        value("to_iso8601(date_parse('2017/06/01', '%Y/%m/%d'))").await,
+        "2017-06-01T00:00:00.000Z"
+    );
+    assert!(
+        error("date_parse('June', '%Y')")
+            .await
+            .contains("does not match")
+    );
+    let at = "from_iso8601_timestamp('2017-06-05T08:04:09Z')";
+    assert_eq!(
+        value(&format!("format_datetime({at}, 'yyyy-MM-dd HH:mm')")).await,
+        "2017-06-05 08:04"
+    );
+    assert_eq!(
+        value(&format!("format_datetime({at}, 'EEEE')")).await,
+        "Monday"
+    );
+    assert_eq!(
+        value(&format!("date_format({at}, '%Y-%m-%d %H:%i:%s')")).await,
+        "2017-06-05 08:04:09"
+    );
+}
+
+#[tokio::test]
+async fn replace_with_two_or_three_arguments() {
+    assert_eq!(
+        value("replace('arn:aws:iam::1:role/x', 'arn:aws:iam::')").await,
+        "1:role/x"
+    );
+    assert_eq!(value("replace('a-b-c', '-', '+')").await, "a+b+c");
+    assert_eq!(value("replace(NULL, 'a') IS NULL").await, "true");
+}
+
+#[tokio::test]
+async fn count_if_counts_true_only() {
+    let ctx = base_session().unwrap();
+    let batches = ctx
+        .sql("SELECT count_if(x > 1) AS n, count_if(x > 9) AS none FROM (VALUES (1), (2), (3), (NULL)) AS t(x)")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let row: Vec<String> = (0..2)
+        .map(|c| array_value_to_string(batches[0].column(c), 0).unwrap())
+        .collect();
+    assert_eq!(row, ["2", "0"]);
+}
