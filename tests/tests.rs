@@ -9,6 +9,7 @@ mod cluster;
 mod control_scenarios;
 mod controls;
 mod detection_agreement;
+mod dialect;
 mod engine;
 mod fault_proxy;
 mod faults;
