@@ -10,6 +10,7 @@
 
 mod balance;
 pub mod cloudtrail;
+mod dialect;
 pub mod filter_pattern;
 pub mod filters;
 pub mod integrity;
@@ -89,6 +90,7 @@ pub fn base_session() -> Result<SessionContext> {
     let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
+        .with_analyzer_rules(dialect::analyzer_rules())
         .build();
     datafusion_functions_json::register_all(&mut state)?;
     let ctx = SessionContext::new_with_state(state);
