@@ -1,7 +1,7 @@
 //! Trino's (Athena's and CloudTrail Lake's) date, regex and JSON functions, with Trino's
 //! argument order, units and NULL behaviour, so published queries run as they are:
 //! `from_iso8601_timestamp`, `to_iso8601`, `day_of_week`, `date_add`, `date_diff`,
-//! `date_parse`, `date_format`, `format_datetime`, `regexp_extract`, `json_array_length`,
+//! `date_parse`, `date_format`, `format_datetime`, the fields `year` to `second`, `regexp_extract`, `json_array_length`,
 //! two-argument `replace`, and the aggregate `count_if`.
 //!
 //! Each function is one row-wise Rust function over Arrow arrays; [`TrinoFunction`] gives them
@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Timelike, Utc};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, StringArray, TimestampMicrosecondArray,
 };
@@ -61,7 +61,15 @@ struct Spec {
     name: &'static str,
     arities: &'static [&'static [Arg]],
     returns: Arg,
-    body: fn(&[ArrayRef]) -> Result<ArrayRef>,
+    body: Body,
+}
+
+#[derive(Debug)]
+enum Body {
+    /// Over arrays already cast to the argument types.
+    Arrays(fn(&[ArrayRef]) -> Result<ArrayRef>),
+    /// One field of each timestamp.
+    Part(fn(&DateTime<Utc>) -> i64),
 }
 
 const FUNCTIONS: &[Spec] = &[
@@ -69,69 +77,90 @@ const FUNCTIONS: &[Spec] = &[
         name: "from_iso8601_timestamp",
         arities: &[&[Arg::Text]],
         returns: Arg::Time,
-        body: from_iso8601_timestamp,
+        body: Body::Arrays(from_iso8601_timestamp),
     },
     Spec {
         name: "to_iso8601",
         arities: &[&[Arg::Time]],
         returns: Arg::Text,
-        body: to_iso8601,
+        body: Body::Arrays(to_iso8601),
     },
     Spec {
         name: "day_of_week",
         arities: &[&[Arg::Time]],
         returns: Arg::Int,
-        body: day_of_week,
+        body: Body::Arrays(day_of_week),
     },
+    part("year", |t| t.year().into()),
+    part("quarter", |t| (t.month0() / 3 + 1).into()),
+    part("month", |t| t.month().into()),
+    part("week", |t| t.iso_week().week().into()),
+    part("week_of_year", |t| t.iso_week().week().into()),
+    part("day", |t| t.day().into()),
+    part("day_of_month", |t| t.day().into()),
+    part("day_of_year", |t| t.ordinal().into()),
+    part("hour", |t| t.hour().into()),
+    part("minute", |t| t.minute().into()),
+    part("second", |t| t.second().into()),
     Spec {
         name: "date_add",
         arities: &[&[Arg::Text, Arg::Int, Arg::Time]],
         returns: Arg::Time,
-        body: date_add,
+        body: Body::Arrays(date_add),
     },
     Spec {
         name: "date_diff",
         arities: &[&[Arg::Text, Arg::Time, Arg::Time]],
         returns: Arg::Int,
-        body: date_diff,
+        body: Body::Arrays(date_diff),
     },
     Spec {
         name: "regexp_extract",
         arities: &[&[Arg::Text, Arg::Text], &[Arg::Text, Arg::Text, Arg::Int]],
         returns: Arg::Text,
-        body: regexp_extract,
+        body: Body::Arrays(regexp_extract),
     },
     Spec {
         name: "date_parse",
         arities: &[&[Arg::Text, Arg::Text]],
         returns: Arg::Time,
-        body: date_parse,
+        body: Body::Arrays(date_parse),
     },
     Spec {
         name: "date_format",
         arities: &[&[Arg::Time, Arg::Text]],
         returns: Arg::Text,
-        body: date_format,
+        body: Body::Arrays(date_format),
     },
     Spec {
         name: "format_datetime",
         arities: &[&[Arg::Time, Arg::Text]],
         returns: Arg::Text,
-        body: format_datetime,
+        body: Body::Arrays(format_datetime),
     },
     Spec {
         name: "replace",
         arities: &[&[Arg::Text, Arg::Text], &[Arg::Text, Arg::Text, Arg::Text]],
         returns: Arg::Text,
-        body: replace,
+        body: Body::Arrays(replace),
     },
     Spec {
         name: "json_array_length",
         arities: &[&[Arg::Text]],
         returns: Arg::Int,
-        body: json_array_length,
+        body: Body::Arrays(json_array_length),
     },
 ];
+
+/// A field of a timestamp (`hour(eventtime)`), as an integer.
+const fn part(name: &'static str, field: fn(&DateTime<Utc>) -> i64) -> Spec {
+    Spec {
+        name,
+        arities: &[&[Arg::Time]],
+        returns: Arg::Int,
+        body: Body::Part(field),
+    }
+}
 
 #[derive(Debug)]
 struct TrinoFunction {
@@ -198,8 +227,11 @@ impl ScalarUDFImpl for TrinoFunction {
             .iter()
             .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let out = (self.spec.body)(&arrays)
-            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.spec.name)))?;
+        let out = match self.spec.body {
+            Body::Arrays(body) => body(&arrays),
+            Body::Part(field) => time_part(&arrays, field),
+        }
+        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.spec.name)))?;
         Ok(if all_scalar {
             ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
         } else {
@@ -270,6 +302,14 @@ fn to_iso8601(args: &[ArrayRef]) -> Result<ArrayRef> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Arc::new(StringArray::from(out)))
+}
+
+fn time_part(args: &[ArrayRef], field: fn(&DateTime<Utc>) -> i64) -> Result<ArrayRef> {
+    let out = times(&args[0])
+        .iter()
+        .map(|v| v.map(|m| Ok(field(&to_time(m)?))).transpose())
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Arc::new(Int64Array::from(out)))
 }
 
 /// ISO numbering, as Trino: Monday 1 to Sunday 7.

@@ -212,3 +212,26 @@ async fn count_if_counts_true_only() {
         .collect();
     assert_eq!(row, ["2", "0"]);
 }
+
+#[tokio::test]
+async fn timestamp_fields_as_documented() {
+    // 2017-06-05 (a Monday) is day 156 of 2017, in ISO week 23.
+    let at = "from_iso8601_timestamp('2017-06-05T08:04:09Z')";
+    let fields = [
+        ("year", "2017"),
+        ("quarter", "2"),
+        ("month", "6"),
+        ("week", "23"),
+        ("week_of_year", "23"),
+        ("day", "5"),
+        ("day_of_month", "5"),
+        ("day_of_year", "156"),
+        ("hour", "8"),
+        ("minute", "4"),
+        ("second", "9"),
+    ];
+    for (name, expected) in fields {
+        assert_eq!(value(&format!("{name}({at})")).await, expected, "{name}");
+    }
+    assert_eq!(value("hour(NULL) IS NULL").await, "true");
+}
