@@ -79,8 +79,8 @@ fn rewrite(expr: Expr, schema: &DFSchema) -> Transformed<Expr> {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) if is_comparison(op) => {
             let (l, r) = (type_of(&left), type_of(&right));
             match (
-                as_text_of(&left, r.as_ref()),
-                as_text_of(&right, l.as_ref()),
+                retyped_for(&left, r.as_ref()),
+                retyped_for(&right, l.as_ref()),
             ) {
                 (Some(new), _) => {
                     Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(Box::new(new), op, right)))
@@ -115,8 +115,9 @@ fn rewrite(expr: Expr, schema: &DFSchema) -> Transformed<Expr> {
     }
 }
 
-/// `literal`, retyped to meet `other_type` when it is a boolean text or a boolean meeting text.
-fn as_text_of(literal: &Expr, other_type: Option<&DataType>) -> Option<Expr> {
+/// `literal` retyped to meet a column of `other_type`: the text `'true'` meeting a boolean becomes
+/// `true`, and `true` meeting text becomes `'true'`.
+fn retyped_for(literal: &Expr, other_type: Option<&DataType>) -> Option<Expr> {
     let Expr::Literal(value, meta) = literal else {
         return None;
     };
