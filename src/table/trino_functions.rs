@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Timelike, Utc};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, StringArray, TimestampMicrosecondArray,
 };
@@ -272,23 +272,10 @@ fn from_iso8601_timestamp(args: &[ArrayRef]) -> Result<ArrayRef> {
 }
 
 fn parse_iso8601(text: &str) -> Result<i64> {
-    let t = text.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
-        return Ok(at.timestamp_micros());
+    match crate::time::parse_user_time(text.trim()) {
+        Ok(at) => Ok(at.timestamp_micros()),
+        Err(_) => exec_err!("invalid ISO 8601 timestamp {text:?}"),
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
-        if let Ok(at) = chrono::NaiveDateTime::parse_from_str(t, format) {
-            return Ok(at.and_utc().timestamp_micros());
-        }
-    }
-    if let Ok(day) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(day
-            .and_hms_opt(0, 0, 0)
-            .unwrap()
-            .and_utc()
-            .timestamp_micros());
-    }
-    exec_err!("invalid ISO 8601 timestamp {text:?}")
 }
 
 /// `to_iso8601(eventtime)`: `2017-06-01T10:00:00.000Z`, milliseconds and `Z`, as Trino prints
@@ -363,11 +350,15 @@ fn date_add(args: &[ArrayRef]) -> Result<ArrayRef> {
             Unit::Months(step) => {
                 let t = to_time(at.value(i))?;
                 let months = n.saturating_mul(step);
-                let moved = if months >= 0 {
-                    t.checked_add_months(Months::new(months.unsigned_abs() as u32))
-                } else {
-                    t.checked_sub_months(Months::new(months.unsigned_abs() as u32))
-                };
+                // Past u32::MAX months is out of range, like any other overflow.
+                let count = u32::try_from(months.unsigned_abs()).ok().map(Months::new);
+                let moved = count.and_then(|count| {
+                    if months >= 0 {
+                        t.checked_add_months(count)
+                    } else {
+                        t.checked_sub_months(count)
+                    }
+                });
                 moved.map(|t| t.timestamp_micros())
             }
         };
@@ -418,21 +409,16 @@ fn whole_months(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
 fn regexp_extract(args: &[ArrayRef]) -> Result<ArrayRef> {
     let (values, patterns) = (texts(&args[0]), texts(&args[1]));
     let groups = args.get(2).map(ints);
-    let mut cache: Option<(String, regex::Regex)> = None;
+    let mut compiled = LastConverted::default();
     let mut out = Vec::with_capacity(values.len());
     for i in 0..values.len() {
         if values.is_null(i) || patterns.is_null(i) || groups.is_some_and(|g| g.is_null(i)) {
             out.push(None);
             continue;
         }
-        let pattern = patterns.value(i);
-        if cache.as_ref().is_none_or(|(p, _)| p != pattern) {
-            let compiled = regex::Regex::new(pattern).map_err(|e| {
-                DataFusionError::Execution(format!("invalid pattern {pattern:?}: {e}"))
-            })?;
-            cache = Some((pattern.to_string(), compiled));
-        }
-        let re = &cache.as_ref().unwrap().1;
+        let re = compiled.get(patterns.value(i), |pattern| {
+            regex::Regex::new(pattern).map_err(|e| format!("invalid pattern {pattern:?}: {e}"))
+        })?;
         let group = groups.map_or(0, |g| g.value(i));
         if group < 0 || group as usize >= re.captures_len() {
             return exec_err!("pattern has {} groups, not {group}", re.captures_len() - 1);
@@ -450,18 +436,18 @@ fn regexp_extract(args: &[ArrayRef]) -> Result<ArrayRef> {
 /// does not match the format is an error, as in Trino.
 fn date_parse(args: &[ArrayRef]) -> Result<ArrayRef> {
     let (values, formats) = (texts(&args[0]), texts(&args[1]));
+    let mut converted = LastConverted::default();
     let mut out = Vec::with_capacity(values.len());
     for i in 0..values.len() {
         if values.is_null(i) || formats.is_null(i) {
             out.push(None);
             continue;
         }
-        let format =
-            formats::mysql_to_chrono(formats.value(i)).map_err(DataFusionError::Execution)?;
+        let format = converted.get(formats.value(i), formats::mysql_to_chrono)?;
         let value = values.value(i);
-        let parsed = chrono::NaiveDateTime::parse_from_str(value, &format)
+        let parsed = chrono::NaiveDateTime::parse_from_str(value, format)
             .or_else(|_| {
-                NaiveDate::parse_from_str(value, &format).map(|d| d.and_hms_opt(0, 0, 0).unwrap())
+                NaiveDate::parse_from_str(value, format).map(|d| d.and_time(NaiveTime::MIN))
             })
             .map_err(|e| {
                 DataFusionError::Execution(format!(
@@ -479,15 +465,23 @@ fn format_with(
     args: &[ArrayRef],
     convert: fn(&str) -> std::result::Result<String, String>,
 ) -> Result<ArrayRef> {
+    use std::fmt::Write;
     let (at, formats) = (times(&args[0]), texts(&args[1]));
+    let mut converted = LastConverted::default();
     let mut out = Vec::with_capacity(at.len());
     for i in 0..at.len() {
         if at.is_null(i) || formats.is_null(i) {
             out.push(None);
             continue;
         }
-        let format = convert(formats.value(i)).map_err(DataFusionError::Execution)?;
-        out.push(Some(to_time(at.value(i))?.format(&format).to_string()));
+        let format = converted.get(formats.value(i), convert)?;
+        // Written, not `to_string()`: chrono reports a format it cannot apply as an error,
+        // which `to_string()` would turn into a panic.
+        let mut text = String::new();
+        write!(text, "{}", to_time(at.value(i))?.format(format)).map_err(|_| {
+            DataFusionError::Execution(format!("cannot format with {:?}", formats.value(i)))
+        })?;
+        out.push(Some(text));
     }
     Ok(Arc::new(StringArray::from(out)))
 }
@@ -519,6 +513,33 @@ fn replace(args: &[ArrayRef]) -> Result<ArrayRef> {
         })
         .collect();
     Ok(Arc::new(StringArray::from(out)))
+}
+
+/// A per-row argument's conversion (a compiled pattern, a translated format), kept while the
+/// rows repeat the argument, as they do when it is a constant: converted once, not per row.
+struct LastConverted<T>(Option<(String, T)>);
+
+impl<T> Default for LastConverted<T> {
+    fn default() -> Self {
+        LastConverted(None)
+    }
+}
+
+impl<T> LastConverted<T> {
+    fn get(
+        &mut self,
+        key: &str,
+        convert: impl FnOnce(&str) -> std::result::Result<T, String>,
+    ) -> Result<&T> {
+        let kept = match self.0.take() {
+            Some(hit) if hit.0 == key => hit,
+            _ => (
+                key.to_string(),
+                convert(key).map_err(DataFusionError::Execution)?,
+            ),
+        };
+        Ok(&self.0.insert(kept).1)
+    }
 }
 
 /// `json_array_length('[1,2]')`: the length of a JSON array, NULL for anything else.

@@ -235,3 +235,12 @@ async fn timestamp_fields_as_documented() {
     }
     assert_eq!(value("hour(NULL) IS NULL").await, "true");
 }
+
+#[tokio::test]
+async fn out_of_range_dates_are_errors() {
+    let at = "from_iso8601_timestamp('2020-03-01T00:00:00Z')";
+    for n in ["5000000000", "-5000000000"] {
+        let e = error(&format!("date_add('month', {n}, {at})")).await;
+        assert!(e.contains("out of range"), "{n}: {e}");
+    }
+}
