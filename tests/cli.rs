@@ -407,3 +407,32 @@ fn a_statement_of_tens_of_thousands_of_ors_runs() {
     assert_eq!(stdout(&many), stdout(&list));
     assert_ne!(stdout(&list), "n\n0\n");
 }
+
+/// The README's Athena and CloudTrail Lake spellings of one question give the same rows.
+#[test]
+fn readme_dialect_examples_agree() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("# Athena:")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has the Athena / CloudTrail Lake block");
+    // Each command's SQL is its double-quoted argument.
+    let sqls: Vec<String> = block
+        .split("trailscope query -a testdata/archive \"")
+        .skip(1)
+        .map(|cmd| cmd.split('"').next().unwrap().to_string())
+        .collect();
+    assert_eq!(sqls.len(), 2, "{block}");
+    let archive = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/archive");
+    let run = |sql: &str| {
+        let out = trailscope(&["query", "-q", "-a", archive, "--format", "csv", sql]);
+        assert!(out.status.success(), "{sql}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let (athena, lake) = (run(&sqls[0]), run(&sqls[1]));
+    assert_eq!(athena, lake);
+    // The README says three principals.
+    assert_eq!(athena.lines().count(), 1 + 3, "{athena}");
+}

@@ -133,6 +133,9 @@ const AD_HOC: &[&str] = &[
      FROM cloudtrail WHERE eventsource = 'cloudtrail.amazonaws.com' GROUP BY 1, 2 ORDER BY 1, 2",
     "SELECT eventtime, eventname, eventid FROM cloudtrail \
      WHERE useridentity.arn = 'arn:aws:iam::823987593460:user/ci-deploy' ORDER BY 1, 3",
+    // Athena's partition columns, computed from log_file on the executors.
+    "SELECT date_partition, account_partition, region_partition, count(*) AS n FROM cloudtrail \
+     WHERE date_partition >= '2026/10/01' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
 ];
 
 #[test]

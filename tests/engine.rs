@@ -131,6 +131,71 @@ async fn one_day_one_region_opens_only_that_days_objects() {
     assert_ne!(scalar(&pruned), "0|0");
 }
 
+/// Athena's partition columns are the key's folders: filtering on them opens exactly the objects
+/// in those folders (counted from the directory tree, not from our listing), and their values
+/// are those folder names.
+#[tokio::test]
+async fn partition_columns_open_only_their_folders() {
+    let cases = [
+        (
+            "year = '2017' AND month = '06' AND day = '01' AND region = 'us-east-1'",
+            "/us-east-1/2017/06/01/",
+        ),
+        (
+            "\"timestamp\" = '2017/06/01' AND region_partition = 'us-east-1'",
+            "/us-east-1/2017/06/01/",
+        ),
+        (
+            "date_partition BETWEEN '2018/04/01' AND '2018/04/30' AND account_partition = '974349055189'",
+            "/2018/04/",
+        ),
+        ("accountid = '974349055189' AND year = '2014'", "/2014/"),
+    ];
+    for (filter, folder) in cases {
+        let sql = format!(
+            "SELECT count(*), count(DISTINCT log_file), min(year || '/' || month || '/' || day), \
+             max(\"date\"), min(account) FROM cloudtrail WHERE {filter}"
+        );
+        let (batches, source) = query(&grycap(), Scope::default(), &sql).await;
+        let expected: Vec<String> = keys_under(&grycap())
+            .into_iter()
+            .filter(|k| k.contains(folder))
+            .collect();
+        assert!(!expected.is_empty(), "{folder}");
+        let opened = ScanStats::get(&source.stats.objects_opened);
+        assert_eq!(opened, expected.len() as u64, "{filter}");
+        let row = scalar(&batches);
+        let fields: Vec<&str> = row.split('|').collect();
+        // Every object of the folder holds records here, and the values are its folder names.
+        assert_eq!(fields[1], expected.len().to_string(), "{filter}");
+        let first_date = |k: &String| {
+            let parts: Vec<&str> = k.split('/').collect();
+            let at = parts.len() - 4;
+            parts[at..at + 3].join("/")
+        };
+        let dates: Vec<String> = expected.iter().map(first_date).collect();
+        assert_eq!(fields[2], dates.iter().min().unwrap(), "{filter}");
+        assert_eq!(fields[3], dates.iter().max().unwrap(), "{filter}");
+        assert_eq!(fields[4], "974349055189");
+    }
+}
+
+#[tokio::test]
+async fn select_star_leaves_the_partition_columns_out() {
+    let (batches, _) = query(
+        &grycap(),
+        Scope::default(),
+        "SELECT * FROM cloudtrail WHERE year = '2017' AND month = '06' AND day = '01' LIMIT 1",
+    )
+    .await;
+    let schema = batches[0].schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names.last(), Some(&"log_file"));
+    for hidden in ["year", "timestamp", "date_partition", "accountid"] {
+        assert!(!names.contains(&hidden), "{hidden} in SELECT *");
+    }
+}
+
 #[tokio::test]
 async fn scope_restricts_rows_exactly() {
     let scope = Scope {

@@ -14,6 +14,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use object_store::path::Path;
 
+use super::folder_days::FolderDays;
 use super::layout::{ObjectKind, ParsedKey, has_log_extension, is_account_id, parse_key};
 use super::location::Location;
 use super::{raw_listing, walk};
@@ -53,6 +54,8 @@ pub struct Scope {
     /// Per (account, region): only objects delivered on or after this day. A lake lists just
     /// what can have arrived since its last whole conversion.
     pub delivered_from: BTreeMap<(String, String), NaiveDate>,
+    /// Exact restrictions on the delivery-date folders (Athena's partition columns).
+    pub folder_days: FolderDays,
 }
 
 impl Default for Scope {
@@ -64,6 +67,7 @@ impl Default for Scope {
             regions: BTreeSet::new(),
             late_margin: Duration::hours(24),
             delivered_from: BTreeMap::new(),
+            folder_days: FolderDays::default(),
         }
     }
 }
@@ -104,6 +108,7 @@ impl Scope {
             regions: both(&self.regions, &other.regions),
             late_margin: self.late_margin.max(other.late_margin),
             delivered_from: later_days(&self.delivered_from, &other.delivered_from),
+            folder_days: self.folder_days.intersect(&other.folder_days),
         }
     }
 
@@ -125,9 +130,15 @@ impl Scope {
             .delivered_from
             .get(&(account.to_string(), region.to_string()))
             .copied();
+        let (folders_first, folders_last) = self.folder_days.hull();
+        let first = self.from.map(|t| (t - CLOCK_SKEW).date_naive()).max(since);
+        let last = self.to.map(|t| (t + self.late_margin).date_naive());
         (
-            self.from.map(|t| (t - CLOCK_SKEW).date_naive()).max(since),
-            self.to.map(|t| (t + self.late_margin).date_naive()),
+            first.max(folders_first),
+            match (last, folders_last) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
         )
     }
 
@@ -137,7 +148,10 @@ impl Scope {
             return false;
         }
         let (first, last) = self.delivery_dates(&key.account_id, &key.region);
-        if first.is_some_and(|d| key.date < d) || last.is_some_and(|d| key.date > d) {
+        if first.is_some_and(|d| key.date < d)
+            || last.is_some_and(|d| key.date > d)
+            || !self.folder_days.allows(key.date)
+        {
             return false;
         }
         match key.stamp {
@@ -369,7 +383,7 @@ impl Lister<'_> {
                     // Only a lower bound: walk down the date folders from it (no clock is
                     // trusted for an upper one).
                     (Some(first), None) => self.folders_since(region, first).await,
-                    (first, last) => Ok(date_folders(&region, first, last)),
+                    (first, last) => Ok(date_folders(&region, first, last, &scope.folder_days)),
                 }
             })
             .buffer_unordered(LIST_CONCURRENCY)
@@ -434,8 +448,14 @@ fn last_part(path: &Path) -> String {
 }
 
 /// The date folders under a region folder that can hold objects in scope: the region folder
-/// itself when the range is open, else day folders, or month folders for long ranges.
-fn date_folders(region: &Path, first: Option<NaiveDate>, last: Option<NaiveDate>) -> Vec<Path> {
+/// itself when the range is open, else the day folders `wanted` allows, or month folders for
+/// long ranges.
+fn date_folders(
+    region: &Path,
+    first: Option<NaiveDate>,
+    last: Option<NaiveDate>,
+    wanted: &FolderDays,
+) -> Vec<Path> {
     let (Some(first), Some(last)) = (first, last) else {
         // Open ranges list the whole region; `may_contain` filters keys by date.
         return vec![region.clone()];
@@ -452,6 +472,7 @@ fn date_folders(region: &Path, first: Option<NaiveDate>, last: Option<NaiveDate>
         first
             .iter_days()
             .take_while(|d| *d <= last)
+            .filter(|d| wanted.allows(*d))
             .map(|d| {
                 folder(&[
                     format!("{:04}", d.year()),
@@ -492,10 +513,15 @@ mod tests {
             ..Scope::default()
         };
         let (first, last) = scope.delivery_dates("1", "r");
-        let folders: Vec<String> = date_folders(&Path::from("AWSLogs/1/CloudTrail/r"), first, last)
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
+        let folders: Vec<String> = date_folders(
+            &Path::from("AWSLogs/1/CloudTrail/r"),
+            first,
+            last,
+            &FolderDays::default(),
+        )
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
         // One hour of clock skew reaches back into the 9th; a day of margin reaches the 12th.
         assert_eq!(
             folders,
@@ -516,7 +542,7 @@ mod tests {
             ..Scope::default()
         };
         let (first, last) = scope.delivery_dates("1", "r");
-        let folders = date_folders(&Path::from("r"), first, last);
+        let folders = date_folders(&Path::from("r"), first, last, &FolderDays::default());
         assert_eq!(folders.first().unwrap().to_string(), "r/2024/01");
         assert_eq!(folders.last().unwrap().to_string(), "r/2024/05");
         assert_eq!(folders.len(), 5);

@@ -2,6 +2,7 @@
 //! the CloudTrail key layout, and listing only the prefixes a query can touch.
 
 pub mod fetch;
+pub mod folder_days;
 pub mod layout;
 pub mod listing;
 pub mod location;
@@ -11,6 +12,7 @@ pub mod source;
 mod walk;
 
 pub use fetch::{ReadError, SourceObject};
+pub use folder_days::FolderDays;
 pub use layout::{ObjectKind, ParsedKey, parse_key};
 pub use listing::{Listing, ObjectEntry, Scope, Skipped, list_objects};
 pub use location::{Location, S3Options};

@@ -88,7 +88,7 @@ impl ArchiveArgs {
             accounts: self.accounts.iter().cloned().collect::<BTreeSet<_>>(),
             regions: self.regions.iter().cloned().collect(),
             late_margin: self.late_margin,
-            delivered_from: Default::default(),
+            ..Scope::default()
         })
     }
 

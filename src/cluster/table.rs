@@ -29,6 +29,7 @@ use crate::archive::Scope;
 use crate::decode::schema::cloudtrail_schema;
 use crate::lake::DataFile;
 use crate::table::cloudtrail::PRUNING;
+use crate::table::key_partitions;
 use crate::table::lake::bloom;
 use crate::table::lake::{ExactRows, balance, files_in, parquet_scan};
 
@@ -72,7 +73,7 @@ impl LakeFiles {
 #[async_trait]
 impl TableProvider for LakeFiles {
     fn schema(&self) -> SchemaRef {
-        cloudtrail_schema()
+        key_partitions::table_schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -95,6 +96,21 @@ impl TableProvider for LakeFiles {
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        key_partitions::scan_with_key_parts(state, projection, |projection| async move {
+            self.scan_decoded(state, projection.as_ref(), filters).await
+        })
+        .await
+    }
+}
+
+impl LakeFiles {
+    /// The Parquet scan of the decoded columns in `projection`.
+    async fn scan_decoded(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let wanted: Vec<usize> = match projection {
             Some(p) => p.clone(),

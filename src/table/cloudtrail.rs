@@ -13,16 +13,18 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
 use super::filters::PruningColumns;
+use super::key_partitions;
 use super::lake::LakeScan;
 use super::scan::CloudTrailExec;
 use super::{ArchiveSource, TableSource};
 use crate::archive::{ObjectEntry, ObjectKind, Scope, list_objects};
-use crate::decode::schema::{ACCOUNT_ID, REGION, cloudtrail_schema};
+use crate::decode::schema::{ACCOUNT_ID, REGION};
 
 pub const PRUNING: PruningColumns = PruningColumns {
     time: "eventtime",
     account: ACCOUNT_ID,
     region: REGION,
+    key_partitions: true,
 };
 
 #[derive(Debug)]
@@ -46,7 +48,7 @@ impl CloudTrailTable {
 #[async_trait]
 impl TableProvider for CloudTrailTable {
     fn schema(&self) -> SchemaRef {
-        cloudtrail_schema()
+        key_partitions::table_schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -72,19 +74,23 @@ impl TableProvider for CloudTrailTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if let Some(lake) = &self.lake {
-            return lake.plan(state, projection, filters, limit).await;
-        }
-        let scope = self.source.scope.intersect(&PRUNING.scope(filters));
-        let objects = list_for_scan(&self.source, &scope).await?;
-        Ok(raw_scan(
-            state,
-            &self.source,
-            objects,
-            &scope,
-            projection,
-            limit,
-        ))
+        key_partitions::scan_with_key_parts(state, projection, |projection| async move {
+            let projection = projection.as_ref();
+            if let Some(lake) = &self.lake {
+                return lake.plan(state, projection, filters, limit).await;
+            }
+            let scope = self.source.scope.intersect(&PRUNING.scope(filters));
+            let objects = list_for_scan(&self.source, &scope).await?;
+            Ok(raw_scan(
+                state,
+                &self.source,
+                objects,
+                &scope,
+                projection,
+                limit,
+            ))
+        })
+        .await
     }
 }
 

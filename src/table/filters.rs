@@ -1,15 +1,18 @@
 //! Turning pushed-down filters into a listing [`Scope`].
 //!
 //! Only filters that can prune objects by key are taken: comparisons of a time column with a
-//! constant, and equality / IN lists on `account_id` and `region`. They are answered `Inexact`:
-//! they choose which folders to list, and DataFusion still applies them to the rows.
+//! constant, equality / IN lists on `account_id` and `region`, and on `cloudtrail`, the
+//! partition columns of [`super::key_partitions`] (whose values are folder names, so they prune
+//! exactly). They are answered `Inexact`: they choose which folders to list, and DataFusion
+//! still applies them to the rows.
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 
+use super::key_partitions::{KeyPart, key_part};
 use crate::archive::Scope;
 use crate::time::parse_event_time;
 
@@ -19,6 +22,8 @@ pub struct PruningColumns {
     pub time: &'static str,
     pub account: &'static str,
     pub region: &'static str,
+    /// Whether the table has the key's partition columns (`year`, `"timestamp"`, ...).
+    pub key_partitions: bool,
 }
 
 impl PruningColumns {
@@ -92,7 +97,7 @@ impl PruningColumns {
                 let values: Option<BTreeSet<String>> = list
                     .list
                     .iter()
-                    .map(|e| constant(e).and_then(|v| text(&v)))
+                    .map(|e| constant(e).and_then(|v| text(&v).or_else(|| number(&v))))
                     .collect();
                 if let Some(values) = values {
                     self.restrict(col, values, scope);
@@ -103,7 +108,11 @@ impl PruningColumns {
     }
 
     fn compare(&self, col: &str, op: Operator, value: &ScalarValue, scope: &mut Scope) {
-        if col == self.time {
+        if let Some(part) = self.key_part(col)
+            && !matches!(part, KeyPart::Account | KeyPart::Region)
+        {
+            folder_compare(part, op, value, scope);
+        } else if col == self.time {
             let Some(t) = instant(value) else { return };
             // Bounds are widened to whole microseconds either side; rows are filtered exactly later.
             match op {
@@ -128,7 +137,25 @@ impl PruningColumns {
         }
     }
 
+    fn key_part(&self, col: &str) -> Option<KeyPart> {
+        self.key_partitions.then(|| key_part(col)).flatten()
+    }
+
     fn restrict(&self, col: &str, values: BTreeSet<String>, scope: &mut Scope) {
+        let col = match self.key_part(col) {
+            Some(KeyPart::Account) => self.account,
+            Some(KeyPart::Region) => self.region,
+            Some(part) => {
+                folder_in(part, &values, scope);
+                return;
+            }
+            None => col,
+        };
+        // Numbers (`account = 123456789012` after a cast) compare as numbers, not as the key's
+        // text: not pruned.
+        if values.iter().any(|v| v.starts_with('#')) {
+            return;
+        }
         let target = if col == self.account {
             &mut scope.accounts
         } else if col == self.region {
@@ -147,6 +174,106 @@ impl PruningColumns {
                 both
             }
         };
+    }
+}
+
+/// A comparison of a folder partition (`year`, `month`, `day`, a `yyyy/MM/dd` date) with a
+/// constant. The columns are text, so only values in the folders' own form can match; a
+/// numeric constant (after a cast of the column) compares as a number.
+fn folder_compare(part: KeyPart, op: Operator, value: &ScalarValue, scope: &mut Scope) {
+    let folders = &mut scope.folder_days;
+    let Some(value) = text(value).or_else(|| number(value)) else {
+        return;
+    };
+    match op {
+        Operator::Eq => folder_in(part, &BTreeSet::from([value]), scope),
+        Operator::Gt | Operator::GtEq | Operator::Lt | Operator::LtEq => {
+            let Some((first, last)) = folder_range(part, &value) else {
+                return;
+            };
+            match op {
+                Operator::Gt => folders.bound(last.succ_opt(), None),
+                Operator::GtEq => folders.bound(Some(first), None),
+                Operator::Lt => folders.bound(None, first.pred_opt()),
+                _ => folders.bound(None, Some(last)),
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The folder days a partition value covers, for values that order as dates do (a year, or a
+/// whole `yyyy/MM/dd` date).
+fn folder_range(part: KeyPart, value: &str) -> Option<(NaiveDate, NaiveDate)> {
+    match part {
+        KeyPart::Year => {
+            let year: i32 = folder_number(value, 4)?.try_into().ok()?;
+            Some((
+                NaiveDate::from_ymd_opt(year, 1, 1)?,
+                NaiveDate::from_ymd_opt(year, 12, 31)?,
+            ))
+        }
+        KeyPart::Date => {
+            let day = folder_date(value)?;
+            Some((day, day))
+        }
+        _ => None,
+    }
+}
+
+/// `col IN (values)` (or `=`) on a folder partition. A value not in the folders' form matches
+/// no folder.
+fn folder_in(part: KeyPart, values: &BTreeSet<String>, scope: &mut Scope) {
+    let folders = &mut scope.folder_days;
+    let numbers = |width: usize| -> BTreeSet<u32> {
+        values
+            .iter()
+            .filter_map(|v| folder_number(v, width))
+            .collect()
+    };
+    match part {
+        KeyPart::Year => folders.restrict_years(numbers(4)),
+        KeyPart::Month => folders.restrict_months(numbers(2)),
+        KeyPart::Day => folders.restrict_days(numbers(2)),
+        KeyPart::Date => {
+            let days: Vec<NaiveDate> = values.iter().filter_map(|v| folder_date(v)).collect();
+            match (days.iter().min(), days.iter().max()) {
+                (Some(&first), Some(&last)) => folders.bound(Some(first), Some(last)),
+                // No value is a folder date: nothing matches.
+                _ => folders.bound(Some(NaiveDate::MAX), Some(NaiveDate::MIN)),
+            }
+        }
+        KeyPart::Account | KeyPart::Region => {}
+    }
+}
+
+/// A folder name's number: exactly `width` digits, as the key holds it (`'06'`, not `'6'`), or
+/// a number that came from a numeric constant (marked by a leading `#`).
+fn folder_number(value: &str, width: usize) -> Option<u32> {
+    match value.strip_prefix('#') {
+        Some(n) => n.parse().ok(),
+        None if value.len() == width && value.bytes().all(|b| b.is_ascii_digit()) => {
+            value.parse().ok()
+        }
+        None => None,
+    }
+}
+
+/// A `yyyy/MM/dd` folder date, exactly in that form.
+fn folder_date(value: &str) -> Option<NaiveDate> {
+    (value.len() == 10)
+        .then(|| NaiveDate::parse_from_str(value, "%Y/%m/%d").ok())
+        .flatten()
+}
+
+/// An integer constant, marked with `#` so it is not taken for folder text.
+fn number(value: &ScalarValue) -> Option<String> {
+    match value {
+        ScalarValue::Int8(Some(v)) => Some(format!("#{v}")),
+        ScalarValue::Int16(Some(v)) => Some(format!("#{v}")),
+        ScalarValue::Int32(Some(v)) => Some(format!("#{v}")),
+        ScalarValue::Int64(Some(v)) => Some(format!("#{v}")),
+        _ => None,
     }
 }
 
@@ -206,6 +333,7 @@ mod tests {
         time: "eventtime",
         account: "account_id",
         region: "region",
+        key_partitions: true,
     };
 
     #[test]
@@ -238,5 +366,55 @@ mod tests {
     fn contradictory_equalities_select_nothing() {
         let scope = COLUMNS.scope(&[col("region").eq(lit("a")), col("region").eq(lit("b"))]);
         assert_eq!(scope.regions, BTreeSet::from([String::new()]));
+    }
+
+    #[test]
+    fn partition_columns_bound_the_folder_days_exactly() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let ymd = COLUMNS.scope(&[
+            col("year").eq(lit("2017")),
+            col("month").eq(lit("06")),
+            col("day").in_list(vec![lit("01"), lit("02")], false),
+        ]);
+        assert_eq!(
+            ymd.folder_days.hull(),
+            (Some(day("2017-06-01")), Some(day("2017-06-02")))
+        );
+        let projected = COLUMNS.scope(&[
+            col("timestamp").gt_eq(lit("2014/09/26")),
+            col("timestamp").lt(lit("2014/09/28")),
+        ]);
+        assert_eq!(
+            projected.folder_days.hull(),
+            (Some(day("2014-09-26")), Some(day("2014-09-27")))
+        );
+        let between =
+            COLUMNS.scope(&[col("date_partition").between(lit("2018/01/01"), lit("2018/12/31"))]);
+        assert_eq!(
+            between.folder_days.hull(),
+            (Some(day("2018-01-01")), Some(day("2018-12-31")))
+        );
+        // Text that is not a folder's form matches no folder, as it matches no row.
+        let unpadded = COLUMNS.scope(&[col("month").eq(lit("6"))]);
+        assert!(!unpadded.folder_days.allows(day("2017-06-01")));
+        // A form that does not order as dates is left to the rows.
+        assert!(!COLUMNS.can_prune(&col("timestamp").gt(lit("2017-06-01"))));
+    }
+
+    #[test]
+    fn account_and_region_partitions_prune_as_their_columns() {
+        let scope = COLUMNS.scope(&[
+            col("accountid").eq(lit("111122223333")),
+            col("region_partition").in_list(vec![lit("us-east-1")], false),
+        ]);
+        assert_eq!(scope.accounts, BTreeSet::from(["111122223333".to_string()]));
+        assert_eq!(scope.regions, BTreeSet::from(["us-east-1".to_string()]));
+        // A number compares as a number after a cast: not pruned by the key's text.
+        assert!(!COLUMNS.can_prune(&col("account").eq(lit(111122223333_i64))));
+        let listed = PruningColumns {
+            key_partitions: false,
+            ..COLUMNS
+        };
+        assert!(!listed.can_prune(&col("year").eq(lit("2017"))));
     }
 }

@@ -29,6 +29,7 @@ const LOG_FILES_PRUNING: PruningColumns = PruningColumns {
     time: "delivery_time",
     account: "account_id",
     region: "region",
+    key_partitions: false,
 };
 
 /// `read_errors` has no time column: only account and region prune it.

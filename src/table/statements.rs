@@ -36,6 +36,7 @@ pub fn parse_checked(sql: &str, allow_write: Option<&str>) -> Result<Vec<Stateme
     for statement in &mut statements {
         check_read_only(statement, allow_write)?;
         super::balance::balance_chains(statement);
+        super::key_partitions::hide_from_wildcards(statement);
     }
     Ok(statements)
 }
