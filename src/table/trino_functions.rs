@@ -24,6 +24,7 @@ use datafusion::prelude::SessionContext;
 
 pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(count_if::udaf());
+    ctx.register_udf(element_at::udf());
     for f in FUNCTIONS {
         ctx.register_udf(ScalarUDF::from(TrinoFunction {
             spec: f,
@@ -555,6 +556,7 @@ fn json_array_length(args: &[ArrayRef]) -> Result<ArrayRef> {
 }
 
 mod count_if;
+mod element_at;
 mod formats;
 #[cfg(test)]
 mod tests;

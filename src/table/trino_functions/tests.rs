@@ -244,3 +244,37 @@ async fn out_of_range_dates_are_errors() {
         assert!(e.contains("out of range"), "{n}: {e}");
     }
 }
+
+#[tokio::test]
+async fn element_at_on_arrays_and_on_json_text_as_lake_maps() {
+    // Trino: 1-based, negative from the end, NULL past either end, 0 an error.
+    assert_eq!(value("element_at(make_array(1, 2, 3), 2)").await, "2");
+    assert_eq!(value("element_at(make_array(1, 2, 3), -1)").await, "3");
+    assert_eq!(
+        value("element_at(make_array(1, 2, 3), 4) IS NULL").await,
+        "true"
+    );
+    assert_eq!(
+        value("element_at(make_array(1, 2, 3), -4) IS NULL").await,
+        "true"
+    );
+    assert!(
+        error("element_at(make_array(1, 2, 3), 0)")
+            .await
+            .contains("start at 1")
+    );
+    // Lake's map of text, over our JSON text.
+    let doc = r#"'{"bucketName":"logs","acl":{"x":1}}'"#;
+    assert_eq!(
+        value(&format!("element_at({doc}, 'bucketName')")).await,
+        "logs"
+    );
+    assert_eq!(
+        value(&format!("element_at({doc}, 'acl')")).await,
+        r#"{"x":1}"#
+    );
+    assert_eq!(
+        value(&format!("element_at({doc}, 'nope') IS NULL")).await,
+        "true"
+    );
+}
