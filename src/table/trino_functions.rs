@@ -24,7 +24,17 @@ use datafusion::prelude::SessionContext;
 
 pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(count_if::udaf());
+    // Trino's approx_percentile(x, p) is DataFusion's approx_percentile_cont(x, p).
+    ctx.register_udaf(
+        datafusion::functions_aggregate::approx_percentile_cont::approx_percentile_cont_udaf()
+            .as_ref()
+            .clone()
+            .with_aliases(["approx_percentile"]),
+    );
     ctx.register_udf(element_at::udf());
+    for udf in ipaddress::udfs() {
+        ctx.register_udf(udf);
+    }
     for f in FUNCTIONS {
         ctx.register_udf(ScalarUDF::from(TrinoFunction {
             spec: f,
@@ -558,5 +568,6 @@ fn json_array_length(args: &[ArrayRef]) -> Result<ArrayRef> {
 mod count_if;
 mod element_at;
 mod formats;
+mod ipaddress;
 #[cfg(test)]
 mod tests;

@@ -278,3 +278,53 @@ async fn element_at_on_arrays_and_on_json_text_as_lake_maps() {
         "true"
     );
 }
+
+#[tokio::test]
+async fn contains_tests_arrays_networks_and_text() {
+    assert_eq!(value("contains(make_array(1, 2, 3), 2)").await, "true");
+    assert_eq!(value("contains(make_array('a', 'b'), 'c')").await, "false");
+    // Trino's examples for IP prefixes.
+    assert_eq!(
+        value("contains('10.0.0.0/8', ipaddress('10.255.255.255'))").await,
+        "true"
+    );
+    assert_eq!(
+        value("contains('10.0.0.0/8', ipaddress('11.255.255.255'))").await,
+        "false"
+    );
+    assert_eq!(
+        value("contains('2001:db8::/32', ipaddress('2001:db8::1'))").await,
+        "true"
+    );
+    // Two texts that are not a network and an address: a substring test, as before.
+    assert_eq!(
+        value("contains('support.amazonaws.com', 'amazonaws')").await,
+        "true"
+    );
+    assert!(
+        error("ipaddress('AWS Internal')")
+            .await
+            .contains("Cannot cast value to IPADDRESS")
+    );
+    assert_eq!(value("try_ipaddress('AWS Internal') IS NULL").await, "true");
+    assert_eq!(
+        value("ipaddress('9.255.255.255') < ipaddress('10.0.0.0')").await,
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn approx_percentile_is_datafusions_approx_percentile_cont() {
+    let ctx = base_session().unwrap();
+    let batches = ctx
+        .sql("SELECT approx_percentile(x, 0.5) FROM (VALUES (1), (2), (3), (4), (5)) AS t(x)")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        array_value_to_string(batches[0].column(0), 0).unwrap(),
+        "3.0"
+    );
+}
