@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock};
 use arrow::datatypes::{DataType, Field as ArrowField, Fields, Schema, SchemaRef, TimeUnit};
 
 /// How a JSON value is stored.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum Kind {
     /// A string; numbers and booleans are kept as their JSON text, objects as JSON.
     Text,

@@ -21,10 +21,10 @@ use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Ope
 use datafusion::optimizer::AnalyzerRule;
 
 /// CloudTrail's own `eventTime` text.
-const CLOUDTRAIL_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+pub(super) const CLOUDTRAIL_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
 /// String functions whose timestamp arguments are taken as CloudTrail's text.
-const STRING_FUNCTIONS: &[&str] = &[
+pub(super) const STRING_FUNCTIONS: &[&str] = &[
     "substr",
     "substring",
     "left",

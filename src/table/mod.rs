@@ -24,6 +24,7 @@ pub mod shared_scan;
 pub mod snapshot;
 pub mod statements;
 pub mod stop_events;
+mod trino_forms;
 mod trino_functions;
 pub mod views;
 

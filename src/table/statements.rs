@@ -27,7 +27,8 @@ impl StatementResult {
 
 /// Splits `sql` into statements and checks each against the policy, before running any.
 pub fn parse_checked(sql: &str, allow_write: Option<&str>) -> Result<Vec<Statement>> {
-    let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
+    let sql = super::trino_forms::ipaddress_literals(sql);
+    let statements = DFParser::parse_sql_with_dialect(&sql, &GenericDialect {})
         .map_err(|e| Error::usage(format!("SQL: {e}")))?;
     if statements.is_empty() {
         return Err(Error::usage("no SQL statement given"));
@@ -37,6 +38,7 @@ pub fn parse_checked(sql: &str, allow_write: Option<&str>) -> Result<Vec<Stateme
         check_read_only(statement, allow_write)?;
         super::balance::balance_chains(statement);
         super::key_partitions::hide_from_wildcards(statement);
+        super::trino_forms::rewrite(statement);
     }
     Ok(statements)
 }

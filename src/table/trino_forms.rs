@@ -1,0 +1,701 @@
+//! Trino (Athena, CloudTrail Lake) forms DataFusion's parser reads but its planner does not
+//! take, rewritten in the statement before planning into what it does:
+//! - `CROSS JOIN UNNEST(array) AS t(x)`, `LEFT JOIN UNNEST(...) AS t(x) ON TRUE`, with
+//!   several arrays (zipped, the shorter padded with NULL) and `WITH ORDINALITY`: the relation
+//!   before it becomes a subquery that numbers each row's elements with DataFusion's `unnest`
+//!   and picks them with `element_at`. A `LEFT JOIN` keeps a row whose array is empty or NULL,
+//!   with NULLs, as Trino does;
+//! - a field of an expression's value (`element_at(resources, 1).arn`) becomes a subscript;
+//! - struct fields named in Lake's camelCase (`resources[1]['accountId']`) resolve to our
+//!   lower-case names, as the case-insensitive JSON keys they come from;
+//! - a field selected without an alias is named as Trino names it, by the field
+//!   (`useridentity.arn` is `arn`), where that name is not taken by another output column;
+//! - `CAST(x AS IPADDRESS)` and `IPADDRESS '10.0.0.0'` become our `ipaddress(...)`, `try(...)`
+//!   a `TRY_CAST` (other expressions run as they are: a failure is an error, never a silent
+//!   NULL), and `split` DataFusion's `string_to_array`.
+
+use datafusion::sql::parser::Statement;
+use datafusion::sql::sqlparser::ast::{
+    AccessExpr, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, Ident, JoinConstraint, JoinOperator, ObjectName, ObjectNamePart, Query,
+    SelectItem, SetExpr, Subscript, TableAlias, TableFactor, TableWithJoins, Value, VisitMut,
+    VisitorMut,
+};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::decode::schema::{Field, Kind, RECORD_FIELDS};
+
+/// The row-number column an unnested relation carries; never shown by `*`.
+const POSITION: &str = "__unnest_position";
+
+/// Rewrites `statement` in place. Forms it cannot rewrite are left for the planner to refuse.
+pub fn rewrite(statement: &mut Statement) {
+    if let Statement::Statement(sql) = statement {
+        let _ = sql.visit(&mut Rewriter);
+    }
+}
+
+struct Rewriter;
+
+impl VisitorMut for Rewriter {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
+        unnest_joins(&mut query.body);
+        std::ops::ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> std::ops::ControlFlow<()> {
+        if let Some(replacement) = function_form(expr) {
+            *expr = replacement;
+        }
+        if let Expr::CompoundFieldAccess { root, access_chain } = expr {
+            field_access(root, access_chain);
+            if let Some(lookups) = json_lookups(root, access_chain) {
+                *expr = lookups;
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+/// Trino's `IPADDRESS` casts, `try(...)`, and functions DataFusion knows by another name.
+fn function_form(expr: &mut Expr) -> Option<Expr> {
+    match expr {
+        Expr::Cast {
+            kind,
+            expr: inner,
+            data_type: DataType::Custom(name, _),
+            ..
+        } if name.to_string().eq_ignore_ascii_case("ipaddress") => {
+            let function = match kind {
+                CastKind::TryCast | CastKind::SafeCast => "try_ipaddress",
+                _ => "ipaddress",
+            };
+            parse_expr(&format!("{function}({inner})"))
+        }
+        Expr::Like { expr: inner, .. }
+        | Expr::ILike { expr: inner, .. }
+        | Expr::Substring { expr: inner, .. } => {
+            as_cloudtrail_text(inner);
+            None
+        }
+        Expr::Function(f) => {
+            let name = f.name.to_string().to_lowercase();
+            match name.as_str() {
+                // Trino's `try(e)`: NULL where `e` fails. A cast becomes a TRY_CAST; anything
+                // else is run as it is, so a failure is an error, never a silent NULL.
+                "try" => {
+                    let mut arg = single_argument(f)?.clone();
+                    match &mut arg {
+                        Expr::Cast { kind, .. } => *kind = CastKind::TryCast,
+                        Expr::Function(g) if g.name.to_string() == "ipaddress" => {
+                            g.name = ObjectName::from(vec![Ident::new("try_ipaddress")]);
+                        }
+                        _ => {}
+                    }
+                    Some(Expr::Nested(Box::new(arg)))
+                }
+                "split" => {
+                    f.name = ObjectName::from(vec![Ident::new("string_to_array")]);
+                    None
+                }
+                // Athena's string `eventtime`: a timestamp given to a string function is the
+                // text CloudTrail writes (the analyzer rule does this in filters; a SELECT
+                // list is typed before analysis, so it is done here too).
+                name if super::dialect::STRING_FUNCTIONS.contains(&name) => {
+                    if let FunctionArguments::List(list) = &mut f.args {
+                        for arg in &mut list.args {
+                            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
+                                as_cloudtrail_text(e);
+                            }
+                        }
+                    }
+                    None
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A timestamp column of ours, as `to_char(column, <CloudTrail's format>)`.
+fn as_cloudtrail_text(expr: &mut Expr) {
+    if matches!(kind_of(expr), Some(Kind::Time))
+        && let Some(text) = parse_expr(&format!(
+            "to_char({expr}, '{}')",
+            super::dialect::CLOUDTRAIL_TIME_FORMAT
+        ))
+    {
+        *expr = text;
+    }
+}
+
+fn single_argument(f: &Function) -> Option<&Expr> {
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.as_slice() {
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => Some(e),
+        _ => None,
+    }
+}
+
+fn parse_expr(sql: &str) -> Option<Expr> {
+    Parser::new(&GenericDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .ok()
+}
+
+/// Trino's `IPADDRESS '10.0.0.0'` literal, which the parser does not take, as
+/// `ipaddress('10.0.0.0')`: done on the tokens, so text inside string literals is untouched.
+pub fn ipaddress_literals(sql: &str) -> std::borrow::Cow<'_, str> {
+    use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
+    if !sql.to_ascii_lowercase().contains("ipaddress") {
+        return sql.into();
+    }
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else {
+        return sql.into();
+    };
+    // Byte offset of a 1-based line and character column.
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let offset = |at: Location| -> Option<usize> {
+        let start = *line_starts.get(usize::try_from(at.line).ok()?.checked_sub(1)?)?;
+        let column = usize::try_from(at.column).ok()?.checked_sub(1)?;
+        let within = sql[start..]
+            .char_indices()
+            .nth(column)
+            .map_or(sql.len() - start, |(i, _)| i);
+        Some(start + within)
+    };
+    // (start of the word, end of the string) of each `IPADDRESS '...'`.
+    let mut literals: Vec<(usize, usize)> = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let Token::Word(w) = &token.token else {
+            continue;
+        };
+        if w.quote_style.is_some() || !w.value.eq_ignore_ascii_case("ipaddress") {
+            continue;
+        }
+        let next = tokens[i + 1..]
+            .iter()
+            .find(|t| !matches!(t.token, Token::Whitespace(_)));
+        if let Some(string) = next
+            && matches!(string.token, Token::SingleQuotedString(_))
+            && let (Some(from), Some(to)) = (offset(token.span.start), offset(string.span.end))
+        {
+            literals.push((from, to));
+        }
+    }
+    if literals.is_empty() {
+        return sql.into();
+    }
+    let mut out = String::with_capacity(sql.len() + literals.len() * 2);
+    let mut copied = 0;
+    for (from, to) in literals {
+        let word_end = from + "ipaddress".len();
+        out.push_str(&sql[copied..from]);
+        out.push_str("ipaddress(");
+        out.push_str(sql[word_end..to].trim_start());
+        out.push(')');
+        copied = to;
+    }
+    out.push_str(&sql[copied..]);
+    out.into()
+}
+
+/// How an `UNNEST` is joined: `CROSS JOIN` (rows with empty arrays drop out) or `LEFT JOIN ...
+/// ON TRUE` (they stay, with NULLs).
+fn unnest_kind(operator: &JoinOperator) -> Option<bool> {
+    let on_true = |c: &JoinConstraint| matches!(c, JoinConstraint::On(Expr::Value(v)) if v.value == Value::Boolean(true));
+    match operator {
+        JoinOperator::CrossJoin(JoinConstraint::None) => Some(false),
+        JoinOperator::Left(c) | JoinOperator::LeftOuter(c) if on_true(c) => Some(true),
+        _ => None,
+    }
+}
+
+fn unnest_joins(body: &mut SetExpr) {
+    match body {
+        SetExpr::SetOperation { left, right, .. } => {
+            unnest_joins(left);
+            unnest_joins(right);
+        }
+        SetExpr::Select(select) => {
+            name_fields(&mut select.projection);
+            let mut renamed: Vec<(String, String)> = Vec::new();
+            for from in &mut select.from {
+                renamed.extend(unnest_from(from));
+            }
+            if renamed.is_empty() {
+                return;
+            }
+            for item in &mut select.projection {
+                if let SelectItem::Wildcard(options) | SelectItem::QualifiedWildcard(_, options) =
+                    item
+                {
+                    hide(options, POSITION);
+                }
+            }
+            // The unnest's own alias (`t.x`) now names the relation's alias.
+            let _ = select.visit(&mut Requalify(renamed));
+        }
+        _ => {}
+    }
+}
+
+/// Gives unaliased field selections (`useridentity.arn`, `r.arn`, `resources[1].arn`) the
+/// field's name, unless two would share it or it is another column's name.
+fn name_fields(items: &mut [SelectItem]) {
+    let field_name = |item: &SelectItem| -> Option<String> {
+        match item {
+            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) if parts.len() >= 2 => {
+                parts.last().map(|p| p.value.to_lowercase())
+            }
+            SelectItem::UnnamedExpr(Expr::CompoundFieldAccess { access_chain, .. }) => {
+                match access_chain.last()? {
+                    AccessExpr::Dot(Expr::Identifier(id)) => Some(id.value.to_lowercase()),
+                    AccessExpr::Subscript(Subscript::Index {
+                        index: Expr::Value(v),
+                    }) => match &v.value {
+                        Value::SingleQuotedString(s) => Some(s.to_lowercase()),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    };
+    let taken = |item: &SelectItem| -> Option<String> {
+        match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
+            SelectItem::UnnamedExpr(Expr::Identifier(id)) => Some(id.value.to_lowercase()),
+            _ => None,
+        }
+    };
+    let names: Vec<Option<String>> = items.iter().map(field_name).collect();
+    let mut all: Vec<String> = items.iter().filter_map(taken).collect();
+    all.extend(names.iter().flatten().cloned());
+    for (item, name) in items.iter_mut().zip(names) {
+        let Some(name) = name else { continue };
+        if all.iter().filter(|n| **n == name).count() != 1 {
+            continue;
+        }
+        if let SelectItem::UnnamedExpr(expr) = item {
+            *item = SelectItem::ExprWithAlias {
+                expr: expr.clone(),
+                alias: Ident::with_quote('"', name),
+            };
+        }
+    }
+}
+
+fn hide(options: &mut datafusion::sql::sqlparser::ast::WildcardAdditionalOptions, name: &str) {
+    use datafusion::sql::sqlparser::ast::ExcludeSelectItem;
+    let mut excluded = match options.opt_exclude.take() {
+        None => Vec::new(),
+        Some(ExcludeSelectItem::Single(n)) => vec![n],
+        Some(ExcludeSelectItem::Multiple(list)) => list,
+    };
+    excluded.push(ObjectName::from(vec![Ident::new(name)]));
+    options.opt_exclude = Some(ExcludeSelectItem::Multiple(excluded));
+}
+
+/// Folds the leading `UNNEST` joins of one FROM item into its relation. Returns the unnest
+/// aliases renamed to the relation's alias.
+fn unnest_from(from: &mut TableWithJoins) -> Vec<(String, String)> {
+    let mut renamed = Vec::new();
+    while let Some(join) = from.joins.first() {
+        let Some(left) = unnest_kind(&join.join_operator) else {
+            break;
+        };
+        let TableFactor::UNNEST {
+            alias: Some(alias),
+            array_exprs,
+            with_offset: false,
+            with_ordinality,
+            ..
+        } = &join.relation
+        else {
+            break;
+        };
+        let names: Vec<String> = alias.columns.iter().map(|c| c.name.to_string()).collect();
+        let wanted = array_exprs.len() + usize::from(*with_ordinality);
+        if names.len() != wanted {
+            // Trino also spreads an array of rows over several columns; not rewritten.
+            break;
+        }
+        let relation_alias = relation_name(&from.relation);
+        let Some(derived) = unnested(
+            &from.relation,
+            &relation_alias,
+            array_exprs,
+            &names,
+            *with_ordinality,
+            left,
+        ) else {
+            break;
+        };
+        renamed.push((alias.name.value.to_lowercase(), relation_alias.clone()));
+        from.relation = TableFactor::Derived {
+            lateral: false,
+            subquery: derived,
+            alias: Some(TableAlias {
+                explicit: true,
+                name: Ident::new(relation_alias),
+                columns: Vec::new(),
+                at: None,
+            }),
+            sample: None,
+        };
+        from.joins.remove(0);
+    }
+    renamed
+}
+
+/// The name a relation's columns are qualified by: its alias, or a table's own name.
+fn relation_name(relation: &TableFactor) -> String {
+    match relation {
+        TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => {
+            a.name.value.clone()
+        }
+        TableFactor::Table { name, .. } => match name.0.last() {
+            Some(ObjectNamePart::Identifier(i)) => i.value.clone(),
+            _ => "cloudtrail".to_string(),
+        },
+        _ => "unnested".to_string(),
+    }
+}
+
+/// `(SELECT *, element_at(a1, p) AS x1, ... FROM (SELECT *, unnest(range(1, n + 1)) AS p FROM
+/// relation))`, `n` the longest array's length (at least 1 for a LEFT JOIN).
+fn unnested(
+    relation: &TableFactor,
+    alias: &str,
+    arrays: &[Expr],
+    names: &[String],
+    with_ordinality: bool,
+    left: bool,
+) -> Option<Box<Query>> {
+    let lengths: Vec<String> = arrays
+        .iter()
+        .map(|a| format!("coalesce(CAST(cardinality({a}) AS BIGINT), 0)"))
+        .collect();
+    let longest = match lengths.as_slice() {
+        [one] => one.clone(),
+        many => format!("greatest({})", many.join(", ")),
+    };
+    let count = if left {
+        format!("greatest({longest}, 1)")
+    } else {
+        longest.clone()
+    };
+    let mut columns: Vec<String> = arrays
+        .iter()
+        .zip(names)
+        .map(|(a, name)| format!("element_at({a}, {POSITION}) AS {}", quoted(name)))
+        .collect();
+    if with_ordinality {
+        columns.push(format!(
+            "CASE WHEN {POSITION} <= {longest} THEN {POSITION} END AS {}",
+            quoted(&names[names.len() - 1])
+        ));
+    }
+    let sql = format!(
+        "SELECT *, {} FROM (SELECT *, unnest(range(1, {count} + 1)) AS {POSITION} FROM {relation}) AS {}",
+        columns.join(", "),
+        quoted(alias),
+    );
+    Parser::new(&GenericDialect {})
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_query())
+        .ok()
+}
+
+fn quoted(name: &str) -> String {
+    Ident::with_quote('"', name.to_lowercase()).to_string()
+}
+
+/// Replaces the first part of compound identifiers `t.x...` by the relation's alias.
+struct Requalify(Vec<(String, String)>);
+
+impl VisitorMut for Requalify {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> std::ops::ControlFlow<()> {
+        if let Expr::CompoundIdentifier(parts) = expr
+            && parts.len() >= 2
+            && let Some((_, to)) = self
+                .0
+                .iter()
+                .find(|(from, _)| parts[0].value.eq_ignore_ascii_case(from))
+        {
+            parts[0] = Ident::new(to.clone());
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+/// `x.field` on an expression becomes `x['field']`, and a field of one of our structs is named
+/// as the struct names it, whatever its case.
+fn field_access(root: &Expr, chain: &mut [AccessExpr]) {
+    let mut kind = kind_of(root);
+    for access in chain {
+        let key = match access {
+            AccessExpr::Dot(Expr::Identifier(id)) => Some(if id.quote_style.is_some() {
+                id.value.clone()
+            } else {
+                id.value.to_lowercase()
+            }),
+            AccessExpr::Subscript(Subscript::Index {
+                index: Expr::Value(v),
+            }) => match &v.value {
+                Value::SingleQuotedString(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(key) = key else {
+            // An array index: the element's kind.
+            kind = match kind {
+                Some(Kind::List(fields)) => Some(Kind::Struct(fields)),
+                _ => None,
+            };
+            continue;
+        };
+        let field = match kind {
+            Some(Kind::Struct(fields)) => find(fields, &key),
+            _ => None,
+        };
+        let name = field.map_or(key, |f| f.name.to_string());
+        *access = AccessExpr::Subscript(Subscript::Index {
+            index: Expr::value(Value::SingleQuotedString(name)),
+        });
+        kind = field.map(|f| f.kind);
+    }
+}
+
+/// `requestparameters['bucketName']['x']` on JSON text: `element_at` lookups, as on Lake's maps.
+fn json_lookups(root: &Expr, chain: &[AccessExpr]) -> Option<Expr> {
+    if !matches!(kind_of(root), Some(Kind::Json)) {
+        return None;
+    }
+    let mut expr = root.clone();
+    let mut rest = chain;
+    while let Some((AccessExpr::Subscript(Subscript::Index { index }), tail)) = rest.split_first() {
+        let Expr::Value(v) = index else { break };
+        let Value::SingleQuotedString(key) = &v.value else {
+            break;
+        };
+        let key = key.replace('\'', "''");
+        expr = parse_expr(&format!("element_at({expr}, '{key}')"))?;
+        rest = tail;
+    }
+    if rest.len() == chain.len() {
+        return None;
+    }
+    Some(if rest.is_empty() {
+        expr
+    } else {
+        Expr::CompoundFieldAccess {
+            root: Box::new(expr),
+            access_chain: rest.to_vec(),
+        }
+    })
+}
+
+fn find(fields: &'static [Field], name: &str) -> Option<&'static Field> {
+    fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+}
+
+/// What our schema says an expression is: a column or a path into one (`resources`,
+/// `t.useridentity.sessioncontext`), or `element_at` of an array of structs.
+fn kind_of(expr: &Expr) -> Option<Kind> {
+    match expr {
+        Expr::Identifier(id) => find(RECORD_FIELDS, &id.value).map(|f| f.kind),
+        Expr::CompoundIdentifier(parts) => {
+            // A leading table qualifier is skipped when it names no column.
+            let start = usize::from(find(RECORD_FIELDS, &parts[0].value).is_none());
+            let mut kind = Kind::Struct(RECORD_FIELDS);
+            for part in parts.get(start..)? {
+                let Kind::Struct(fields) = kind else {
+                    return None;
+                };
+                kind = find(fields, &part.value)?.kind;
+            }
+            Some(kind)
+        }
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("element_at") => {
+            let FunctionArguments::List(list) = &f.args else {
+                return None;
+            };
+            match list.args.first()? {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(array)) => match kind_of(array)? {
+                    Kind::List(fields) => Some(Kind::Struct(fields)),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        Expr::Nested(inner) => kind_of(inner),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, Int64Array, ListBuilder, StringBuilder};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::datasource::MemTable;
+
+    use crate::table::{base_session, statements};
+
+    /// Rows `id`, `xs`, `ys`: 1 has two and one elements, 2 an empty array, 3 NULL.
+    async fn run(sql: &str) -> Vec<String> {
+        let mut xs = ListBuilder::new(StringBuilder::new());
+        let mut ys = ListBuilder::new(StringBuilder::new());
+        xs.values().append_value("a");
+        xs.values().append_value("b");
+        xs.append(true);
+        xs.append(true);
+        xs.append(false);
+        ys.values().append_value("y");
+        ys.append(true);
+        ys.append(true);
+        ys.append(false);
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 3]))),
+            ("xs", Arc::new(xs.finish())),
+            ("ys", Arc::new(ys.finish())),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let ctx = base_session().unwrap();
+        let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap();
+        ctx.register_table("events", Arc::new(table)).unwrap();
+        let parsed = statements::parse_checked(sql, None).unwrap();
+        let mut results = statements::execute(&ctx, parsed)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let batches = results.pop().unwrap().batches;
+        let mut rows = Vec::new();
+        for b in &batches {
+            for row in 0..b.num_rows() {
+                let cells: Vec<String> = b
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        datafusion::arrow::util::display::array_value_to_string(c, row).unwrap()
+                    })
+                    .collect();
+                rows.push(cells.join("|"));
+            }
+        }
+        rows
+    }
+
+    #[tokio::test]
+    async fn cross_join_unnest_drops_empty_and_null_arrays() {
+        let rows =
+            run("SELECT e.id, u.x FROM events e CROSS JOIN UNNEST(e.xs) AS u(x) ORDER BY 1, 2")
+                .await;
+        assert_eq!(rows, ["1|a", "1|b"]);
+    }
+
+    #[tokio::test]
+    async fn left_join_unnest_on_true_keeps_them_with_null() {
+        let rows =
+            run("SELECT id, x FROM events LEFT JOIN UNNEST(xs) AS t(x) ON TRUE ORDER BY 1, 2")
+                .await;
+        assert_eq!(rows, ["1|a", "1|b", "2|", "3|"]);
+    }
+
+    #[tokio::test]
+    async fn with_ordinality_numbers_elements_from_one() {
+        let rows = run(
+            "SELECT id, x, n FROM events CROSS JOIN UNNEST(xs) WITH ORDINALITY AS t(x, n) ORDER BY 1, 3",
+        )
+        .await;
+        assert_eq!(rows, ["1|a|1", "1|b|2"]);
+        let left = run(
+            "SELECT id, n FROM events LEFT JOIN UNNEST(xs) WITH ORDINALITY AS t(x, n) ON TRUE \
+             WHERE id = 2",
+        )
+        .await;
+        assert_eq!(left, ["2|"]);
+    }
+
+    #[tokio::test]
+    async fn several_arrays_zip_and_pad_with_null() {
+        let rows =
+            run("SELECT id, x, y FROM events CROSS JOIN UNNEST(xs, ys) AS t(x, y) ORDER BY 1, 2")
+                .await;
+        assert_eq!(rows, ["1|a|y", "1|b|"]);
+    }
+
+    #[tokio::test]
+    async fn star_over_an_unnest_shows_no_position_column() {
+        let rows =
+            run("SELECT * FROM events CROSS JOIN UNNEST(xs) AS t(x) WHERE id = 1 AND x = 'b'")
+                .await;
+        assert_eq!(rows, ["1|[a, b]|[y]|b"]);
+    }
+
+    #[test]
+    fn fields_of_values_become_subscripts_named_as_our_structs() {
+        let sql = "SELECT element_at(resources, 1).accountId, resources[1]['ARN'], \
+                   requestparameters['bucketName'] FROM cloudtrail";
+        let mut parsed = statements::parse_checked(sql, None).unwrap();
+        let text = parsed.pop().unwrap().to_string();
+        assert!(
+            text.contains("element_at(resources, 1)['accountid'] AS \"accountid\""),
+            "{text}"
+        );
+        assert!(text.contains("resources[1]['arn'] AS \"arn\""), "{text}");
+        // JSON text is looked into as Lake's maps are, keys in their case.
+        assert!(
+            text.contains("element_at(requestparameters, 'bucketName')"),
+            "{text}"
+        );
+    }
+    #[test]
+    fn trino_casts_try_split_and_ipaddress_literals() {
+        let sql = "SELECT try(CAST(x AS integer)), try(CAST(ip AS IPADDRESS)), split(arn, '/'), \
+                   CAST(ip AS IPADDRESS) > IPADDRESS '10.0.0.0', 'IPADDRESS ''1.1.1.1''' FROM t";
+        let mut parsed = statements::parse_checked(sql, None).unwrap();
+        let text = parsed.pop().unwrap().to_string();
+        assert!(text.contains("(TRY_CAST(x AS INTEGER))"), "{text}");
+        assert!(text.contains("(try_ipaddress(ip))"), "{text}");
+        assert!(text.contains("string_to_array(arn, '/')"), "{text}");
+        assert!(
+            text.contains("ipaddress(ip) > ipaddress('10.0.0.0')"),
+            "{text}"
+        );
+        // Inside a string literal nothing changes.
+        assert!(text.contains("'IPADDRESS ''1.1.1.1'''"), "{text}");
+        // Offsets hold past multi-byte characters and line breaks.
+        assert_eq!(
+            super::ipaddress_literals("SELECT 'é',\n  IPADDRESS\t'1.2.3.4' < ip"),
+            "SELECT 'é',\n  ipaddress('1.2.3.4') < ip"
+        );
+    }
+
+    #[test]
+    fn timestamps_in_string_functions_are_cloudtrail_text_in_select_lists() {
+        let sql = "SELECT substr(eventtime, 1, 10), eventtime LIKE '2017%', substr(eventname, 1, 3) \
+                   FROM cloudtrail";
+        let mut parsed = statements::parse_checked(sql, None).unwrap();
+        let text = parsed.pop().unwrap().to_string();
+        let time = "to_char(eventtime, '%Y-%m-%dT%H:%M:%SZ')";
+        assert!(text.contains(&format!("SUBSTR({time}, 1, 10)")), "{text}");
+        assert!(text.contains(&format!("{time} LIKE '2017%'")), "{text}");
+        assert!(text.contains("SUBSTR(eventname, 1, 3)"), "{text}");
+    }
+}
