@@ -191,8 +191,48 @@ async fn select_star_leaves_the_partition_columns_out() {
     let schema = batches[0].schema();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names.last(), Some(&"log_file"));
-    for hidden in ["year", "timestamp", "date_partition", "accountid"] {
+    for hidden in [
+        "year",
+        "timestamp",
+        "date_partition",
+        "accountid",
+        "eventjson",
+    ] {
         assert!(!names.contains(&hidden), "{hidden} in SELECT *");
+    }
+}
+
+/// CloudTrail Lake's `eventjson` is the record's text in its log file: the same record as the
+/// columns (its eventID), and the same text the file holds.
+#[tokio::test]
+async fn eventjson_is_each_records_text() {
+    let (batches, _) = query(
+        &grycap(),
+        Scope::default(),
+        "SELECT eventid, log_file, eventjson FROM cloudtrail \
+         WHERE \"timestamp\" = '2017/06/01' AND region = 'us-east-1' ORDER BY eventid",
+    )
+    .await;
+    let rows = rows(&batches);
+    assert!(rows.len() > 100);
+    let mut files: std::collections::HashMap<String, String> = Default::default();
+    for row in rows {
+        let mut parts = row.splitn(3, '|');
+        let (id, file, json) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let record: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(record["eventID"], id);
+        let text = files.entry(file.to_string()).or_insert_with(|| {
+            let bytes = std::fs::read(grycap().join(file)).unwrap();
+            let mut out = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out)
+                .unwrap();
+            out
+        });
+        assert!(text.contains(json), "{id}: not the text of {file}");
     }
 }
 

@@ -162,6 +162,25 @@ async fn grycap_lake_answers_as_the_raw_archive() {
         keys.iter()
             .all(|k| k.starts_with("_trailscope_lake/") || k.ends_with(".parquet"))
     );
+    // A lake keeps the columns, not each record's text: eventjson is refused, saying so.
+    let l = lake_at(&grycap(), &lake).await;
+    let snapshot = Arc::new(manifest::load_for_queries(&l).await.unwrap());
+    let location = Location::open(grycap().to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let source = TableSource::new(
+        ArchiveSource::new(location, Scope::default(), false),
+        Some(snapshot),
+    );
+    let ctx = session(&source).unwrap();
+    let parsed =
+        statements::parse_checked("SELECT eventjson FROM cloudtrail LIMIT 1", None).unwrap();
+    let refused = statements::execute(&ctx, parsed)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("a lake does not keep"), "{refused}");
 }
 
 #[tokio::test]

@@ -29,7 +29,7 @@ use crate::archive::Scope;
 use crate::decode::schema::cloudtrail_schema;
 use crate::lake::DataFile;
 use crate::table::cloudtrail::PRUNING;
-use crate::table::key_partitions;
+use crate::table::dialect_columns;
 use crate::table::lake::bloom;
 use crate::table::lake::{ExactRows, balance, files_in, parquet_scan};
 
@@ -73,7 +73,7 @@ impl LakeFiles {
 #[async_trait]
 impl TableProvider for LakeFiles {
     fn schema(&self) -> SchemaRef {
-        key_partitions::table_schema()
+        dialect_columns::table_schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -97,8 +97,12 @@ impl TableProvider for LakeFiles {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        key_partitions::scan_with_key_parts(state, projection, |projection| async move {
-            self.scan_decoded(state, projection.as_ref(), filters).await
+        dialect_columns::scan_with_dialect_columns(state, projection, |decoded| async move {
+            if decoded.record_json {
+                return Err(dialect_columns::no_record_json_in_lake());
+            }
+            self.scan_decoded(state, Some(&decoded.columns), filters)
+                .await
         })
         .await
     }

@@ -86,6 +86,8 @@ pub struct StructBuilder {
     validity: Vec<bool>,
     /// Top level only: a JSON object of keys that have no column, when `other_fields` is wanted.
     other_fields: Option<StringBuilder>,
+    /// Top level only: each record's JSON text, when `eventjson` is wanted.
+    record_json: Option<StringBuilder>,
     /// Index of the child matched after the previous key: CloudTrail writes keys in a stable
     /// order, so the next key is usually the next field.
     next_guess: usize,
@@ -108,12 +110,35 @@ impl StructBuilder {
             children,
             validity: Vec::new(),
             other_fields: None,
+            record_json: None,
             next_guess: 0,
         }
     }
 
     pub fn collect_other_fields(&mut self) {
         self.other_fields = Some(StringBuilder::new());
+    }
+
+    pub fn collect_record_json(&mut self) {
+        self.record_json = Some(StringBuilder::new());
+    }
+
+    /// Whether each record's JSON text is kept ([`Self::push_record_json`] after appending it).
+    pub fn wants_record_json(&self) -> bool {
+        self.record_json.is_some()
+    }
+
+    pub fn push_record_json(&mut self, text: &str) {
+        if let Some(b) = &mut self.record_json {
+            b.append_value(text);
+        }
+    }
+
+    /// The records' JSON text, when it was collected.
+    pub fn finish_record_json(&mut self) -> Option<ArrayRef> {
+        self.record_json
+            .as_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
     }
 
     pub fn len(&self) -> usize {

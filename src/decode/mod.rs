@@ -60,6 +60,8 @@ pub struct Decoder {
     projection: Vec<usize>,
     schema: SchemaRef,
     time_range: Option<(Option<i64>, Option<i64>)>,
+    /// Whether an `eventjson` column (each record's JSON text) follows the projected ones.
+    record_json: bool,
 }
 
 const EVENTTIME: usize = 2;
@@ -83,7 +85,22 @@ impl Decoder {
             projection,
             schema,
             time_range,
+            record_json: false,
         }
+    }
+
+    /// The same decoder with an [`schema::EVENT_JSON`] column last: each record's JSON text as
+    /// the log file holds it.
+    pub fn with_record_json(mut self) -> Self {
+        let mut fields: Vec<_> = self.schema.fields().iter().cloned().collect();
+        fields.push(Arc::new(arrow::datatypes::Field::new(
+            schema::EVENT_JSON,
+            arrow::datatypes::DataType::Utf8,
+            true,
+        )));
+        self.schema = Arc::new(arrow::datatypes::Schema::new(fields));
+        self.record_json = true;
+        self
     }
 
     pub fn schema(&self) -> SchemaRef {
@@ -198,6 +215,9 @@ impl Decoder {
         if self.projection.contains(&other_index) {
             records.collect_other_fields();
         }
+        if self.record_json {
+            records.collect_record_json();
+        }
         let mut provenance: Vec<(usize, &SourceObject)> = Vec::new();
         for (index, (object, bytes)) in objects.iter().zip(inflated).enumerate() {
             let Some(bytes) = bytes else { continue };
@@ -207,6 +227,7 @@ impl Decoder {
         }
         let rows = records.len();
         let (record_columns, other_fields) = records.finish_columns();
+        let record_json = records.finish_record_json();
         let full = cloudtrail_schema();
         let provenance_column = |pick: fn(&SourceObject) -> &str| -> ArrayRef {
             let bytes = provenance.iter().map(|(n, o)| n * pick(o).len()).sum();
@@ -235,7 +256,8 @@ impl Decoder {
                 }
             }
         };
-        let columns: Vec<ArrayRef> = self.projection.iter().map(|&i| column(i)).collect();
+        let mut columns: Vec<ArrayRef> = self.projection.iter().map(|&i| column(i)).collect();
+        columns.extend(record_json);
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
         let batch = RecordBatch::try_new_with_options(self.schema(), columns, &options)
             .map_err(|e| (0, format!("internal: building batch: {e}")))?;
@@ -380,7 +402,17 @@ impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(RecordVisitor(self.0))
+        if !self.0.wants_record_json() {
+            return deserializer.deserialize_map(RecordVisitor(self.0));
+        }
+        // The record's text is kept, then read as any record is.
+        let raw = <&'de serde_json::value::RawValue as de::Deserialize>::deserialize(deserializer)?;
+        let text = raw.get();
+        let mut record = serde_json::Deserializer::from_str(text);
+        de::Deserializer::deserialize_map(&mut record, RecordVisitor(&mut *self.0))
+            .map_err(de::Error::custom)?;
+        self.0.push_record_json(text);
+        Ok(())
     }
 }
 

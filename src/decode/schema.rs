@@ -149,6 +149,9 @@ pub const OTHER_FIELDS: &str = "other_fields";
 pub const ACCOUNT_ID: &str = "account_id";
 pub const REGION: &str = "region";
 pub const LOG_FILE: &str = "log_file";
+/// CloudTrail Lake's `eventJson`: the record's own JSON text, built only when asked for
+/// ([`super::Decoder::with_record_json`]).
+pub const EVENT_JSON: &str = "eventjson";
 
 pub const TIMEZONE: &str = "UTC";
 

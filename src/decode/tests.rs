@@ -188,3 +188,31 @@ fn large_units_are_decoded_in_groups_bounded_by_inflated_bytes() {
         assert!(bytes <= GROUP_INFLATED_BYTES + (30 << 20), "{bytes}");
     }
 }
+
+#[test]
+fn record_json_is_each_records_own_text_in_a_last_column() {
+    let name = cloudtrail_schema().index_of("eventname").unwrap();
+    let plain = Decoder::new(Some(&[name]), None, None);
+    assert_eq!(plain.schema().fields().len(), 1);
+    let with_json = plain.with_record_json();
+    let d = with_json.decode(&[object("k", DRIFTED)]);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    let b = &d.batch();
+    assert_eq!(b.schema().field(1).name(), schema::EVENT_JSON);
+    let texts = b.column(1).as_string::<i32>();
+    let document: serde_json::Value = serde_json::from_str(DRIFTED).unwrap();
+    for row in 0..2 {
+        // The text is the record's own, byte for byte, new fields included.
+        let record = &document["Records"][row];
+        let text = texts.value(row);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(text).unwrap(),
+            *record
+        );
+        assert!(DRIFTED.contains(text));
+    }
+    assert!(texts.value(0).contains("brandNewField"));
+    // A record that is not an object is still corruption.
+    let d = with_json.decode(&[object("bad", r#"{"Records":[{"eventName":"A"}, "x"]}"#)]);
+    assert_eq!(d.errors.len(), 1);
+}

@@ -12,10 +12,10 @@ use datafusion::error::Result;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
+use super::dialect_columns;
 use super::filters::PruningColumns;
-use super::key_partitions;
 use super::lake::LakeScan;
-use super::scan::CloudTrailExec;
+use super::scan::{CloudTrailExec, RawScan};
 use super::{ArchiveSource, TableSource};
 use crate::archive::{ObjectEntry, ObjectKind, Scope, list_objects};
 use crate::decode::schema::{ACCOUNT_ID, REGION};
@@ -48,7 +48,7 @@ impl CloudTrailTable {
 #[async_trait]
 impl TableProvider for CloudTrailTable {
     fn schema(&self) -> SchemaRef {
-        key_partitions::table_schema()
+        dialect_columns::table_schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -74,9 +74,12 @@ impl TableProvider for CloudTrailTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        key_partitions::scan_with_key_parts(state, projection, |projection| async move {
-            let projection = projection.as_ref();
+        dialect_columns::scan_with_dialect_columns(state, projection, |decoded| async move {
+            let projection = Some(&decoded.columns);
             if let Some(lake) = &self.lake {
+                if decoded.record_json {
+                    return Err(dialect_columns::no_record_json_in_lake());
+                }
                 return lake.plan(state, projection, filters, limit).await;
             }
             let scope = self.source.scope.intersect(&PRUNING.scope(filters));
@@ -84,31 +87,28 @@ impl TableProvider for CloudTrailTable {
             Ok(raw_scan(
                 state,
                 &self.source,
-                objects,
-                &scope,
-                projection,
-                limit,
+                RawScan {
+                    objects,
+                    scope: &scope,
+                    projection,
+                    record_json: decoded.record_json,
+                    limit,
+                },
             ))
         })
         .await
     }
 }
 
-/// The scan of raw `objects`, spread over the session's partitions.
+/// The scan of raw objects, spread over the session's partitions.
 pub(crate) fn raw_scan(
     state: &dyn Session,
     source: &ArchiveSource,
-    objects: Vec<ObjectEntry>,
-    scope: &Scope,
-    projection: Option<&Vec<usize>>,
-    limit: Option<usize>,
+    scan: RawScan<'_>,
 ) -> Arc<dyn ExecutionPlan> {
     Arc::new(CloudTrailExec::new(
         source.clone(),
-        objects,
-        scope,
-        projection.map(|p| p.as_slice()),
-        limit,
+        scan,
         state.config().target_partitions().max(1),
         state.config().batch_size(),
     ))

@@ -2,7 +2,7 @@
 //!
 //! Only filters that can prune objects by key are taken: comparisons of a time column with a
 //! constant, equality / IN lists on `account_id` and `region`, and on `cloudtrail`, the
-//! partition columns of [`super::key_partitions`] (whose values are folder names, so they prune
+//! partition columns of [`super::dialect_columns`] (whose values are folder names, so they prune
 //! exactly). They are answered `Inexact`: they choose which folders to list, and DataFusion
 //! still applies them to the rows.
 
@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 
-use super::key_partitions::{KeyPart, key_part};
+use super::dialect_columns::{KeyPart, key_part};
 use crate::archive::Scope;
 use crate::time::parse_event_time;
 

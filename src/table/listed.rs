@@ -17,7 +17,7 @@ use datafusion::physical_plan::{ExecutionPlan, collect};
 
 use super::ArchiveSource;
 use super::filters::PruningColumns;
-use super::scan::CloudTrailExec;
+use super::scan::{CloudTrailExec, RawScan};
 use crate::archive::{ObjectKind, list_objects};
 use crate::decode::schema::TIMEZONE;
 
@@ -221,12 +221,16 @@ impl TableProvider for ReadErrorsTable {
         let mut whole = scope.clone();
         whole.from = None;
         whole.to = None;
+        let nothing = Vec::new();
         let exec = CloudTrailExec::new(
             lenient,
-            listing.objects,
-            &whole,
-            Some(&[]),
-            None,
+            RawScan {
+                objects: listing.objects,
+                scope: &whole,
+                projection: Some(&nothing),
+                record_json: false,
+                limit: None,
+            },
             state.config().target_partitions(),
             state.config().batch_size(),
         );

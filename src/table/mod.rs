@@ -11,11 +11,11 @@
 mod balance;
 pub mod cloudtrail;
 mod dialect;
+pub mod dialect_columns;
 pub mod filter_pattern;
 pub mod filters;
 pub mod integrity;
 pub mod json_functions;
-pub mod key_partitions;
 pub mod lake;
 pub mod listed;
 pub mod registry;
@@ -99,7 +99,7 @@ pub fn base_session() -> Result<SessionContext> {
     json_functions::register(&ctx);
     trino_functions::register(&ctx);
     ctx.register_udf(filter_pattern::udf());
-    ctx.register_udf(key_partitions::udf());
+    ctx.register_udf(dialect_columns::udf());
     Ok(ctx)
 }
 

@@ -41,18 +41,36 @@ pub struct CloudTrailExec {
     metrics: ExecutionPlanMetricsSet,
 }
 
+/// What a raw scan reads: `objects`, their rows restricted to `scope`, the decoded columns.
+pub struct RawScan<'a> {
+    pub objects: Vec<ObjectEntry>,
+    pub scope: &'a Scope,
+    pub projection: Option<&'a Vec<usize>>,
+    /// Whether `eventjson` follows the projected columns.
+    pub record_json: bool,
+    pub limit: Option<usize>,
+}
+
 impl CloudTrailExec {
     pub fn new(
         source: ArchiveSource,
-        objects: Vec<ObjectEntry>,
-        scope: &Scope,
-        projection: Option<&[usize]>,
-        limit: Option<usize>,
+        scan: RawScan<'_>,
         partitions: usize,
         batch_size: usize,
     ) -> Self {
+        let RawScan {
+            objects,
+            scope,
+            projection,
+            record_json,
+            limit,
+        } = scan;
         let micros = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_micros());
-        let decoder = Decoder::new(projection, micros(scope.from), micros(scope.to));
+        let projection = projection.map(|p| p.as_slice());
+        let mut decoder = Decoder::new(projection, micros(scope.from), micros(scope.to));
+        if record_json {
+            decoder = decoder.with_record_json();
+        }
         let partitions = balance(objects, partitions);
         let properties = PlanProperties::new(
             EquivalenceProperties::new(decoder.schema()),

@@ -37,7 +37,7 @@ pub fn parse_checked(sql: &str, allow_write: Option<&str>) -> Result<Vec<Stateme
     for statement in &mut statements {
         check_read_only(statement, allow_write)?;
         super::balance::balance_chains(statement);
-        super::key_partitions::hide_from_wildcards(statement);
+        super::dialect_columns::hide_from_wildcards(statement);
         super::trino_forms::rewrite(statement);
     }
     Ok(statements)

@@ -36,6 +36,7 @@ use object_store::ObjectStoreExt;
 
 use self::bloom::Candidate;
 use super::cloudtrail::{PRUNING, list_for_scan, raw_scan};
+use super::scan::RawScan;
 use crate::archive::ArchiveSource;
 use crate::archive::layout::parse_key;
 use crate::archive::{ObjectEntry, Scope, Skipped};
@@ -190,7 +191,17 @@ impl LakeScan {
             }
             raw.push(o);
         }
-        let raw_plan = raw_scan(state, &self.source, raw, &scope, projection, limit);
+        let raw_plan = raw_scan(
+            state,
+            &self.source,
+            RawScan {
+                objects: raw,
+                scope: &scope,
+                projection,
+                record_json: false,
+                limit,
+            },
+        );
         let lake = &self.lake.lake;
         let files = bloom::prune(
             state,

@@ -1,15 +1,20 @@
-//! The partition columns Athena users declare over a CloudTrail bucket, derived from each
-//! object's key: the user guide's `year`, `month`, `day`; partition projection's `timestamp`
-//! (or `date`) as `'yyyy/MM/dd'`; the analytics bootstrap's `date_partition`,
-//! `account_partition`, `region_partition`; and `account` / `accountid` of organization trails.
-//! They are the folder names of the key (`.../AWSLogs/<account>/CloudTrail/<region>/2017/06/01/`),
-//! as text, so `year = '2017'` means what it means in Athena, and filters on them prune the
-//! listing exactly (see [`super::filters`]).
+//! Columns of `cloudtrail` that the Athena and CloudTrail Lake dialects have and the decoded
+//! record does not:
+//! - the partition columns Athena users declare over a CloudTrail bucket, derived from each
+//!   object's key: the user guide's `year`, `month`, `day`; partition projection's `timestamp`
+//!   (or `date`) as `'yyyy/MM/dd'`; the analytics bootstrap's `date_partition`,
+//!   `account_partition`, `region_partition`; and `account` / `accountid` of organization
+//!   trails. They are the folder names of the key
+//!   (`.../AWSLogs/<account>/CloudTrail/<region>/2017/06/01/`), as text, so `year = '2017'`
+//!   means what it means in Athena, and filters on them prune the listing exactly (see
+//!   [`super::filters`]). Values are computed from `log_file` above the scan, so the raw and
+//!   lake scans (and a cluster's) need nothing of their own;
+//! - Lake's `eventjson`, the record's JSON text as its log file holds it, which only the raw
+//!   scan has (it is decoded only when a query names it; a lake does not keep it).
 //!
-//! They are columns of `cloudtrail` (so a CTE or view sees them) but `SELECT *` leaves them out,
-//! as `region` and `account_id` already say the same: [`hide_from_wildcards`] rewrites the
-//! statement. Values are computed from `log_file` above the scan, so the raw and lake scans
-//! (and a cluster's) need nothing of their own.
+//! They are columns of `cloudtrail` (so a CTE or view sees them) but `SELECT *` leaves them out
+//! (the partitions repeat `region`, `account_id` and the key; `eventjson` repeats the record):
+//! [`hide_from_wildcards`] rewrites the statement.
 
 use std::future::Future;
 use std::sync::{Arc, LazyLock};
@@ -31,7 +36,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 
 use crate::archive::{ParsedKey, parse_key};
-use crate::decode::schema::{LOG_FILE, cloudtrail_schema};
+use crate::decode::schema::{EVENT_JSON, LOG_FILE, cloudtrail_schema};
 
 /// What of the key a partition column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +104,7 @@ impl KeyPart {
     }
 }
 
-/// The `cloudtrail` table's schema: the decoded columns, then the partition columns.
+/// The `cloudtrail` table's schema: the decoded columns, the partition columns, `eventjson`.
 pub fn table_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         let base = cloudtrail_schema();
@@ -110,49 +115,69 @@ pub fn table_schema() -> SchemaRef {
                 .iter()
                 .map(|(name, _)| Field::new(*name, DataType::Utf8, true)),
         );
+        fields.push(Field::new(EVENT_JSON, DataType::Utf8, true));
         Arc::new(Schema::new(fields))
     });
     Arc::clone(&SCHEMA)
 }
 
-/// Plans a scan of `cloudtrail` with `projection` over the table schema: `scan` plans the
-/// decoded columns (indices into [`cloudtrail_schema`]), and partition columns are computed
-/// from `log_file` above it.
-pub async fn scan_with_key_parts<F, Fut>(
+/// What a scan below [`scan_with_dialect_columns`] decodes: columns of [`cloudtrail_schema`],
+/// then `eventjson` when `record_json` is set.
+pub struct Decoded {
+    pub columns: Vec<usize>,
+    pub record_json: bool,
+}
+
+/// Plans a scan of `cloudtrail` with `projection` over [`table_schema`]: `scan` plans what is
+/// decoded, and the partition columns are computed from `log_file` above it.
+pub async fn scan_with_dialect_columns<F, Fut>(
     state: &dyn Session,
     projection: Option<&Vec<usize>>,
     scan: F,
 ) -> Result<Arc<dyn ExecutionPlan>>
 where
-    F: FnOnce(Option<Vec<usize>>) -> Fut,
+    F: FnOnce(Decoded) -> Fut,
     Fut: Future<Output = Result<Arc<dyn ExecutionPlan>>>,
 {
+    let table = table_schema();
     let base = cloudtrail_schema().fields().len();
+    let event_json = table.fields().len() - 1;
     let wanted: Vec<usize> = match projection {
         Some(p) => p.clone(),
-        None => (0..table_schema().fields().len()).collect(),
+        None => (0..table.fields().len()).collect(),
     };
-    if wanted.iter().all(|&i| i < base) {
-        return scan(Some(wanted)).await;
+    let record_json = wanted.contains(&event_json);
+    let mut columns: Vec<usize> = wanted.iter().copied().filter(|&i| i < base).collect();
+    if wanted.iter().all(|&i| i < base || i == event_json)
+        && wanted
+            .iter()
+            .position(|&i| i == event_json)
+            .is_none_or(|p| p == wanted.len() - 1)
+    {
+        return scan(Decoded {
+            columns,
+            record_json,
+        })
+        .await;
     }
     let log_file = cloudtrail_schema().index_of(LOG_FILE)?;
-    let mut decoded: Vec<usize> = wanted.iter().copied().filter(|&i| i < base).collect();
-    if !decoded.contains(&log_file) {
-        decoded.push(log_file);
+    if !columns.contains(&log_file) {
+        columns.push(log_file);
     }
-    let input = scan(Some(decoded.clone())).await?;
+    let input = scan(Decoded {
+        columns,
+        record_json,
+    })
+    .await?;
     let input_schema = DFSchema::try_from(input.schema())?;
     let udf = Arc::new(ScalarUDF::new_from_impl(KeyPartFunction::new()));
-    let table = table_schema();
     let exprs = wanted
         .iter()
         .map(|&i| {
             let name = table.field(i).name().clone();
-            let logical = if i < base {
-                col(datafusion::common::Column::new_unqualified(&name))
-            } else {
-                let part = key_part(&name).map_or("", KeyPart::label);
-                udf.call(vec![col(LOG_FILE), lit(part)])
+            let logical = match key_part(&name) {
+                Some(part) if i >= base => udf.call(vec![col(LOG_FILE), lit(part.label())]),
+                _ => col(datafusion::common::Column::new_unqualified(&name)),
             };
             Ok((state.create_physical_expr(logical, &input_schema)?, name))
         })
@@ -160,9 +185,18 @@ where
     Ok(Arc::new(ProjectionExec::try_new(exprs, input)?))
 }
 
+/// The error for `eventjson` over a lake, which keeps the decoded columns only.
+pub fn no_record_json_in_lake() -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::Plan(
+        "eventjson is the record's text in its log file, which a lake does not keep: \
+         query it without --lake, or name the columns you need"
+            .into(),
+    )
+}
+
 /// `cloudtrail_key_part(log_file, 'year' | 'month' | 'day' | 'date' | 'account' | 'region')`:
 /// the partition value of an object key. Registered in every session, so a cluster's executors
-/// can run the projection [`scan_with_key_parts`] plans.
+/// can run the projection [`scan_with_dialect_columns`] plans.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct KeyPartFunction {
     signature: Signature,
@@ -301,12 +335,13 @@ fn hide_in(body: &mut SetExpr) {
                     Some(ExcludeSelectItem::Single(name)) => vec![name],
                     Some(ExcludeSelectItem::Multiple(list)) => list,
                 };
-                for (name, _) in KEY_PARTITIONS {
+                let hidden = KEY_PARTITIONS.iter().map(|(n, _)| *n).chain([EVENT_JSON]);
+                for name in hidden {
                     if !excluded
                         .iter()
                         .any(|e| e.to_string().eq_ignore_ascii_case(name))
                     {
-                        excluded.push(ObjectName::from(vec![Ident::new(*name)]));
+                        excluded.push(ObjectName::from(vec![Ident::new(name)]));
                     }
                 }
                 options.opt_exclude = Some(ExcludeSelectItem::Multiple(excluded));
