@@ -10,7 +10,8 @@
 //!   lower-case names, as the case-insensitive JSON keys they come from;
 //! - a field selected without an alias is named as Trino names it, by the field
 //!   (`useridentity.arn` is `arn`), where that name is not taken by another output column;
-//! - `CAST(x AS IPADDRESS)` and `IPADDRESS '10.0.0.0'` become our `ipaddress(...)`, `try(...)`
+//! - `CAST(x AS IPADDRESS)` becomes our `try_ipaddress(x)` (NULL for text that is no
+//!   address, see [`function_form`]) and `IPADDRESS '10.0.0.0'` `ipaddress(...)`, `try(...)`
 //!   a `TRY_CAST` (other expressions run as they are: a failure is an error, never a silent
 //!   NULL), and `split` DataFusion's `string_to_array`.
 
@@ -64,16 +65,15 @@ impl VisitorMut for Rewriter {
 fn function_form(expr: &mut Expr) -> Option<Expr> {
     match expr {
         Expr::Cast {
-            kind,
             expr: inner,
             data_type: DataType::Custom(name, _),
             ..
         } if name.to_string().eq_ignore_ascii_case("ipaddress") => {
-            let function = match kind {
-                CastKind::TryCast | CastKind::SafeCast => "try_ipaddress",
-                _ => "ipaddress",
-            };
-            parse_expr(&format!("{function}({inner})"))
+            // Text that is no address gives NULL, even without TRY_CAST: Trino evaluates `AND`
+            // row by row, so published queries guard the cast (`regexp_like(ip, '^[0-9.]+$')
+            // AND contains(net, CAST(ip AS IPADDRESS))`); DataFusion evaluates both sides, and
+            // the guard would not keep the cast from failing.
+            parse_expr(&format!("try_ipaddress({inner})"))
         }
         Expr::Like { expr: inner, .. }
         | Expr::ILike { expr: inner, .. }
@@ -673,11 +673,11 @@ mod tests {
         let text = parsed.pop().unwrap().to_string();
         assert!(text.contains("(TRY_CAST(x AS INTEGER))"), "{text}");
         assert!(text.contains("(try_ipaddress(ip))"), "{text}");
-        assert!(text.contains("string_to_array(arn, '/')"), "{text}");
         assert!(
-            text.contains("ipaddress(ip) > ipaddress('10.0.0.0')"),
+            text.contains("try_ipaddress(ip) > ipaddress('10.0.0.0')"),
             "{text}"
         );
+        assert!(text.contains("string_to_array(arn, '/')"), "{text}");
         // Inside a string literal nothing changes.
         assert!(text.contains("'IPADDRESS ''1.1.1.1'''"), "{text}");
         // Offsets hold past multi-byte characters and line breaks.

@@ -31,7 +31,9 @@ pub fn register(ctx: &SessionContext) {
             .clone()
             .with_aliases(["approx_percentile"]),
     );
-    ctx.register_udf(element_at::udf());
+    for udf in element_at::udfs() {
+        ctx.register_udf(udf);
+    }
     for udf in ipaddress::udfs() {
         ctx.register_udf(udf);
     }

@@ -8,6 +8,8 @@
 //!   JSON object.
 //!
 //! It replaces DataFusion's `element_at` (an alias of `map_extract`), which takes only maps.
+//! `map_keys` likewise takes our JSON text as Lake's maps: the object's keys (sorted; a map's
+//! keys have no order), NULL for text that is not a JSON object.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -22,10 +24,15 @@ use datafusion::logical_expr::{
 };
 use serde_json::value::RawValue;
 
-pub fn udf() -> ScalarUDF {
-    ScalarUDF::new_from_impl(ElementAt {
-        signature: Signature::user_defined(Volatility::Immutable),
-    })
+pub fn udfs() -> Vec<ScalarUDF> {
+    vec![
+        ScalarUDF::new_from_impl(ElementAt {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }),
+        ScalarUDF::new_from_impl(MapKeys {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }),
+    ]
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -132,6 +139,73 @@ fn lookup<'a>(text: &'a str, key: &str) -> Option<Cow<'a, str>> {
         Some(b'"') => serde_json::from_str::<Cow<'a, str>>(raw).ok(),
         _ if raw == "null" => None,
         _ => Some(Cow::Borrowed(raw)),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct MapKeys {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for MapKeys {
+    fn name(&self) -> &str {
+        "map_keys"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match arg_types {
+            [map @ DataType::Map(..)] => Ok(vec![map.clone()]),
+            [_] => Ok(vec![DataType::Utf8]),
+            _ => plan_err!("map_keys takes 1 argument, not {}", arg_types.len()),
+        }
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match &arg_types[0] {
+            DataType::Map(entries, _) => match entries.data_type() {
+                DataType::Struct(fields) if !fields.is_empty() => {
+                    Ok(DataType::new_list(fields[0].data_type().clone(), false))
+                }
+                other => plan_err!("map_keys: a map's entries are not {other}"),
+            },
+            _ => Ok(DataType::new_list(DataType::Utf8, true)),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if matches!(args.args[0].data_type(), DataType::Map(..)) {
+            return datafusion::functions_nested::map_keys::map_keys_udf().invoke_with_args(args);
+        }
+        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
+        let texts = args.args[0].to_array(args.number_rows)?;
+        let texts = texts.as_string::<i32>();
+        let mut out = datafusion::arrow::array::ListBuilder::new(StringBuilder::new());
+        for text in texts.iter() {
+            let keys = text.and_then(|t| {
+                serde_json::from_str::<std::collections::BTreeMap<Cow<'_, str>, &RawValue>>(t).ok()
+            });
+            match keys {
+                Some(keys) => {
+                    for key in keys.keys() {
+                        out.values().append_value(key);
+                    }
+                    out.append(true);
+                }
+                None => out.append(false),
+            }
+        }
+        let out: ArrayRef = Arc::new(out.finish());
+        if scalar {
+            Ok(ColumnarValue::Scalar(
+                datafusion::common::ScalarValue::try_from_array(&out, 0)?,
+            ))
+        } else {
+            Ok(ColumnarValue::Array(out))
+        }
     }
 }
 
