@@ -168,7 +168,7 @@ impl ScalarUDFImpl for MapKeys {
         match &arg_types[0] {
             DataType::Map(entries, _) => match entries.data_type() {
                 DataType::Struct(fields) if !fields.is_empty() => {
-                    Ok(DataType::new_list(fields[0].data_type().clone(), false))
+                    Ok(DataType::new_list(fields[0].data_type().clone(), true))
                 }
                 other => plan_err!("map_keys: a map's entries are not {other}"),
             },

@@ -277,6 +277,12 @@ async fn element_at_on_arrays_and_on_json_text_as_lake_maps() {
         value(&format!("element_at({doc}, 'nope') IS NULL")).await,
         "true"
     );
+    assert_eq!(
+        value(&format!("map_keys({doc})")).await,
+        "[acl, bucketName]"
+    );
+    assert_eq!(value("map_keys('[1]') IS NULL").await, "true");
+    assert_eq!(value("map_keys(MAP {'a': 1, 'b': 2})").await, "[a, b]");
 }
 
 #[tokio::test]
