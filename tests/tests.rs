@@ -10,6 +10,7 @@ mod control_scenarios;
 mod controls;
 mod detection_agreement;
 mod dialect;
+mod dialect_answers;
 mod engine;
 mod fault_proxy;
 mod faults;
