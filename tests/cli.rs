@@ -436,3 +436,61 @@ fn readme_dialect_examples_agree() {
     // The README says three principals.
     assert_eq!(athena.lines().count(), 1 + 3, "{athena}");
 }
+
+/// A user's own partition names hold the same part of the key and prune the listing as ours.
+#[test]
+fn partition_names_of_the_users_own_scheme() {
+    let a = grycap_arg();
+    let objects = |stderr_text: &str| -> String {
+        let at = stderr_text.find(" objects,").expect(stderr_text);
+        stderr_text[..at].rsplit('(').next().unwrap().to_string()
+    };
+    let theirs = trailscope(&[
+        "query",
+        "-a",
+        &a,
+        "--partition-names",
+        "dt=date,acct=account",
+        "--format",
+        "csv",
+        "SELECT dt, acct, count(*) AS n FROM cloudtrail WHERE dt = '2017/06/01' AND acct = '974349055189' GROUP BY 1, 2",
+    ]);
+    assert!(theirs.status.success(), "{}", stderr(&theirs));
+    let ours = trailscope(&[
+        "query",
+        "-a",
+        &a,
+        "--format",
+        "csv",
+        "SELECT \"date\", account, count(*) AS n FROM cloudtrail WHERE \"date\" = '2017/06/01' AND account = '974349055189' GROUP BY 1, 2",
+    ]);
+    assert!(ours.status.success(), "{}", stderr(&ours));
+    assert_eq!(stdout(&theirs).lines().nth(1), stdout(&ours).lines().nth(1));
+    assert!(stdout(&theirs).contains("2017/06/01,974349055189,"));
+    let (pruned, whole) = (objects(&stderr(&theirs)), objects(&stderr(&ours)));
+    assert_eq!(pruned, whole);
+    assert!(pruned.parse::<u32>().unwrap() < 1067, "{pruned}");
+    // Hidden from `*` as ours are.
+    let star = trailscope(&[
+        "query",
+        "-q",
+        "-a",
+        &a,
+        "--partition-names",
+        "dt=date",
+        "--format",
+        "csv",
+        "SELECT * FROM cloudtrail LIMIT 1",
+    ]);
+    let header = stdout(&star).lines().next().unwrap().to_string();
+    assert!(header.ends_with(",log_file"), "{header}");
+    // A name taken or a part that is not one: exit 2, naming it.
+    for (spec, says) in [
+        ("year=date", "'year' is already a column"),
+        ("dt=week", "'week' is not a part"),
+    ] {
+        let bad = trailscope(&["query", "-a", &a, "--partition-names", spec, "SELECT 1"]);
+        assert_eq!(bad.status.code(), Some(2));
+        assert!(stderr(&bad).contains(says), "{}", stderr(&bad));
+    }
+}

@@ -9,6 +9,7 @@ use clap::Args;
 use trailscope::archive::{Location, S3Options, Scope};
 use trailscope::error::{Error, Result};
 use trailscope::lake::{Lake, LakeSnapshot};
+use trailscope::table::dialect_columns::PartitionNames;
 use trailscope::table::{ArchiveSource, TableSource};
 use trailscope::time::{parse_duration, parse_user_time};
 
@@ -62,6 +63,12 @@ pub struct ArchiveArgs {
     /// S3-compatible endpoint, e.g. http://127.0.0.1:9000 (path-style requests are used).
     #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL_S3")]
     pub endpoint_url: Option<String>,
+    /// Your Athena table's own partition column names, when they are none of year/month/day,
+    /// timestamp/date, date_partition, account/accountid/account_partition, region_partition:
+    /// NAME=PART,... with PART one of year, month, day, date (yyyy/MM/dd), account, region.
+    #[arg(long, value_name = "NAME=PART,...", env = "TRAILSCOPE_PARTITION_NAMES",
+          value_parser = PartitionNames::parse, default_value = "")]
+    pub partition_names: PartitionNames,
 }
 
 impl ArchiveArgs {
@@ -105,7 +112,8 @@ impl ArchiveArgs {
         let scope = self.scope()?;
         let location = Location::open(&self.archive, &self.s3_options()).await?;
         let lake = self.open_lake().await?;
-        Ok(TableSource::new(self.source(location, scope), lake))
+        Ok(TableSource::new(self.source(location, scope), lake)
+            .with_partition_names(self.partition_names.clone()))
     }
 
     /// The scan context for `location`, with this command line's evidence policy.

@@ -57,7 +57,8 @@ pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
         ));
     }
     let sql = read_sql(&args)?;
-    let statements = statements::parse_checked(&sql, args.allow_write.as_deref())?;
+    let mut statements = statements::parse_checked(&sql, args.allow_write.as_deref())?;
+    args.archive.partition_names.hide(&mut statements);
     if let Some(dest) = &args.allow_write {
         statements::check_write_target(dest, &args.archive.archive)
             .map_err(|e| Error::usage(format!("--allow-write: {e}")))?;

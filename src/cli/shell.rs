@@ -83,7 +83,8 @@ pub async fn run(args: ShellArgs, quiet: bool) -> Result<u8> {
         let _ = editor.add_history_entry(sql.trim());
         let started = Instant::now();
         let outcome = async {
-            let parsed = statements::parse_checked(&sql, None)?;
+            let mut parsed = statements::parse_checked(&sql, None)?;
+            args.archive.partition_names.hide(&mut parsed);
             let _progress = Progress::start(source.stats.clone(), quiet);
             statements::execute(&ctx, parsed).await
         }

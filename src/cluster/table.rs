@@ -97,7 +97,8 @@ impl TableProvider for LakeFiles {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        dialect_columns::scan_with_dialect_columns(state, projection, |decoded| async move {
+        let names = &dialect_columns::PartitionNames::default();
+        dialect_columns::scan_with_dialect_columns(state, names, projection, |decoded| async move {
             if decoded.record_json {
                 return Err(dialect_columns::no_record_json_in_lake());
             }

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::Result;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::col;
 
-use super::dialect_columns;
+use super::dialect_columns::{self, PartitionNames};
 use super::filters::PruningColumns;
 use super::lake::LakeScan;
 use super::scan::{CloudTrailExec, RawScan};
@@ -31,6 +33,8 @@ pub const PRUNING: PruningColumns = PruningColumns {
 pub struct CloudTrailTable {
     source: ArchiveSource,
     lake: Option<LakeScan>,
+    partition_names: PartitionNames,
+    schema: SchemaRef,
 }
 
 impl CloudTrailTable {
@@ -41,14 +45,37 @@ impl CloudTrailTable {
                 .lake
                 .as_ref()
                 .map(|lake| LakeScan::new(source.archive.clone(), Arc::clone(lake))),
+            partition_names: source.partition_names.clone(),
+            schema: dialect_columns::table_schema_with(&source.partition_names.0),
         }
+    }
+
+    /// Filters with the user's partition names spelled as ours, which the listing knows.
+    fn canonical(&self, filters: &[Expr]) -> Vec<Expr> {
+        if self.partition_names.0.is_empty() {
+            return filters.to_vec();
+        }
+        filters
+            .iter()
+            .map(|f| {
+                f.clone()
+                    .transform(|e| match &e {
+                        Expr::Column(c) => match self.partition_names.canonical(&c.name) {
+                            Some(ours) => Ok(Transformed::yes(col(ours))),
+                            None => Ok(Transformed::no(e)),
+                        },
+                        _ => Ok(Transformed::no(e)),
+                    })
+                    .map_or_else(|_| f.clone(), |t| t.data)
+            })
+            .collect()
     }
 }
 
 #[async_trait]
 impl TableProvider for CloudTrailTable {
     fn schema(&self) -> SchemaRef {
-        dialect_columns::table_schema()
+        Arc::clone(&self.schema)
     }
 
     fn table_type(&self) -> TableType {
@@ -63,7 +90,11 @@ impl TableProvider for CloudTrailTable {
     ) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(match self.lake {
             Some(_) => vec![TableProviderFilterPushDown::Inexact; filters.len()],
-            None => PRUNING.pushdown(filters),
+            None => {
+                let filters: Vec<Expr> = filters.iter().map(|f| (*f).clone()).collect();
+                let canonical = self.canonical(&filters);
+                PRUNING.pushdown(&canonical.iter().collect::<Vec<_>>())
+            }
         })
     }
 
@@ -74,7 +105,9 @@ impl TableProvider for CloudTrailTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        dialect_columns::scan_with_dialect_columns(state, projection, |decoded| async move {
+        let filters = &self.canonical(filters);
+        let names = &self.partition_names;
+        dialect_columns::scan_with_dialect_columns(state, names, projection, |decoded| async move {
             let projection = Some(&decoded.columns);
             if let Some(lake) = &self.lake {
                 if decoded.record_json {

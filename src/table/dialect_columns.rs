@@ -84,7 +84,7 @@ impl KeyPart {
         }
     }
 
-    fn from_label(label: &str) -> Option<KeyPart> {
+    pub fn from_label(label: &str) -> Option<KeyPart> {
         KEY_PARTITIONS
             .iter()
             .map(|(_, p)| *p)
@@ -106,19 +106,91 @@ impl KeyPart {
 
 /// The `cloudtrail` table's schema: the decoded columns, the partition columns, `eventjson`.
 pub fn table_schema() -> SchemaRef {
-    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-        let base = cloudtrail_schema();
-        let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
-        // Nullable: a key outside CloudTrail's layout (a location inside it) has no folder date.
-        fields.extend(
-            KEY_PARTITIONS
-                .iter()
-                .map(|(name, _)| Field::new(*name, DataType::Utf8, true)),
-        );
-        fields.push(Field::new(EVENT_JSON, DataType::Utf8, true));
-        Arc::new(Schema::new(fields))
-    });
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| table_schema_with(&[]));
     Arc::clone(&SCHEMA)
+}
+
+/// [`table_schema`] with the user's own partition names ([`PartitionNames`]) after ours.
+pub fn table_schema_with(extra: &[(String, KeyPart)]) -> SchemaRef {
+    let base = cloudtrail_schema();
+    let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
+    // Nullable: a key outside CloudTrail's layout (a location inside it) has no folder date.
+    let names = KEY_PARTITIONS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(extra.iter().map(|(n, _)| n.as_str()));
+    fields.extend(names.map(|name| Field::new(name, DataType::Utf8, true)));
+    fields.push(Field::new(EVENT_JSON, DataType::Utf8, true));
+    Arc::new(Schema::new(fields))
+}
+
+/// Partition names a user declared for a scheme we do not cover (`--partition-names
+/// dt=date,acct=account`): each is one more column holding that part of the key, pruning the
+/// listing as ours do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionNames(pub Vec<(String, KeyPart)>);
+
+impl PartitionNames {
+    /// Parses `name=part,...`, `part` one of `year`, `month`, `day`, `date` (`yyyy/MM/dd`),
+    /// `account`, `region`.
+    pub fn parse(spec: &str) -> std::result::Result<Self, String> {
+        let mut names: Vec<(String, KeyPart)> = Vec::new();
+        for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let Some((name, part)) = item.split_once('=') else {
+                return Err(format!("'{item}' is not NAME=PART (e.g. dt=date)"));
+            };
+            let name = name.trim().to_lowercase();
+            let Some(part) = KeyPart::from_label(part.trim()) else {
+                return Err(format!(
+                    "'{}' is not a part of the key: use year, month, day, date, account or region",
+                    part.trim()
+                ));
+            };
+            let identifier = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !identifier {
+                return Err(format!(
+                    "'{name}' is not a column name (letters, digits and _)"
+                ));
+            }
+            if table_schema().field_with_name(&name).is_ok()
+                || names.iter().any(|(n, _)| *n == name)
+            {
+                return Err(format!(
+                    "'{name}' is already a column of cloudtrail: choose another name"
+                ));
+            }
+            names.push((name, part));
+        }
+        Ok(PartitionNames(names))
+    }
+
+    /// The part a column name holds: ours, or one of these.
+    pub fn part_of(&self, name: &str) -> Option<KeyPart> {
+        key_part(name).or_else(|| self.0.iter().find(|(n, _)| n == name).map(|(_, p)| *p))
+    }
+
+    /// Leaves these names out of every `*` over `cloudtrail`, as ours are.
+    pub fn hide(&self, statements: &mut [Statement]) {
+        let names: Vec<&str> = self.0.iter().map(|(n, _)| n.as_str()).collect();
+        if names.is_empty() {
+            return;
+        }
+        for statement in statements {
+            hide_names_from_wildcards(statement, &names);
+        }
+    }
+
+    /// Our name for the part a user-named column holds, so filters on it prune as ours do.
+    pub fn canonical(&self, name: &str) -> Option<&'static str> {
+        let (_, part) = self.0.iter().find(|(n, _)| n == name)?;
+        KEY_PARTITIONS
+            .iter()
+            .find(|(_, p)| p == part)
+            .map(|(n, _)| *n)
+    }
 }
 
 /// What a scan below [`scan_with_dialect_columns`] decodes: columns of [`cloudtrail_schema`],
@@ -132,6 +204,7 @@ pub struct Decoded {
 /// decoded, and the partition columns are computed from `log_file` above it.
 pub async fn scan_with_dialect_columns<F, Fut>(
     state: &dyn Session,
+    names: &PartitionNames,
     projection: Option<&Vec<usize>>,
     scan: F,
 ) -> Result<Arc<dyn ExecutionPlan>>
@@ -139,7 +212,7 @@ where
     F: FnOnce(Decoded) -> Fut,
     Fut: Future<Output = Result<Arc<dyn ExecutionPlan>>>,
 {
-    let table = table_schema();
+    let table = table_schema_with(&names.0);
     let base = cloudtrail_schema().fields().len();
     let event_json = table.fields().len() - 1;
     let wanted: Vec<usize> = match projection {
@@ -175,7 +248,7 @@ where
         .iter()
         .map(|&i| {
             let name = table.field(i).name().clone();
-            let logical = match key_part(&name) {
+            let logical = match names.part_of(&name) {
                 Some(part) if i >= base => udf.call(vec![col(LOG_FILE), lit(part.label())]),
                 _ => col(datafusion::common::Column::new_unqualified(&name)),
             };
@@ -275,27 +348,37 @@ impl ScalarUDFImpl for KeyPartFunction {
 /// `account_id` and the key), unless the user excluded columns of their own choosing too, in
 /// which case ours are added to theirs. Named columns are untouched.
 pub fn hide_from_wildcards(statement: &mut Statement) {
+    let ours: Vec<&str> = KEY_PARTITIONS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain([EVENT_JSON])
+        .collect();
+    hide_names_from_wildcards(statement, &ours);
+}
+
+/// Leaves `names` out of every `*` over `cloudtrail` (the user's own partition names).
+pub fn hide_names_from_wildcards(statement: &mut Statement, names: &[&str]) {
     if let Statement::Statement(sql) = statement {
-        let _ = sql.visit(&mut WildcardHider);
+        let _ = sql.visit(&mut WildcardHider(names));
     }
 }
 
-struct WildcardHider;
+struct WildcardHider<'a>(&'a [&'a str]);
 
-impl VisitorMut for WildcardHider {
+impl VisitorMut for WildcardHider<'_> {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
-        hide_in(&mut query.body);
+        hide_in(&mut query.body, self.0);
         std::ops::ControlFlow::Continue(())
     }
 }
 
-fn hide_in(body: &mut SetExpr) {
+fn hide_in(body: &mut SetExpr, hidden: &[&str]) {
     match body {
         SetExpr::SetOperation { left, right, .. } => {
-            hide_in(left);
-            hide_in(right);
+            hide_in(left, hidden);
+            hide_in(right, hidden);
         }
         SetExpr::Select(select) => {
             // The names `cloudtrail` is known by in this FROM: its own, or its alias.
@@ -335,8 +418,7 @@ fn hide_in(body: &mut SetExpr) {
                     Some(ExcludeSelectItem::Single(name)) => vec![name],
                     Some(ExcludeSelectItem::Multiple(list)) => list,
                 };
-                let hidden = KEY_PARTITIONS.iter().map(|(n, _)| *n).chain([EVENT_JSON]);
-                for name in hidden {
+                for &name in hidden {
                     if !excluded
                         .iter()
                         .any(|e| e.to_string().eq_ignore_ascii_case(name))

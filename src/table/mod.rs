@@ -43,11 +43,22 @@ use crate::lake::LakeSnapshot;
 pub struct TableSource {
     pub archive: ArchiveSource,
     pub lake: Option<Arc<LakeSnapshot>>,
+    /// The user's own names for partition columns, beside Athena's usual ones.
+    pub partition_names: dialect_columns::PartitionNames,
 }
 
 impl TableSource {
     pub fn new(archive: ArchiveSource, lake: Option<Arc<LakeSnapshot>>) -> Self {
-        TableSource { archive, lake }
+        TableSource {
+            archive,
+            lake,
+            partition_names: Default::default(),
+        }
+    }
+
+    pub fn with_partition_names(mut self, names: dialect_columns::PartitionNames) -> Self {
+        self.partition_names = names;
+        self
     }
 }
 
