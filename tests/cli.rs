@@ -494,3 +494,20 @@ fn partition_names_of_the_users_own_scheme() {
         assert!(stderr(&bad).contains(says), "{}", stderr(&bad));
     }
 }
+
+/// Saved queries start with a comment; given on the command line, it is SQL, not an option.
+#[test]
+fn sql_starting_with_a_comment_is_not_an_option() {
+    let a = grycap_arg();
+    let out = trailscope(&[
+        "query",
+        "-q",
+        "-a",
+        &a,
+        "-- who called StopLogging\nSELECT count(*) AS n FROM cloudtrail WHERE eventname = 'StopLogging'",
+        "--format",
+        "csv",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("n\n"), "{}", stdout(&out));
+}

@@ -18,6 +18,8 @@ pub struct QueryArgs {
     #[command(flatten)]
     pub archive: ArchiveArgs,
     /// The SQL (one or more statements separated by ';'). Read from stdin when absent.
+    /// It may start with a `-- comment`, as saved queries often do.
+    #[arg(allow_hyphen_values = true)]
     pub sql: Option<String>,
     /// Read the SQL from this file instead.
     #[arg(long, short = 'f', value_name = "FILE", conflicts_with = "sql")]
