@@ -10,6 +10,8 @@
 //!   lower-case names, as the case-insensitive JSON keys they come from;
 //! - a field selected without an alias is named as Trino names it, by the field
 //!   (`useridentity.arn` is `arn`), where that name is not taken by another output column;
+//! - an `ORDER BY c.x` whose `x` an output column of the same name shadows sorts by the
+//!   source column, as in Trino;
 //! - `CAST(x AS IPADDRESS)` becomes our `try_ipaddress(x)` (NULL for text that is no
 //!   address, see [`function_form`]) and `IPADDRESS '10.0.0.0'` `ipaddress(...)`, `try(...)`
 //!   a `TRY_CAST` (other expressions run as they are: a failure is an error, never a silent
@@ -44,6 +46,11 @@ impl VisitorMut for Rewriter {
 
     fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
         unnest_joins(&mut query.body);
+        std::ops::ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
+        order_by_shadowed_columns(query);
         std::ops::ControlFlow::Continue(())
     }
 
@@ -207,6 +214,87 @@ pub fn ipaddress_literals(sql: &str) -> std::borrow::Cow<'_, str> {
     }
     out.push_str(&sql[copied..]);
     out.into()
+}
+
+/// `SELECT to_iso8601(c.created_at) AS created_at ... ORDER BY c.created_at`: Trino sorts by
+/// the source column; DataFusion finds `c.created_at` and the output `created_at` ambiguous.
+/// The sort keys that a same-named output column shadows become hidden columns of a subquery
+/// the ordering is applied over.
+fn order_by_shadowed_columns(query: &mut Query) {
+    use datafusion::sql::sqlparser::ast::OrderByKind;
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return;
+    };
+    let Some(order_by) = &query.order_by else {
+        return;
+    };
+    let OrderByKind::Expressions(items) = &order_by.kind else {
+        return;
+    };
+    if select.distinct.is_some() {
+        return;
+    }
+    let outputs: Vec<String> = select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
+            _ => None,
+        })
+        .collect();
+    let shadowed = |e: &Expr| match e {
+        Expr::CompoundIdentifier(parts) => parts
+            .last()
+            .is_some_and(|p| outputs.contains(&p.value.to_lowercase())),
+        _ => false,
+    };
+    // Only a plain ordering is rewritten: shadowed columns, output names and positions.
+    let plain = |e: &Expr| {
+        shadowed(e)
+            || matches!(e, Expr::Identifier(_))
+            || matches!(e, Expr::Value(v) if matches!(v.value, Value::Number(..)))
+    };
+    if !items.iter().any(|i| shadowed(&i.expr)) || !items.iter().all(|i| plain(&i.expr)) {
+        return;
+    }
+    let mut inner = query.clone();
+    let with = inner.with.take();
+    inner.order_by = None;
+    inner.limit_clause = None;
+    inner.fetch = None;
+    let mut hidden = Vec::new();
+    let mut order = Vec::new();
+    for (k, item) in items.iter().enumerate() {
+        let mut item = item.clone();
+        if shadowed(&item.expr) {
+            let name = format!("__order_{k}");
+            if let SetExpr::Select(s) = inner.body.as_mut() {
+                s.projection.push(SelectItem::ExprWithAlias {
+                    expr: item.expr.clone(),
+                    alias: Ident::new(&name),
+                });
+            }
+            item.expr = Expr::Identifier(Ident::new(&name));
+            hidden.push(name);
+        }
+        order.push(item.to_string());
+    }
+    let with = with.map_or(String::new(), |w| format!("{w} "));
+    let limit = query
+        .limit_clause
+        .as_ref()
+        .map_or(String::new(), |l| l.to_string());
+    let sql = format!(
+        "{with}SELECT * EXCLUDE ({}) FROM ({inner}) AS __ordered ORDER BY {}{limit}",
+        hidden.join(", "),
+        order.join(", ")
+    );
+    if let Ok(rewritten) = Parser::new(&GenericDialect {})
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_query())
+    {
+        *query = *rewritten;
+    }
 }
 
 /// How an `UNNEST` is joined: `CROSS JOIN` (rows with empty arrays drop out) or `LEFT JOIN ...
@@ -697,5 +785,16 @@ mod tests {
         assert!(text.contains(&format!("SUBSTR({time}, 1, 10)")), "{text}");
         assert!(text.contains(&format!("{time} LIKE '2017%'")), "{text}");
         assert!(text.contains("SUBSTR(eventname, 1, 3)"), "{text}");
+    }
+    #[tokio::test]
+    async fn order_by_a_source_column_an_output_shadows_sorts_by_the_source() {
+        // Trino sorts by e.id (1, 2, 3); the output id is its negation.
+        let rows = run("SELECT e.id * -1 AS id FROM events e ORDER BY e.id LIMIT 2").await;
+        assert_eq!(rows, ["-1", "-2"]);
+        let with_cte = run(
+            "WITH x AS (SELECT * FROM events) SELECT x.id * -1 AS id FROM x ORDER BY x.id DESC",
+        )
+        .await;
+        assert_eq!(with_cte, ["-3", "-2", "-1"]);
     }
 }
