@@ -45,6 +45,24 @@ pub fn register(ctx: &SessionContext) {
     }
 }
 
+/// Runs `body` over the arguments as arrays; the answer is a scalar when every argument was.
+fn over_arrays(
+    args: &ScalarFunctionArgs,
+    body: impl FnOnce(&[ArrayRef]) -> Result<ArrayRef>,
+) -> Result<ColumnarValue> {
+    let all_scalar = args
+        .args
+        .iter()
+        .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+    let out = body(&arrays)?;
+    Ok(if all_scalar {
+        ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+    } else {
+        ColumnarValue::Array(out)
+    })
+}
+
 /// One argument's canonical type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Arg {
@@ -235,20 +253,12 @@ impl ScalarUDFImpl for TrinoFunction {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let all_scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let out = match self.spec.body {
-            Body::Arrays(body) => body(&arrays),
-            Body::Part(field) => time_part(&arrays, field),
-        }
-        .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.spec.name)))?;
-        Ok(if all_scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+        over_arrays(&args, |arrays| {
+            match self.spec.body {
+                Body::Arrays(body) => body(arrays),
+                Body::Part(field) => time_part(arrays, field),
+            }
+            .map_err(|e| DataFusionError::Execution(format!("{}: {e}", self.spec.name)))
         })
     }
 }

@@ -24,6 +24,8 @@ use datafusion::logical_expr::{
 };
 use serde_json::value::RawValue;
 
+use super::over_arrays;
+
 pub fn udfs() -> Vec<ScalarUDF> {
     vec![
         ScalarUDF::new_from_impl(ElementAt {
@@ -71,22 +73,10 @@ impl ScalarUDFImpl for ElementAt {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let out = match arrays[0].data_type() {
-            DataType::List(_) => array_element(&arrays[0], &arrays[1])?,
-            _ => json_value(&arrays[0], &arrays[1])?,
-        };
-        if scalar {
-            Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::try_from_array(&out, 0)?,
-            ))
-        } else {
-            Ok(ColumnarValue::Array(out))
-        }
+        over_arrays(&args, |arrays| match arrays[0].data_type() {
+            DataType::List(_) => array_element(&arrays[0], &arrays[1]),
+            _ => json_value(&arrays[0], &arrays[1]),
+        })
     }
 }
 
@@ -180,33 +170,29 @@ impl ScalarUDFImpl for MapKeys {
         if matches!(args.args[0].data_type(), DataType::Map(..)) {
             return datafusion::functions_nested::map_keys::map_keys_udf().invoke_with_args(args);
         }
-        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
-        let texts = args.args[0].to_array(args.number_rows)?;
-        let texts = texts.as_string::<i32>();
-        let mut out = datafusion::arrow::array::ListBuilder::new(StringBuilder::new());
-        for text in texts.iter() {
-            let keys = text.and_then(|t| {
-                serde_json::from_str::<std::collections::BTreeMap<Cow<'_, str>, &RawValue>>(t).ok()
-            });
-            match keys {
-                Some(keys) => {
-                    for key in keys.keys() {
-                        out.values().append_value(key);
-                    }
-                    out.append(true);
+        over_arrays(&args, |arrays| Ok(object_keys(&arrays[0])))
+    }
+}
+
+/// The keys of each JSON object text (NULL for text that is not one).
+fn object_keys(texts: &ArrayRef) -> ArrayRef {
+    let texts = texts.as_string::<i32>();
+    let mut out = datafusion::arrow::array::ListBuilder::new(StringBuilder::new());
+    for text in texts.iter() {
+        let keys = text.and_then(|t| {
+            serde_json::from_str::<std::collections::BTreeMap<Cow<'_, str>, &RawValue>>(t).ok()
+        });
+        match keys {
+            Some(keys) => {
+                for key in keys.keys() {
+                    out.values().append_value(key);
                 }
-                None => out.append(false),
+                out.append(true);
             }
-        }
-        let out: ArrayRef = Arc::new(out.finish());
-        if scalar {
-            Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::try_from_array(&out, 0)?,
-            ))
-        } else {
-            Ok(ColumnarValue::Array(out))
+            None => out.append(false),
         }
     }
+    Arc::new(out.finish())
 }
 
 #[cfg(test)]

@@ -13,8 +13,10 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::functions_nested::array_has::array_has_udf;
+
+use super::over_arrays;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
@@ -101,31 +103,26 @@ impl ScalarUDFImpl for IpAddress {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
-        let input = args.args[0].to_array(args.number_rows)?;
-        if input.data_type() == &DataType::Binary {
+        if args.args[0].data_type() == DataType::Binary {
             return Ok(args.args[0].clone());
         }
-        let texts = input.as_string::<i32>();
-        let mut out = BinaryBuilder::with_capacity(texts.len(), texts.len() * 16);
-        for text in texts.iter() {
-            match text.map(|t| (t, address_bytes(t))) {
-                None => out.append_null(),
-                Some((_, Some(bytes))) => out.append_value(bytes),
-                Some((_, None)) if self.name == "try_ipaddress" => out.append_null(),
-                Some((t, None)) => {
-                    return exec_err!(
-                        "Cannot cast value to IPADDRESS: '{t}' (try(CAST(... AS IPADDRESS)) gives NULL instead)"
-                    );
+        over_arrays(&args, |arrays| {
+            let texts = arrays[0].as_string::<i32>();
+            let mut out = BinaryBuilder::with_capacity(texts.len(), texts.len() * 16);
+            for text in texts.iter() {
+                match text.map(|t| (t, address_bytes(t))) {
+                    None => out.append_null(),
+                    Some((_, Some(bytes))) => out.append_value(bytes),
+                    Some((_, None)) if self.name == "try_ipaddress" => out.append_null(),
+                    Some((t, None)) => {
+                        return exec_err!(
+                            "Cannot cast value to IPADDRESS: '{t}' (try(CAST(... AS IPADDRESS)) gives NULL instead)"
+                        );
+                    }
                 }
             }
-        }
-        let out: ArrayRef = Arc::new(out.finish());
-        if scalar {
-            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-        } else {
-            Ok(ColumnarValue::Array(out))
-        }
+            Ok(Arc::new(out.finish()) as ArrayRef)
+        })
     }
 }
 
@@ -170,56 +167,49 @@ impl ScalarUDFImpl for Contains {
         if matches!(args.args[0].data_type(), DataType::List(_)) {
             return array_has_udf().invoke_with_args(args);
         }
-        let scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let networks = arrays[0].as_string::<i32>();
-        let binary = arrays[1].data_type() == &DataType::Binary;
-        let addresses = cast(&arrays[1], &DataType::Binary)?;
-        let addresses = addresses.as_binary::<i32>();
-        let texts = if binary {
-            None
-        } else {
-            Some(arrays[1].as_string::<i32>())
-        };
-        let mut out = BooleanBuilder::with_capacity(networks.len());
-        // The network is nearly always one constant: parse it once.
-        let mut last: Option<(&str, Option<Network>)> = None;
-        for row in 0..networks.len() {
-            if networks.is_null(row) || addresses.is_null(row) {
-                out.append_null();
-                continue;
-            }
-            let network = networks.value(row);
-            if last.as_ref().is_none_or(|(n, _)| *n != network) {
-                last = Some((network, prefix(network)));
-            }
-            let parsed = last.as_ref().and_then(|(_, p)| p.as_ref());
-            let address: Option<[u8; 16]> = match texts {
-                None => addresses.value(row).try_into().ok(),
-                Some(texts) => address_bytes(texts.value(row)),
-            };
-            match (parsed, address, texts) {
-                (Some(net), Some(ip), _) => out.append_value(within(net, &ip)),
-                // Two texts that are not a network and an address: DataFusion's substring test.
-                (_, _, Some(texts)) => out.append_value(network.contains(texts.value(row))),
-                (None, _, None) => {
-                    return exec_err!(
-                        "contains: '{network}' is not a network such as '10.0.0.0/8'"
-                    );
-                }
-                (Some(_), None, None) => out.append_null(),
-            }
+        over_arrays(&args, contains_address)
+    }
+}
+
+/// `contains(network, address)` row by row; two texts that are not those, a substring test.
+fn contains_address(arrays: &[ArrayRef]) -> Result<ArrayRef> {
+    let networks = arrays[0].as_string::<i32>();
+    let binary = arrays[1].data_type() == &DataType::Binary;
+    let addresses = cast(&arrays[1], &DataType::Binary)?;
+    let addresses = addresses.as_binary::<i32>();
+    let texts = if binary {
+        None
+    } else {
+        Some(arrays[1].as_string::<i32>())
+    };
+    let mut out = BooleanBuilder::with_capacity(networks.len());
+    // The network is nearly always one constant: parse it once.
+    let mut last: Option<(&str, Option<Network>)> = None;
+    for row in 0..networks.len() {
+        if networks.is_null(row) || addresses.is_null(row) {
+            out.append_null();
+            continue;
         }
-        let out: ArrayRef = Arc::new(out.finish());
-        if scalar {
-            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-        } else {
-            Ok(ColumnarValue::Array(out))
+        let network = networks.value(row);
+        if last.as_ref().is_none_or(|(n, _)| *n != network) {
+            last = Some((network, prefix(network)));
+        }
+        let parsed = last.as_ref().and_then(|(_, p)| p.as_ref());
+        let address: Option<[u8; 16]> = match texts {
+            None => addresses.value(row).try_into().ok(),
+            Some(texts) => address_bytes(texts.value(row)),
+        };
+        match (parsed, address, texts) {
+            (Some(net), Some(ip), _) => out.append_value(within(net, &ip)),
+            // Two texts that are not a network and an address: DataFusion's substring test.
+            (_, _, Some(texts)) => out.append_value(network.contains(texts.value(row))),
+            (None, _, None) => {
+                return exec_err!("contains: '{network}' is not a network such as '10.0.0.0/8'");
+            }
+            (Some(_), None, None) => out.append_null(),
         }
     }
+    Ok(Arc::new(out.finish()))
 }
 
 #[cfg(test)]
