@@ -20,17 +20,13 @@
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArguments, Ident, JoinConstraint, JoinOperator, ObjectName, ObjectNamePart, Query,
-    SelectItem, SetExpr, Subscript, TableAlias, TableFactor, TableWithJoins, Value, VisitMut,
-    VisitorMut,
+    FunctionArguments, Ident, ObjectName, Query, Select, SelectItem, SetExpr, Subscript, Value,
+    VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::decode::schema::{Field, Kind, RECORD_FIELDS};
-
-/// The row-number column an unnested relation carries; never shown by `*`.
-const POSITION: &str = "__unnest_position";
 
 /// Rewrites `statement` in place. Forms it cannot rewrite are left for the planner to refuse.
 pub fn rewrite(statement: &mut Statement) {
@@ -45,7 +41,10 @@ impl VisitorMut for Rewriter {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> std::ops::ControlFlow<()> {
-        unnest_joins(&mut query.body);
+        for_each_select(&mut query.body, &mut |select| {
+            name_fields(&mut select.projection);
+            unnest::fold_unnest_joins(select);
+        });
         std::ops::ControlFlow::Continue(())
     }
 
@@ -297,42 +296,14 @@ fn order_by_shadowed_columns(query: &mut Query) {
     }
 }
 
-/// How an `UNNEST` is joined: `CROSS JOIN` (rows with empty arrays drop out) or `LEFT JOIN ...
-/// ON TRUE` (they stay, with NULLs).
-fn unnest_kind(operator: &JoinOperator) -> Option<bool> {
-    let on_true = |c: &JoinConstraint| matches!(c, JoinConstraint::On(Expr::Value(v)) if v.value == Value::Boolean(true));
-    match operator {
-        JoinOperator::CrossJoin(JoinConstraint::None) => Some(false),
-        JoinOperator::Left(c) | JoinOperator::LeftOuter(c) if on_true(c) => Some(true),
-        _ => None,
-    }
-}
-
-fn unnest_joins(body: &mut SetExpr) {
+/// The SELECTs of a query body (both sides of a UNION and the like).
+fn for_each_select(body: &mut SetExpr, f: &mut impl FnMut(&mut Select)) {
     match body {
         SetExpr::SetOperation { left, right, .. } => {
-            unnest_joins(left);
-            unnest_joins(right);
+            for_each_select(left, f);
+            for_each_select(right, f);
         }
-        SetExpr::Select(select) => {
-            name_fields(&mut select.projection);
-            let mut renamed: Vec<(String, String)> = Vec::new();
-            for from in &mut select.from {
-                renamed.extend(unnest_from(from));
-            }
-            if renamed.is_empty() {
-                return;
-            }
-            for item in &mut select.projection {
-                if let SelectItem::Wildcard(options) | SelectItem::QualifiedWildcard(_, options) =
-                    item
-                {
-                    hide(options, POSITION);
-                }
-            }
-            // The unnest's own alias (`t.x`) now names the relation's alias.
-            let _ = select.visit(&mut Requalify(renamed));
-        }
+        SetExpr::Select(select) => f(select),
         _ => {}
     }
 }
@@ -381,152 +352,6 @@ fn name_fields(items: &mut [SelectItem]) {
                 alias: Ident::with_quote('"', name),
             };
         }
-    }
-}
-
-fn hide(options: &mut datafusion::sql::sqlparser::ast::WildcardAdditionalOptions, name: &str) {
-    use datafusion::sql::sqlparser::ast::ExcludeSelectItem;
-    let mut excluded = match options.opt_exclude.take() {
-        None => Vec::new(),
-        Some(ExcludeSelectItem::Single(n)) => vec![n],
-        Some(ExcludeSelectItem::Multiple(list)) => list,
-    };
-    excluded.push(ObjectName::from(vec![Ident::new(name)]));
-    options.opt_exclude = Some(ExcludeSelectItem::Multiple(excluded));
-}
-
-/// Folds the leading `UNNEST` joins of one FROM item into its relation. Returns the unnest
-/// aliases renamed to the relation's alias.
-fn unnest_from(from: &mut TableWithJoins) -> Vec<(String, String)> {
-    let mut renamed = Vec::new();
-    while let Some(join) = from.joins.first() {
-        let Some(left) = unnest_kind(&join.join_operator) else {
-            break;
-        };
-        let TableFactor::UNNEST {
-            alias: Some(alias),
-            array_exprs,
-            with_offset: false,
-            with_ordinality,
-            ..
-        } = &join.relation
-        else {
-            break;
-        };
-        let names: Vec<String> = alias.columns.iter().map(|c| c.name.to_string()).collect();
-        let wanted = array_exprs.len() + usize::from(*with_ordinality);
-        if names.len() != wanted {
-            // Trino also spreads an array of rows over several columns; not rewritten.
-            break;
-        }
-        let relation_alias = relation_name(&from.relation);
-        let Some(derived) = unnested(
-            &from.relation,
-            &relation_alias,
-            array_exprs,
-            &names,
-            *with_ordinality,
-            left,
-        ) else {
-            break;
-        };
-        renamed.push((alias.name.value.to_lowercase(), relation_alias.clone()));
-        from.relation = TableFactor::Derived {
-            lateral: false,
-            subquery: derived,
-            alias: Some(TableAlias {
-                explicit: true,
-                name: Ident::new(relation_alias),
-                columns: Vec::new(),
-                at: None,
-            }),
-            sample: None,
-        };
-        from.joins.remove(0);
-    }
-    renamed
-}
-
-/// The name a relation's columns are qualified by: its alias, or a table's own name.
-fn relation_name(relation: &TableFactor) -> String {
-    match relation {
-        TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => {
-            a.name.value.clone()
-        }
-        TableFactor::Table { name, .. } => match name.0.last() {
-            Some(ObjectNamePart::Identifier(i)) => i.value.clone(),
-            _ => "cloudtrail".to_string(),
-        },
-        _ => "unnested".to_string(),
-    }
-}
-
-/// `(SELECT *, element_at(a1, p) AS x1, ... FROM (SELECT *, unnest(range(1, n + 1)) AS p FROM
-/// relation))`, `n` the longest array's length (at least 1 for a LEFT JOIN).
-fn unnested(
-    relation: &TableFactor,
-    alias: &str,
-    arrays: &[Expr],
-    names: &[String],
-    with_ordinality: bool,
-    left: bool,
-) -> Option<Box<Query>> {
-    let lengths: Vec<String> = arrays
-        .iter()
-        .map(|a| format!("coalesce(CAST(cardinality({a}) AS BIGINT), 0)"))
-        .collect();
-    let longest = match lengths.as_slice() {
-        [one] => one.clone(),
-        many => format!("greatest({})", many.join(", ")),
-    };
-    let count = if left {
-        format!("greatest({longest}, 1)")
-    } else {
-        longest.clone()
-    };
-    let mut columns: Vec<String> = arrays
-        .iter()
-        .zip(names)
-        .map(|(a, name)| format!("element_at({a}, {POSITION}) AS {}", quoted(name)))
-        .collect();
-    if with_ordinality {
-        columns.push(format!(
-            "CASE WHEN {POSITION} <= {longest} THEN {POSITION} END AS {}",
-            quoted(&names[names.len() - 1])
-        ));
-    }
-    let sql = format!(
-        "SELECT *, {} FROM (SELECT *, unnest(range(1, {count} + 1)) AS {POSITION} FROM {relation}) AS {}",
-        columns.join(", "),
-        quoted(alias),
-    );
-    Parser::new(&GenericDialect {})
-        .try_with_sql(&sql)
-        .and_then(|mut p| p.parse_query())
-        .ok()
-}
-
-fn quoted(name: &str) -> String {
-    Ident::with_quote('"', name.to_lowercase()).to_string()
-}
-
-/// Replaces the first part of compound identifiers `t.x...` by the relation's alias.
-struct Requalify(Vec<(String, String)>);
-
-impl VisitorMut for Requalify {
-    type Break = ();
-
-    fn pre_visit_expr(&mut self, expr: &mut Expr) -> std::ops::ControlFlow<()> {
-        if let Expr::CompoundIdentifier(parts) = expr
-            && parts.len() >= 2
-            && let Some((_, to)) = self
-                .0
-                .iter()
-                .find(|(from, _)| parts[0].value.eq_ignore_ascii_case(from))
-        {
-            parts[0] = Ident::new(to.clone());
-        }
-        std::ops::ControlFlow::Continue(())
     }
 }
 
@@ -637,164 +462,5 @@ fn kind_of(expr: &Expr) -> Option<Kind> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use datafusion::arrow::array::{ArrayRef, Int64Array, ListBuilder, StringBuilder};
-    use datafusion::arrow::record_batch::RecordBatch;
-    use datafusion::datasource::MemTable;
-
-    use crate::table::{base_session, statements};
-
-    /// Rows `id`, `xs`, `ys`: 1 has two and one elements, 2 an empty array, 3 NULL.
-    async fn run(sql: &str) -> Vec<String> {
-        let mut xs = ListBuilder::new(StringBuilder::new());
-        let mut ys = ListBuilder::new(StringBuilder::new());
-        xs.values().append_value("a");
-        xs.values().append_value("b");
-        xs.append(true);
-        xs.append(true);
-        xs.append(false);
-        ys.values().append_value("y");
-        ys.append(true);
-        ys.append(true);
-        ys.append(false);
-        let columns: Vec<(&str, ArrayRef)> = vec![
-            ("id", Arc::new(Int64Array::from(vec![1, 2, 3]))),
-            ("xs", Arc::new(xs.finish())),
-            ("ys", Arc::new(ys.finish())),
-        ];
-        let batch = RecordBatch::try_from_iter(columns).unwrap();
-        let ctx = base_session().unwrap();
-        let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap();
-        ctx.register_table("events", Arc::new(table)).unwrap();
-        let parsed = statements::parse_checked(sql, None).unwrap();
-        let mut results = statements::execute(&ctx, parsed)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let batches = results.pop().unwrap().batches;
-        let mut rows = Vec::new();
-        for b in &batches {
-            for row in 0..b.num_rows() {
-                let cells: Vec<String> = b
-                    .columns()
-                    .iter()
-                    .map(|c| {
-                        datafusion::arrow::util::display::array_value_to_string(c, row).unwrap()
-                    })
-                    .collect();
-                rows.push(cells.join("|"));
-            }
-        }
-        rows
-    }
-
-    #[tokio::test]
-    async fn cross_join_unnest_drops_empty_and_null_arrays() {
-        let rows =
-            run("SELECT e.id, u.x FROM events e CROSS JOIN UNNEST(e.xs) AS u(x) ORDER BY 1, 2")
-                .await;
-        assert_eq!(rows, ["1|a", "1|b"]);
-    }
-
-    #[tokio::test]
-    async fn left_join_unnest_on_true_keeps_them_with_null() {
-        let rows =
-            run("SELECT id, x FROM events LEFT JOIN UNNEST(xs) AS t(x) ON TRUE ORDER BY 1, 2")
-                .await;
-        assert_eq!(rows, ["1|a", "1|b", "2|", "3|"]);
-    }
-
-    #[tokio::test]
-    async fn with_ordinality_numbers_elements_from_one() {
-        let rows = run(
-            "SELECT id, x, n FROM events CROSS JOIN UNNEST(xs) WITH ORDINALITY AS t(x, n) ORDER BY 1, 3",
-        )
-        .await;
-        assert_eq!(rows, ["1|a|1", "1|b|2"]);
-        let left = run(
-            "SELECT id, n FROM events LEFT JOIN UNNEST(xs) WITH ORDINALITY AS t(x, n) ON TRUE \
-             WHERE id = 2",
-        )
-        .await;
-        assert_eq!(left, ["2|"]);
-    }
-
-    #[tokio::test]
-    async fn several_arrays_zip_and_pad_with_null() {
-        let rows =
-            run("SELECT id, x, y FROM events CROSS JOIN UNNEST(xs, ys) AS t(x, y) ORDER BY 1, 2")
-                .await;
-        assert_eq!(rows, ["1|a|y", "1|b|"]);
-    }
-
-    #[tokio::test]
-    async fn star_over_an_unnest_shows_no_position_column() {
-        let rows =
-            run("SELECT * FROM events CROSS JOIN UNNEST(xs) AS t(x) WHERE id = 1 AND x = 'b'")
-                .await;
-        assert_eq!(rows, ["1|[a, b]|[y]|b"]);
-    }
-
-    #[test]
-    fn fields_of_values_become_subscripts_named_as_our_structs() {
-        let sql = "SELECT element_at(resources, 1).accountId, resources[1]['ARN'], \
-                   requestparameters['bucketName'] FROM cloudtrail";
-        let mut parsed = statements::parse_checked(sql, None).unwrap();
-        let text = parsed.pop().unwrap().to_string();
-        assert!(
-            text.contains("element_at(resources, 1)['accountid'] AS \"accountid\""),
-            "{text}"
-        );
-        assert!(text.contains("resources[1]['arn'] AS \"arn\""), "{text}");
-        // JSON text is looked into as Lake's maps are, keys in their case.
-        assert!(
-            text.contains("element_at(requestparameters, 'bucketName')"),
-            "{text}"
-        );
-    }
-    #[test]
-    fn trino_casts_try_split_and_ipaddress_literals() {
-        let sql = "SELECT try(CAST(x AS integer)), try(CAST(ip AS IPADDRESS)), split(arn, '/'), \
-                   CAST(ip AS IPADDRESS) > IPADDRESS '10.0.0.0', 'IPADDRESS ''1.1.1.1''' FROM t";
-        let mut parsed = statements::parse_checked(sql, None).unwrap();
-        let text = parsed.pop().unwrap().to_string();
-        assert!(text.contains("(TRY_CAST(x AS INTEGER))"), "{text}");
-        assert!(text.contains("(try_ipaddress(ip))"), "{text}");
-        assert!(
-            text.contains("try_ipaddress(ip) > ipaddress('10.0.0.0')"),
-            "{text}"
-        );
-        assert!(text.contains("string_to_array(arn, '/')"), "{text}");
-        // Inside a string literal nothing changes.
-        assert!(text.contains("'IPADDRESS ''1.1.1.1'''"), "{text}");
-        // Offsets hold past multi-byte characters and line breaks.
-        assert_eq!(
-            super::ipaddress_literals("SELECT 'é',\n  IPADDRESS\t'1.2.3.4' < ip"),
-            "SELECT 'é',\n  ipaddress('1.2.3.4') < ip"
-        );
-    }
-
-    #[test]
-    fn timestamps_in_string_functions_are_cloudtrail_text_in_select_lists() {
-        let sql = "SELECT substr(eventtime, 1, 10), eventtime LIKE '2017%', substr(eventname, 1, 3) \
-                   FROM cloudtrail";
-        let mut parsed = statements::parse_checked(sql, None).unwrap();
-        let text = parsed.pop().unwrap().to_string();
-        let time = "to_char(eventtime, '%Y-%m-%dT%H:%M:%SZ')";
-        assert!(text.contains(&format!("SUBSTR({time}, 1, 10)")), "{text}");
-        assert!(text.contains(&format!("{time} LIKE '2017%'")), "{text}");
-        assert!(text.contains("SUBSTR(eventname, 1, 3)"), "{text}");
-    }
-    #[tokio::test]
-    async fn order_by_a_source_column_an_output_shadows_sorts_by_the_source() {
-        // Trino sorts by e.id (1, 2, 3); the output id is its negation.
-        let rows = run("SELECT e.id * -1 AS id FROM events e ORDER BY e.id LIMIT 2").await;
-        assert_eq!(rows, ["-1", "-2"]);
-        let with_cte = run(
-            "WITH x AS (SELECT * FROM events) SELECT x.id * -1 AS id FROM x ORDER BY x.id DESC",
-        )
-        .await;
-        assert_eq!(with_cte, ["-3", "-2", "-1"]);
-    }
-}
+mod tests;
+mod unnest;
