@@ -291,6 +291,11 @@ fn tokenize(text: &str) -> std::result::Result<Vec<Token>, String> {
             while i < chars.len() && !chars[i].is_whitespace() && !"()=!<>&|\"".contains(chars[i]) {
                 i += 1;
             }
+            if i == start {
+                // A lone `!`, `&` or `|`: no token starts here (found by fuzzing: the loop
+                // pushed empty words without moving on, until memory ran out).
+                return Err(format!("unexpected '{c}'"));
+            }
             let word: String = chars[start..i].iter().collect();
             if word.starts_with("$.") {
                 out.push(Token::Selector(selector(&word)?));
@@ -456,6 +461,20 @@ mod tests {
 
     fn m(pattern: &str, event: &str) -> bool {
         Pattern::parse(pattern).unwrap().matches(event)
+    }
+
+    /// Inputs `cargo fuzz` found (fuzz/): each once ran out of memory or time.
+    #[test]
+    fn lone_operator_characters_are_refused_not_looped_on() {
+        for pattern in [
+            "{ ($.eventName = CreateNatGateway) || ($.eventName = DeleteNatGateway)! }",
+            "{ ($.eventSource = guardduty.amazonaws.com) $(& &(.eventName = DeleteDetector) }",
+            "{ $.a = 1 | $.b = 2 }",
+            "{ ! }",
+        ] {
+            let err = Pattern::parse(pattern).unwrap_err();
+            assert!(err.starts_with("unexpected '"), "{pattern}: {err}");
+        }
     }
 
     #[test]
