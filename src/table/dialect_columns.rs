@@ -32,7 +32,7 @@ use datafusion::prelude::{col, lit};
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{
     ExcludeSelectItem, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, TableFactor,
-    VisitMut, VisitorMut,
+    VisitMut, VisitorMut, WildcardAdditionalOptions,
 };
 
 use crate::archive::{ParsedKey, parse_key};
@@ -413,22 +413,27 @@ fn hide_in(body: &mut SetExpr, hidden: &[&str]) {
                     }
                     _ => continue,
                 };
-                let mut excluded: Vec<ObjectName> = match options.opt_exclude.take() {
-                    None => Vec::new(),
-                    Some(ExcludeSelectItem::Single(name)) => vec![name],
-                    Some(ExcludeSelectItem::Multiple(list)) => list,
-                };
-                for &name in hidden {
-                    if !excluded
-                        .iter()
-                        .any(|e| e.to_string().eq_ignore_ascii_case(name))
-                    {
-                        excluded.push(ObjectName::from(vec![Ident::new(name)]));
-                    }
-                }
-                options.opt_exclude = Some(ExcludeSelectItem::Multiple(excluded));
+                exclude(options, hidden);
             }
         }
         _ => {}
     }
+}
+
+/// Adds `names` to a wildcard's `EXCLUDE` list (kept with the user's own exclusions).
+pub(crate) fn exclude(options: &mut WildcardAdditionalOptions, names: &[&str]) {
+    let mut excluded: Vec<ObjectName> = match options.opt_exclude.take() {
+        None => Vec::new(),
+        Some(ExcludeSelectItem::Single(name)) => vec![name],
+        Some(ExcludeSelectItem::Multiple(list)) => list,
+    };
+    for &name in names {
+        if !excluded
+            .iter()
+            .any(|e| e.to_string().eq_ignore_ascii_case(name))
+        {
+            excluded.push(ObjectName::from(vec![Ident::new(name)]));
+        }
+    }
+    options.opt_exclude = Some(ExcludeSelectItem::Multiple(excluded));
 }

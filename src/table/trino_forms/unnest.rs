@@ -3,8 +3,8 @@
 //! each row's elements with DataFusion's `unnest(range(...))` and picks them with `element_at`.
 
 use datafusion::sql::sqlparser::ast::{
-    Expr, Ident, JoinConstraint, JoinOperator, ObjectName, ObjectNamePart, Query, Select,
-    SelectItem, TableAlias, TableFactor, TableWithJoins, Value, VisitMut, VisitorMut,
+    Expr, Ident, JoinConstraint, JoinOperator, ObjectNamePart, Query, Select, SelectItem,
+    TableAlias, TableFactor, TableWithJoins, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -34,22 +34,11 @@ pub(super) fn fold_unnest_joins(select: &mut Select) {
     }
     for item in &mut select.projection {
         if let SelectItem::Wildcard(options) | SelectItem::QualifiedWildcard(_, options) = item {
-            hide(options, POSITION);
+            crate::table::dialect_columns::exclude(options, &[POSITION]);
         }
     }
     // The unnest's own alias (`t.x`) now names the relation's alias.
     let _ = select.visit(&mut Requalify(renamed));
-}
-
-fn hide(options: &mut datafusion::sql::sqlparser::ast::WildcardAdditionalOptions, name: &str) {
-    use datafusion::sql::sqlparser::ast::ExcludeSelectItem;
-    let mut excluded = match options.opt_exclude.take() {
-        None => Vec::new(),
-        Some(ExcludeSelectItem::Single(n)) => vec![n],
-        Some(ExcludeSelectItem::Multiple(list)) => list,
-    };
-    excluded.push(ObjectName::from(vec![Ident::new(name)]));
-    options.opt_exclude = Some(ExcludeSelectItem::Multiple(excluded));
 }
 
 /// Folds the leading `UNNEST` joins of one FROM item into its relation. Returns the unnest
