@@ -21,6 +21,7 @@ pub mod listed;
 pub mod registry;
 pub mod scan;
 pub mod shared_scan;
+pub mod sigma_functions;
 pub mod snapshot;
 pub mod statements;
 pub mod stop_events;
@@ -110,6 +111,9 @@ pub fn base_session() -> Result<SessionContext> {
     json_functions::register(&ctx);
     trino_functions::register(&ctx);
     ctx.register_udf(filter_pattern::udf());
+    for udf in sigma_functions::udfs() {
+        ctx.register_udf(udf);
+    }
     ctx.register_udf(dialect_columns::udf());
     Ok(ctx)
 }

@@ -580,6 +580,6 @@ fn json_array_length(args: &[ArrayRef]) -> Result<ArrayRef> {
 mod count_if;
 mod element_at;
 mod formats;
-mod ipaddress;
+pub(super) mod ipaddress;
 #[cfg(test)]
 mod tests;

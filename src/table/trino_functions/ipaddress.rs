@@ -39,10 +39,10 @@ pub fn udfs() -> Vec<ScalarUDF> {
 }
 
 /// A network: its 16-byte address and a prefix length over 128 bits.
-type Network = ([u8; 16], u32);
+pub(in crate::table) type Network = ([u8; 16], u32);
 
 /// An address as Trino's 16 bytes.
-fn address_bytes(text: &str) -> Option<[u8; 16]> {
+pub(in crate::table) fn address_bytes(text: &str) -> Option<[u8; 16]> {
     let ip: IpAddr = text.trim().parse().ok()?;
     Some(match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
@@ -51,7 +51,7 @@ fn address_bytes(text: &str) -> Option<[u8; 16]> {
 }
 
 /// `a.b.c.d/n` or an IPv6 prefix, as the 16-byte network and a prefix length over 128 bits.
-fn prefix(text: &str) -> Option<Network> {
+pub(in crate::table) fn prefix(text: &str) -> Option<Network> {
     let (address, length) = text.trim().split_once('/')?;
     let ip: IpAddr = address.parse().ok()?;
     let length: u32 = length.parse().ok()?;
@@ -62,7 +62,7 @@ fn prefix(text: &str) -> Option<Network> {
     }
 }
 
-fn within(network: &Network, address: &[u8; 16]) -> bool {
+pub(in crate::table) fn within(network: &Network, address: &[u8; 16]) -> bool {
     let mask = |bits: u32| -> u128 {
         if bits == 0 {
             0
