@@ -1,10 +1,15 @@
-//! Embeds the built-in controls (`queries/controls/**/<ID>.sql` + `<ID>.json`) in the binary,
+//! Embeds the built-in controls (`queries/controls/**/<ID>.sql` + `<ID>.json`) and detection rules
+//! (`queries/detections/**/*.yml`) in the binary,
 //! the shared views under `queries/views/` and the report's queries under `queries/report/`, so
 //! `trailscope check` and `report` work wherever the binary is copied.
 
 use std::path::{Path, PathBuf};
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    walk_ext(dir, "sql", out);
+}
+
+fn walk_ext(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -13,8 +18,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         if path.is_dir() {
             // A new control in an area folder changes that folder, not the root.
             println!("cargo:rerun-if-changed={}", path.display());
-            walk(&path, out);
-        } else if path.extension().is_some_and(|e| e == "sql") {
+            walk_ext(&path, extension, out);
+        } else if path.extension().is_some_and(|e| e == extension) {
             out.push(path);
         }
     }
@@ -56,6 +61,25 @@ fn main() {
         if let Err(e) = std::fs::write(out_dir.join(file), named_queries(folder)) {
             panic!("writing {file}: {e}");
         }
+    }
+    let detections = manifest_dir().join("queries/detections");
+    println!("cargo:rerun-if-changed={}", detections.display());
+    let mut rules = Vec::new();
+    walk_ext(&detections, "yml", &mut rules);
+    rules.sort();
+    let mut code = String::from("&[\n");
+    for rule in &rules {
+        println!("cargo:rerun-if-changed={}", rule.display());
+        let rel = rule.strip_prefix(&detections).unwrap_or(rule);
+        code.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            rel.display().to_string(),
+            rule.display().to_string()
+        ));
+    }
+    code.push_str("]\n");
+    if let Err(e) = std::fs::write(out_dir.join("builtin_detections.rs"), code) {
+        panic!("writing builtin_detections.rs: {e}");
     }
     let root = manifest_dir().join("queries/controls");
     println!("cargo:rerun-if-changed={}", root.display());

@@ -14,11 +14,12 @@
 //!   snapshots), the one table registry, and the session with our SQL functions;
 //! - [`snapshot`]: configuration snapshots (raw AWS API answers) and the facts they give;
 //! - [`controls`]: the control catalog as SQL: metadata, loading, linting, running → findings;
+//! - [`detect`]: Sigma detection rules compiled to SQL, correlations, one scan → hits;
 //! - [`generate`]: realistic synthetic archives with signed digests, for tests and benchmarks;
 //! - `cluster` (feature `cluster`): the same SQL on an Apache DataFusion Ballista cluster;
 //!
 //! Modules depend only downward: `error` ← [`time`] ← [`archive`] ← [`decode`] ← {[`lake`],
-//! [`integrity`], [`snapshot`], [`generate`]} ← [`table`] ← {[`controls`], `cluster`} ←
+//! [`integrity`], [`snapshot`], [`generate`]} ← [`table`] ← {[`controls`], [`detect`], `cluster`} ←
 //! [`report`]; `tests/architecture.rs` enforces it. The command line is the binary's own
 //! (`src/cli/`), not library API.
 //!
@@ -35,6 +36,7 @@ pub mod archive;
 pub mod cluster;
 pub mod controls;
 pub mod decode;
+pub mod detect;
 pub mod error;
 pub mod generate;
 pub mod integrity;

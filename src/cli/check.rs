@@ -64,6 +64,9 @@ pub struct LintArgs {
     /// Directories of your own controls to lint with the built-ins.
     #[arg(long = "controls", value_name = "DIR")]
     pub controls: Vec<PathBuf>,
+    /// Sigma rule files or folders to lint with trailscope's own pack.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
 }
 
 fn select(all: Vec<controls::Control>, only: &[String]) -> Result<Vec<controls::Control>> {
@@ -165,13 +168,20 @@ fn write_findings(
 
 pub async fn lint(args: LintArgs) -> Result<u8> {
     let all = controls::catalog(&args.controls)?;
-    let problems = controls::lint::lint_catalog(&all).await?;
+    let mut problems = controls::lint::lint_catalog(&all).await?;
+    let mut files = trailscope::detect::load::builtin_files();
+    for path in &args.rules {
+        files.extend(trailscope::detect::load::files_at(path)?);
+    }
+    let rules = trailscope::detect::load::load(&files);
+    problems.extend(trailscope::detect::lint::lint_rules(&rules).await?);
     for p in &problems {
         println!("{p}");
     }
     eprintln!(
-        "{} controls, {} problem{}",
+        "{} controls, {}; {} problem{}",
         all.len(),
+        rules.summary(),
         problems.len(),
         if problems.len() == 1 { "" } else { "s" }
     );

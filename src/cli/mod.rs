@@ -8,6 +8,7 @@ pub mod check;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod convert;
+pub mod detect;
 pub mod gaps;
 pub mod generate;
 
@@ -57,11 +58,13 @@ pub enum Command {
     Gaps(gaps::GapsArgs),
     /// Convert an archive's log files to a Parquet lake (incremental; query it with --lake).
     Convert(convert::ConvertArgs),
+    /// Run Sigma detection rules (our pack and yours) over an archive: a timeline of hits.
+    Detect(detect::DetectArgs),
     /// Evaluate the control catalog over an archive and configuration snapshots.
     Check(check::CheckArgs),
     /// A period's compliance report: controls, integrity, activity, evidence manifest.
     Report(report::ReportArgs),
-    /// Check every control's metadata and SQL without running it.
+    /// Check every control's and detection rule's metadata and SQL without running them.
     Lint(check::LintArgs),
     /// Capture a configuration snapshot: AWS API answers as the AWS CLI prints them.
     Snapshot(snapshot::SnapshotArgs),
@@ -108,6 +111,7 @@ pub fn main() -> ExitCode {
             Command::Verify(args) => verify::run(args, cli.quiet).await,
             Command::Gaps(args) => gaps::run(args, cli.quiet).await,
             Command::Check(args) => check::run(args, cli.quiet).await,
+            Command::Detect(args) => detect::run(args, cli.quiet).await,
             Command::Report(args) => report::run(args, cli.quiet).await,
             Command::Convert(args) => convert::run(args, cli.quiet).await,
             Command::Lint(args) => check::lint(args).await,
