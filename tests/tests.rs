@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod control_scenarios;
 mod controls;
+mod detect;
 mod detection_agreement;
 mod dialect;
 mod dialect_answers;
