@@ -86,7 +86,7 @@ fn case_snapshot(case: &Value) -> Option<Value> {
 }
 
 /// Fills what every record has, so cases can write only what matters.
-fn complete(record: &Value, n: usize) -> Value {
+pub fn complete(record: &Value, n: usize) -> Value {
     let mut r = record.as_object().cloned().unwrap_or_default();
     let account = r
         .get("recipientAccountId")

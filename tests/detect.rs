@@ -379,10 +379,25 @@ fn indent(text: &str, by: usize) -> String {
         .collect()
 }
 
+/// A case rule's id: a UUID (as Sigma requires) made from the case's name.
+pub fn case_id(name: &str) -> String {
+    use sha2::Digest;
+    let h = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
 fn rule_text(c: &Case) -> String {
     format!(
-        "title: case {name}\nid: case-{name}\nstatus: test\nauthor: trailscope tests\nlevel: medium\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  _case:\n    eventSource: {name}.test\n{searches}  condition: _case and ({condition})\n",
+        "title: case {name}\nid: {id}\nstatus: test\nauthor: trailscope tests\nlevel: medium\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  _case:\n    eventSource: {name}.test\n{searches}  condition: _case and ({condition})\n",
         name = c.name,
+        id = case_id(c.name),
         searches = indent(c.searches, 2),
         condition = c.condition,
     )
@@ -393,13 +408,15 @@ type CorrelationCase = (&'static str, String, Vec<(Value, bool)>);
 
 fn correlation_cases() -> Vec<CorrelationCase> {
     let base = |name: &str, source: &str, event: &str| {
+        let id = case_id(&format!("base-{name}"));
         format!(
-            "title: base {name}\nid: base-{name}\nname: {name}\nstatus: test\nauthor: trailscope tests\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  sel:\n    eventSource: {source}.test\n    eventName: {event}\n  condition: sel\n"
+            "title: base {name}\nid: {id}\nname: {name}\nstatus: test\nauthor: trailscope tests\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  sel:\n    eventSource: {source}.test\n    eventName: {event}\n  condition: sel\n"
         )
     };
     let correlation = |name: &str, body: &str| {
         format!(
-            "---\ntitle: correlation {name}\nid: case-{name}\nstatus: test\nauthor: trailscope tests\nlevel: high\ncorrelation:\n{}",
+            "---\ntitle: correlation {name}\nid: {}\nstatus: test\nauthor: trailscope tests\nlevel: high\ncorrelation:\n{}",
+            case_id(name),
             indent(body, 2)
         )
     };
@@ -475,7 +492,7 @@ fn correlation_cases() -> Vec<CorrelationCase> {
         ),
         (
             "aggregation_count_by",
-            "title: correlation aggregation_count_by\nid: case-aggregation_count_by\nstatus: test\nauthor: trailscope tests\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  sel:\n    eventSource: aggregation_count_by.test\n  timeframe: 10m\n  condition: sel | count() by sourceIPAddress > 2\n".to_string(),
+            "title: correlation aggregation_count_by\nid: ID\nstatus: test\nauthor: trailscope tests\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  sel:\n    eventSource: aggregation_count_by.test\n  timeframe: 10m\n  condition: sel | count() by sourceIPAddress > 2\n".replace("ID", &case_id("aggregation_count_by")),
             vec![
                 (ev("aggregation_count_by", "X", a1, 1, "9.9.9.9"), true),
                 (ev("aggregation_count_by", "Y", a2, 2, "9.9.9.9"), true),
@@ -497,7 +514,7 @@ fn correlation_cases() -> Vec<CorrelationCase> {
     ]
 }
 
-async fn run_detect(archive: &Path, files: &[(String, String)]) -> (load::RuleSet, Vec<Hit>) {
+pub async fn run_detect(archive: &Path, files: &[(String, String)]) -> (load::RuleSet, Vec<Hit>) {
     let set = load::load(files);
     let location = Location::open(archive.to_str().unwrap(), &S3Options::default())
         .await
@@ -514,7 +531,7 @@ async fn run_detect(archive: &Path, files: &[(String, String)]) -> (load::RuleSe
     (set, outcome.hits)
 }
 
-fn hit_ids(hits: &[Hit], rule: &str) -> BTreeSet<String> {
+pub fn hit_ids(hits: &[Hit], rule: &str) -> BTreeSet<String> {
     hits.iter()
         .filter(|h| h.rule_id == rule)
         .flat_map(|h| {
@@ -530,9 +547,15 @@ fn hit_ids(hits: &[Hit], rule: &str) -> BTreeSet<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_case_fires_on_its_events_and_not_on_its_near_misses() {
-    let dir = tempfile::tempdir().unwrap();
+/// Every case's events (each with its eventID), rule files (name, text), and the events each
+/// rule must hit, by rule id.
+pub struct Corpus {
+    pub events: Vec<Value>,
+    pub files: Vec<(String, String)>,
+    pub expected: BTreeMap<String, BTreeSet<String>>,
+}
+
+pub fn corpus() -> Corpus {
     let mut events = Vec::new();
     let mut files = Vec::new();
     let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -548,10 +571,7 @@ async fn every_case_fires_on_its_events_and_not_on_its_near_misses() {
                 e.entry("eventTime").or_insert(TIME.into());
                 events.push(Value::Object(e));
                 if fires {
-                    expected
-                        .entry(format!("case-{}", c.name))
-                        .or_default()
-                        .insert(id);
+                    expected.entry(case_id(c.name)).or_default().insert(id);
                 }
             }
         }
@@ -564,14 +584,26 @@ async fn every_case_fires_on_its_events_and_not_on_its_near_misses() {
             e.insert("eventID".into(), id.clone().into());
             events.push(Value::Object(e));
             if fires {
-                expected
-                    .entry(format!("case-{name}"))
-                    .or_default()
-                    .insert(id);
+                expected.entry(case_id(name)).or_default().insert(id);
             }
         }
         files.push((format!("{name}.yml"), text));
     }
+    Corpus {
+        events,
+        files,
+        expected,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_case_fires_on_its_events_and_not_on_its_near_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let Corpus {
+        events,
+        files,
+        expected,
+    } = corpus();
     plant_events(dir.path(), &events);
     let (set, hits) = run_detect(dir.path(), &files).await;
     assert!(
@@ -595,12 +627,9 @@ async fn every_case_fires_on_its_events_and_not_on_its_near_misses() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
     // Rules only correlations use report nothing themselves; a correlation is one hit per burst.
-    assert!(hits.iter().all(|h| !h.rule_id.starts_with("base-")));
+    assert!(hits.iter().all(|h| !h.title.starts_with("base ")));
     for (name, _, _) in correlation_cases() {
-        let n = hits
-            .iter()
-            .filter(|h| h.rule_id == format!("case-{name}"))
-            .count();
+        let n = hits.iter().filter(|h| h.rule_id == case_id(name)).count();
         assert_eq!(n, 1, "{name}: one burst, one hit");
     }
 }
@@ -677,11 +706,9 @@ fn detonation_records(path: &Path) -> Vec<Value> {
     }
 }
 
-/// Stratus Red Team's documentation address of a technique, as our rules cite it.
-const STRATUS: &str = "https://stratus-red-team.cloud/attack-techniques/AWS/";
-
-#[tokio::test(flavor = "multi_thread")]
-async fn our_pack_fires_on_the_detonations_it_covers_and_nothing_else() {
+/// The Stratus Red Team detonations' records, each technique in an account of its own (so a hit
+/// says which detonation it came from), and the technique of each account.
+pub fn stratus_events() -> (Vec<Value>, BTreeMap<String, String>) {
     let folder = samples().join("stratus-red-team/detonation-logs");
     let mut techniques: Vec<String> = std::fs::read_dir(&folder)
         .unwrap()
@@ -691,18 +718,32 @@ async fn our_pack_fires_on_the_detonations_it_covers_and_nothing_else() {
         .collect();
     techniques.sort();
     assert!(techniques.len() >= 30, "the detonations are vendored");
-    // Each technique in an account of its own, so a hit says which detonation it came from.
     let mut events = Vec::new();
     let mut account_of = BTreeMap::new();
     for (n, technique) in techniques.iter().enumerate() {
         let account = format!("{:012}", 100_000_000_000u64 + n as u64);
         account_of.insert(account.clone(), technique.clone());
-        for record in detonation_records(&folder.join(format!("{technique}.json"))) {
+        for (i, record) in detonation_records(&folder.join(format!("{technique}.json")))
+            .into_iter()
+            .enumerate()
+        {
             let mut r = record.as_object().cloned().unwrap();
             r.insert("recipientAccountId".into(), account.clone().into());
+            // The detonations' own ids are anonymised; these say where each record came from.
+            r.insert("eventID".into(), format!("{technique}#{i}").into());
             events.push(Value::Object(r));
         }
     }
+    (events, account_of)
+}
+
+/// Stratus Red Team's documentation address of a technique, as our rules cite it.
+const STRATUS: &str = "https://stratus-red-team.cloud/attack-techniques/AWS/";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn our_pack_fires_on_the_detonations_it_covers_and_nothing_else() {
+    let (events, account_of) = stratus_events();
+    let techniques: Vec<&String> = account_of.values().collect();
     let dir = tempfile::tempdir().unwrap();
     plant_events(dir.path(), &events);
     let (set, hits) = run_detect(dir.path(), &load::builtin_files()).await;

@@ -23,5 +23,6 @@ mod report_html;
 mod report_ocsf;
 mod s3;
 mod samples;
+mod sigma_agreement;
 mod snapshot;
 mod verify;
