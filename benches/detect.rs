@@ -1,0 +1,107 @@
+//! Detection benchmark: every rule over the benchmarks' 30-day archive (≈1.02M events, see
+//! `common`) against one decoding scan of the same archive, in one run.
+//!
+//! `cargo bench --bench detect -- [--data DIR] [--rules PATH]...`. Measured:
+//! - **detect**: loading and compiling the rules (trailscope's pack, plus `--rules`), then
+//!   `detect::detect`: every rule planned, the archive decoded once, every rule's query run;
+//! - **floor**: one scan that decodes every record (`SELECT eventname, count(*) ... GROUP BY`),
+//!   what any tool reading the raw logs pays at least once.
+//!
+//! Peak memory is the process's high-water mark after the detect run (read before the floor).
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use trailscope::archive::{Location, S3Options, Scope};
+use trailscope::detect::{self, load};
+use trailscope::table::{ArchiveSource, session};
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn main() {
+    let archive = common::prepare(&common::data_dir());
+    let args: Vec<String> = std::env::args().collect();
+    let extra: Vec<PathBuf> = args
+        .windows(2)
+        .filter(|w| w[0] == "--rules")
+        .map(|w| PathBuf::from(&w[1]))
+        .collect();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let source = || {
+        let path = archive.to_str().unwrap().to_string();
+        async move {
+            let location = Location::open(&path, &S3Options::default()).await.unwrap();
+            ArchiveSource::new(location, Scope::default(), false)
+        }
+    };
+    let floor_first = common::flag("--floor-first");
+    let floor = || {
+        let started = Instant::now();
+        let events: u64 = runtime.block_on(async {
+            let ctx = session(&source().await).unwrap();
+            let batches = ctx
+                .sql("SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY eventname")
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap();
+            batches
+                .iter()
+                .map(|b| {
+                    arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(b.column(1))
+                        .values()
+                        .iter()
+                        .sum::<i64>() as u64
+                })
+                .sum()
+        });
+        (started.elapsed().as_secs_f64(), events)
+    };
+    let early = floor_first.then(&floor);
+
+    let started = Instant::now();
+    let mut files = load::builtin_files();
+    for path in &extra {
+        files.extend(load::files_at(path).unwrap());
+    }
+    let set = load::load(&files);
+    let runnable = set.runnable();
+    let (outcome, records) = runtime.block_on(async {
+        let s = source().await;
+        let stats = s.stats.clone();
+        let outcome = detect::detect(&s.into(), &runnable).await.unwrap();
+        (outcome, trailscope::table::ScanStats::get(&stats.records))
+    });
+    let ours = started.elapsed().as_secs_f64();
+    let peak = peak_rss_mib();
+    let (floor, events) = early.unwrap_or_else(floor);
+    assert_eq!(records, events, "detect decoded every event once");
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+
+    println!("\narchive: {} ({events} events)", archive.display());
+    println!(
+        "{}; {} run (rules only correlations use are not run alone); {} detections",
+        set.summary(),
+        runnable.len(),
+        outcome.hits.len()
+    );
+    for (rule, why) in &set.skipped {
+        println!("  skipped: {rule}: {why}");
+    }
+    println!("trailscope detect (load, compile, scan, every rule): {ours:8.2} s");
+    println!("floor: one decoding scan of the archive:             {floor:8.2} s");
+    println!("detect / floor: {:.2}x", ours / floor);
+    println!("peak memory after detect: {peak:.0} MiB");
+}
