@@ -8,6 +8,7 @@
 //!    needs a file, the constructor);
 //! 3. add a test below that writes a result in it and reads it back.
 
+pub mod html;
 mod text;
 
 use std::io::Write;

@@ -23,21 +23,7 @@ use crate::report::diff::{ChangedFinding, Changes};
 /// The page's style sheet, inlined: the file must stand alone.
 const CSS: &str = include_str!("html/style.css");
 
-/// Escapes text for HTML content and quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
-    out
-}
+pub use crate::output::html::esc;
 
 pub fn render(report: &ComplianceReport) -> String {
     let mut out = String::with_capacity(256 * 1024);
@@ -450,18 +436,6 @@ fn changes_section(changes: &Changes) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_text_and_attributes() {
-        assert_eq!(
-            esc("<script>alert('x') & \"y\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
-        );
-        assert_eq!(
-            esc("plain ARN/arn:aws:iam::1:user/a"),
-            "plain ARN/arn:aws:iam::1:user/a"
-        );
-    }
 
     #[test]
     fn times_read_short() {
