@@ -14,6 +14,7 @@ use trailscope::detect::{self, Hit, load};
 use trailscope::table::ArchiveSource;
 
 use crate::controls::plant_events;
+use crate::report_html::chromium;
 use crate::util::{samples, stderr, stdout, testdata, trailscope};
 
 const TIME: &str = "2024-05-01T10:00:00Z";
@@ -862,4 +863,74 @@ async fn our_pack_lints_clean() {
             .any(|p| p.contains("skipped: modifier expand")),
         "{problems:?}"
     );
+}
+
+#[test]
+fn the_html_timeline_renders_and_filters_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("detections.html");
+    let archive = testdata().join("grycap-archive");
+    let out = trailscope(&[
+        "detect",
+        "-a",
+        archive.to_str().unwrap(),
+        "--format",
+        "html",
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let jsonl = trailscope(&[
+        "detect",
+        "-a",
+        archive.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    let hits: Vec<Value> = stdout(&jsonl)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let login = hits
+        .iter()
+        .filter(|h| h["title"] == "Console Sign-in Without MFA")
+        .count();
+    assert!(login > 0 && login < hits.len());
+
+    // All hits show, one row each, with no console message.
+    let run = chromium(&page, &["--dump-dom"]);
+    assert!(run.console().is_empty(), "console: {:#?}", run.console());
+    let rows = |dom: &str, hidden: bool| {
+        dom.split("<tr class=\"hit\"")
+            .skip(1)
+            .filter(|r| r.split('>').next().unwrap().contains("hidden") == hidden)
+            .count()
+    };
+    assert_eq!(rows(&run.stdout, false), hits.len());
+    assert!(
+        run.stdout
+            .contains(&format!("<span id=\"shown\">{}</span>", hits.len()))
+    );
+
+    // The address picks a rule: the script hides every other row and says how many show.
+    let rule_id = hits
+        .iter()
+        .find(|h| h["title"] == "Console Sign-in Without MFA")
+        .unwrap()["rule_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let filtered = dir.path().join(format!("detections.html#rule={rule_id}"));
+    let run = chromium(&filtered, &["--dump-dom"]);
+    assert!(run.console().is_empty(), "console: {:#?}", run.console());
+    assert_eq!(rows(&run.stdout, false), login);
+    assert_eq!(rows(&run.stdout, true), hits.len() - login);
+    assert!(
+        run.stdout
+            .contains(&format!("<span id=\"shown\">{login}</span>"))
+    );
+    // No level checked: nothing shows.
+    let none = dir.path().join("detections.html#level=none");
+    let run = chromium(&none, &["--dump-dom"]);
+    assert_eq!(rows(&run.stdout, false), 0);
 }

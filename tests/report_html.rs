@@ -219,15 +219,15 @@ fn artifacts() -> PathBuf {
 }
 
 /// What a headless Chromium run printed.
-struct Browser {
-    stdout: String,
-    stderr: String,
+pub struct Browser {
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Browser {
-    /// Console messages about the page: errors, uncaught exceptions, failed loads. The report has
-    /// no scripts, so any console message at all is a defect.
-    fn console(&self) -> Vec<&str> {
+    /// Console messages about the page: errors, uncaught exceptions, failed loads. Our pages log
+    /// nothing, so any console message at all is a defect.
+    pub fn console(&self) -> Vec<&str> {
         self.stderr
             .lines()
             .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
@@ -237,7 +237,7 @@ impl Browser {
 
 /// Runs headless Chromium on `page` with `args` (a fresh profile, nothing fetched in the
 /// background); kills its process group if it runs past [`BROWSER_LIMIT`].
-fn chromium(page: &Path, args: &[&str]) -> Browser {
+pub fn chromium(page: &Path, args: &[&str]) -> Browser {
     assert!(
         Path::new(CHROMIUM).exists(),
         "the HTML report's browser test needs Chromium at {CHROMIUM}: install it \

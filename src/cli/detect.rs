@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::archive_args::ArchiveArgs;
-use super::output::{format_parser, open_output};
+use super::output::open_output;
 use super::progress::Progress;
 use trailscope::detect::{self, Level, RuleSet, load};
 use trailscope::error::{Error, Result};
-use trailscope::output::{Column, FormatDef, records, write_all};
+use trailscope::output::{Column, FORMATS, FormatDef, records, write_all};
 
 #[derive(Debug, Args)]
 pub struct DetectArgs {
@@ -19,10 +19,11 @@ pub struct DetectArgs {
     pub archive: ArchiveArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
-    /// How hits are printed: `table`, a timeline for people; or any result format (jsonl has
-    /// every field, a correlation's events included).
-    #[arg(long, default_value = "table", value_parser = format_parser())]
-    pub format: &'static FormatDef,
+    /// How hits are printed: `table`, a timeline for people; `html`, a self-contained timeline
+    /// page (bursts per principal, filters by level and rule; with -o); or any result format
+    /// (jsonl has every field, a correlation's events included).
+    #[arg(long, default_value = "table", value_parser = detect_format_parser())]
+    pub format: DetectFormat,
     /// Write hits to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -54,6 +55,30 @@ pub struct RuleArgs {
     /// Only rules with one of these tags (attack.t1562 also takes attack.t1562.008).
     #[arg(long = "tags", value_name = "TAG", value_delimiter = ',')]
     pub tags: Vec<String>,
+}
+
+/// `--format`: a row format, or the HTML timeline page.
+#[derive(Debug, Clone, Copy)]
+pub enum DetectFormat {
+    Rows(&'static FormatDef),
+    Html,
+}
+
+fn detect_format_parser() -> impl clap::builder::TypedValueParser<Value = DetectFormat> {
+    use clap::builder::TypedValueParser;
+    let html = clap::builder::PossibleValue::new("html")
+        .help("a self-contained timeline page (needs -o FILE)");
+    let rows = FORMATS.iter().map(|f| {
+        clap::builder::PossibleValue::new(f.name)
+            .help(f.about)
+            .aliases(f.aliases)
+    });
+    clap::builder::PossibleValuesParser::new(rows.chain([html])).map(|name: String| {
+        match trailscope::output::format(&name) {
+            Some(f) => DetectFormat::Rows(f),
+            None => DetectFormat::Html,
+        }
+    })
 }
 
 fn parse_level(s: &str) -> std::result::Result<Level, String> {
@@ -123,6 +148,11 @@ pub async fn run(args: DetectArgs, quiet: bool) -> Result<u8> {
         println!("{sql}");
         return Ok(0);
     }
+    if matches!(args.format, DetectFormat::Html) && args.output.is_none() {
+        return Err(Error::usage(
+            "--format html writes a page: give -o FILE.html".to_string(),
+        ));
+    }
     say_loaded(&set, args.verbose, quiet);
     let runnable = set.runnable();
     let source = args.archive.open().await?;
@@ -131,18 +161,31 @@ pub async fn run(args: DetectArgs, quiet: bool) -> Result<u8> {
         let _progress = Progress::start(source.stats.clone(), quiet);
         detect::detect(&source, &runnable).await?
     };
-    let batch = if args.format.name == "table" {
-        timeline(&outcome.hits)?
-    } else {
-        detect::run::hits_records(&outcome.hits)?
-    };
-    write_all(
-        args.format,
-        out.as_mut(),
-        &batch.schema(),
-        &[batch],
-        args.output.is_some(),
-    )?;
+    match args.format {
+        DetectFormat::Html => {
+            let context = detect::html::PageContext {
+                archive: args.archive.archive.clone(),
+                rules: set.summary(),
+                events_scanned: trailscope::table::ScanStats::get(&source.stats.records),
+            };
+            out.write_all(detect::html::render(&outcome.hits, &context).as_bytes())
+                .map_err(|e| Error::io("output", e))?;
+        }
+        DetectFormat::Rows(format) => {
+            let batch = if format.name == "table" {
+                timeline(&outcome.hits)?
+            } else {
+                detect::run::hits_records(&outcome.hits)?
+            };
+            write_all(
+                format,
+                out.as_mut(),
+                &batch.schema(),
+                &[batch],
+                args.output.is_some(),
+            )?;
+        }
+    }
     out.flush().map_err(|e| Error::io("output", e))?;
     if !quiet {
         let rules_hit: std::collections::BTreeSet<&str> =

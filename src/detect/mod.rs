@@ -15,6 +15,7 @@ pub mod compile;
 pub mod condition;
 pub mod correlate;
 pub mod fields;
+pub mod html;
 pub mod lint;
 pub mod load;
 pub mod pattern;
