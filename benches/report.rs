@@ -64,6 +64,9 @@ fn main() {
                 .unwrap(),
             gap_threshold: Duration::minutes(60),
             baseline: None,
+            rules: Some(trailscope::detect::load::load(
+                &trailscope::detect::load::builtin_files(),
+            )),
         };
         let report = build(&source().await.into(), &inputs).await.unwrap();
         render(&report, Format::Json).unwrap();

@@ -934,3 +934,78 @@ fn the_html_timeline_renders_and_filters_in_chromium() {
     let run = chromium(&none, &["--dump-dom"]);
     assert_eq!(rows(&run.stdout, false), 0);
 }
+
+#[test]
+fn the_report_carries_the_same_detections_as_detect() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = testdata().join("archive");
+    let archive = archive.to_str().unwrap();
+    let snapshot = testdata().join("snapshot-566424620868.json");
+    let json = dir.path().join("report.json");
+    let period = ["--from", "2026-09-25", "--to", "2026-10-05"];
+    let mut args = vec!["report", "-a", archive, "-s", snapshot.to_str().unwrap()];
+    args.extend(period);
+    args.extend(["--format", "json", "-o", json.to_str().unwrap()]);
+    let out = trailscope(&args);
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let section = &report["detections"];
+    let in_report: BTreeSet<(String, String)> = section["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["rule_id"].as_str().unwrap().into(),
+                h["eventid"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+
+    let mut args = vec!["detect", "-a", archive, "--format", "jsonl"];
+    args.extend(period);
+    let out = trailscope(&args);
+    let from_detect: BTreeSet<(String, String)> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|h| {
+            (
+                h["rule_id"].as_str().unwrap().into(),
+                h["eventid"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(!from_detect.is_empty());
+    assert_eq!(in_report, from_detect);
+    let counted: u64 = section["by_rule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["detections"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, in_report.len());
+
+    // The HTML report shows the section; without rules there is none.
+    let html = dir.path().join("report.html");
+    let mut args = vec!["report", "-a", archive];
+    args.extend(period);
+    args.extend(["-o", html.to_str().unwrap()]);
+    trailscope(&args);
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("id=\"detections\"")
+    );
+    let mut args = vec![
+        "report",
+        "-a",
+        archive,
+        "--no-builtin-rules",
+        "--format",
+        "json",
+    ];
+    args.extend(period);
+    let out = trailscope(&args);
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(report.get("detections").is_none());
+}

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::archive_args::ArchiveArgs;
 use super::check::CatalogArgs;
+use super::detect::RuleArgs;
 use super::output::open_output;
 use super::progress::Progress;
 use trailscope::error::{Error, Result};
@@ -54,6 +55,10 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub catalog: CatalogArgs,
+    /// The detections section: trailscope's Sigma pack by default, plus --rules; none with
+    /// --no-builtin-rules and no --rules.
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// Public keys (`aws cloudtrail list-public-keys --output json`) to check digest signatures.
     #[arg(long, value_name = "FILE", conflicts_with = "list_public_keys")]
     pub public_keys: Option<PathBuf>,
@@ -99,6 +104,13 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
         None => Default::default(),
     };
     let baseline = args.baseline.as_ref().map(read_baseline).transpose()?;
+    let rules = if args.rules.no_builtin_rules && args.rules.rules.is_empty() {
+        None
+    } else {
+        let set = args.rules.load()?;
+        super::detect::say_loaded(&set, false, quiet);
+        Some(set)
+    };
 
     let mut source = args.archive.open().await?;
     source.archive.scope.from = Some(period.from);
@@ -115,6 +127,7 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
         signatures,
         gap_threshold: args.gap_threshold,
         baseline,
+        rules,
     };
     let built = {
         let _progress = Progress::start(source.stats.clone(), quiet);

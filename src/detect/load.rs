@@ -23,7 +23,7 @@ pub struct Compiled {
 }
 
 /// What loading found.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub compiled: Vec<Compiled>,
     /// Valid Sigma the compiler cannot express: (rule, reason). Never run, never half-run.

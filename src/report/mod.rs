@@ -12,6 +12,7 @@
 //! manifest names every input so a reader can check that.
 
 pub mod activity;
+pub mod detections;
 pub mod diff;
 pub mod frameworks;
 pub mod integrity;
@@ -106,6 +107,8 @@ pub struct ReportInputs {
     pub signatures: std::collections::HashMap<String, String>,
     pub gap_threshold: Duration,
     pub baseline: Option<ComplianceReport>,
+    /// Sigma rules to run over the period (none: no detections section).
+    pub rules: Option<crate::detect::RuleSet>,
 }
 
 /// The report, as the JSON format documents it (docs/report-json.md).
@@ -120,6 +123,9 @@ pub struct ComplianceReport {
     pub controls: Vec<ControlResult>,
     pub integrity: integrity::IntegritySection,
     pub activity: activity::ActivitySection,
+    /// The period's detection hits, when rules ran (absent in reports made without them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detections: Option<detections::DetectionsSection>,
     /// Objects that look like CloudTrail's but could not be read (never dropped silently).
     pub read_errors: Vec<ReadErrorEntry>,
     pub changes: Option<diff::Changes>,
@@ -221,11 +227,18 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
     let ctx = table::evidence_session(source, &snapshots).await?;
     let mut rollup = activity::Rollup::default();
     let mut count = |batch: datafusion::arrow::record_batch::RecordBatch| rollup.add(&batch);
+    let runnable = inputs
+        .rules
+        .as_ref()
+        .map(crate::detect::RuleSet::runnable)
+        .unwrap_or_default();
+    let mut also = vec![crate::integrity::gaps::STOP_EVENTS];
+    also.extend(runnable.iter().map(|r| r.sql.as_str()));
     controls::share_scan(
         &ctx,
         &inputs.controls,
         &inputs.values,
-        &[crate::integrity::gaps::STOP_EVENTS],
+        &also,
         Some(table::shared_scan::AlongSide {
             select: activity::rows_sql()?,
             sink: &mut count,
@@ -235,6 +248,13 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
     let activity = activity::summarize(rollup, &inputs.period).await?;
     let outcome = controls::run_controls(&ctx, &inputs.controls, &inputs.values).await?;
     let controls = control_results(&inputs.controls, &outcome.findings);
+    let detections = match &inputs.rules {
+        Some(set) => {
+            let hits = crate::detect::run::run_rules(&ctx, &runnable).await?;
+            Some(detections::section(set, &hits))
+        }
+        None => None,
+    };
 
     let verify_options = VerifyOptions {
         keys: inputs.keys.clone(),
@@ -298,6 +318,7 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         controls,
         integrity,
         activity,
+        detections,
         read_errors,
         changes,
         manifest,

@@ -8,6 +8,7 @@
 
 mod appendix;
 mod controls;
+mod detections;
 mod integrity;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,6 +49,9 @@ pub fn render(report: &ComplianceReport) -> String {
     ));
     out.push_str(&controls::controls_section(&report.controls));
     out.push_str(&integrity::integrity_section(report));
+    if let Some(d) = &report.detections {
+        out.push_str(&detections::detections_section(d));
+    }
     out.push_str(&appendix::activity_section(report));
     out.push_str(&appendix::read_errors_section(report));
     out.push_str(&appendix::manifest_section(report));

@@ -104,6 +104,7 @@ pub fn render(report: &ComplianceReport) -> String {
     frameworks(&mut md, report);
     controls(&mut md, report);
     integrity(&mut md, report);
+    detections(&mut md, report);
     activity(&mut md, report);
     if !report.read_errors.is_empty() {
         let _ = writeln!(md, "## Unreadable objects\n");
@@ -295,6 +296,43 @@ fn evidence_text(evidence: &Value) -> String {
         &text[..cut],
         text.len() - cut
     )
+}
+
+fn detections(md: &mut String, report: &ComplianceReport) {
+    let Some(d) = &report.detections else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "## Detections\n\n{} ({} run): {} detections.\n",
+        d.rules,
+        d.rules_run,
+        d.hits.len()
+    );
+    if !d.by_rule.is_empty() {
+        let rows = d.by_rule.iter().map(|r| {
+            vec![
+                r.level.clone(),
+                r.title.clone(),
+                format!("`{}`", r.rule_id),
+                r.author.clone().unwrap_or_default(),
+                r.detections.to_string(),
+            ]
+        });
+        table(md, &["level", "rule", "id", "author", "detections"], rows);
+    }
+    for n in &d.not_run {
+        let _ = writeln!(
+            md,
+            "- not run ({}): {}: {}",
+            n.class,
+            cell(&n.rule),
+            cell(&n.reason)
+        );
+    }
+    if !d.not_run.is_empty() {
+        md.push('\n');
+    }
 }
 
 fn integrity(md: &mut String, report: &ComplianceReport) {
