@@ -1,7 +1,9 @@
 //! Detection benchmark: every rule over the benchmarks' 30-day archive (≈1.02M events, see
 //! `common`) against one decoding scan of the same archive, in one run.
 //!
-//! `cargo bench --bench detect -- [--data DIR] [--rules PATH]...`. Measured:
+//! `cargo bench --bench detect -- [--data DIR] [--rules PATH]... [--floor-first]`
+//! (`--floor-first`: the floor runs first, to see whether the order, through the page cache,
+//! favours either side). Measured:
 //! - **detect**: loading and compiling the rules (trailscope's pack, plus `--rules`), then
 //!   `detect::detect`: every rule planned, the archive decoded once, every rule's query run;
 //! - **floor**: one scan that decodes every record (`SELECT eventname, count(*) ... GROUP BY`),
@@ -16,7 +18,7 @@ use std::time::Instant;
 
 use trailscope::archive::{Location, S3Options, Scope};
 use trailscope::detect::{self, load};
-use trailscope::table::{ArchiveSource, session};
+use trailscope::table::ArchiveSource;
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -46,29 +48,7 @@ fn main() {
         }
     };
     let floor_first = common::flag("--floor-first");
-    let floor = || {
-        let started = Instant::now();
-        let events: u64 = runtime.block_on(async {
-            let ctx = session(&source().await).unwrap();
-            let batches = ctx
-                .sql("SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY eventname")
-                .await
-                .unwrap()
-                .collect()
-                .await
-                .unwrap();
-            batches
-                .iter()
-                .map(|b| {
-                    arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(b.column(1))
-                        .values()
-                        .iter()
-                        .sum::<i64>() as u64
-                })
-                .sum()
-        });
-        (started.elapsed().as_secs_f64(), events)
-    };
+    let floor = || common::floor_scan(&runtime, &runtime.block_on(source()));
     let early = floor_first.then(&floor);
 
     let started = Instant::now();

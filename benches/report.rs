@@ -22,7 +22,7 @@ use trailscope::controls::{self, ParamValues};
 use trailscope::integrity::{KeyRing, KeySource, load_signatures};
 use trailscope::report::render::{Format, render};
 use trailscope::report::{Framework, Period, ReportInputs, build};
-use trailscope::table::{ArchiveSource, evidence_session, session};
+use trailscope::table::{ArchiveSource, evidence_session};
 
 fn main() {
     let archive = common::prepare(&common::data_dir());
@@ -75,27 +75,7 @@ fn main() {
     });
     let ours = started.elapsed().as_secs_f64();
 
-    let started = Instant::now();
-    let scanned: u64 = runtime.block_on(async {
-        let ctx = session(&source().await).unwrap();
-        let batches = ctx
-            .sql("SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY eventname")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        batches
-            .iter()
-            .map(|b| {
-                arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(b.column(1))
-                    .values()
-                    .iter()
-                    .sum::<i64>() as u64
-            })
-            .sum()
-    });
-    let floor = started.elapsed().as_secs_f64();
+    let (floor, scanned) = common::floor_scan(&runtime, &runtime.block_on(source()));
     assert_eq!(scanned, report.summary.events, "the report saw every event");
 
     println!("\narchive: {}", archive.display());

@@ -119,3 +119,33 @@ pub fn wait_sampling_peak(mut child: std::process::Child) -> (i32, u64) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// One scan that decodes every record in `source`'s scope (`SELECT eventname, count(*) ...
+/// GROUP BY`): what any tool reading the raw logs pays at least once. Returns the seconds it
+/// took and the events it counted.
+pub fn floor_scan(
+    runtime: &tokio::runtime::Runtime,
+    source: &trailscope::table::ArchiveSource,
+) -> (f64, u64) {
+    let started = std::time::Instant::now();
+    let events: u64 = runtime.block_on(async {
+        let ctx = trailscope::table::session(source).unwrap();
+        let batches = ctx
+            .sql("SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY eventname")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        batches
+            .iter()
+            .map(|b| {
+                arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(b.column(1))
+                    .values()
+                    .iter()
+                    .sum::<i64>() as u64
+            })
+            .sum()
+    });
+    (started.elapsed().as_secs_f64(), events)
+}

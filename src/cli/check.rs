@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::archive_args::ArchiveArgs;
-use super::output::{format_parser, open_output};
+use super::output::{format_parser, open_output, short};
 use super::progress::Progress;
 use trailscope::controls::{self, ParamValues, Report, Status, params::check_override_names};
 use trailscope::error::{Error, Result};
@@ -131,13 +131,6 @@ fn write_findings(
     to_file: bool,
 ) -> Result<()> {
     let batch = if format.name == "table" {
-        let short = |s: &str, n: usize| {
-            if s.chars().count() > n {
-                format!("{}…", s.chars().take(n - 1).collect::<String>())
-            } else {
-                s.to_string()
-            }
-        };
         let columns = [
             "status", "severity", "control", "resource", "account", "region", "evidence",
         ]

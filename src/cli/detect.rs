@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::archive_args::ArchiveArgs;
-use super::output::open_output;
+use super::output::{open_output, short};
 use super::progress::Progress;
 use trailscope::detect::{self, Level, RuleSet, load};
 use trailscope::error::{Error, Result};
@@ -209,13 +209,6 @@ pub async fn run(args: DetectArgs, quiet: bool) -> Result<u8> {
 
 /// The table for people: a timeline, one line per hit.
 fn timeline(hits: &[detect::Hit]) -> Result<arrow::record_batch::RecordBatch> {
-    let short = |s: &str, n: usize| {
-        if s.chars().count() > n {
-            format!("{}…", s.chars().take(n - 1).collect::<String>())
-        } else {
-            s.to_string()
-        }
-    };
     let columns = [
         "time",
         "level",

@@ -40,3 +40,15 @@ pub fn open_output(
     let file = std::fs::File::create(path).map_err(|e| Error::io(path.display(), e))?;
     Ok(Box::new(std::io::BufWriter::new(file)))
 }
+
+/// `s` cut to `n` characters with an ellipsis, for the columns of tables people read.
+pub fn short(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        format!(
+            "{}…",
+            s.chars().take(n.saturating_sub(1)).collect::<String>()
+        )
+    } else {
+        s.to_string()
+    }
+}
