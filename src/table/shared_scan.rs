@@ -25,7 +25,7 @@ use datafusion::common::Column;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::datasource::{MemTable, TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result as DfResult};
-use datafusion::logical_expr::utils::{conjunction, disjunction};
+use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionContext, col, lit};
@@ -201,6 +201,23 @@ async fn scan_with_side(
 
 const KEEP: &str = "__trailscope_keep";
 
+/// ORs `exprs` as a balanced tree, depth log2(n) rather than n: the rows of hundreds of rules
+/// (a Sigma pack) chained n deep overflow the stack of every recursive pass over the filter.
+fn balanced_or(mut exprs: Vec<Expr>) -> Option<Expr> {
+    while exprs.len() > 1 {
+        let mut paired = Vec::with_capacity(exprs.len().div_ceil(2));
+        let mut items = exprs.into_iter();
+        while let Some(left) = items.next() {
+            paired.push(match items.next() {
+                Some(right) => left.or(right),
+                None => left,
+            });
+        }
+        exprs = paired;
+    }
+    exprs.pop()
+}
+
 fn arrow_ok<T>(result: std::result::Result<T, datafusion::arrow::error::ArrowError>) -> Result<T> {
     result.map_err(|e| DataFusionError::from(e).into())
 }
@@ -244,7 +261,7 @@ async fn plan_needs(ctx: &SessionContext, schema: &SchemaRef, queries: &[String]
         None
     } else {
         // No scan at all: nothing is read, so no row is needed.
-        Some(disjunction(row_sets).unwrap_or(lit(false)))
+        Some(balanced_or(row_sets).unwrap_or(lit(false)))
     };
     Needs {
         columns,
