@@ -1009,3 +1009,41 @@ fn the_report_carries_the_same_detections_as_detect() {
     let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(report.get("detections").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pack_of_a_thousand_rules_runs_in_one_scan() {
+    // Suzaku's pack has ~800 CloudTrail rules: their rows ORed n deep once overflowed the stack.
+    let files: Vec<(String, String)> = (0..1000)
+        .map(|i| {
+            (
+                format!("r{i}.yml"),
+                format!(
+                    "title: rule {i}\nid: {}\nauthor: t\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  sel:\n    eventName: Event{i}\n    userAgent|contains: agent{i}\n  condition: sel\n",
+                    case_id(&format!("many-{i}"))
+                ),
+            )
+        })
+        .collect();
+    let events: Vec<Value> = [7, 700]
+        .iter()
+        .map(|i| json!({"eventName": format!("Event{i}"), "userAgent": format!("x agent{i} y"), "eventTime": TIME, "eventID": format!("e{i}")}))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    plant_events(dir.path(), &events);
+    let (set, hits) = run_detect(dir.path(), &files).await;
+    assert_eq!(set.compiled.len(), 1000);
+    let mut got: Vec<String> = hits.iter().map(|h| h.title.clone()).collect();
+    got.sort();
+    assert_eq!(got, ["rule 7", "rule 700"]);
+}
+
+#[test]
+fn correlations_may_name_their_rules_by_title() {
+    // Suzaku's packs refer to correlated rules by title, before the rule itself.
+    let text = "title: Many Failed Logins\nid: 68f8de62-97cd-4a9a-afba-7804fddf43d4\nlogsource:\n  product: aws\n  service: cloudtrail\ncorrelation:\n  type: event_count\n  rules:\n    - Failed Console Login\n  group-by:\n    - sourceIPAddress\n  timespan: 5m\n  condition:\n    gte: 3\n---\ntitle: Failed Console Login\nid: 978c15f1-3468-42b2-bf0f-bb29ae6168cc\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  selection:\n    eventName: ConsoleLogin\n  condition: selection\n";
+    let set = load::load(&[("suzaku-style.yml".into(), text.into())]);
+    assert_eq!(set.compiled.len(), 2, "{:?}", set.skipped);
+    let runnable = set.runnable();
+    assert_eq!(runnable.len(), 1);
+    assert_eq!(runnable[0].rule.title, "Many Failed Logins");
+}

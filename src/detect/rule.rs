@@ -183,9 +183,12 @@ impl Rule {
         }
     }
 
-    /// Whether `reference` (a correlation's `rules:` entry) names this rule.
+    /// Whether `reference` (a correlation's `rules:` entry) names this rule: its id or name, as
+    /// Sigma says, or its title, as Suzaku's and Hayabusa's packs write them.
     pub fn answers_to(&self, reference: &str) -> bool {
-        self.id.as_deref() == Some(reference) || self.name.as_deref() == Some(reference)
+        self.id.as_deref() == Some(reference)
+            || self.name.as_deref() == Some(reference)
+            || self.title == reference
     }
 }
 
