@@ -147,12 +147,12 @@ fn text_test(target: &Target, spellings: &[Pattern], cased: bool) -> String {
                 if cased { "LIKE" } else { "ILIKE" },
                 quote(&p.like())
             )),
-            (Target::Json { .. }, Some(text)) => parts.push(json_test(
+            (Target::Json { .. }, Some(text)) => parts.push(op_sql(
                 target,
                 if cased { JsonOp::EqCased } else { JsonOp::Eq },
                 &text,
             )),
-            (Target::Json { .. }, None) => parts.push(json_test(
+            (Target::Json { .. }, None) => parts.push(op_sql(
                 target,
                 if cased {
                     JsonOp::LikeCased
@@ -178,7 +178,8 @@ fn text_test(target: &Target, spellings: &[Pattern], cased: bool) -> String {
     join(parts, "OR")
 }
 
-fn json_test(target: &Target, op: JsonOp, argument: &str) -> String {
+/// One test of `target` as SQL: `json_match` inside JSON, the plain SQL form on a text column.
+fn op_sql(target: &Target, op: JsonOp, argument: &str) -> String {
     match target {
         Target::Json { doc, path } => format!(
             "json_match({doc}, {}, '{}', {})",
@@ -199,7 +200,10 @@ fn json_test(target: &Target, op: JsonOp, argument: &str) -> String {
                 };
                 format!("TRY_CAST({expr} AS DOUBLE) {symbol} {argument}")
             }
-            _ => text_test(target, &[Pattern::literal(argument)], op == JsonOp::EqCased),
+            JsonOp::Like => format!("{expr} ILIKE {}", quote(argument)),
+            JsonOp::LikeCased => format!("{expr} LIKE {}", quote(argument)),
+            JsonOp::Eq => format!("lower({expr}) = {}", quote(&argument.to_lowercase())),
+            JsonOp::EqCased => format!("{expr} = {}", quote(argument)),
         },
     }
 }
@@ -228,7 +232,7 @@ fn value_text(value: &RuleValue) -> Option<&str> {
 fn value_sql(target: &Target, m: &Modifiers, value: &RuleValue) -> Result<String, Refusal> {
     if *value == RuleValue::Null {
         return match m.kind {
-            MatchKind::Equals => Ok(not(&json_test(target, JsonOp::Exists, ""))),
+            MatchKind::Equals => Ok(not(&op_sql(target, JsonOp::Exists, ""))),
             _ => Err("null can only be compared for equality".to_string()),
         };
     }
@@ -278,7 +282,7 @@ fn value_sql(target: &Target, m: &Modifiers, value: &RuleValue) -> Result<String
                     e.to_string().lines().last().unwrap_or_default()
                 )
             })?;
-            Ok(json_test(target, JsonOp::Regex, &pattern))
+            Ok(op_sql(target, JsonOp::Regex, &pattern))
         }
         MatchKind::Cidr => {
             let valid = text.split_once('/').is_some_and(|(ip, bits)| {
@@ -292,10 +296,10 @@ fn value_sql(target: &Target, m: &Modifiers, value: &RuleValue) -> Result<String
                     "cidr value {text:?} is not a network such as 10.0.0.0/8"
                 ));
             }
-            Ok(json_test(target, JsonOp::Cidr, text))
+            Ok(op_sql(target, JsonOp::Cidr, text))
         }
         MatchKind::Exists => {
-            let present = json_test(target, JsonOp::Exists, "");
+            let present = op_sql(target, JsonOp::Exists, "");
             match text.to_ascii_lowercase().as_str() {
                 "true" | "yes" => Ok(present),
                 "false" | "no" => Ok(not(&present)),
@@ -307,7 +311,7 @@ fn value_sql(target: &Target, m: &Modifiers, value: &RuleValue) -> Result<String
                 .trim()
                 .parse()
                 .map_err(|_| format!("{} compares numbers; {text:?} is not one", op.as_str()))?;
-            Ok(json_test(target, op, &number.to_string()))
+            Ok(op_sql(target, op, &number.to_string()))
         }
         MatchKind::FieldRef => {
             let (a, b) = (target.value_sql(), resolve(text).value_sql());
