@@ -22,7 +22,8 @@ use serde_json::Value;
 use trailscope::detect::load;
 
 use crate::controls::{complete, plant_events};
-use crate::detect::{Corpus, corpus, hit_ids, run_detect, stratus_events};
+use crate::detect::{hit_ids, run_detect, stratus_events};
+use crate::detect_cases::{Corpus, corpus};
 
 const FIXTURE: &str = "tests/fixtures/sigma-agreement.json";
 const BLESS: &str = "SIGMA_AGREEMENT_BLESS";

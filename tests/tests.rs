@@ -9,6 +9,7 @@ mod cluster;
 mod control_scenarios;
 mod controls;
 mod detect;
+mod detect_cases;
 mod detection_agreement;
 mod dialect;
 mod dialect_answers;
