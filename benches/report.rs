@@ -64,9 +64,8 @@ fn main() {
                 .unwrap(),
             gap_threshold: Duration::minutes(60),
             baseline: None,
-            rules: Some(trailscope::detect::load::load(
-                &trailscope::detect::load::builtin_files(),
-            )),
+            // `report` adds detections only when asked (`--detections`, `--rules`).
+            rules: None,
         };
         let report = build(&source().await.into(), &inputs).await.unwrap();
         render(&report, Format::Json).unwrap();

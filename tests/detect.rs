@@ -400,7 +400,13 @@ fn the_report_carries_the_same_detections_as_detect() {
     let period = ["--from", "2026-09-25", "--to", "2026-10-05"];
     let mut args = vec!["report", "-a", archive, "-s", snapshot.to_str().unwrap()];
     args.extend(period);
-    args.extend(["--format", "json", "-o", json.to_str().unwrap()]);
+    args.extend([
+        "--detections",
+        "--format",
+        "json",
+        "-o",
+        json.to_str().unwrap(),
+    ]);
     let out = trailscope(&args);
     assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
@@ -440,9 +446,9 @@ fn the_report_carries_the_same_detections_as_detect() {
         .sum();
     assert_eq!(counted as usize, in_report.len());
 
-    // The HTML report shows the section; without rules there is none.
+    // The HTML report shows the section; without --detections or --rules there is none.
     let html = dir.path().join("report.html");
-    let mut args = vec!["report", "-a", archive];
+    let mut args = vec!["report", "-a", archive, "--detections"];
     args.extend(period);
     args.extend(["-o", html.to_str().unwrap()]);
     trailscope(&args);

@@ -55,8 +55,11 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub catalog: CatalogArgs,
-    /// The detections section: trailscope's Sigma pack by default, plus --rules; none with
-    /// --no-builtin-rules and no --rules.
+    /// Add a detections section: trailscope's Sigma pack (unless --no-builtin-rules) and any
+    /// --rules. Off by default: on a month of a million events it doubles the report's time and
+    /// memory (docs/benchmarks.md).
+    #[arg(long)]
+    pub detections: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Public keys (`aws cloudtrail list-public-keys --output json`) to check digest signatures.
@@ -104,7 +107,8 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
         None => Default::default(),
     };
     let baseline = args.baseline.as_ref().map(read_baseline).transpose()?;
-    let rules = if args.rules.no_builtin_rules && args.rules.rules.is_empty() {
+    let wanted = args.detections || !args.rules.rules.is_empty();
+    let rules = if !wanted || (args.rules.no_builtin_rules && args.rules.rules.is_empty()) {
         None
     } else {
         let set = args.rules.load()?;
