@@ -52,11 +52,7 @@ fn main() {
     let early = floor_first.then(&floor);
 
     let started = Instant::now();
-    let mut files = load::builtin_files();
-    for path in &extra {
-        files.extend(load::files_at(path).unwrap());
-    }
-    let set = load::load(&files);
+    let set = load::load(&load::gather(true, &extra).unwrap());
     let runnable = set.runnable();
     let (outcome, records) = runtime.block_on(async {
         let s = source().await;

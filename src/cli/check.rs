@@ -162,11 +162,8 @@ fn write_findings(
 pub async fn lint(args: LintArgs) -> Result<u8> {
     let all = controls::catalog(&args.controls)?;
     let mut problems = controls::lint::lint_catalog(&all).await?;
-    let mut files = trailscope::detect::load::builtin_files();
-    for path in &args.rules {
-        files.extend(trailscope::detect::load::files_at(path)?);
-    }
-    let rules = trailscope::detect::load::load(&files);
+    let rules =
+        trailscope::detect::load::load(&trailscope::detect::load::gather(true, &args.rules)?);
     problems.extend(trailscope::detect::lint::lint_rules(&rules).await?);
     for p in &problems {
         println!("{p}");

@@ -89,14 +89,7 @@ fn parse_level(s: &str) -> std::result::Result<Level, String> {
 impl RuleArgs {
     /// Reads, compiles and selects the rules.
     pub fn load(&self) -> Result<RuleSet> {
-        let mut files = if self.no_builtin_rules {
-            Vec::new()
-        } else {
-            load::builtin_files()
-        };
-        for path in &self.rules {
-            files.extend(load::files_at(path)?);
-        }
+        let files = load::gather(!self.no_builtin_rules, &self.rules)?;
         let mut set = load::load(&files);
         load::select(&mut set, self.min_level, &self.statuses, &self.tags);
         Ok(set)

@@ -340,11 +340,6 @@ fn item_sql(item: &FieldItem) -> Result<String, Refusal> {
             item.field.as_deref().unwrap_or("(keywords)")
         ));
     }
-    let mut parts = Vec::new();
-    for value in &item.values {
-        let sql = value_sql(&target, &m, value)?;
-        parts.push(if m.negate { not(&sql) } else { sql });
-    }
     // Plain values ORed on one column read better (and run faster) as one IN list.
     if !m.all && !m.negate && m.kind == MatchKind::Equals && m.encoding.is_none() && !m.windash {
         let spellings: Option<Vec<Pattern>> = item
@@ -359,6 +354,11 @@ fn item_sql(item: &FieldItem) -> Result<String, Refusal> {
         if let (Some(spellings), Target::Text(_)) = (spellings, &target) {
             return Ok(text_test(&target, &spellings, m.cased));
         }
+    }
+    let mut parts = Vec::new();
+    for value in &item.values {
+        let sql = value_sql(&target, &m, value)?;
+        parts.push(if m.negate { not(&sql) } else { sql });
     }
     Ok(join(parts, if m.all { "AND" } else { "OR" }))
 }

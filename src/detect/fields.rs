@@ -7,6 +7,7 @@
 //! fields the schema has no column for are in `other_fields`; nested fields the decoder does not
 //! keep are read from the record's own text (`eventjson`, so only over the raw archive).
 
+use super::compile::quote;
 use crate::decode::schema::{EVENT_JSON, Field, Kind, OTHER_FIELDS, RECORD_FIELDS};
 
 /// Where a field's values are.
@@ -29,10 +30,12 @@ impl Target {
     pub fn value_sql(&self) -> String {
         match self {
             Target::Text(expr) => expr.clone(),
-            Target::Json { doc, path } => format!(
-                "json_extract_scalar({doc}, '{}')",
-                format!("$.{path}").replace('\'', "''")
-            ),
+            Target::Json { doc, path } => {
+                format!(
+                    "json_extract_scalar({doc}, {})",
+                    quote(&format!("$.{path}"))
+                )
+            }
         }
     }
 }

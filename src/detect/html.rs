@@ -82,9 +82,12 @@ fn minutes(time: &str) -> Option<i64> {
 fn tactics(tags: &[String]) -> Vec<String> {
     tags.iter()
         .filter_map(|t| t.strip_prefix("attack."))
-        .filter(|t| !t.starts_with('t') || !t[1..].starts_with(|c: char| c.is_ascii_digit()))
-        .filter(|t| !t.starts_with('g') || !t[1..].starts_with(|c: char| c.is_ascii_digit()))
-        .filter(|t| !t.starts_with('s') || !t[1..].starts_with(|c: char| c.is_ascii_digit()))
+        // Technique, group and software ids (t1098, g0016, s0002) are not tactics.
+        .filter(|t| {
+            let mut chars = t.chars();
+            !(matches!(chars.next(), Some('t' | 'g' | 's'))
+                && chars.next().is_some_and(|c| c.is_ascii_digit()))
+        })
         .map(str::to_string)
         .collect()
 }

@@ -20,6 +20,8 @@ pub struct Compiled {
     pub sql: String,
     /// A correlation (or aggregation): rows sharing `group_*` and `burst` are one hit.
     pub correlation: bool,
+    /// A correlation's group-by fields as the rule names them, in `group_n` order.
+    pub group_by: Vec<String>,
 }
 
 /// What loading found.
@@ -41,9 +43,18 @@ impl RuleSet {
     pub fn runnable(&self) -> Vec<Compiled> {
         self.compiled
             .iter()
-            .filter(|c| !self.correlated_only.iter().any(|r| c.rule.answers_to(r)))
+            .filter(|c| self.runs_alone(c))
             .cloned()
             .collect()
+    }
+
+    /// How many rules [`Self::runnable`] gives.
+    pub fn runnable_count(&self) -> usize {
+        self.compiled.iter().filter(|c| self.runs_alone(c)).count()
+    }
+
+    fn runs_alone(&self, c: &Compiled) -> bool {
+        !self.correlated_only.iter().any(|r| c.rule.answers_to(r))
     }
 
     /// `N rules loaded, K skipped, F failed`.
@@ -63,6 +74,15 @@ pub fn builtin_files() -> Vec<(String, String)> {
         .iter()
         .map(|(rel, text)| (format!("builtin:{rel}"), text.to_string()))
         .collect()
+}
+
+/// The rule files to load: trailscope's pack (with `builtin`) and every file under `paths`.
+pub fn gather(builtin: bool, paths: &[PathBuf]) -> Result<Vec<(String, String)>> {
+    let mut files = if builtin { builtin_files() } else { Vec::new() };
+    for path in paths {
+        files.extend(files_at(path)?);
+    }
+    Ok(files)
 }
 
 /// Every `.yml`/`.yaml` file at or under `path`, as (path, text), in path order.
@@ -133,10 +153,11 @@ pub fn load(files: &[(String, String)]) -> RuleSet {
     }
     for rule in &rules {
         match compile(rule, &rules) {
-            Ok((sql, correlation)) => set.compiled.push(Compiled {
+            Ok((sql, group_by)) => set.compiled.push(Compiled {
                 rule: rule.clone(),
                 sql,
-                correlation,
+                correlation: group_by.is_some(),
+                group_by: group_by.unwrap_or_default(),
             }),
             Err(reason) => set.skipped.push((describe(rule), reason)),
         }
@@ -153,12 +174,16 @@ pub fn events_sql(condition: &str) -> String {
     format!("SELECT {EVENT_COLUMNS}\nFROM cloudtrail\nWHERE {condition}")
 }
 
-fn compile(rule: &Rule, all: &[Rule]) -> std::result::Result<(String, bool), String> {
+/// A rule's query, and for a correlation (or aggregation) its group-by fields.
+fn compile(
+    rule: &Rule,
+    all: &[Rule],
+) -> std::result::Result<(String, Option<Vec<String>>), String> {
     match &rule.body {
         Body::Detection(d) => {
             let (condition, aggregation) = detection_sql(d)?;
             let Some(agg) = aggregation else {
-                return Ok((events_sql(&condition), false));
+                return Ok((events_sql(&condition), None));
             };
             let timespan = d
                 .timeframe
@@ -168,10 +193,11 @@ fn compile(rule: &Rule, all: &[Rule]) -> std::result::Result<(String, bool), Str
                 Some(f) => (CorrelationType::ValueCount, Some(f.clone())),
                 None => (CorrelationType::EventCount, None),
             };
+            let group_by: Vec<String> = agg.group_by.into_iter().collect();
             let spec = Spec {
                 kind,
                 rules: vec![Correlated { rule, condition }],
-                group_by: agg.group_by.into_iter().collect(),
+                group_by: group_by.clone(),
                 aliases: &[],
                 timespan,
                 condition: Some(CountCondition {
@@ -179,7 +205,7 @@ fn compile(rule: &Rule, all: &[Rule]) -> std::result::Result<(String, bool), Str
                     field,
                 }),
             };
-            Ok((correlation_sql(&spec)?, true))
+            Ok((correlation_sql(&spec)?, Some(group_by)))
         }
         Body::Correlation(c) => {
             let mut correlated = Vec::new();
@@ -215,7 +241,7 @@ fn compile(rule: &Rule, all: &[Rule]) -> std::result::Result<(String, bool), Str
                 timespan: &c.timespan,
                 condition: c.condition.clone(),
             };
-            Ok((correlation_sql(&spec)?, true))
+            Ok((correlation_sql(&spec)?, Some(c.group_by.clone())))
         }
     }
 }

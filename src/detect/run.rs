@@ -114,7 +114,7 @@ async fn run_one(ctx: &SessionContext, rule: &Compiled) -> std::result::Result<V
     let mut single = Vec::new();
     // Correlation rows grouped by (group values, burst): one hit each.
     let mut bursts: BTreeMap<Vec<Option<String>>, (Group, Vec<Event>)> = BTreeMap::new();
-    let group_names: Vec<String> = correlation_fields(rule);
+    let group_names = &rule.group_by;
     for batch in &batches {
         let column = |name: &str| text_column(batch, name);
         let events: Vec<Vec<Option<String>>> = EVENT_COLUMN_NAMES
@@ -166,21 +166,6 @@ async fn run_one(ctx: &SessionContext, rule: &Compiled) -> std::result::Result<V
         single.push(hit(rule, first, events, group));
     }
     Ok(single)
-}
-
-/// The group-by field names of a correlation (or aggregation), in `group_n` order.
-fn correlation_fields(rule: &Compiled) -> Vec<String> {
-    use super::rule::Body;
-    match &rule.rule.body {
-        Body::Correlation(c) => c.group_by.clone(),
-        Body::Detection(d) => d
-            .conditions
-            .first()
-            .and_then(|c| super::condition::parse(c).ok())
-            .and_then(|(_, agg)| agg?.group_by)
-            .into_iter()
-            .collect(),
-    }
 }
 
 fn hit(rule: &Compiled, first: Event, events: Vec<Event>, group: Group) -> Hit {

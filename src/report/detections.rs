@@ -123,7 +123,7 @@ pub fn section(set: &RuleSet, outcome: &Outcome) -> DetectionsSection {
         .collect();
     DetectionsSection {
         rules: set.summary(),
-        rules_run: set.runnable().len(),
+        rules_run: set.runnable_count(),
         not_run,
         by_level,
         by_rule: by_rule.into_values().collect(),
