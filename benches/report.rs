@@ -135,10 +135,10 @@ fn phases<F, Fut>(
             catalog,
             &values,
             &[trailscope::integrity::gaps::STOP_EVENTS],
-            Some(trailscope::table::shared_scan::AlongSide {
+            vec![trailscope::table::shared_scan::AlongSide {
                 select: trailscope::report::activity::rows_sql().unwrap(),
                 sink: &mut count,
-            }),
+            }],
         )
         .await
         .unwrap();

@@ -424,7 +424,7 @@ async fn the_shared_scan_keeps_what_controls_read_and_changes_no_finding() {
     let shared = trailscope::table::evidence_session(&source, &snapshots)
         .await
         .unwrap();
-    let needs = controls::share_scan(&shared, &catalog, &values, &[], None)
+    let needs = controls::share_scan(&shared, &catalog, &values, &[], Vec::new())
         .await
         .unwrap();
     assert_eq!(needs.queries, catalog.len(), "every control planned");

@@ -508,3 +508,67 @@ fn correlations_may_name_their_rules_by_title() {
     assert_eq!(runnable.len(), 1);
     assert_eq!(runnable[0].rule.title, "Many Failed Logins");
 }
+
+#[test]
+fn over_a_lake_a_rule_reading_the_raw_record_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, lake, rules) = (
+        dir.path().join("archive"),
+        dir.path().join("lake"),
+        dir.path().join("rules"),
+    );
+    let events: Vec<Value> = ["CreateUser", "ListUsers", "DeleteUser"]
+        .iter()
+        .map(|name| json!({"eventName": name, "eventSource": "iam.amazonaws.com", "eventTime": TIME}))
+        .collect();
+    plant_events(&archive, &events);
+    std::fs::create_dir(&rules).unwrap();
+    let rule = |title: &str, detection: &str| {
+        format!(
+            "title: {title}\nid: {}\nauthor: t\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  selection:\n    {detection}\n  condition: selection\nlevel: high\n",
+            case_id(title)
+        )
+    };
+    let user_created = rule("User Created", "eventName: CreateUser");
+    // A nested field the decoder does not keep: read from the record's text, which a lake lacks.
+    let raw_field = rule("Raw Field", "userIdentity.noSuchField: x");
+    std::fs::write(rules.join("created.yml"), user_created).unwrap();
+    std::fs::write(rules.join("raw.yml"), raw_field).unwrap();
+    let (a, l, r) = (
+        archive.to_str().unwrap(),
+        lake.to_str().unwrap(),
+        rules.to_str().unwrap(),
+    );
+    let out = trailscope(&["convert", "-q", "-a", a, "--lake", l]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let detect = |extra: &[&str]| {
+        let mut args = vec!["detect", "-a", a, "--rules", r, "--no-builtin-rules"];
+        args.extend(extra);
+        args.extend(["--format", "jsonl"]);
+        trailscope(&args)
+    };
+
+    // Over the raw archive both rules run; the pass keeps only the one event a rule matched.
+    let out = detect(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("on 3 events (1 matched a rule)"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Over the lake the raw-field rule cannot run: named, exit 2; the other still reports.
+    let out = detect(&["--lake", l]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let hits: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hits.len(), 1, "{}", stderr(&out));
+    assert_eq!(hits[0]["title"], "User Created");
+    assert!(
+        stderr(&out).contains("rule Raw Field") && stderr(&out).contains("could not run"),
+        "{}",
+        stderr(&out)
+    );
+}

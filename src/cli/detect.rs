@@ -184,10 +184,11 @@ pub async fn run(args: DetectArgs, quiet: bool) -> Result<u8> {
         let rules_hit: std::collections::BTreeSet<&str> =
             outcome.hits.iter().map(|h| h.rule_id.as_str()).collect();
         eprintln!(
-            "{} detections from {} rules on {} events",
+            "{} detections from {} rules on {} events ({} matched a rule)",
             outcome.hits.len(),
             rules_hit.len(),
-            trailscope::table::ScanStats::get(&source.stats.records)
+            trailscope::table::ScanStats::get(&source.stats.records),
+            outcome.matched_events
         );
         for (rule, why) in &outcome.errors {
             eprintln!("trailscope: warning: rule {rule} could not run: {why}");

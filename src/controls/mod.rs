@@ -42,7 +42,7 @@ pub async fn check(
     values: &ParamValues,
 ) -> Result<Report> {
     let ctx = table::evidence_session(source, snapshots).await?;
-    share_scan(&ctx, controls, values, &[], None).await?;
+    share_scan(&ctx, controls, values, &[], Vec::new()).await?;
     run_controls(&ctx, controls, values).await
 }
 
@@ -54,7 +54,7 @@ pub async fn share_scan(
     controls: &[Control],
     values: &ParamValues,
     also: &[&str],
-    along: Option<table::shared_scan::AlongSide<'_>>,
+    along: Vec<table::shared_scan::AlongSide<'_>>,
 ) -> Result<table::shared_scan::Needs> {
     let queries: Vec<String> = controls
         .iter()

@@ -13,9 +13,9 @@
 //! Each burst is one hit, and the query returns its events (the columns of a plain rule, plus
 //! `group_1..n` and `burst`), so a hit lists the events it is made of.
 
-use super::EVENT_COLUMNS;
 use super::compile::{Refusal, quote};
 use super::fields::resolve;
+use super::matches::Selection;
 use super::rule::{CorrelationType, CountCondition, Rule};
 
 /// One correlated rule: its key (as hits name it) and its compiled condition.
@@ -68,8 +68,9 @@ fn bound_sql(subject: &str, condition: &CountCondition) -> String {
         .join(" AND ")
 }
 
-/// The correlation's query.
-pub fn correlation_sql(spec: &Spec) -> Result<String, Refusal> {
+/// The correlation's selections (one per correlated rule: its events, group values and rule,
+/// the `matched` stage) and the stages after `matched`.
+pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, String), Refusal> {
     let span = crate::time::parse_duration(spec.timespan)
         .map_err(|e| format!("timespan: {e}"))?
         .num_seconds();
@@ -89,24 +90,22 @@ pub fn correlation_sql(spec: &Spec) -> Result<String, Refusal> {
         ),
         _ => None,
     };
-    let mut selects = Vec::new();
+    let mut selections = Vec::new();
     for c in &spec.rules {
-        let mut columns = vec![EVENT_COLUMNS.to_string()];
-        for (name, alias) in spec.group_by.iter().zip(&groups) {
-            columns.push(format!("{} AS {alias}", field_for(spec, c.rule, name)));
-        }
-        columns.push(format!("{} AS matched_rule", quote(c.rule.key())));
+        let mut values: Vec<(String, String)> = spec
+            .group_by
+            .iter()
+            .zip(&groups)
+            .map(|(name, alias)| (field_for(spec, c.rule, name), alias.clone()))
+            .collect();
         if let Some(field) = &counted_field {
-            columns.push(format!(
-                "{} AS counted_value",
-                field_for(spec, c.rule, field)
-            ));
+            values.push((field_for(spec, c.rule, field), "counted_value".into()));
         }
-        selects.push(format!(
-            "  SELECT {}\n  FROM cloudtrail\n  WHERE {}",
-            columns.join(", "),
-            c.condition
-        ));
+        selections.push(Selection {
+            condition: c.condition.clone(),
+            values,
+            rule_key: Some(c.rule.key().to_string()),
+        });
     }
     let partition = if groups.is_empty() {
         String::new()
@@ -152,12 +151,12 @@ pub fn correlation_sql(spec: &Spec) -> Result<String, Refusal> {
             .map(|g| format!(" AND (w.{g} IS NOT DISTINCT FROM m.{g})"))
             .collect::<String>()
     );
-    Ok(format!(
-        "WITH matched AS (\n{unions}\n),\n{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM matched m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n)\nSELECT {event_columns}, {group_columns}matched_rule,\n  sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\nFROM starts",
-        unions = selects.join("\n  UNION ALL\n"),
+    let stages = format!(
+        "{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM matched m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n)\nSELECT {event_columns}, {group_columns}matched_rule,\n  sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\nFROM starts",
         event_columns = super::EVENT_COLUMN_NAMES.join(", "),
         group_columns = list(&groups, ""),
-    ))
+    );
+    Ok((selections, stages))
 }
 
 /// `a, b, ` (each name with `prefix`, each followed by a comma): the head of a column list.

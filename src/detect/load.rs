@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::EVENT_COLUMNS;
 use super::compile::detection_sql;
 use super::correlate::{Correlated, Spec, correlation_sql};
+use super::matches::{Selection, Source};
 use super::rule::{Body, CorrelationType, CountCondition, Level, Rule, parse_file};
 use crate::error::{Error, Result};
 
@@ -17,11 +17,58 @@ static BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_de
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub rule: Rule,
+    /// The rule's query over the archive's `cloudtrail` (what `--show-sql` prints).
     pub sql: String,
-    /// A correlation (or aggregation): rows sharing `group_*` and `burst` are one hit.
-    pub correlation: bool,
+    /// What it selects of each event: one selection for a plain rule, one per correlated rule
+    /// for a correlation (its `matched` stage).
+    pub selections: Vec<Selection>,
+    /// A correlation's (or aggregation's) stages after `matched`: rows sharing `group_*` and
+    /// `burst` are one hit.
+    pub stages: Option<String>,
     /// A correlation's group-by fields as the rule names them, in `group_n` order.
     pub group_by: Vec<String>,
+}
+
+impl Compiled {
+    fn new(
+        rule: Rule,
+        selections: Vec<Selection>,
+        stages: Option<String>,
+        group_by: Vec<String>,
+    ) -> Compiled {
+        let mut compiled = Compiled {
+            rule,
+            sql: String::new(),
+            selections,
+            stages,
+            group_by,
+        };
+        compiled.sql = compiled.sql_over(&Source::Archive);
+        compiled
+    }
+
+    /// A correlation (or aggregation), whose hits are bursts of events.
+    pub fn is_correlation(&self) -> bool {
+        self.stages.is_some()
+    }
+
+    /// The rule's query reading events from `source`.
+    pub fn sql_over(&self, source: &Source) -> String {
+        let selects: Vec<String> = self.selections.iter().map(|s| s.sql(source)).collect();
+        match &self.stages {
+            None => selects.join("\nUNION ALL\n"),
+            Some(stages) => {
+                let indented: Vec<String> = selects
+                    .iter()
+                    .map(|s| format!("  {}", s.replace('\n', "\n  ")))
+                    .collect();
+                format!(
+                    "WITH matched AS (\n{}\n),\n{stages}",
+                    indented.join("\n  UNION ALL\n")
+                )
+            }
+        }
+    }
 }
 
 /// What loading found.
@@ -153,12 +200,10 @@ pub fn load(files: &[(String, String)]) -> RuleSet {
     }
     for rule in &rules {
         match compile(rule, &rules) {
-            Ok((sql, group_by)) => set.compiled.push(Compiled {
-                rule: rule.clone(),
-                sql,
-                correlation: group_by.is_some(),
-                group_by: group_by.unwrap_or_default(),
-            }),
+            Ok((selections, stages, group_by)) => {
+                set.compiled
+                    .push(Compiled::new(rule.clone(), selections, stages, group_by))
+            }
             Err(reason) => set.skipped.push((describe(rule), reason)),
         }
     }
@@ -169,21 +214,21 @@ fn describe(rule: &Rule) -> String {
     format!("{} ({})", rule.title, rule.origin)
 }
 
-/// The query of a plain detection.
-pub fn events_sql(condition: &str) -> String {
-    format!("SELECT {EVENT_COLUMNS}\nFROM cloudtrail\nWHERE {condition}")
-}
+/// What a rule selects, a correlation's stages after `matched`, and its group-by fields.
+type Parts = (Vec<Selection>, Option<String>, Vec<String>);
 
-/// A rule's query, and for a correlation (or aggregation) its group-by fields.
-fn compile(
-    rule: &Rule,
-    all: &[Rule],
-) -> std::result::Result<(String, Option<Vec<String>>), String> {
+/// A rule's parts (see [`Compiled`]).
+fn compile(rule: &Rule, all: &[Rule]) -> std::result::Result<Parts, String> {
     match &rule.body {
         Body::Detection(d) => {
             let (condition, aggregation) = detection_sql(d)?;
             let Some(agg) = aggregation else {
-                return Ok((events_sql(&condition), None));
+                let plain = Selection {
+                    condition,
+                    values: Vec::new(),
+                    rule_key: None,
+                };
+                return Ok((vec![plain], None, Vec::new()));
             };
             let timespan = d
                 .timeframe
@@ -205,7 +250,8 @@ fn compile(
                     field,
                 }),
             };
-            Ok((correlation_sql(&spec)?, Some(group_by)))
+            let (selections, stages) = correlation_sql(&spec)?;
+            Ok((selections, Some(stages), group_by))
         }
         Body::Correlation(c) => {
             let mut correlated = Vec::new();
@@ -241,7 +287,8 @@ fn compile(
                 timespan: &c.timespan,
                 condition: c.condition.clone(),
             };
-            Ok((correlation_sql(&spec)?, Some(c.group_by.clone())))
+            let (selections, stages) = correlation_sql(&spec)?;
+            Ok((selections, Some(stages), c.group_by.clone()))
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod fields;
 pub mod html;
 pub mod lint;
 pub mod load;
+pub mod matches;
 pub mod pattern;
 pub mod rule;
 pub mod run;

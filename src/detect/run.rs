@@ -1,21 +1,27 @@
 //! Running compiled rules: every rule planned first, the period decoded once (the shared scan
-//! `check` uses), then each rule's query over the shared rows; rows become [`Hit`]s.
+//! `check` uses) while every rule's condition is evaluated ([`matches`]), then each rule's query
+//! over the matched events; rows become [`Hit`]s.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use serde::Serialize;
 
 use super::EVENT_COLUMN_NAMES;
 use super::load::Compiled;
+use super::matches::{self, Matcher, Source};
 use super::rule::Level;
+use crate::decode::schema::EVENT_JSON;
 use crate::error::{Error, Result};
+use crate::table::dialect_columns::no_record_json_in_lake;
 use crate::table::{self, TableSource, statements};
 
 /// One event of a hit.
@@ -60,40 +66,154 @@ pub struct Hit {
 pub struct Outcome {
     pub hits: Vec<Hit>,
     pub errors: Vec<(String, String)>,
+    /// Events some rule (or a rule a correlation names) matched: what the pass kept.
+    pub matched_events: usize,
 }
 
 /// Runs `rules` over `source`: one decoding pass for all of them.
 pub async fn detect(source: &TableSource, rules: &[Compiled]) -> Result<Outcome> {
     let ctx = table::session(source.clone())?;
-    let queries: Vec<String> = rules.iter().map(|r| r.sql.clone()).collect();
-    table::shared_scan::share_cloudtrail_scan(&ctx, &queries, |_| async { Ok(()) }, None).await?;
-    run_rules(&ctx, rules).await
+    let pass = prepare(&ctx, source, rules).await?;
+    let mut collector = pass.matcher.collector();
+    let mut keep = |batch: RecordBatch| collector.add(batch);
+    table::shared_scan::share_cloudtrail_scan(
+        &ctx,
+        &[],
+        |_| async { Ok(()) },
+        vec![pass.along(&mut keep)],
+    )
+    .await?;
+    let matched_events = collector.register(&ctx, pass.schema.clone())?;
+    let outcome = run_rules(&ctx, pass).await?;
+    Ok(Outcome {
+        matched_events,
+        ..outcome
+    })
 }
 
-/// Runs each rule in `ctx` (which holds `cloudtrail`), several at once.
-pub async fn run_rules(ctx: &SessionContext, rules: &[Compiled]) -> Result<Outcome> {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let results: Vec<_> = futures::stream::iter(rules)
-        .map(|rule| {
-            let (ctx, owned) = (ctx.clone(), rule.clone());
-            let task = tokio::spawn(async move { run_one(&ctx, &owned).await });
-            async move {
-                let outcome = task
-                    .await
-                    .unwrap_or_else(|e| Err(format!("the rule's task failed: {e}")));
-                (rule, outcome)
+/// Rules ready for one pass over a session's `cloudtrail`: those whose queries plan, with the
+/// columns the pass computes for them (see [`matches`]), and those that do not plan.
+pub struct Pass {
+    rules: Vec<Compiled>,
+    matcher: Matcher,
+    select: String,
+    schema: SchemaRef,
+    errors: Vec<(String, String)>,
+}
+
+impl Pass {
+    /// The pass as a side of the shared scan: every event's flags and values go to `sink` (a
+    /// [`matches::Collector`] keeps the matched ones).
+    pub fn along<'a>(
+        &'a self,
+        sink: &'a mut (dyn FnMut(RecordBatch) -> Result<()> + Send),
+    ) -> table::shared_scan::AlongSide<'a> {
+        table::shared_scan::AlongSide {
+            select: &self.select,
+            sink,
+        }
+    }
+
+    pub fn collector(&self) -> matches::Collector {
+        self.matcher.collector()
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+/// Plans each rule over `ctx`'s `cloudtrail` (still `source`'s table): one that does not plan,
+/// or that reads the record's text where `source` does not keep it (a lake), fails alone, with
+/// its reason, rather than failing the pass.
+pub async fn prepare(
+    ctx: &SessionContext,
+    source: &TableSource,
+    rules: &[Compiled],
+) -> Result<Pass> {
+    let mut ready = Vec::new();
+    let mut errors = Vec::new();
+    for rule in rules {
+        match ctx.sql(&rule.sql).await {
+            Ok(frame)
+                if !source.keeps_record_text()
+                    && reads_column(frame.logical_plan(), EVENT_JSON) =>
+            {
+                errors.push((
+                    name(rule),
+                    Error::from(no_record_json_in_lake()).to_string(),
+                ))
             }
+            Ok(_) => ready.push(rule.clone()),
+            Err(e) => errors.push((name(rule), Error::from(e).to_string())),
+        }
+    }
+    let matcher = Matcher::new(&ready);
+    let select = matcher.select_sql();
+    let schema = ctx.sql(&select).await?.schema().inner().clone();
+    Ok(Pass {
+        rules: ready,
+        matcher,
+        select,
+        schema,
+        errors,
+    })
+}
+
+/// Whether `plan` (subqueries included) reads a column called `column`.
+fn reads_column(plan: &LogicalPlan, column: &str) -> bool {
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|e| {
+            found |= e.column_refs().iter().any(|c| c.name == column);
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        Ok(if found {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    found
+}
+
+fn name(rule: &Compiled) -> String {
+    format!("{} ({})", rule.rule.title, rule.rule.origin)
+}
+
+/// Runs each rule of `pass` over the matched events in `ctx` (registered by the pass's
+/// collector), several at once.
+pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let source = Source::Matches(&pass.matcher);
+    let queries: Vec<(Compiled, String)> = pass
+        .rules
+        .iter()
+        .map(|r| (r.clone(), r.sql_over(&source)))
+        .collect();
+    let results: Vec<_> = futures::stream::iter(queries)
+        .map(|(rule, sql)| {
+            let ctx = ctx.clone();
+            let task = tokio::spawn(async move {
+                let outcome = run_one(&ctx, &rule, &sql).await;
+                (rule, outcome)
+            });
+            async move { task.await }
         })
         .buffered(cores)
         .collect()
         .await;
-    let mut outcome = Outcome::default();
-    for (rule, result) in results {
+    let mut outcome = Outcome {
+        errors: pass.errors.clone(),
+        ..Outcome::default()
+    };
+    for result in results {
         match result {
-            Ok(hits) => outcome.hits.extend(hits),
-            Err(why) => outcome
+            Ok((_, Ok(hits))) => outcome.hits.extend(hits),
+            Ok((rule, Err(why))) => outcome.errors.push((name(&rule), why)),
+            Err(e) => outcome
                 .errors
-                .push((format!("{} ({})", rule.rule.title, rule.rule.origin), why)),
+                .push(("a rule".into(), format!("the rule's task failed: {e}"))),
         }
     }
     outcome.hits.sort_by(|a, b| {
@@ -106,9 +226,13 @@ pub async fn run_rules(ctx: &SessionContext, rules: &[Compiled]) -> Result<Outco
     Ok(outcome)
 }
 
-async fn run_one(ctx: &SessionContext, rule: &Compiled) -> std::result::Result<Vec<Hit>, String> {
+async fn run_one(
+    ctx: &SessionContext,
+    rule: &Compiled,
+    sql: &str,
+) -> std::result::Result<Vec<Hit>, String> {
     let fail = |e: Error| e.to_string();
-    let parsed = statements::parse_checked(&rule.sql, None).map_err(fail)?;
+    let parsed = statements::parse_checked(sql, None).map_err(fail)?;
     let mut results = statements::execute(ctx, parsed).await.map_err(fail)?;
     let batches = results.pop().map(|r| r.batches).unwrap_or_default();
     let mut single = Vec::new();
@@ -141,7 +265,7 @@ async fn run_one(ctx: &SessionContext, rule: &Compiled) -> std::result::Result<V
                 log_file: cell(9),
                 matched_rule: matched.as_ref().and_then(|m| m[row].clone()),
             };
-            if !rule.correlation {
+            if !rule.is_correlation() {
                 single.push(hit(rule, event, Vec::new(), Vec::new()));
                 continue;
             }

@@ -232,28 +232,41 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         .as_ref()
         .map(crate::detect::RuleSet::runnable)
         .unwrap_or_default();
-    let mut also = vec![crate::integrity::gaps::STOP_EVENTS];
-    also.extend(runnable.iter().map(|r| r.sql.as_str()));
+    // Rules are evaluated in the same pass, each event's flags beside its activity columns.
+    let pass = match &inputs.rules {
+        Some(_) => Some(crate::detect::run::prepare(&ctx, source, &runnable).await?),
+        None => None,
+    };
+    let mut matched = pass.as_ref().map(crate::detect::run::Pass::collector);
+    let mut keep = |batch: datafusion::arrow::record_batch::RecordBatch| match &mut matched {
+        Some(collector) => collector.add(batch),
+        None => Ok(()),
+    };
+    let mut along = vec![table::shared_scan::AlongSide {
+        select: activity::rows_sql()?,
+        sink: &mut count,
+    }];
+    if let Some(pass) = &pass {
+        along.push(pass.along(&mut keep));
+    }
     controls::share_scan(
         &ctx,
         &inputs.controls,
         &inputs.values,
-        &also,
-        Some(table::shared_scan::AlongSide {
-            select: activity::rows_sql()?,
-            sink: &mut count,
-        }),
+        &[crate::integrity::gaps::STOP_EVENTS],
+        along,
     )
     .await?;
     let activity = activity::summarize(rollup, &inputs.period).await?;
     let outcome = controls::run_controls(&ctx, &inputs.controls, &inputs.values).await?;
     let controls = control_results(&inputs.controls, &outcome.findings);
-    let detections = match &inputs.rules {
-        Some(set) => {
-            let hits = crate::detect::run::run_rules(&ctx, &runnable).await?;
+    let detections = match (&inputs.rules, pass, matched) {
+        (Some(set), Some(pass), Some(collector)) => {
+            collector.register(&ctx, pass.schema())?;
+            let hits = crate::detect::run::run_rules(&ctx, pass).await?;
             Some(detections::section(set, &hits))
         }
-        None => None,
+        _ => None,
     };
 
     let verify_options = VerifyOptions {

@@ -61,6 +61,12 @@ impl TableSource {
         self.partition_names = names;
         self
     }
+
+    /// Whether `cloudtrail` has each record's own text (`eventjson`): over the raw archive only,
+    /// since a lake keeps the decoded columns.
+    pub fn keeps_record_text(&self) -> bool {
+        self.lake.is_none()
+    }
 }
 
 /// The archive's fields (location, scope, errors, counters) read through the table source.

@@ -55,14 +55,15 @@ pub struct AlongSide<'a> {
     pub sink: &'a mut (dyn FnMut(RecordBatch) -> Result<()> + Send),
 }
 
-/// Replaces `cloudtrail` in `ctx` with the rows and columns `queries` read of it, read once.
-/// Views are registered again over the shared table (`reregister` does it), since a view keeps the
-/// table it was planned with. Returns what was read, for progress and tests.
+/// Replaces `cloudtrail` in `ctx` with the rows and columns `queries` read of it, read once, and
+/// hands each of `along` its columns of every row in the same pass. Views are registered again
+/// over the shared table (`reregister` does it), since a view keeps the table it was planned with.
+/// Returns what was read, for progress and tests.
 pub async fn share_cloudtrail_scan<F, Fut>(
     ctx: &SessionContext,
     queries: &[String],
     reregister: F,
-    along: Option<AlongSide<'_>>,
+    along: Vec<AlongSide<'_>>,
 ) -> Result<Needs>
 where
     F: Fn(SessionContext) -> Fut,
@@ -73,10 +74,11 @@ where
     };
     let schema = raw.schema();
     // Planned while `cloudtrail` is still the archive.
-    let along_exprs = match &along {
-        Some(a) => Some(select_list(ctx, a.select).await?),
-        None => None,
-    };
+    let mut sides = Vec::with_capacity(along.len());
+    for side in along {
+        let exprs = select_list(ctx, side.select).await?;
+        sides.push((exprs, side.sink));
+    }
     ctx.deregister_table(TABLE)?;
     ctx.register_table(TABLE, Arc::new(Probe(Arc::clone(&schema))))?;
     reregister(ctx.clone()).await?;
@@ -87,20 +89,17 @@ where
         .unwrap_or_else(|| schema.fields().iter().map(|f| f.name().clone()).collect());
 
     let frame = ctx.read_table(Arc::clone(&raw))?;
-    let (shared_schema, partitions) = match (along, along_exprs) {
-        (Some(along), Some(exprs)) => {
-            scan_with_side(frame, exprs, &kept_columns, needs.rows.clone(), along.sink).await?
+    let (shared_schema, partitions) = if sides.is_empty() {
+        let mut frame = frame;
+        if let Some(rows) = &needs.rows {
+            frame = frame.filter(rows.clone())?;
         }
-        _ => {
-            let mut frame = frame;
-            if let Some(rows) = &needs.rows {
-                frame = frame.filter(rows.clone())?;
-            }
-            let names: Vec<&str> = kept_columns.iter().map(String::as_str).collect();
-            let frame = frame.select_columns(&names)?;
-            let shared_schema = frame.schema().inner().clone();
-            (shared_schema, frame.collect_partitioned().await?)
-        }
+        let names: Vec<&str> = kept_columns.iter().map(String::as_str).collect();
+        let frame = frame.select_columns(&names)?;
+        let shared_schema = frame.schema().inner().clone();
+        (shared_schema, frame.collect_partitioned().await?)
+    } else {
+        scan_with_sides(frame, sides, &kept_columns, needs.rows.clone()).await?
     };
     ctx.deregister_table(TABLE)?;
     ctx.register_table(
@@ -136,27 +135,37 @@ async fn select_list(ctx: &SessionContext, sql: &str) -> Result<Vec<Expr>> {
     }
 }
 
-/// One pass: every row's side columns go to `sink`; the rows `keep` selects are kept, with the
-/// `kept` columns, as the shared table's partitions.
-async fn scan_with_side(
+type Side<'a> = (
+    Vec<Expr>,
+    &'a mut (dyn FnMut(RecordBatch) -> Result<()> + Send),
+);
+
+/// One pass: every row's columns of each side go to its sink; the rows `keep` selects are kept,
+/// with the `kept` columns, as the shared table's partitions.
+async fn scan_with_sides(
     frame: datafusion::dataframe::DataFrame,
-    side: Vec<Expr>,
+    sides: Vec<Side<'_>>,
     kept: &[String],
     keep: Option<Expr>,
-    sink: &mut (dyn FnMut(RecordBatch) -> Result<()> + Send),
 ) -> Result<(SchemaRef, Vec<Vec<RecordBatch>>)> {
-    let side_len = side.len();
-    // Side columns may share names with kept ones (eventname): they travel under positional
-    // aliases and get their names back on the way to the sink.
-    let side_names: Vec<String> = side
-        .iter()
-        .map(|e| e.name_for_alias())
-        .collect::<DfResult<_>>()?;
-    let mut exprs: Vec<Expr> = side
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| e.alias(format!("__trailscope_side_{i}")))
-        .collect();
+    // Side columns may share names with kept ones (eventname) and with each other: they travel
+    // under positional aliases and get their names back on the way to their sink.
+    let mut exprs: Vec<Expr> = Vec::new();
+    let mut names: Vec<Vec<String>> = Vec::new();
+    let mut sinks = Vec::new();
+    for (side, sink) in sides {
+        names.push(
+            side.iter()
+                .map(|e| e.name_for_alias())
+                .collect::<DfResult<_>>()?,
+        );
+        for e in side {
+            let position = exprs.len();
+            exprs.push(e.alias(format!("__trailscope_side_{position}")));
+        }
+        sinks.push(sink);
+    }
+    let side_len = exprs.len();
     exprs.extend(
         kept.iter()
             .map(|c| col(Column::new_unqualified(c.as_str()))),
@@ -164,30 +173,42 @@ async fn scan_with_side(
     exprs.push(keep.unwrap_or(lit(true)).alias(KEEP));
     let frame = frame.select(exprs)?;
     let all = frame.schema().inner().clone();
-    let side_indices: Vec<usize> = (0..side_len).collect();
     let kept_indices: Vec<usize> = (side_len..side_len + kept.len()).collect();
     let shared_schema = Arc::new(arrow_ok(all.project(&kept_indices))?);
-    let side_schema = Arc::new(Schema::new(
-        side_indices
-            .iter()
-            .zip(&side_names)
-            .map(|(i, name)| all.field(*i).clone().with_name(name))
-            .collect::<Vec<_>>(),
-    ));
+    // Each side's column positions and schema.
+    let mut start = 0;
+    let side_parts: Vec<(Vec<usize>, SchemaRef)> = names
+        .iter()
+        .map(|side_names| {
+            let indices: Vec<usize> = (start..start + side_names.len()).collect();
+            start += side_names.len();
+            let fields: Vec<_> = indices
+                .iter()
+                .zip(side_names)
+                .map(|(i, name)| all.field(*i).clone().with_name(name))
+                .collect();
+            (indices, Arc::new(Schema::new(fields)))
+        })
+        .collect();
     let mut stream = frame.execute_stream().await?;
     let mut rows = Vec::new();
     while let Some(batch) = stream.next().await {
         let batch = batch?;
-        let columns = side_indices.iter().map(|i| Arc::clone(batch.column(*i)));
-        sink(arrow_ok(RecordBatch::try_new(
-            Arc::clone(&side_schema),
-            columns.collect(),
-        ))?)?;
+        for ((indices, schema), sink) in side_parts.iter().zip(sinks.iter_mut()) {
+            let columns = indices.iter().map(|i| Arc::clone(batch.column(*i)));
+            sink(arrow_ok(RecordBatch::try_new(
+                Arc::clone(schema),
+                columns.collect(),
+            ))?)?;
+        }
         // NULL (a filter on a missing field) keeps nothing, as a WHERE would.
         let mask = match batch.column(side_len + kept.len()).as_boolean_opt() {
             Some(m) => m.clone(),
             None => BooleanArray::from(vec![false; batch.num_rows()]),
         };
+        if mask.true_count() == 0 {
+            continue;
+        }
         let kept_rows = arrow_ok(filter_record_batch(
             &arrow_ok(batch.project(&kept_indices))?,
             &mask,
