@@ -5,17 +5,19 @@
 //! One query per correlation, in stages:
 //! 1. `matched`: the events of the correlated rules, each with its group values and rule;
 //! 2. `ends`: the events that close a window (of `timespan`, within one group) meeting the
-//!    condition: a sliding `count(*)` for event counts, a bounded self-join for distinct values
-//!    and rules;
+//!    condition: a sliding `count(*)` for event counts, a linear sweep over presence spans for
+//!    distinct values and rules, a chain of windowed maxima for rules in order;
 //! 3. `members`: every event inside some such window;
 //! 4. `bursts`: members split where two consecutive ones are more than `timespan` apart.
 //!
 //! Each burst is one hit, and the query returns its events (the columns of a plain rule, plus
-//! `group_1..n` and `burst`), so a hit lists the events it is made of.
+//! `group_1..n` and `burst`), so a hit lists the events it is made of. Over the pass's matched
+//! events ([`super::matches`]) the stages carry only each event's row, time and id, and the
+//! members' event columns are joined back at the end.
 
 use super::compile::{Refusal, quote};
 use super::fields::resolve;
-use super::matches::Selection;
+use super::matches::{Selection, Stages};
 use super::rule::{CorrelationType, CountCondition, Rule};
 
 /// One correlated rule: its key (as hits name it) and its compiled condition.
@@ -69,8 +71,8 @@ fn bound_sql(subject: &str, condition: &CountCondition) -> String {
 }
 
 /// The correlation's selections (one per correlated rule: its events, group values and rule,
-/// the `matched` stage) and the stages after `matched`.
-pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, String), Refusal> {
+/// the `matched` stage) and the stages after `matched`, up to `bursts`.
+pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal> {
     let span = crate::time::parse_duration(spec.timespan)
         .map_err(|e| format!("timespan: {e}"))?
         .num_seconds();
@@ -152,11 +154,15 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, String), Refusal>
             .collect::<String>()
     );
     let stages = format!(
-        "{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM matched m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n)\nSELECT {event_columns}, {group_columns}matched_rule,\n  sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\nFROM starts",
-        event_columns = super::EVENT_COLUMN_NAMES.join(", "),
-        group_columns = list(&groups, ""),
+        "{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM matched m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n),\nbursts AS (\n  SELECT *, sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\n  FROM starts\n)",
     );
-    Ok((selections, stages))
+    Ok((
+        selections,
+        Stages {
+            ctes: stages,
+            groups: groups.len(),
+        },
+    ))
 }
 
 /// `a, b, ` (each name with `prefix`, each followed by a comma): the head of a column list.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::compile::detection_sql;
 use super::correlate::{Correlated, Spec, correlation_sql};
-use super::matches::{Selection, Source};
+use super::matches::{Selection, Source, Stages};
 use super::rule::{Body, CorrelationType, CountCondition, Level, Rule, parse_file};
 use crate::error::{Error, Result};
 
@@ -24,7 +24,7 @@ pub struct Compiled {
     pub selections: Vec<Selection>,
     /// A correlation's (or aggregation's) stages after `matched`: rows sharing `group_*` and
     /// `burst` are one hit.
-    pub stages: Option<String>,
+    pub stages: Option<Stages>,
     /// A correlation's group-by fields as the rule names them, in `group_n` order.
     pub group_by: Vec<String>,
 }
@@ -33,7 +33,7 @@ impl Compiled {
     fn new(
         rule: Rule,
         selections: Vec<Selection>,
-        stages: Option<String>,
+        stages: Option<Stages>,
         group_by: Vec<String>,
     ) -> Compiled {
         let mut compiled = Compiled {
@@ -54,19 +54,14 @@ impl Compiled {
 
     /// The rule's query reading events from `source`.
     pub fn sql_over(&self, source: &Source) -> String {
-        let selects: Vec<String> = self.selections.iter().map(|s| s.sql(source)).collect();
         match &self.stages {
-            None => selects.join("\nUNION ALL\n"),
-            Some(stages) => {
-                let indented: Vec<String> = selects
-                    .iter()
-                    .map(|s| format!("  {}", s.replace('\n', "\n  ")))
-                    .collect();
-                format!(
-                    "WITH matched AS (\n{}\n),\n{stages}",
-                    indented.join("\n  UNION ALL\n")
-                )
-            }
+            Some(stages) => stages.sql(&self.selections, source),
+            None => self
+                .selections
+                .iter()
+                .map(|s| s.sql(source))
+                .collect::<Vec<_>>()
+                .join("\nUNION ALL\n"),
         }
     }
 }
@@ -215,7 +210,7 @@ fn describe(rule: &Rule) -> String {
 }
 
 /// What a rule selects, a correlation's stages after `matched`, and its group-by fields.
-type Parts = (Vec<Selection>, Option<String>, Vec<String>);
+type Parts = (Vec<Selection>, Option<Stages>, Vec<String>);
 
 /// A rule's parts (see [`Compiled`]).
 fn compile(rule: &Rule, all: &[Rule]) -> std::result::Result<Parts, String> {

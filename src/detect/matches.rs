@@ -14,9 +14,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, BooleanArray};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, UInt64Array};
 use datafusion::arrow::compute::{filter_record_batch, kernels::boolean::or};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -27,6 +27,8 @@ use crate::error::{Error, Result};
 
 /// The table of matched events the rules' queries read.
 pub const TABLE: &str = "detect_matches";
+/// Its row number, which correlations carry in place of the event columns.
+const ROW_ID: &str = "row_id";
 
 /// What one rule (or one rule a correlation names) selects of an event: the events its
 /// condition holds for, with the values a correlation groups and counts them by.
@@ -49,7 +51,9 @@ pub enum Source<'a> {
 }
 
 impl Selection {
-    /// The selection as a `SELECT` over `source`.
+    /// The selection as a `SELECT` over `source`. A correlation's (`rule_key` set) reads only
+    /// the row, time and id of each event from the matched events; the rest is joined back to
+    /// its members (see [`Stages::sql`]).
     pub fn sql(&self, source: &Source) -> String {
         let mut columns = Vec::new();
         let (table, condition) = match source {
@@ -59,7 +63,10 @@ impl Selection {
                 ("cloudtrail", self.condition.clone())
             }
             Source::Matches(m) => {
-                columns.push(EVENT_COLUMN_NAMES.join(", "));
+                columns.push(match self.rule_key {
+                    Some(_) => format!("{ROW_ID}, eventtime, eventid"),
+                    None => EVENT_COLUMN_NAMES.join(", "),
+                });
                 columns.extend(
                     self.values
                         .iter()
@@ -74,6 +81,56 @@ impl Selection {
         format!(
             "SELECT {}\nFROM {table}\nWHERE {condition}",
             columns.join(", ")
+        )
+    }
+}
+
+/// A correlation's stages after `matched`, as common table expressions up to `bursts` (see
+/// [`super::correlate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stages {
+    pub ctes: String,
+    /// How many group-by values (`group_1..n`) the stages carry.
+    pub groups: usize,
+}
+
+impl Stages {
+    /// The correlation's query: `selections` as `matched`, the stages, and the events of every
+    /// burst with their group values, rule and burst number.
+    pub fn sql(&self, selections: &[Selection], source: &Source) -> String {
+        let matched: Vec<String> = selections
+            .iter()
+            .map(|s| format!("  {}", s.sql(source).replace('\n', "\n  ")))
+            .collect();
+        let groups: String = (1..=self.groups)
+            .map(|i| format!("b.group_{i}, "))
+            .collect();
+        let last = match source {
+            Source::Archive => {
+                let events: Vec<String> = EVENT_COLUMN_NAMES
+                    .iter()
+                    .map(|c| format!("b.{c}"))
+                    .collect();
+                format!(
+                    "SELECT {}, {groups}b.matched_rule, b.burst\nFROM bursts b",
+                    events.join(", ")
+                )
+            }
+            Source::Matches(_) => {
+                let events: Vec<String> = EVENT_COLUMN_NAMES
+                    .iter()
+                    .map(|c| format!("d.{c}"))
+                    .collect();
+                format!(
+                    "SELECT {}, {groups}b.matched_rule, b.burst\nFROM bursts b JOIN {TABLE} d ON d.{ROW_ID} = b.{ROW_ID}",
+                    events.join(", ")
+                )
+            }
+        };
+        format!(
+            "WITH matched AS (\n{}\n),\n{}\n{last}",
+            matched.join("\n  UNION ALL\n"),
+            self.ctes
         )
     }
 }
@@ -137,7 +194,7 @@ impl Matcher {
         Collector {
             flags: self.flag_order.clone(),
             batches: Vec::new(),
-            schema: None,
+            rows: 0,
         }
     }
 }
@@ -155,14 +212,13 @@ fn event_column(expr: &str) -> Option<&'static str> {
 pub struct Collector {
     flags: Vec<String>,
     batches: Vec<RecordBatch>,
-    schema: Option<SchemaRef>,
+    rows: usize,
 }
 
 impl Collector {
     /// Keeps the rows of `batch` (the pass's columns) that match at least one condition. A
     /// condition that is NULL (a field the event lacks) does not match, as in a `WHERE`.
     pub fn add(&mut self, batch: RecordBatch) -> Result<()> {
-        self.schema.get_or_insert_with(|| batch.schema());
         let mut any: Option<BooleanArray> = None;
         for name in &self.flags {
             let Some(flag) = batch.column_by_name(name).and_then(|c| c.as_boolean_opt()) else {
@@ -181,15 +237,25 @@ impl Collector {
             return Ok(());
         }
         let kept = filter_record_batch(&batch, &mask).map_err(arrow_error)?;
-        self.batches.push(kept);
+        let first = self.rows as u64;
+        self.rows += kept.num_rows();
+        let ids = UInt64Array::from_iter_values(first..self.rows as u64);
+        let mut columns = kept.columns().to_vec();
+        columns.push(Arc::new(ids));
+        let schema = with_row_id(&kept.schema());
+        self.batches
+            .push(RecordBatch::try_new(schema, columns).map_err(arrow_error)?);
         Ok(())
     }
 
     /// Registers the matched events as [`TABLE`] in `ctx`. `schema` is the pass's, for when no
     /// batch arrived.
     pub fn register(self, ctx: &SessionContext, schema: SchemaRef) -> Result<usize> {
-        let schema = self.schema.unwrap_or(schema);
-        let rows = self.batches.iter().map(RecordBatch::num_rows).sum();
+        let schema = match self.batches.first() {
+            Some(b) => b.schema(),
+            None => with_row_id(&schema),
+        };
+        let rows = self.rows;
         ctx.deregister_table(TABLE)?;
         ctx.register_table(
             TABLE,
@@ -197,6 +263,13 @@ impl Collector {
         )?;
         Ok(rows)
     }
+}
+
+/// `schema` with [`ROW_ID`] last.
+fn with_row_id(schema: &SchemaRef) -> SchemaRef {
+    let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(ROW_ID, DataType::UInt64, false)));
+    Arc::new(Schema::new(fields))
 }
 
 /// `flag` with NULL as false (arrow's own helper insists on a null buffer).
