@@ -20,17 +20,6 @@ use trailscope::archive::{Location, S3Options, Scope};
 use trailscope::detect::{self, load};
 use trailscope::table::ArchiveSource;
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
-
 fn main() {
     let archive = common::prepare(&common::data_dir());
     let args: Vec<String> = std::env::args().collect();
@@ -61,7 +50,7 @@ fn main() {
         (outcome, trailscope::table::ScanStats::get(&stats.records))
     });
     let ours = started.elapsed().as_secs_f64();
-    let peak = peak_rss_mib();
+    let peak = common::peak_rss_mib();
     let (floor, events) = early.unwrap_or_else(floor);
     assert_eq!(records, events, "detect decoded every event once");
     assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);

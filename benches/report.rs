@@ -1,10 +1,12 @@
 //! Report benchmark: a month's `trailscope report` over ≈1.02M events, against named baselines
 //! in the same run.
 //!
-//! `cargo bench --bench report -- [--data DIR] [--phases] [--per-control] [--days N]`. The archive is the benchmarks'
-//! shared one (see `common`), its month is October 2026. Measured:
+//! `cargo bench --bench report -- [--data DIR] [--phases] [--per-control] [--days N]
+//! [--detections]`. The archive is the benchmarks' shared one (see `common`), its month is
+//! October 2026. Measured:
 //! - **report**: `report::build` for `--period 2026-10` with the whole catalog, digest signatures
-//!   checked, then rendered as JSON and HTML;
+//!   checked (and with `--detections`, trailscope's rule pack), then rendered as JSON and HTML,
+//!   with the process's peak memory after it;
 //! - **floor**: one scan of the month that decodes every record (`SELECT eventname, count(*) ...
 //!   GROUP BY`): what any engine reading the raw logs pays at least once;
 //! - **per-control** (with `--per-control`): the controls alone, each scanning the archive itself,
@@ -65,7 +67,11 @@ fn main() {
             gap_threshold: Duration::minutes(60),
             baseline: None,
             // `report` adds detections only when asked (`--detections`, `--rules`).
-            rules: None,
+            rules: common::flag("--detections").then(|| {
+                trailscope::detect::load::load(
+                    &trailscope::detect::load::gather(true, &[]).unwrap(),
+                )
+            }),
         };
         let report = build(&source().await.into(), &inputs).await.unwrap();
         render(&report, Format::Json).unwrap();
@@ -73,6 +79,7 @@ fn main() {
         (report, html.len())
     });
     let ours = started.elapsed().as_secs_f64();
+    let peak = common::peak_rss_mib();
 
     let (floor, scanned) = common::floor_scan(&runtime, &runtime.block_on(source()));
     assert_eq!(scanned, report.summary.events, "the report saw every event");
@@ -88,7 +95,10 @@ fn main() {
         report.summary.failing,
         html_bytes as f64 / 1048576.0
     );
-    println!("trailscope report (all of it):          {ours:8.2} s");
+    if let Some(d) = &report.detections {
+        println!("detections: {} from {} rules", d.hits.len(), d.rules_run);
+    }
+    println!("trailscope report (all of it):          {ours:8.2} s, peak {peak:.0} MiB");
     println!("floor: one decoding scan of the month:  {floor:8.2} s");
     println!("report / floor: {:.2}x", ours / floor);
 

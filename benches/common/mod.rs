@@ -26,6 +26,18 @@ pub fn option(name: &str) -> Option<String> {
         .cloned()
 }
 
+/// The process's peak resident memory so far (VmHWM), in MiB.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
 /// Whether `--flag` was given.
 pub fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == name)
@@ -74,15 +86,9 @@ pub fn print_child_result(batches: &[RecordBatch], seconds: f64) {
     } else {
         rows as u64
     };
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let peak_kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0);
     println!(
         "{}",
-        serde_json::json!({"seconds": seconds, "peak_rss_mb": peak_kb / 1024.0, "rows": rows, "checksum": checksum})
+        serde_json::json!({"seconds": seconds, "peak_rss_mb": peak_rss_mib(), "rows": rows, "checksum": checksum})
     );
 }
 
