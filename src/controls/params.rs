@@ -98,7 +98,7 @@ pub fn literal(name: &str, ty: ParamType, value: &Value) -> Result<String, Strin
             "false" => Ok("FALSE".into()),
             _ => Err(bad("true or false")),
         },
-        ParamType::String => Ok(format!("'{}'", text.replace('\'', "''"))),
+        ParamType::String => Ok(crate::table::statements::sql_literal(&text)),
         ParamType::Duration => {
             let seconds = match text.parse::<i64>() {
                 Ok(s) => s,

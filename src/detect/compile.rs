@@ -16,10 +16,7 @@ use crate::table::sigma_functions::JsonOp;
 /// Why a rule cannot be compiled.
 pub type Refusal = String;
 
-/// An SQL text literal.
-pub fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
+pub use crate::table::statements::sql_literal as quote;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum MatchKind {

@@ -3,11 +3,8 @@
 //! over the matched events; rows become [`Hit`]s.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::logical_expr::LogicalPlan;
@@ -240,7 +237,7 @@ async fn run_one(
     let mut bursts: BTreeMap<Vec<Option<String>>, (Group, Vec<Event>)> = BTreeMap::new();
     let group_names = &rule.group_by;
     for batch in &batches {
-        let column = |name: &str| text_column(batch, name);
+        let column = |name: &str| crate::output::text_cells(batch, name);
         let events: Vec<Vec<Option<String>>> = EVENT_COLUMN_NAMES
             .iter()
             .map(|n| column(n))
@@ -305,34 +302,6 @@ fn hit(rule: &Compiled, first: Event, events: Vec<Event>, group: Group) -> Hit {
         events,
         group,
     }
-}
-
-/// A column as optional text per row (times as RFC 3339).
-fn text_column(
-    batch: &RecordBatch,
-    name: &str,
-) -> std::result::Result<Vec<Option<String>>, String> {
-    let column = batch
-        .column_by_name(name)
-        .ok_or_else(|| format!("the rule's query has no {name} column"))?;
-    let column = match column.data_type() {
-        DataType::Timestamp(_, _) => Arc::new(
-            cast(column, &DataType::Timestamp(TimeUnit::Microsecond, None))
-                .map_err(|e| format!("column {name}: {e}"))?
-                .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
-                .iter()
-                .map(|t| {
-                    t.and_then(chrono::DateTime::from_timestamp_micros)
-                        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                })
-                .collect::<datafusion::arrow::array::StringArray>(),
-        ),
-        _ => cast(column, &DataType::Utf8).map_err(|e| format!("column {name}: {e}"))?,
-    };
-    let strings = column.as_string::<i32>();
-    Ok((0..strings.len())
-        .map(|i| (!strings.is_null(i)).then(|| strings.value(i).to_string()))
-        .collect())
 }
 
 /// Hits as records for any output format: one row per hit; `events` (a correlation's events)

@@ -37,6 +37,38 @@ pub enum Column {
     Json,
 }
 
+/// A column of `batch` as optional text per row (times as RFC 3339, to the second), for code
+/// that reads query results into its own types.
+pub fn text_cells(
+    batch: &RecordBatch,
+    name: &str,
+) -> std::result::Result<Vec<Option<String>>, String> {
+    use arrow::array::{Array, AsArray};
+    use arrow::compute::cast;
+    use arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("the query has no {name} column"))?;
+    let column = match column.data_type() {
+        DataType::Timestamp(_, _) => Arc::new(
+            cast(column, &DataType::Timestamp(TimeUnit::Microsecond, None))
+                .map_err(|e| format!("column {name}: {e}"))?
+                .as_primitive::<TimestampMicrosecondType>()
+                .iter()
+                .map(|t| {
+                    t.and_then(chrono::DateTime::from_timestamp_micros)
+                        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                })
+                .collect::<arrow::array::StringArray>(),
+        ),
+        _ => cast(column, &DataType::Utf8).map_err(|e| format!("column {name}: {e}"))?,
+    };
+    let strings = column.as_string::<i32>();
+    Ok((0..strings.len())
+        .map(|i| (!strings.is_null(i)).then(|| strings.value(i).to_string()))
+        .collect())
+}
+
 /// Records as one batch for any sink: text columns named by `columns`, one row per item
 /// (`None` is null), marked with [`RECORDS`].
 pub fn records(

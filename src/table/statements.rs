@@ -176,3 +176,8 @@ mod tests {
         assert!(parse_checked("", None).is_err());
     }
 }
+
+/// `text` as an SQL string literal.
+pub fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
