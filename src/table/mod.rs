@@ -23,6 +23,7 @@ pub mod scan;
 pub mod shared_scan;
 pub mod sigma_functions;
 pub mod snapshot;
+pub mod sql_table;
 pub mod statements;
 pub mod stop_events;
 mod trino_forms;

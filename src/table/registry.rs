@@ -4,14 +4,15 @@
 //! list, so a table exists everywhere or nowhere.
 //!
 //! Adding a table:
-//! 1. write its `TableProvider` in this folder (DataFusion types stay here);
+//! 1. write its `TableProvider` in this folder (DataFusion types stay here), or, for a table
+//!    that is a query over the others, its SQL under `queries/tables/` (see [`sql_table`]);
 //! 2. add one [`TableDef`] to [`TABLES`]: name, one line for people, schema, provider;
 //! 3. add a test that queries it (tests/engine.rs or the test of its topic), and a line in
 //!    docs/querying.md's table list.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::prelude::SessionContext;
 
@@ -19,6 +20,7 @@ use super::TableSource;
 use super::cloudtrail::CloudTrailTable;
 use super::integrity::{IntegrityKind, IntegrityTable};
 use super::listed::{LogFilesTable, ReadErrorsTable};
+use super::sql_table::{self, SqlTable};
 use crate::decode::schema::cloudtrail_schema;
 use crate::error::Result;
 
@@ -79,7 +81,52 @@ pub const TABLES: &[TableDef] = &[
         schema: || IntegrityKind::Gaps.schema(),
         provider: |s| Arc::new(IntegrityTable::new(IntegrityKind::Gaps, s.clone())),
     },
+    TableDef {
+        name: "issued_credentials",
+        about: "one row per temporary credential issued (STS calls, service deliveries): who asked, with which key, how",
+        schema: || sql_schema("issued_credentials"),
+        provider: |_| sql_table("issued_credentials"),
+    },
+    TableDef {
+        name: "sessions",
+        about: "issued_credentials with each one's first and last use and its number of events",
+        schema: || sql_schema("sessions"),
+        provider: |_| sql_table("sessions"),
+    },
 ];
+
+/// Tables that are SQL over the others (`queries/tables/<name>.sql`), each after those it reads.
+pub const SQL_TABLES: &[(&str, &str)] = &[
+    (
+        "issued_credentials",
+        include_str!("../../queries/tables/issued_credentials.sql"),
+    ),
+    (
+        "sessions",
+        include_str!("../../queries/tables/sessions.sql"),
+    ),
+];
+
+fn sql_of(name: &str) -> &'static str {
+    SQL_TABLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("", |(_, sql)| sql)
+}
+
+/// The schema of the SQL table `name`, planned once for all of them.
+fn sql_schema(name: &str) -> SchemaRef {
+    static SCHEMAS: LazyLock<Vec<(&'static str, SchemaRef)>> =
+        LazyLock::new(|| sql_table::plan_schemas(SQL_TABLES));
+    SCHEMAS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or_else(|| Arc::new(Schema::empty()), |(_, s)| Arc::clone(s))
+}
+
+fn sql_table(name: &'static str) -> Arc<dyn TableProvider> {
+    Arc::new(SqlTable::new(name, sql_of(name), sql_schema(name)))
+}
 
 /// The table called `name`, if there is one.
 pub fn find(name: &str) -> Option<&'static TableDef> {
@@ -108,5 +155,21 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), TABLES.len(), "duplicate table names");
+    }
+
+    #[test]
+    fn every_sql_table_plans_and_is_registered() {
+        for (name, _) in SQL_TABLES {
+            let def = find(name).expect("SQL table in the registry");
+            assert!(!(def.schema)().fields().is_empty(), "{name} does not plan");
+        }
+        let columns: Vec<String> = sql_schema("sessions")
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        // `sessions` is `issued_credentials` plus its use.
+        assert!(columns.starts_with(&["access_key_id".to_string()]));
+        assert!(columns.ends_with(&["first_used".into(), "last_used".into(), "events".into()]));
     }
 }
