@@ -44,6 +44,7 @@ fn options(stops: Vec<StopEpisode>) -> GenerateOptions {
         digests: true,
         bucket: "trailscope-verify-test".into(),
         stops,
+        identity_chains: false,
     }
 }
 

@@ -41,6 +41,11 @@ pub struct GenerateArgs {
     /// A logging stop episode: ACCOUNT_INDEX,STOP[,RESTART] (times as 2026-10-02T01:00:00Z).
     #[arg(long = "stop", value_name = "I,STOP[,RESTART]", value_parser = parse_stop)]
     pub stops: Vec<StopEpisode>,
+    /// Plant identity chains on the first day (role chains across up to three accounts, SAML,
+    /// web identity, Identity Center, an EC2 instance role, a chain issued before the archive),
+    /// with their true origins in _trailscope/identity-chains.json.
+    #[arg(long)]
+    pub identity_chains: bool,
 }
 
 fn parse_stop(s: &str) -> std::result::Result<StopEpisode, String> {
@@ -72,6 +77,7 @@ pub fn run(args: GenerateArgs, quiet: bool) -> Result<u8> {
         digests: !args.no_digests,
         bucket: args.bucket,
         stops: args.stops,
+        identity_chains: args.identity_chains,
     };
     let started = Instant::now();
     let summary = generate(&args.out, &options)?;

@@ -105,6 +105,8 @@ pub struct RegionPlan<'a> {
     pub day_counts: Vec<u64>,
     pub segments: &'a [Segment],
     pub rates: Rates,
+    /// Scripted records of this stream (identity chains), in time order.
+    pub scripted: &'a [super::identities::Scripted],
 }
 
 struct Pending {
@@ -117,6 +119,8 @@ enum Kind {
     Api,
     Stop,
     Start,
+    /// `scripted[i]`.
+    Scripted(usize),
 }
 
 /// Generates the stream's events and writes its log files; returns the files, sorted by stamp.
@@ -144,6 +148,21 @@ pub fn deliver(
             .into_iter()
             .map(|t| (t, Kind::Api))
             .collect();
+        let (day_from, day_to) = (
+            schedule::day_start(day).timestamp(),
+            schedule::day_start(day).timestamp() + 86_400,
+        );
+        let scripted: Vec<(i64, Kind)> = plan
+            .scripted
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| (day_from..day_to).contains(&s.t))
+            .map(|(i, s)| (s.t, Kind::Scripted(i)))
+            .collect();
+        if !scripted.is_empty() {
+            times.extend(scripted);
+            times.sort_by_key(|(t, _)| *t);
+        }
         if home_here {
             let (from, to) = (
                 schedule::day_start(day).timestamp(),
@@ -168,6 +187,7 @@ pub fn deliver(
             let json = match kind {
                 Kind::Stop => records::logging_record(&ctx, at, false, rng),
                 Kind::Start => records::logging_record(&ctx, at, true, rng),
+                Kind::Scripted(i) => plan.scripted[i].json.clone(),
                 Kind::Api => {
                     let late_stamp = schedule::truncate_minute(
                         at + Duration::seconds(rng.gen_range(2 * 3600..8 * 3600)),

@@ -16,6 +16,7 @@
 mod catalog;
 mod delivery;
 mod digest;
+mod identities;
 mod ids;
 mod keys;
 mod params;
@@ -33,6 +34,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
+pub use identities::TRUTH_FILE as IDENTITY_CHAINS_FILE;
 pub use keys::{
     SIGNATURE_ALGORITHM, digest_string_to_sign, sign_digest, test_key_fingerprint,
     test_public_key_der, test_signing_key, try_sign_digest,
@@ -68,6 +70,9 @@ pub struct GenerateOptions {
     pub bucket: String,
     /// Logging stopped, then (maybe) restarted.
     pub stops: Vec<StopEpisode>,
+    /// Plant identity-chain scenarios (role chains across accounts, federation, instance roles)
+    /// and write their true origins to `_trailscope/identity-chains.json`.
+    pub identity_chains: bool,
 }
 
 impl Default for GenerateOptions {
@@ -84,6 +89,7 @@ impl Default for GenerateOptions {
             digests: true,
             bucket: "trailscope-demo-logs".to_string(),
             stops: Vec::new(),
+            identity_chains: false,
         }
     }
 }
@@ -137,6 +143,19 @@ fn generate_with(out: &Path, opts: &GenerateOptions, rates: Rates) -> Result<Gen
         }
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out.display(), e))?;
+    let (scripted, truth) = if opts.identity_chains {
+        let day = schedule::day_start(opts.start);
+        let home = &plan.accounts[0].home_region;
+        let region = opts
+            .regions
+            .iter()
+            .find(|r| *r == home)
+            .unwrap_or(&opts.regions[0]);
+        let (records, truth) = identities::scenarios(&plan.accounts, region, day, opts.seed);
+        (records, Some(truth))
+    } else {
+        (Vec::new(), None)
+    };
 
     let tasks: Vec<(usize, usize)> = (0..plan.accounts.len())
         .flat_map(|a| (0..opts.regions.len()).map(move |r| (a, r)))
@@ -157,7 +176,12 @@ fn generate_with(out: &Path, opts: &GenerateOptions, rates: Rates) -> Result<Gen
                         break;
                     }
                     let (a, r) = tasks[i];
-                    let result = run_stream(out, opts, &plan, a, r, rates);
+                    let mine: Vec<identities::Scripted> = scripted
+                        .iter()
+                        .filter(|s| s.account_index == a && s.region == opts.regions[r])
+                        .cloned()
+                        .collect();
+                    let result = run_stream(out, opts, &plan, a, r, rates, &mine);
                     if result.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
@@ -205,6 +229,9 @@ fn generate_with(out: &Path, opts: &GenerateOptions, rates: Rates) -> Result<Gen
         ),
     )?;
     write_side_file(out, SIGNATURES_FILE, &to_pretty_json(&signatures))?;
+    if let Some(truth) = truth {
+        write_side_file(out, identities::TRUTH_FILE, &to_pretty_json(&truth))?;
+    }
     Ok(summary)
 }
 
@@ -228,6 +255,7 @@ fn run_stream(
     account_index: usize,
     region_index: usize,
     rates: Rates,
+    scripted: &[identities::Scripted],
 ) -> Result<StreamOutput> {
     let account = &plan.accounts[account_index];
     let region = opts.regions[region_index].as_str();
@@ -251,6 +279,7 @@ fn run_stream(
         day_counts: schedule::day_counts(opts.start, opts.days, total),
         segments,
         rates,
+        scripted,
     };
     let files = delivery::deliver(&region_plan, &mut writer, &mut rng)?;
     let digests = if opts.digests {
