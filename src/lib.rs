@@ -15,11 +15,13 @@
 //! - [`snapshot`]: configuration snapshots (raw AWS API answers) and the facts they give;
 //! - [`controls`]: the control catalog as SQL: metadata, loading, linting, running → findings;
 //! - [`detect`]: Sigma detection rules compiled to SQL, correlations, one scan → hits;
+//! - [`lineage`]: temporary credentials traced to their origin (`trace`, a key's blast radius);
 //! - [`generate`]: realistic synthetic archives with signed digests, for tests and benchmarks;
 //! - `cluster` (feature `cluster`): the same SQL on an Apache DataFusion Ballista cluster;
 //!
 //! Modules depend only downward: `error` ← [`time`] ← [`archive`] ← [`decode`] ← {[`lake`],
-//! [`integrity`], [`snapshot`], [`generate`]} ← [`table`] ← {[`controls`], [`detect`], `cluster`} ←
+//! [`integrity`], [`snapshot`], [`generate`]} ← [`table`] ← {[`controls`], [`detect`],
+//! [`lineage`], `cluster`} ←
 //! [`report`]; `tests/architecture.rs` enforces it. The command line is the binary's own
 //! (`src/cli/`), not library API.
 //!
@@ -41,6 +43,7 @@ pub mod error;
 pub mod generate;
 pub mod integrity;
 pub mod lake;
+pub mod lineage;
 pub mod output;
 pub mod report;
 pub mod snapshot;

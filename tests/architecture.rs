@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["generate"],
     &["lake", "integrity", "snapshot"],
     &["table"],
-    &["controls", "detect", "cluster"],
+    &["controls", "detect", "cluster", "lineage"],
     &["report"],
 ];
 

@@ -19,6 +19,7 @@ mod faults;
 mod hostile;
 mod lake;
 mod least_privilege;
+mod lineage;
 mod report;
 mod report_html;
 mod report_ocsf;

@@ -19,6 +19,7 @@ pub mod report;
 pub mod shell;
 pub mod snapshot;
 pub mod tables;
+pub mod trace;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -60,6 +61,9 @@ pub enum Command {
     Convert(convert::ConvertArgs),
     /// Run Sigma detection rules (our pack and yours) over an archive: a timeline of hits.
     Detect(detect::DetectArgs),
+    /// Who is really behind a key, principal, session or event: credential chains to their
+    /// origin, and everything done with what a key issued (its blast radius).
+    Trace(trace::TraceArgs),
     /// Evaluate the control catalog over an archive and configuration snapshots.
     Check(check::CheckArgs),
     /// A period's compliance report: controls, integrity, activity, evidence manifest.
@@ -112,6 +116,7 @@ pub fn main() -> ExitCode {
             Command::Gaps(args) => gaps::run(args, cli.quiet).await,
             Command::Check(args) => check::run(args, cli.quiet).await,
             Command::Detect(args) => detect::run(args, cli.quiet).await,
+            Command::Trace(args) => trace::run(args, cli.quiet).await,
             Command::Report(args) => report::run(args, cli.quiet).await,
             Command::Convert(args) => convert::run(args, cli.quiet).await,
             Command::Lint(args) => check::lint(args).await,
