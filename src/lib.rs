@@ -15,13 +15,14 @@
 //! - [`snapshot`]: configuration snapshots (raw AWS API answers) and the facts they give;
 //! - [`controls`]: the control catalog as SQL: metadata, loading, linting, running → findings;
 //! - [`detect`]: Sigma detection rules compiled to SQL, correlations, one scan → hits;
-//! - [`lineage`]: temporary credentials traced to their origin (`trace`, a key's blast radius);
+//! - [`lineage`]: temporary credentials followed to their origin, as plain data;
+//! - [`trace`]: who is behind a key, principal, session or event, and a key's blast radius;
 //! - [`generate`]: realistic synthetic archives with signed digests, for tests and benchmarks;
 //! - `cluster` (feature `cluster`): the same SQL on an Apache DataFusion Ballista cluster;
 //!
 //! Modules depend only downward: `error` ← [`time`] ← [`archive`] ← [`decode`] ← {[`lake`],
-//! [`integrity`], [`snapshot`], [`generate`]} ← [`table`] ← {[`controls`], [`detect`],
-//! [`lineage`], `cluster`} ←
+//! [`integrity`], [`snapshot`], [`lineage`], [`generate`]} ← [`table`] ← {[`controls`],
+//! [`detect`], [`trace`], `cluster`} ←
 //! [`report`]; `tests/architecture.rs` enforces it. The command line is the binary's own
 //! (`src/cli/`), not library API.
 //!
@@ -49,5 +50,6 @@ pub mod report;
 pub mod snapshot;
 pub mod table;
 pub mod time;
+pub mod trace;
 
 pub use error::{Error, Input, Result};

@@ -14,9 +14,9 @@ const LAYERS: &[&[&str]] = &[
     &["archive"],
     &["decode"],
     &["generate"],
-    &["lake", "integrity", "snapshot"],
+    &["lake", "integrity", "snapshot", "lineage"],
     &["table"],
-    &["controls", "detect", "cluster", "lineage"],
+    &["controls", "detect", "cluster", "trace"],
     &["report"],
 ];
 

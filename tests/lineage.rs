@@ -7,8 +7,9 @@ use std::path::Path;
 use serde_json::Value;
 use trailscope::archive::{Location, S3Options, Scope};
 use trailscope::generate::{GenerateOptions, IDENTITY_CHAINS_FILE, generate};
-use trailscope::lineage::{Lineage, OriginKind, read};
+use trailscope::lineage::{Lineage, OriginKind};
 use trailscope::table::{self, ArchiveSource};
+use trailscope::trace::read;
 
 use crate::controls::plant_events;
 use crate::util::{samples, stderr, stdout, testdata, trailscope};
@@ -108,6 +109,38 @@ async fn every_scripted_event_is_traced_to_its_true_origin() {
         .unwrap()
         .to_string();
     assert!(rows.contains("| bob@example.com | 3      |"), "{rows}");
+
+    // As SQL: every event of the leaked key's chain joins to the same origin key.
+    let leaked = deepest.access_key.clone().unwrap();
+    let batches = ctx
+        .sql(&format!(
+            "SELECT count(*) AS events, count(DISTINCT o.chain_depth) AS depths, max(cardinality(o.chain)) AS longest \
+             FROM cloudtrail c JOIN credential_origins o ON o.access_key_id = c.useridentity.accesskeyid \
+             WHERE o.origin_access_key = '{leaked}'"
+        ))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let rows = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    let chain_events = expected
+        .values()
+        .filter(|o| o["access_key"] == leaked.as_str())
+        .count();
+    // The role accounts' copies of the AssumeRole calls name no key, so they do not join.
+    let copies = found
+        .iter()
+        .filter(|(id, identity)| {
+            identity.identity_type.as_deref() == Some("AWSAccount")
+                && expected[id]["access_key"] == leaked.as_str()
+        })
+        .count();
+    assert_eq!(copies, 4, "one copy per cross-account hop");
+    assert!(rows.contains(&format!("| {} ", chain_events - copies)), "{rows}");
+    assert!(rows.contains("| 5      | 4       |"), "{rows}");
 
     // Every issued credential's issuer key and depth are the generator's.
     for (key, pair) in truth["credentials"].as_object().unwrap() {

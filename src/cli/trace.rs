@@ -10,8 +10,8 @@ use super::archive_args::ArchiveArgs;
 use super::output::{open_output, short};
 use super::progress::Progress;
 use trailscope::error::{Error, Result};
-use trailscope::lineage::trace::{Start, Trace, trace};
 use trailscope::lineage::{Origin, OriginKind};
+use trailscope::trace::{Start, Trace, trace};
 
 #[derive(Debug, Args)]
 #[command(group(

@@ -8,11 +8,8 @@
 //! the call that issued a link (it was before the archive's range, or in an account or region
 //! the archive does not hold), the chain is broken and says so; it never guesses.
 //!
-//! This module is plain data: [`read`] fills it from the tables, [`trace`] answers the `trace`
-//! command's questions with it.
-
-pub mod read;
-pub mod trace;
+//! This module is plain data with no engine: the `credential_origins` table and the `trace`
+//! command (`crate::trace`) fill it from the archive's tables.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

@@ -10,6 +10,7 @@
 
 mod balance;
 pub mod cloudtrail;
+pub mod credential_origins;
 mod dialect;
 pub mod dialect_columns;
 pub mod filter_pattern;

@@ -18,6 +18,7 @@ use datafusion::prelude::SessionContext;
 
 use super::TableSource;
 use super::cloudtrail::CloudTrailTable;
+use super::credential_origins::CredentialOriginsTable;
 use super::integrity::{IntegrityKind, IntegrityTable};
 use super::listed::{LogFilesTable, ReadErrorsTable};
 use super::sql_table::{self, SqlTable};
@@ -86,6 +87,12 @@ pub const TABLES: &[TableDef] = &[
         about: "one row per temporary credential issued (STS calls, service deliveries): who asked, with which key, how",
         schema: || sql_schema("issued_credentials"),
         provider: |_| sql_table("issued_credentials"),
+    },
+    TableDef {
+        name: "credential_origins",
+        about: "one row per access key issued or used: where it comes from (origin principal and key, chain, depth) or why the chain breaks",
+        schema: CredentialOriginsTable::table_schema,
+        provider: |_| Arc::new(CredentialOriginsTable),
     },
     TableDef {
         name: "sessions",

@@ -8,27 +8,11 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use super::{Credential, EventIdentity};
 use crate::error::{Error, Result};
+use crate::lineage::{Credential, EventIdentity};
 use crate::output::text_cells;
+use crate::table::credential_origins::{CREDENTIAL_COLUMNS, credentials_of};
 use crate::table::statements::sql_literal as quote;
-
-/// The columns of `issued_credentials` a [`Credential`] holds.
-const CREDENTIAL_COLUMNS: [&str; 13] = [
-    "access_key_id",
-    "session_arn",
-    "role_arn",
-    "account",
-    "issued_via",
-    "issuer_type",
-    "issuer",
-    "issuer_access_key",
-    "issuer_account",
-    "source_identity",
-    "issued_at",
-    "issuing_event_id",
-    "log_file",
-];
 
 /// Every credential the archive saw issued.
 pub async fn credentials(ctx: &SessionContext) -> Result<Vec<Credential>> {
@@ -37,29 +21,7 @@ pub async fn credentials(ctx: &SessionContext) -> Result<Vec<Credential>> {
         CREDENTIAL_COLUMNS.join(", ")
     );
     let batches = ctx.sql(&sql).await?.collect().await?;
-    let mut out = Vec::new();
-    for batch in &batches {
-        let c = columns(batch, &CREDENTIAL_COLUMNS)?;
-        for row in 0..batch.num_rows() {
-            let cell = |i: usize| c[i][row].clone();
-            out.push(Credential {
-                access_key_id: cell(0).unwrap_or_default(),
-                session_arn: cell(1),
-                role_arn: cell(2),
-                account: cell(3),
-                issued_via: cell(4).unwrap_or_default(),
-                issuer_type: cell(5),
-                issuer: cell(6),
-                issuer_access_key: cell(7),
-                issuer_account: cell(8),
-                source_identity: cell(9),
-                issued_at: cell(10),
-                issuing_event_id: cell(11),
-                log_file: cell(12),
-            });
-        }
-    }
-    Ok(out)
+    credentials_of(&batches).map_err(Error::Runtime)
 }
 
 /// One event made with a traced credential.

@@ -1,14 +1,16 @@
 //! `trace`: from an access key, a principal, a session or an event, the credentials involved,
-//! where they come from, and everything done with them.
+//! where they come from ([`crate::lineage`]), and everything done with them.
+
+pub mod read;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::read::{self, Action};
-use super::{Credential, Lineage, Origin};
 use crate::error::{Error, Result};
+use crate::lineage::{Credential, Lineage, Origin};
 use crate::table::{self, TableSource};
+use read::Action;
 
 /// What to trace from.
 #[derive(Debug, Clone, PartialEq, Eq)]
