@@ -12,6 +12,7 @@ use trailscope::table::{self, ArchiveSource};
 use trailscope::trace::read;
 
 use crate::controls::plant_events;
+use crate::report_html::chromium;
 use crate::util::{samples, stderr, stdout, testdata, trailscope};
 
 async fn session(archive: &Path) -> datafusion::prelude::SessionContext {
@@ -139,7 +140,10 @@ async fn every_scripted_event_is_traced_to_its_true_origin() {
         })
         .count();
     assert_eq!(copies, 4, "one copy per cross-account hop");
-    assert!(rows.contains(&format!("| {} ", chain_events - copies)), "{rows}");
+    assert!(
+        rows.contains(&format!("| {} ", chain_events - copies)),
+        "{rows}"
+    );
     assert!(rows.contains("| 5      | 4       |"), "{rows}");
 
     // Every issued credential's issuer key and depth are the generator's.
@@ -349,5 +353,89 @@ async fn real_records_resolve_as_far_as_they_allow() {
     assert_eq!(
         (origin.kind, origin.principal.as_deref()),
         (OriginKind::AwsService, Some("lambda.amazonaws.com"))
+    );
+}
+
+#[test]
+fn the_trace_page_renders_and_filters_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let truth = chains(&archive, 3);
+    let a = archive.to_str().unwrap();
+    let leaked = truth["events"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|o| o["scenario"] == "leaked-key-chain")
+        .unwrap()["access_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let json = trailscope(&[
+        "trace",
+        "-a",
+        a,
+        "--access-key",
+        &leaked,
+        "--format",
+        "json",
+    ]);
+    let traced: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let page = dir.path().join("trace.html");
+    let out = trailscope(&[
+        "trace",
+        "-a",
+        a,
+        "--access-key",
+        &leaked,
+        "--format",
+        "html",
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let rows = |dom: &str, hidden: bool| {
+        dom.split("<tr class=\"event\"")
+            .skip(1)
+            .filter(|r| r.split('>').next().unwrap().contains("hidden") == hidden)
+            .count()
+    };
+    let all = traced["actions"].as_array().unwrap().len();
+    let run = chromium(&page, &["--dump-dom"]);
+    assert!(run.console().is_empty(), "console: {:#?}", run.console());
+    assert_eq!(rows(&run.stdout, false), all);
+    // The tree: the key and its four descendants, each nested under its issuer.
+    assert_eq!(run.stdout.matches("<a class=\"key\"").count(), 5);
+    assert!(run.stdout.contains("data-kind=\"long-term-key\""));
+
+    // Picking the second credential shows its events and those of what it issued, nothing else.
+    let credentials = traced["credentials"].as_array().unwrap();
+    let below: BTreeSet<&str> = credentials
+        .iter()
+        .filter(|c| c["depth"].as_u64().unwrap() >= 2)
+        .map(|c| c["credential"]["access_key_id"].as_str().unwrap())
+        .collect();
+    let second =
+        credentials.iter().find(|c| c["depth"] == 2).unwrap()["credential"]["access_key_id"]
+            .as_str()
+            .unwrap();
+    let expected = traced["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| below.contains(e["access_key_id"].as_str().unwrap()))
+        .count();
+    assert!(expected > 0 && expected < all);
+    let run = chromium(
+        &dir.path().join(format!("trace.html#key={second}")),
+        &["--dump-dom"],
+    );
+    assert!(run.console().is_empty(), "console: {:#?}", run.console());
+    assert_eq!(rows(&run.stdout, false), expected);
+    assert_eq!(rows(&run.stdout, true), all - expected);
+    assert!(
+        run.stdout
+            .contains(&format!("<span id=\"shown\">{expected}</span>"))
     );
 }

@@ -37,7 +37,8 @@ pub struct TraceArgs {
     #[arg(long, value_name = "EVENTID")]
     pub event: Option<String>,
     /// `table`, for people; `json`, the whole trace (origin, credentials, summary, events);
-    /// `jsonl`, one event per line.
+    /// `jsonl`, one event per line; `html`, a self-contained page (the tree of credentials,
+    /// each filtering the timeline; needs -o).
     #[arg(long, value_enum, default_value = "table")]
     pub format: TraceFormat,
     /// Write the trace to this file instead of stdout.
@@ -50,6 +51,7 @@ pub enum TraceFormat {
     Table,
     Json,
     Jsonl,
+    Html,
 }
 
 impl TraceArgs {
@@ -83,6 +85,11 @@ impl TraceArgs {
 
 pub async fn run(args: TraceArgs, quiet: bool) -> Result<u8> {
     let start = args.start()?;
+    if args.format == TraceFormat::Html && args.output.is_none() {
+        return Err(Error::usage(
+            "--format html writes a page: give -o FILE.html",
+        ));
+    }
     let source = args.archive.open().await?;
     let mut out = open_output(args.output.as_deref(), source.location.local_dir.as_deref())?;
     let traced = {
@@ -92,6 +99,9 @@ pub async fn run(args: TraceArgs, quiet: bool) -> Result<u8> {
     let io = |e| Error::io("output", e);
     match args.format {
         TraceFormat::Table => out.write_all(render_text(&traced).as_bytes()).map_err(io)?,
+        TraceFormat::Html => out
+            .write_all(trailscope::trace::html::render(&traced).as_bytes())
+            .map_err(io)?,
         TraceFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &traced)
                 .map_err(|e| Error::Runtime(format!("writing the trace: {e}")))?;

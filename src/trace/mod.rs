@@ -1,6 +1,7 @@
 //! `trace`: from an access key, a principal, a session or an event, the credentials involved,
 //! where they come from ([`crate::lineage`]), and everything done with them.
 
+pub mod html;
 pub mod read;
 
 use std::collections::{BTreeMap, BTreeSet};
