@@ -16,12 +16,13 @@
 //! - [`controls`]: the control catalog as SQL: metadata, loading, linting, running → findings;
 //! - [`detect`]: Sigma detection rules compiled to SQL, correlations, one scan → hits;
 //! - [`lineage`]: temporary credentials followed to their origin, as plain data;
+//! - [`enrich`]: offline IP enrichment (country, ASN, AWS ranges, the user's lists), recorded;
 //! - [`trace`]: who is behind a key, principal, session or event, and a key's blast radius;
 //! - [`generate`]: realistic synthetic archives with signed digests, for tests and benchmarks;
 //! - `cluster` (feature `cluster`): the same SQL on an Apache DataFusion Ballista cluster;
 //!
 //! Modules depend only downward: `error` ← [`time`] ← [`archive`] ← [`decode`] ← {[`lake`],
-//! [`integrity`], [`snapshot`], [`lineage`], [`generate`]} ← [`table`] ← {[`controls`],
+//! [`integrity`], [`snapshot`], [`lineage`], [`enrich`], [`generate`]} ← [`table`] ← {[`controls`],
 //! [`detect`], [`trace`], `cluster`} ←
 //! [`report`]; `tests/architecture.rs` enforces it. The command line is the binary's own
 //! (`src/cli/`), not library API.
@@ -40,6 +41,7 @@ pub mod cluster;
 pub mod controls;
 pub mod decode;
 pub mod detect;
+pub mod enrich;
 pub mod error;
 pub mod generate;
 pub mod integrity;

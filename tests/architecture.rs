@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["archive"],
     &["decode"],
     &["generate"],
-    &["lake", "integrity", "snapshot", "lineage"],
+    &["lake", "integrity", "snapshot", "lineage", "enrich"],
     &["table"],
     &["controls", "detect", "cluster", "trace"],
     &["report"],

@@ -14,6 +14,7 @@ mod detection_agreement;
 mod dialect;
 mod dialect_answers;
 mod engine;
+mod enrich;
 mod fault_proxy;
 mod faults;
 mod hostile;

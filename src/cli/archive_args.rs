@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 
 use trailscope::archive::{Location, S3Options, Scope};
+use trailscope::enrich::{EnrichOptions, Enrichment};
 use trailscope::error::{Error, Result};
 use trailscope::lake::{Lake, LakeSnapshot};
 use trailscope::table::dialect_columns::PartitionNames;
@@ -69,6 +70,47 @@ pub struct ArchiveArgs {
     #[arg(long, value_name = "NAME=PART,...", env = "TRAILSCOPE_PARTITION_NAMES",
           value_parser = PartitionNames::parse, default_value = "")]
     pub partition_names: PartitionNames,
+    #[command(flatten)]
+    pub enrich: EnrichArgs,
+}
+
+/// Offline IP enrichment: the files `ip_country()`, `ip_asn()`, `ip_as_org()`,
+/// `ip_aws_service()`, `ip_in()` and `known_bad()` answer from. Outputs that use them name the
+/// files with their SHA-256 and build dates.
+#[derive(Debug, Clone, Args)]
+pub struct EnrichArgs {
+    /// A country or city database in MaxMind DB format (GeoLite2-Country.mmdb,
+    /// GeoLite2-City.mmdb, dbip-country-lite.mmdb).
+    #[arg(long, value_name = "FILE", env = "TRAILSCOPE_GEOIP")]
+    pub geoip: Option<std::path::PathBuf>,
+    /// An ASN database in MaxMind DB format (GeoLite2-ASN.mmdb, dbip-asn-lite.mmdb).
+    #[arg(long, value_name = "FILE", env = "TRAILSCOPE_ASN")]
+    pub asn: Option<std::path::PathBuf>,
+    /// AWS's published ip-ranges.json, for ip_aws_service().
+    #[arg(long, value_name = "FILE", env = "TRAILSCOPE_IP_RANGES")]
+    pub ip_ranges: Option<std::path::PathBuf>,
+    /// A list of addresses or CIDR networks, one per line (tor-exits.txt): ip_in(ip, 'tor-exits')
+    /// and known_bad(ip) check it. Repeat for several.
+    #[arg(
+        long = "ip-list",
+        value_name = "FILE",
+        env = "TRAILSCOPE_IP_LISTS",
+        value_delimiter = ','
+    )]
+    pub ip_lists: Vec<std::path::PathBuf>,
+}
+
+impl EnrichArgs {
+    /// The files, loaded (once per command).
+    pub fn load(&self) -> Result<Arc<Enrichment>> {
+        let options = EnrichOptions {
+            geoip: self.geoip.clone(),
+            asn: self.asn.clone(),
+            ip_ranges: self.ip_ranges.clone(),
+            ip_lists: self.ip_lists.clone(),
+        };
+        Ok(Arc::new(Enrichment::load(&options)?))
+    }
 }
 
 impl ArchiveArgs {
@@ -113,7 +155,8 @@ impl ArchiveArgs {
         let location = Location::open(&self.archive, &self.s3_options()).await?;
         let lake = self.open_lake().await?;
         Ok(TableSource::new(self.source(location, scope), lake)
-            .with_partition_names(self.partition_names.clone()))
+            .with_partition_names(self.partition_names.clone())
+            .with_enrichment(self.enrich.load()?))
     }
 
     /// The scan context for `location`, with this command line's evidence policy.

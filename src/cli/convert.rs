@@ -56,7 +56,7 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> Result<u8> {
                 .join(", ")
         );
     }
-    Ok(report_read_errors(&source, quiet))
+    Ok(report_read_errors(&(&source).into(), quiet))
 }
 
 fn commit_bytes(mib: f64) -> Result<u64> {

@@ -165,9 +165,11 @@ pub(super) fn summary_line(rows: usize, source: &TableSource, started: Instant) 
 }
 
 /// Names every object that could not be read or fetched on stderr (the first 20, then a pointer
-/// to `read_errors`). Returns the exit code they call for: 1 when some could not be fetched (a
-/// partial answer, allowed with `--allow-partial`), else 0.
-pub(super) fn report_read_errors(source: &trailscope::archive::ArchiveSource, quiet: bool) -> u8 {
+/// to `read_errors`), and the enrichment files the answer used. Returns the exit code they call
+/// for: 1 when some could not be fetched (a partial answer, allowed with `--allow-partial`),
+/// else 0.
+pub(super) fn report_read_errors(source: &trailscope::table::TableSource, quiet: bool) -> u8 {
+    say_enrichment(&source.enrichment, quiet);
     let errors = source.errors.all();
     if errors.is_empty() {
         return 0;
@@ -197,4 +199,25 @@ pub(super) fn report_read_errors(source: &trailscope::archive::ArchiveSource, qu
         );
     }
     u8::from(unfetched > 0)
+}
+
+/// Why IP functions answered NULL (always), and which files answered them (unless quiet), so
+/// the result can be reproduced.
+pub(super) fn say_enrichment(enrichment: &trailscope::enrich::Enrichment, quiet: bool) {
+    for note in enrichment.notes() {
+        eprintln!("trailscope: note: {note}");
+    }
+    if quiet || !enrichment.used() {
+        return;
+    }
+    for f in enrichment.files() {
+        eprintln!(
+            "enrichment: {} {} ({}, built {}, sha256 {})",
+            f.role,
+            f.path,
+            f.about,
+            f.built.as_deref().unwrap_or("unknown"),
+            f.sha256
+        );
+    }
 }

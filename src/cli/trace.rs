@@ -172,7 +172,16 @@ fn render_text(t: &Trace) -> String {
         let listed: Vec<String> = top
             .iter()
             .take(10)
-            .map(|(k, n)| format!("{} ({n})", short(k, 60)))
+            .map(|(k, n)| {
+                let details = t
+                    .source_ip_details
+                    .get(k.as_str())
+                    .map(|d| d.describe())
+                    .filter(|d| !d.is_empty())
+                    .map(|d| format!(", {d}"))
+                    .unwrap_or_default();
+                format!("{} ({n}{details})", short(k, 60))
+            })
             .collect();
         let more = top.len().saturating_sub(10);
         s.push_str(&format!(

@@ -16,6 +16,7 @@ pub mod dialect_columns;
 pub mod filter_pattern;
 pub mod filters;
 pub mod integrity;
+mod ip_functions;
 pub mod json_functions;
 pub mod lake;
 pub mod listed;
@@ -37,6 +38,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use crate::archive::{ArchiveSource, ErrorLog, ScanStats};
+use crate::enrich::Enrichment;
 use crate::error::Result;
 use crate::lake::LakeSnapshot;
 
@@ -48,6 +50,8 @@ pub struct TableSource {
     pub lake: Option<Arc<LakeSnapshot>>,
     /// The user's own names for partition columns, beside Athena's usual ones.
     pub partition_names: dialect_columns::PartitionNames,
+    /// The files the IP functions answer from (none: they answer NULL).
+    pub enrichment: Arc<Enrichment>,
 }
 
 impl TableSource {
@@ -56,7 +60,13 @@ impl TableSource {
             archive,
             lake,
             partition_names: Default::default(),
+            enrichment: Arc::default(),
         }
+    }
+
+    pub fn with_enrichment(mut self, enrichment: Arc<Enrichment>) -> Self {
+        self.enrichment = enrichment;
+        self
     }
 
     pub fn with_partition_names(mut self, names: dialect_columns::PartitionNames) -> Self {
@@ -99,8 +109,12 @@ impl From<&TableSource> for TableSource {
 
 /// A session with the archive's tables and our SQL functions registered.
 pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
+    let source = source.into();
     let ctx = base_session()?;
-    registry::register(&ctx, &source.into())?;
+    for udf in ip_functions::udfs(&source.enrichment) {
+        ctx.register_udf(udf);
+    }
+    registry::register(&ctx, &source)?;
     Ok(ctx)
 }
 
@@ -123,6 +137,10 @@ pub fn base_session() -> Result<SessionContext> {
         ctx.register_udf(udf);
     }
     ctx.register_udf(dialect_columns::udf());
+    // Without enrichment files the IP functions still plan, and answer NULL.
+    for udf in ip_functions::udfs(&Arc::default()) {
+        ctx.register_udf(udf);
+    }
     Ok(ctx)
 }
 

@@ -75,6 +75,21 @@ pub fn render(trace: &Trace) -> String {
     tree_section(&mut out, trace);
     counts_section(&mut out, trace);
     events_section(&mut out, trace);
+    if !trace.enrichment.is_empty() {
+        out.push_str("<h2>Enrichment files</h2>\n<ul id=\"enrichment\">\n");
+        for f in &trace.enrichment {
+            let _ = writeln!(
+                out,
+                "<li>{} <code>{}</code> ({}, built {}, sha256 <code>{}</code>)</li>",
+                esc(&f.role),
+                esc(&f.path),
+                esc(&f.about),
+                or_dash(&f.built),
+                esc(&f.sha256)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body></html>\n");
     out
 }
@@ -234,9 +249,16 @@ fn counts_section(out: &mut String, trace: &Trace) {
             "<table><tr><th>{title}</th><th class=\"n\">n</th></tr>"
         );
         for (name, n) in top.iter().take(25) {
+            let details = trace
+                .source_ip_details
+                .get(name.as_str())
+                .map(|d| d.describe())
+                .filter(|d| !d.is_empty())
+                .map(|d| format!(" <span class=\"meta\">{}</span>", esc(&d)))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "<tr><td><code>{}</code></td><td class=\"n\">{n}</td></tr>",
+                "<tr><td><code>{}</code>{details}</td><td class=\"n\">{n}</td></tr>",
                 esc(name)
             );
         }
@@ -311,6 +333,8 @@ mod tests {
             credentials: Vec::new(),
             summary: summarize(std::slice::from_ref(&action)),
             actions: vec![action],
+            source_ip_details: BTreeMap::new(),
+            enrichment: Vec::new(),
         };
         let page = render(&trace);
         assert!(!page.contains("<img") && !page.contains("<b>") && !page.contains("\"><script>"));

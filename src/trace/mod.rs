@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::enrich::{DataFile, Enrichment};
 use crate::error::{Error, Result};
 use crate::lineage::{Credential, Lineage, Origin};
 use crate::table::{self, TableSource};
@@ -67,6 +68,51 @@ pub struct Summary {
     pub resources_written: Counts,
 }
 
+/// What the enrichment files say about a source address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IpDetails {
+    pub country: Option<String>,
+    pub asn: Option<u32>,
+    pub as_org: Option<String>,
+    pub aws_service: Option<String>,
+    pub known_bad: Option<bool>,
+}
+
+impl IpDetails {
+    fn of(e: &Enrichment, ip: &str) -> IpDetails {
+        let has = |role: &str| e.files().iter().any(|f| f.role.starts_with(role));
+        IpDetails {
+            country: has("geoip").then(|| e.country(ip)).flatten(),
+            asn: has("asn").then(|| e.asn(ip)).flatten(),
+            as_org: has("asn").then(|| e.as_org(ip)).flatten(),
+            aws_service: has("ip-ranges").then(|| e.aws_service(ip)).flatten(),
+            known_bad: has("ip-list").then(|| e.known_bad(ip)).flatten(),
+        }
+    }
+
+    /// `DE, AS208294 Example Relays, on a list`, or empty.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        parts.extend(self.country.clone());
+        if let Some(asn) = self.asn {
+            parts.push(format!(
+                "AS{asn}{}",
+                self.as_org
+                    .as_deref()
+                    .map(|o| format!(" {o}"))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(service) = &self.aws_service {
+            parts.push(format!("AWS {service}"));
+        }
+        if self.known_bad == Some(true) {
+            parts.push("on a list".into());
+        }
+        parts.join(", ")
+    }
+}
+
 /// The answer to a trace.
 #[derive(Debug, Clone, Serialize)]
 pub struct Trace {
@@ -78,6 +124,28 @@ pub struct Trace {
     pub credentials: Vec<TracedCredential>,
     pub summary: Summary,
     pub actions: Vec<Action>,
+    /// With enrichment files: what they say about each source address, and the files.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub source_ip_details: BTreeMap<String, IpDetails>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub enrichment: Vec<DataFile>,
+}
+
+impl Trace {
+    /// Adds what `enrichment`'s files say about the source addresses (nothing without files).
+    fn enrich(mut self, enrichment: &Enrichment) -> Trace {
+        if enrichment.files().is_empty() {
+            return self;
+        }
+        self.source_ip_details = self
+            .summary
+            .source_ips
+            .keys()
+            .map(|ip| (ip.clone(), IpDetails::of(enrichment, ip)))
+            .collect();
+        self.enrichment = enrichment.files().to_vec();
+        self
+    }
 }
 
 /// Runs the trace over `source`.
@@ -131,7 +199,10 @@ pub async fn trace(source: &TableSource, start: &Start) -> Result<Trace> {
                 origin: Some(origin),
                 summary,
                 actions: vec![action],
-            });
+                source_ip_details: BTreeMap::new(),
+                enrichment: Vec::new(),
+            }
+            .enrich(&source.enrichment));
         }
     };
     // Every credential the start keys issued, transitively.
@@ -188,7 +259,10 @@ pub async fn trace(source: &TableSource, start: &Start) -> Result<Trace> {
         credentials,
         summary: summarize(&actions),
         actions,
-    })
+        source_ip_details: BTreeMap::new(),
+        enrichment: Vec::new(),
+    }
+    .enrich(&source.enrichment))
 }
 
 fn traced(depth: usize, c: &Credential) -> TracedCredential {

@@ -1,0 +1,167 @@
+//! The enrichment functions ([`crate::enrich`]) as SQL: `ip_country(ip)`, `ip_asn(ip)`,
+//! `ip_as_org(ip)`, `ip_aws_service(ip)`, `ip_in(ip, 'list')` and `known_bad(ip)`. Each answers
+//! from the session's [`Enrichment`]; without its file, NULL (and the enrichment notes why).
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, UInt32Array};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::enrich::Enrichment;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Country,
+    Asn,
+    AsOrg,
+    AwsService,
+    InList,
+    KnownBad,
+}
+
+const FUNCTIONS: [(&str, Kind); 6] = [
+    ("ip_country", Kind::Country),
+    ("ip_asn", Kind::Asn),
+    ("ip_as_org", Kind::AsOrg),
+    ("ip_aws_service", Kind::AwsService),
+    ("ip_in", Kind::InList),
+    ("known_bad", Kind::KnownBad),
+];
+
+/// The functions, answering from `enrichment`.
+pub fn udfs(enrichment: &Arc<Enrichment>) -> Vec<ScalarUDF> {
+    FUNCTIONS
+        .iter()
+        .map(|(name, kind)| {
+            ScalarUDF::new_from_impl(IpFunction {
+                name,
+                kind: *kind,
+                enrichment: Arc::clone(enrichment),
+                signature: Signature::user_defined(Volatility::Immutable),
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug)]
+struct IpFunction {
+    name: &'static str,
+    kind: Kind,
+    enrichment: Arc<Enrichment>,
+    signature: Signature,
+}
+
+impl PartialEq for IpFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && Arc::ptr_eq(&self.enrichment, &other.enrichment)
+    }
+}
+
+impl Eq for IpFunction {}
+
+impl Hash for IpFunction {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+    }
+}
+
+impl IpFunction {
+    fn arity(&self) -> usize {
+        if self.kind == Kind::InList { 2 } else { 1 }
+    }
+}
+
+impl ScalarUDFImpl for IpFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if arg_types.len() != self.arity() {
+            return plan_err!(
+                "{} takes {} argument{}",
+                self.name,
+                self.arity(),
+                if self.arity() == 1 { "" } else { "s" }
+            );
+        }
+        Ok(vec![DataType::Utf8; self.arity()])
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(match self.kind {
+            Kind::Asn => DataType::UInt32,
+            Kind::InList | Kind::KnownBad => DataType::Boolean,
+            _ => DataType::Utf8,
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let rows = args.number_rows;
+        let texts = |i: usize| -> Result<ArrayRef> {
+            Ok(cast(&args.args[i].to_array(rows)?, &DataType::Utf8)?)
+        };
+        let ips = texts(0)?;
+        let ips = ips.as_string::<i32>();
+        let cell = |row: usize| (!ips.is_null(row)).then(|| ips.value(row));
+        let e = &self.enrichment;
+        let array: ArrayRef = match self.kind {
+            Kind::Country => Arc::new(
+                (0..rows)
+                    .map(|r| cell(r).and_then(|ip| e.country(ip)))
+                    .collect::<StringArray>(),
+            ),
+            Kind::AsOrg => Arc::new(
+                (0..rows)
+                    .map(|r| cell(r).and_then(|ip| e.as_org(ip)))
+                    .collect::<StringArray>(),
+            ),
+            Kind::AwsService => Arc::new(
+                (0..rows)
+                    .map(|r| cell(r).and_then(|ip| e.aws_service(ip)))
+                    .collect::<StringArray>(),
+            ),
+            Kind::Asn => Arc::new(
+                (0..rows)
+                    .map(|r| cell(r).and_then(|ip| e.asn(ip)))
+                    .collect::<UInt32Array>(),
+            ),
+            Kind::KnownBad => Arc::new(
+                (0..rows)
+                    .map(|r| cell(r).and_then(|ip| e.known_bad(ip)))
+                    .collect::<BooleanArray>(),
+            ),
+            Kind::InList => {
+                let lists = texts(1)?;
+                let lists = lists.as_string::<i32>();
+                Arc::new(
+                    (0..rows)
+                        .map(|r| {
+                            let list = (!lists.is_null(r)).then(|| lists.value(r))?;
+                            e.in_list(cell(r)?, list)
+                        })
+                        .collect::<BooleanArray>(),
+                )
+            }
+        };
+        Ok(if scalar {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)
+        } else {
+            ColumnarValue::Array(array)
+        })
+    }
+}
