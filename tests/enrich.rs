@@ -107,6 +107,13 @@ fn data_files(dir: &Path) -> Vec<String> {
     ]
 }
 
+/// `args` followed by the data file options.
+fn with_files<'a>(args: &[&'a str], files: &'a [String]) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    all.extend(files.iter().map(String::as_str));
+    all
+}
+
 /// One principal from Germany, then from the US twenty minutes later; another from an AWS address.
 fn archive(dir: &Path) {
     let who = |arn: &str| {
@@ -137,9 +144,10 @@ fn ip_functions_answer_from_the_files_and_name_them() {
                ip_asn(sourceipaddress) AS asn, ip_as_org(sourceipaddress) AS org, \
                ip_aws_service(sourceipaddress) AS aws, ip_in(sourceipaddress, 'tor-exits') AS tor, \
                known_bad(sourceipaddress) AS bad FROM cloudtrail GROUP BY 1 ORDER BY 1";
-    let mut args = vec!["query", "-a", a, "--format", "jsonl", sql];
-    args.extend(files.iter().map(String::as_str));
-    let out = trailscope(&args);
+    let out = trailscope(&with_files(
+        &["query", "-a", a, "--format", "jsonl", sql],
+        &files,
+    ));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let rows: Vec<Value> = stdout(&out)
         .lines()
@@ -212,18 +220,19 @@ fn the_impossible_travel_hunt_finds_the_move() {
     let arch = dir.path().join("archive");
     archive(&arch);
     let hunt = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/hunts/impossible_travel.sql");
-    let mut args = vec![
-        "query",
-        "-q",
-        "-a",
-        arch.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "-f",
-        hunt.to_str().unwrap(),
-    ];
-    args.extend(files.iter().map(String::as_str));
-    let out = trailscope(&args);
+    let out = trailscope(&with_files(
+        &[
+            "query",
+            "-q",
+            "-a",
+            arch.to_str().unwrap(),
+            "--format",
+            "jsonl",
+            "-f",
+            hunt.to_str().unwrap(),
+        ],
+        &files,
+    ));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let rows: Vec<Value> = stdout(&out)
         .lines()
@@ -249,17 +258,18 @@ fn a_trace_says_where_its_addresses_are() {
     let arch = dir.path().join("archive");
     archive(&arch);
     let key = format!("AKIA{:0>16}", "JANE");
-    let mut args = vec![
-        "trace",
-        "-a",
-        arch.to_str().unwrap(),
-        "--access-key",
-        &key,
-        "--format",
-        "json",
-    ];
-    args.extend(files.iter().map(String::as_str));
-    let out = trailscope(&args);
+    let out = trailscope(&with_files(
+        &[
+            "trace",
+            "-a",
+            arch.to_str().unwrap(),
+            "--access-key",
+            &key,
+            "--format",
+            "json",
+        ],
+        &files,
+    ));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let traced: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let details = &traced["source_ip_details"];

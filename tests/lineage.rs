@@ -34,6 +34,19 @@ fn chains(dir: &Path, accounts: u32) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join(IDENTITY_CHAINS_FILE)).unwrap()).unwrap()
 }
 
+/// The long-term key of the generator's leaked-key scenario.
+fn leaked_key(truth: &Value) -> String {
+    truth["events"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|o| o["scenario"] == "leaked-key-chain")
+        .unwrap()["access_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_scripted_event_is_traced_to_its_true_origin() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,20 +173,47 @@ async fn every_scripted_event_is_traced_to_its_true_origin() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trace_past_its_memory_budget_reads_again_and_answers_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = chains(dir.path(), 3);
+    let leaked = leaked_key(&truth);
+    let location = Location::open(dir.path().to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let source: trailscope::table::TableSource =
+        ArchiveSource::new(location, Scope::default(), false).into();
+    for start in [
+        trailscope::trace::Start::AccessKey(leaked),
+        trailscope::trace::Start::Principal(format!(
+            "arn:aws:iam::{}:role/GitHubActions",
+            // The pipeline's role is in the first account, the leaked key's user's.
+            truth["events"]
+                .as_object()
+                .unwrap()
+                .values()
+                .find(|o| o["scenario"] == "leaked-key-chain")
+                .and_then(|o| o["principal"].as_str()?.split(':').nth(4))
+                .unwrap()
+        )),
+    ] {
+        let one_pass = trailscope::trace::trace(&source, &start).await.unwrap();
+        let two_scans = trailscope::trace::trace_within(&source, &start, 1)
+            .await
+            .unwrap();
+        assert!(!one_pass.actions.is_empty(), "{start:?}");
+        assert_eq!(one_pass.actions, two_scans.actions, "{start:?}");
+        assert_eq!(one_pass.credentials, two_scans.credentials, "{start:?}");
+        assert_eq!(one_pass.summary, two_scans.summary, "{start:?}");
+    }
+}
+
 #[test]
 fn trace_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let truth = chains(dir.path(), 3);
     let a = dir.path().to_str().unwrap();
-    let leaked = truth["events"]
-        .as_object()
-        .unwrap()
-        .values()
-        .find(|o| o["scenario"] == "leaked-key-chain")
-        .unwrap()["access_key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let leaked = leaked_key(&truth);
 
     // The blast radius of the leaked key: its four derived credentials, what they did, where.
     let out = trailscope(&[
@@ -362,15 +402,7 @@ fn the_trace_page_renders_and_filters_in_chromium() {
     let archive = dir.path().join("archive");
     let truth = chains(&archive, 3);
     let a = archive.to_str().unwrap();
-    let leaked = truth["events"]
-        .as_object()
-        .unwrap()
-        .values()
-        .find(|o| o["scenario"] == "leaked-key-chain")
-        .unwrap()["access_key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let leaked = leaked_key(&truth);
     let json = trailscope(&[
         "trace",
         "-a",

@@ -9,7 +9,7 @@
 //! the archive does not hold), the chain is broken and says so; it never guesses.
 //!
 //! This module is plain data with no engine: the `credential_origins` table and the `trace`
-//! command (`crate::trace`) fill it from the archive's tables.
+//! command fill it from the archive's tables.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

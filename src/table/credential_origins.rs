@@ -185,12 +185,7 @@ impl TableProvider for CredentialOriginsTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let state = state
-            .as_any()
-            .downcast_ref::<SessionState>()
-            .ok_or_else(|| {
-                DataFusionError::Plan("credential_origins needs a full session".into())
-            })?;
+        let state = super::sql_table::full_state(state, "credential_origins")?;
         let plain = |e: String| DataFusionError::Execution(e);
         let issued = run_sql(
             state,

@@ -114,7 +114,8 @@ pub const SQL_TABLES: &[(&str, &str)] = &[
     ),
 ];
 
-fn sql_of(name: &str) -> &'static str {
+/// The SQL of the SQL table `name` (empty for other names).
+pub fn sql_of(name: &str) -> &'static str {
     SQL_TABLES
         .iter()
         .find(|(n, _)| *n == name)

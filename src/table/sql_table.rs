@@ -60,6 +60,18 @@ pub fn plan_schemas(tables: &[(&'static str, &'static str)]) -> Vec<(&'static st
     out
 }
 
+/// The whole session behind `state`, which a table that plans SQL of its own needs.
+pub(crate) fn full_state<'a>(state: &'a dyn Session, table: &str) -> Result<&'a SessionState> {
+    state
+        .as_any()
+        .downcast_ref::<SessionState>()
+        .ok_or_else(|| {
+            DataFusionError::Plan(format!(
+                "table {table} needs a full session to plan its SQL"
+            ))
+        })
+}
+
 #[async_trait]
 impl TableProvider for SqlTable {
     fn schema(&self) -> SchemaRef {
@@ -85,15 +97,7 @@ impl TableProvider for SqlTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let state = state
-            .as_any()
-            .downcast_ref::<SessionState>()
-            .ok_or_else(|| {
-                DataFusionError::Plan(format!(
-                    "table {} needs a full session to plan its SQL",
-                    self.name
-                ))
-            })?;
+        let state = full_state(state, self.name)?;
         let plan = state.create_logical_plan(self.sql).await?;
         // Under the table's name, so filters naming `sessions.x` find their columns.
         let mut builder = LogicalPlanBuilder::from(plan).alias(self.name)?;

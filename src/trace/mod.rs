@@ -2,6 +2,7 @@
 //! where they come from ([`crate::lineage`]), and everything done with them.
 
 pub mod html;
+pub mod pass;
 pub mod read;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +13,7 @@ use crate::enrich::{DataFile, Enrichment};
 use crate::error::{Error, Result};
 use crate::lineage::{Credential, Lineage, Origin};
 use crate::table::{self, TableSource};
-use read::Action;
+use read::{Action, Events};
 
 /// What to trace from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +151,29 @@ impl Trace {
 
 /// Runs the trace over `source`.
 pub async fn trace(source: &TableSource, start: &Start) -> Result<Trace> {
+    trace_within(source, start, pass::EVENTS_BUDGET).await
+}
+
+/// [`trace`], keeping at most `events_budget` events in its one pass (beyond, a second scan).
+pub async fn trace_within(
+    source: &TableSource,
+    start: &Start,
+    events_budget: usize,
+) -> Result<Trace> {
     let ctx = table::session(source.clone())?;
+    // One pass keeps the issuing calls and the events made with keys; an event's trace reads
+    // the archive for that one event instead.
+    let events = match start {
+        Start::Event(_) => Events::Archive,
+        _ if pass::run(&ctx, events_budget).await? => Events::Kept,
+        // Too many events to keep: the issuing calls are kept; the events come from a second
+        // scan of the archive.
+        _ => Events::Archive,
+    };
+    let archive_ctx = match (start, events) {
+        (Start::Event(_), _) | (_, Events::Kept) => ctx.clone(),
+        _ => table::session(source.clone())?,
+    };
     let lineage = Lineage::new(read::credentials(&ctx).await?);
     let mut origin = None;
     let roots: BTreeSet<String> = match start {
@@ -159,7 +182,7 @@ pub async fn trace(source: &TableSource, start: &Start) -> Result<Trace> {
             BTreeSet::from([key.clone()])
         }
         Start::Principal(arn) => {
-            let mut keys = read::keys_of_principal(&ctx, arn).await?;
+            let mut keys = read::keys_of_principal(&archive_ctx, events, arn).await?;
             keys.extend(
                 lineage
                     .credentials()
@@ -171,7 +194,7 @@ pub async fn trace(source: &TableSource, start: &Start) -> Result<Trace> {
             keys
         }
         Start::Session(arn) => {
-            let mut keys = read::keys_of_principal(&ctx, arn).await?;
+            let mut keys = read::keys_of_principal(&archive_ctx, events, arn).await?;
             keys.extend(
                 lineage
                     .credentials()
@@ -218,7 +241,7 @@ pub async fn trace(source: &TableSource, start: &Start) -> Result<Trace> {
             }
         }
     }
-    let actions = read::actions(&ctx, &all_keys).await?;
+    let actions = read::actions(&archive_ctx, events, &all_keys).await?;
     let mut used: BTreeMap<&str, usize> = BTreeMap::new();
     for a in &actions {
         if let Some(k) = &a.access_key_id {

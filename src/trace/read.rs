@@ -44,19 +44,58 @@ pub struct Action {
     pub log_file: Option<String>,
 }
 
-const ACTION_COLUMNS: &str = "eventtime, account_id, awsregion AS region, eventsource, eventname, \
+pub(crate) const ACTION_COLUMNS: &str = "eventtime, account_id, awsregion AS region, eventsource, eventname, \
 errorcode, useridentity.accesskeyid AS access_key_id, useridentity.arn AS principal, \
 sourceipaddress, useragent, readonly, resources, eventid, log_file";
 
+/// Where events are read from: the archive's `cloudtrail`, or the events one pass kept
+/// ([`super::pass`]), which has the action columns under their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Events {
+    Archive,
+    Kept,
+}
+
+impl Events {
+    fn from(self) -> String {
+        match self {
+            Events::Archive => format!("{ACTION_COLUMNS} FROM cloudtrail"),
+            Events::Kept => format!(
+                "eventtime, account_id, region, eventsource, eventname, errorcode, access_key_id, \
+                 principal, sourceipaddress, useragent, readonly, resources, eventid, log_file \
+                 FROM {}",
+                super::pass::EVENTS_TABLE
+            ),
+        }
+    }
+
+    /// The access key, the principal and the session issuer, as this source names them.
+    fn identity_columns(self) -> [&'static str; 3] {
+        match self {
+            Events::Archive => [
+                "useridentity.accesskeyid",
+                "useridentity.arn",
+                "useridentity.sessioncontext.sessionissuer.arn",
+            ],
+            Events::Kept => ["access_key_id", "principal", "issuer_arn"],
+        }
+    }
+}
+
 /// Every event made with one of `keys`, in time order.
-pub async fn actions(ctx: &SessionContext, keys: &BTreeSet<String>) -> Result<Vec<Action>> {
+pub async fn actions(
+    ctx: &SessionContext,
+    events: Events,
+    keys: &BTreeSet<String>,
+) -> Result<Vec<Action>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
     let list: Vec<String> = keys.iter().map(|k| quote(k)).collect();
+    let [key, _, _] = events.identity_columns();
     let sql = format!(
-        "SELECT {ACTION_COLUMNS} FROM cloudtrail WHERE useridentity.accesskeyid IN ({}) \
-         ORDER BY eventtime, eventid",
+        "SELECT {} WHERE {key} IN ({}) ORDER BY eventtime, eventid",
+        events.from(),
         list.join(", ")
     );
     let mut out = Vec::new();
@@ -68,12 +107,20 @@ pub async fn actions(ctx: &SessionContext, keys: &BTreeSet<String>) -> Result<Ve
 
 /// The keys `principal` (a user, role or session ARN) acted with, as events name it either as
 /// the principal or as the role a session was issued for.
-pub async fn keys_of_principal(ctx: &SessionContext, principal: &str) -> Result<BTreeSet<String>> {
+pub async fn keys_of_principal(
+    ctx: &SessionContext,
+    events: Events,
+    principal: &str,
+) -> Result<BTreeSet<String>> {
     let arn = quote(principal);
+    let [key, who, issuer] = events.identity_columns();
+    let table = match events {
+        Events::Archive => "cloudtrail",
+        Events::Kept => super::pass::EVENTS_TABLE,
+    };
     let sql = format!(
-        "SELECT DISTINCT useridentity.accesskeyid AS k FROM cloudtrail \
-         WHERE (useridentity.arn = {arn} OR useridentity.sessioncontext.sessionissuer.arn = {arn}) \
-         AND useridentity.accesskeyid IS NOT NULL AND useridentity.accesskeyid <> ''"
+        "SELECT DISTINCT {key} AS k FROM {table} \
+         WHERE ({who} = {arn} OR {issuer} = {arn}) AND {key} IS NOT NULL AND {key} <> ''"
     );
     let batches = ctx.sql(&sql).await?.collect().await?;
     let mut keys = BTreeSet::new();
