@@ -191,11 +191,10 @@ pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
     let results: Vec<_> = futures::stream::iter(queries)
         .map(|(rule, sql)| {
             let ctx = ctx.clone();
-            let task = tokio::spawn(async move {
+            tokio::spawn(async move {
                 let outcome = run_one(&ctx, &rule, &sql).await;
                 (rule, outcome)
-            });
-            async move { task.await }
+            })
         })
         .buffered(cores)
         .collect()

@@ -45,9 +45,9 @@ pub fn credentials_of(batches: &[RecordBatch]) -> std::result::Result<Vec<Creden
             .iter()
             .map(|n| text_cells(batch, n))
             .collect::<std::result::Result<_, _>>()?;
-        for row in 0..batch.num_rows() {
+        out.extend((0..batch.num_rows()).map(|row| {
             let cell = |i: usize| c[i][row].clone();
-            out.push(Credential {
+            Credential {
                 access_key_id: cell(0).unwrap_or_default(),
                 session_arn: cell(1),
                 role_arn: cell(2),
@@ -61,8 +61,8 @@ pub fn credentials_of(batches: &[RecordBatch]) -> std::result::Result<Vec<Creden
                 issued_at: cell(10),
                 issuing_event_id: cell(11),
                 log_file: cell(12),
-            });
-        }
+            }
+        }));
     }
     Ok(out)
 }
@@ -112,11 +112,11 @@ async fn run_sql(state: &SessionState, sql: &str) -> Result<Vec<RecordBatch>> {
     collect(physical, state.task_ctx()).await
 }
 
+/// A key, its credential if the archive issued it, and its origin.
+type Row = (String, Option<Credential>, Origin);
+
 /// One row per key: issued ones by their credential's chain, used ones by their users.
-fn origins(
-    credentials: Vec<Credential>,
-    used: Vec<(String, EventIdentity)>,
-) -> Vec<(String, Option<Credential>, Origin)> {
+fn origins(credentials: Vec<Credential>, used: Vec<(String, EventIdentity)>) -> Vec<Row> {
     let lineage = Lineage::new(credentials);
     let mut rows: BTreeMap<String, (Option<Credential>, Origin)> = BTreeMap::new();
     for c in lineage.credentials() {
@@ -132,8 +132,8 @@ fn origins(
     rows.into_iter().map(|(k, (c, o))| (k, c, o)).collect()
 }
 
-fn batch(rows: Vec<(String, Option<Credential>, Origin)>) -> Result<RecordBatch> {
-    let text = |f: &dyn Fn(&(String, Option<Credential>, Origin)) -> Option<String>| -> ArrayRef {
+fn batch(rows: Vec<Row>) -> Result<RecordBatch> {
+    let text = |f: &dyn Fn(&Row) -> Option<String>| -> ArrayRef {
         Arc::new(rows.iter().map(f).collect::<StringArray>())
     };
     let mut chain = ListBuilder::new(StringBuilder::new());
@@ -209,22 +209,21 @@ impl TableProvider for CredentialOriginsTable {
             .map(|n| text_cells(&b, n))
             .collect::<std::result::Result<_, _>>()
             .map_err(plain)?;
-            for row in 0..b.num_rows() {
-                let Some(key) = cells[0][row].clone() else {
-                    continue;
-                };
-                used.push((
+            used.extend((0..b.num_rows()).filter_map(|row| {
+                let cell = |i: usize| cells[i][row].clone();
+                let key = cell(0)?;
+                Some((
                     key.clone(),
                     EventIdentity {
-                        identity_type: cells[1][row].clone(),
-                        arn: cells[2][row].clone(),
+                        identity_type: cell(1),
+                        arn: cell(2),
                         access_key_id: Some(key),
-                        principal_id: cells[3][row].clone(),
-                        from_console: cells[4][row].as_deref() == Some("true"),
+                        principal_id: cell(3),
+                        from_console: cell(4).as_deref() == Some("true"),
                         ..EventIdentity::default()
                     },
-                ));
-            }
+                ))
+            }));
         }
         let batch = batch(origins(credentials, used))?;
         Ok(MemorySourceConfig::try_new_exec(

@@ -145,6 +145,11 @@ pub async fn execute(
     Ok(results)
 }
 
+/// `text` as an SQL string literal.
+pub fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,9 +180,4 @@ mod tests {
         assert!(parse_checked("COPY (SELECT 1) TO '/tmp/y.csv'", Some("/tmp/x.csv")).is_err());
         assert!(parse_checked("", None).is_err());
     }
-}
-
-/// `text` as an SQL string literal.
-pub fn sql_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
