@@ -1,7 +1,7 @@
 //! Detection benchmark: every rule over the benchmarks' 30-day archive (≈1.02M events, see
 //! `common`) against one decoding scan of the same archive, in one run.
 //!
-//! `cargo bench --bench detect -- [--data DIR] [--rules PATH]... [--floor-first]`
+//! `cargo bench --bench detect -- [--data DIR] [--rules PATH]... [--floor-first] [--phases]`
 //! (`--floor-first`: the floor runs first, to see whether the order, through the page cache,
 //! favours either side). Measured:
 //! - **detect**: loading and compiling the rules (trailscope's pack, plus `--rules`), then
@@ -69,4 +69,57 @@ fn main() {
     println!("floor: one decoding scan of the archive:             {floor:8.2} s");
     println!("detect / floor: {:.2}x", ours / floor);
     println!("peak memory after detect: {peak:.0} MiB");
+    if common::flag("--phases") {
+        runtime.block_on(async {
+            let s: trailscope::table::TableSource = source().await.into();
+            let t = Instant::now();
+            let ctx = trailscope::table::session(s.clone()).unwrap();
+            let pass = detect::run::prepare(&ctx, &s, &runnable).await.unwrap();
+            println!(
+                "  plan every rule:            {:8.2} s",
+                t.elapsed().as_secs_f64()
+            );
+            let t = Instant::now();
+            let mut collector = pass.collector();
+            let mut keep = |b| collector.add(b);
+            trailscope::table::shared_scan::share_cloudtrail_scan(
+                &ctx,
+                &[],
+                |_| async { Ok(()) },
+                vec![pass.along(&mut keep)],
+            )
+            .await
+            .unwrap();
+            let kept = collector.register(&ctx, pass.schema()).unwrap();
+            println!(
+                "  the pass ({kept} events kept): {:8.2} s",
+                t.elapsed().as_secs_f64()
+            );
+            let mut slow: Vec<(f64, String, usize)> = Vec::new();
+            for (title, sql) in pass.rule_queries() {
+                let t = Instant::now();
+                let rows: usize = ctx
+                    .sql(&sql)
+                    .await
+                    .unwrap()
+                    .collect()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|b| b.num_rows())
+                    .sum();
+                slow.push((t.elapsed().as_secs_f64(), title, rows));
+            }
+            slow.sort_by(|a, b| b.0.total_cmp(&a.0));
+            for (seconds, title, rows) in slow.iter().take(5) {
+                println!("    {seconds:6.2} s  {title} ({rows} rows)");
+            }
+            let t = Instant::now();
+            detect::run::run_rules(&ctx, pass).await.unwrap();
+            println!(
+                "  the rules over them:        {:8.2} s",
+                t.elapsed().as_secs_f64()
+            );
+        });
+    }
 }

@@ -433,6 +433,20 @@ pub fn correlation_cases() -> Vec<CorrelationCase> {
             ],
         ),
         (
+            // A window across two ten-minute buckets (10:10 is an edge): still one burst, and
+            // events only a bucket pair away are not pulled in.
+            "event_count_across_buckets",
+            base("ecb_read", "event_count_across_buckets", "Read")
+                + &correlation("event_count_across_buckets", "type: event_count\nrules: [ecb_read]\ngroup-by: [userIdentity.arn]\ntimespan: 10m\ncondition:\n  gte: 3"),
+            vec![
+                (ev("event_count_across_buckets", "Read", a1, 7, "1.1.1.1"), true),
+                (ev("event_count_across_buckets", "Read", a1, 11, "1.1.1.1"), true),
+                (ev("event_count_across_buckets", "Read", a1, 16, "1.1.1.1"), true),
+                (ev("event_count_across_buckets", "Read", a1, 28, "1.1.1.1"), false),
+                (ev("event_count_across_buckets", "Read", a1, 39, "1.1.1.1"), false),
+            ],
+        ),
+        (
             "value_count",
             base("vc_any", "value_count", "'*'")
                 + &correlation("value_count", "type: value_count\nrules: [vc_any]\ngroup-by: [userIdentity.arn]\ntimespan: 10m\ncondition:\n  field: eventName\n  gte: 3"),

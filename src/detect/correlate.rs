@@ -114,6 +114,10 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
     } else {
         format!("PARTITION BY {} ", groups.join(", "))
     };
+    let (prefilter, source) = match lower_bound(spec) {
+        Some((measure, least)) => (prefilter(&groups, &interval, &measure, least), "candidates"),
+        None => (String::new(), "matched"),
+    };
     let ends = match spec.kind {
         CorrelationType::EventCount => {
             let condition = spec
@@ -121,9 +125,10 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
                 .as_ref()
                 .ok_or("event_count needs a condition such as gte: 10")?;
             format!(
-                "counted AS (\n  SELECT *, count(*) OVER ({partition}ORDER BY eventtime RANGE BETWEEN {interval} PRECEDING AND CURRENT ROW) AS measure\n  FROM matched\n),\nends AS (\n  SELECT DISTINCT {select_groups}eventtime AS window_end FROM counted WHERE {bound}\n)",
+                "counted AS (\n  SELECT *, count(*) OVER ({partition}ORDER BY eventtime RANGE BETWEEN {interval} PRECEDING AND CURRENT ROW) AS measure\n  FROM {source}\n),\nends AS (\n  SELECT DISTINCT {select_groups}eventtime AS window_end FROM counted WHERE {bound}\n)",
                 select_groups = list(&groups, ""),
                 bound = bound_sql("measure", condition),
+                source = source,
             )
         }
         CorrelationType::ValueCount => {
@@ -132,6 +137,7 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
                 .as_ref()
                 .ok_or("value_count needs a condition")?;
             distinct_sweep(
+                source,
                 "counted_value",
                 &groups,
                 &interval,
@@ -139,12 +145,15 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
             )
         }
         CorrelationType::Temporal => distinct_sweep(
+            source,
             "matched_rule",
             &groups,
             &interval,
             &format!("measure = {}", spec.rules.len()),
         ),
-        CorrelationType::TemporalOrdered => ordered_chain(spec, &groups, &partition, &interval),
+        CorrelationType::TemporalOrdered => {
+            ordered_chain(spec, source, &groups, &partition, &interval)
+        }
     };
     let flagged_join = format!(
         "LEFT JOIN ends w ON w.window_end = m.eventtime{}",
@@ -154,7 +163,7 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
             .collect::<String>()
     );
     let stages = format!(
-        "{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM matched m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n),\nbursts AS (\n  SELECT *, sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\n  FROM starts\n)",
+        "{prefilter}{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM {source} m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n),\nbursts AS (\n  SELECT *, sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\n  FROM starts\n)",
     );
     Ok((
         selections,
@@ -163,6 +172,48 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
             groups: groups.len(),
         },
     ))
+}
+
+/// What a window must at least hold to meet the condition, when the condition sets a floor:
+/// (the measure over a set of events, the floor). `lt`/`lte`/`neq` alone set none.
+fn lower_bound(spec: &Spec) -> Option<(String, i64)> {
+    let floor = |c: &CountCondition| {
+        c.bounds
+            .iter()
+            .filter_map(|(op, n)| match op.as_str() {
+                "gte" | "eq" => Some(*n),
+                "gt" => Some(n + 1),
+                _ => None,
+            })
+            .max()
+    };
+    match spec.kind {
+        CorrelationType::EventCount => Some(("count(*)".into(), floor(spec.condition.as_ref()?)?)),
+        CorrelationType::ValueCount => Some((
+            "count(DISTINCT counted_value)".into(),
+            floor(spec.condition.as_ref()?)?,
+        )),
+        CorrelationType::Temporal | CorrelationType::TemporalOrdered => Some((
+            "count(DISTINCT matched_rule)".into(),
+            i64::try_from(spec.rules.len()).ok()?,
+        )),
+    }
+}
+
+/// `candidates`: the matched events that can be in a window meeting the condition. A window
+/// of `interval` lies within two consecutive buckets of `interval` (from the epoch), so a window
+/// meeting a floor needs a pair of buckets whose events, together, meet it; events in no such
+/// pair cannot be in any hit, and dropping them changes no window that could be one. Most
+/// events of a broad base rule (every read call) are dropped here, before the sorts.
+fn prefilter(groups: &[String], interval: &str, measure: &str, least: i64) -> String {
+    let g = list(groups, "");
+    let same_group: String = groups
+        .iter()
+        .map(|c| format!(" AND (b.{c} IS NOT DISTINCT FROM t.{c})"))
+        .collect();
+    format!(
+        "tagged AS (\n  SELECT *, date_bin({interval}, eventtime) AS time_bucket FROM matched\n),\npairs AS (\n  SELECT *, time_bucket AS pair FROM tagged\n  UNION ALL\n  SELECT *, time_bucket - {interval} AS pair FROM tagged\n),\neligible AS (\n  SELECT {g}pair FROM pairs GROUP BY {g}pair HAVING {measure} >= {least}\n),\nbuckets AS (\n  SELECT {g}pair AS time_bucket FROM eligible\n  UNION\n  SELECT {g}pair + {interval} AS time_bucket FROM eligible\n),\ncandidates AS (\n  SELECT t.* FROM tagged t JOIN buckets b ON b.time_bucket = t.time_bucket{same_group}\n),\n"
+    )
 }
 
 /// `a, b, ` (each name with `prefix`, each followed by a comma): the head of a column list.
@@ -175,7 +226,13 @@ fn list(names: &[String], prefix: &str) -> String {
 /// occurrence keeps the value in the window for `interval` after it), and a sweep over span
 /// starts (+1) and ends (-1) counts the values present. The count only rises at a span start,
 /// which is an event, so the window ends are taken there.
-fn distinct_sweep(column: &str, groups: &[String], interval: &str, bound: &str) -> String {
+fn distinct_sweep(
+    source: &str,
+    column: &str,
+    groups: &[String],
+    interval: &str,
+    bound: &str,
+) -> String {
     let by_value = format!("PARTITION BY {}{column}", list(groups, ""));
     let by_group = if groups.is_empty() {
         String::new()
@@ -184,16 +241,22 @@ fn distinct_sweep(column: &str, groups: &[String], interval: &str, bound: &str) 
     };
     let g = list(groups, "");
     format!(
-        "occurrences AS (\n  SELECT {g}{column}, eventtime,\n    CASE WHEN lag(eventtime) OVER ({by_value} ORDER BY eventtime) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_span\n  FROM matched WHERE {column} IS NOT NULL\n),\nspans AS (\n  SELECT {g}{column}, eventtime, sum(starts_span) OVER ({by_value} ORDER BY eventtime ROWS UNBOUNDED PRECEDING) AS span\n  FROM occurrences\n),\nedges AS (\n  SELECT {g}min(eventtime) AS at, 1 AS delta FROM spans GROUP BY {g}{column}, span\n  UNION ALL\n  SELECT {g}max(eventtime) + {interval} AS at, -1 AS delta FROM spans GROUP BY {g}{column}, span\n),\nswept AS (\n  SELECT {g}at, delta, sum(delta) OVER ({by_group}ORDER BY at, delta DESC ROWS UNBOUNDED PRECEDING) AS measure\n  FROM edges\n),\nends AS (\n  SELECT DISTINCT {g}at AS window_end FROM swept WHERE delta = 1 AND {bound}\n)"
+        "occurrences AS (\n  SELECT {g}{column}, eventtime,\n    CASE WHEN lag(eventtime) OVER ({by_value} ORDER BY eventtime) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_span\n  FROM {source} WHERE {column} IS NOT NULL\n),\nspans AS (\n  SELECT {g}{column}, eventtime, sum(starts_span) OVER ({by_value} ORDER BY eventtime ROWS UNBOUNDED PRECEDING) AS span\n  FROM occurrences\n),\nedges AS (\n  SELECT {g}min(eventtime) AS at, 1 AS delta FROM spans GROUP BY {g}{column}, span\n  UNION ALL\n  SELECT {g}max(eventtime) + {interval} AS at, -1 AS delta FROM spans GROUP BY {g}{column}, span\n),\nswept AS (\n  SELECT {g}at, delta, sum(delta) OVER ({by_group}ORDER BY at, delta DESC ROWS UNBOUNDED PRECEDING) AS measure\n  FROM edges\n),\nends AS (\n  SELECT DISTINCT {g}at AS window_end FROM swept WHERE delta = 1 AND {bound}\n)"
     )
 }
 
 /// Window ends of `temporal_ordered`: step i keeps, on each event of the i-th rule, the latest
 /// start of a chain rule 1 .. i ending there within `interval`; an event of the last rule whose
 /// chain started within `interval` before it ends a window.
-fn ordered_chain(spec: &Spec, groups: &[String], partition: &str, interval: &str) -> String {
+fn ordered_chain(
+    spec: &Spec,
+    source: &str,
+    groups: &[String],
+    partition: &str,
+    interval: &str,
+) -> String {
     let mut steps = Vec::new();
-    let mut previous = "matched".to_string();
+    let mut previous = source.to_string();
     for (i, c) in spec.rules.iter().enumerate() {
         let rule = quote(c.rule.key());
         let chain = if i == 0 {

@@ -118,6 +118,15 @@ impl Pass {
     pub fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
+
+    /// Each rule's title and its query over the matched events (for benchmarks and debugging).
+    pub fn rule_queries(&self) -> Vec<(String, String)> {
+        let source = Source::Matches(&self.matcher);
+        self.rules
+            .iter()
+            .map(|r| (r.rule.title.clone(), r.sql_over(&source)))
+            .collect()
+    }
 }
 
 /// Plans each rule over `ctx`'s `cloudtrail` (still `source`'s table): one that does not plan,

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{AsArray, BooleanArray};
-use datafusion::arrow::compute::filter_record_batch;
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
 use datafusion::common::Column;
@@ -221,6 +221,39 @@ async fn scan_with_sides(
 }
 
 const KEEP: &str = "__trailscope_keep";
+
+/// `schema` with the named text columns dictionary-encoded, for rows a pass keeps: a value
+/// repeated within a batch (a log file's name on each of its records, an event name, a user
+/// agent) is then held once per batch.
+pub fn with_dictionaries(schema: &Schema, names: &[&str]) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if names.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8 {
+                Field::new(
+                    f.name(),
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                    true,
+                )
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// `batch` (the same columns as `schema`, in order) in `schema`'s types.
+pub fn cast_to(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| arrow_ok(cast(c, f.data_type())))
+        .collect::<Result<Vec<_>>>()?;
+    arrow_ok(RecordBatch::try_new(Arc::clone(schema), columns))
+}
 
 /// ORs `exprs` as a balanced tree, depth log2(n) rather than n: the rows of hundreds of rules
 /// (a Sigma pack) chained n deep overflow the stack of every recursive pass over the filter.

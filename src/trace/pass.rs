@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{AsArray, BooleanArray};
-use datafusion::arrow::compute::{cast, filter_record_batch};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -17,7 +17,7 @@ use datafusion::prelude::SessionContext;
 use super::read::ACTION_COLUMNS;
 use crate::error::{Error, Result};
 use crate::table::registry::sql_of;
-use crate::table::shared_scan::{AlongSide, share_cloudtrail_scan};
+use crate::table::shared_scan::{AlongSide, cast_to, share_cloudtrail_scan, with_dictionaries};
 
 /// The table of kept events.
 pub const EVENTS_TABLE: &str = "trace_events";
@@ -44,25 +44,6 @@ fn events_select() -> String {
     )
 }
 
-fn dictionary_schema(schema: &Schema) -> SchemaRef {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            if DICTIONARY.contains(&f.name().as_str()) {
-                Field::new(
-                    f.name(),
-                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                    true,
-                )
-            } else {
-                f.as_ref().clone()
-            }
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
-}
-
 /// Keeps the rows of `batch` made with an access key, in `schema`'s types.
 fn keep(batch: &RecordBatch, schema: &SchemaRef) -> Result<Option<RecordBatch>> {
     let arrow = |e: datafusion::arrow::error::ArrowError| -> Error {
@@ -82,23 +63,14 @@ fn keep(batch: &RecordBatch, schema: &SchemaRef) -> Result<Option<RecordBatch>> 
         return Ok(None);
     }
     let kept = filter_record_batch(batch, &mask).map_err(arrow)?;
-    let columns = kept
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| cast(c, f.data_type()))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(arrow)?;
-    Ok(Some(
-        RecordBatch::try_new(Arc::clone(schema), columns).map_err(arrow)?,
-    ))
+    Ok(Some(cast_to(&kept, schema)?))
 }
 
 /// Runs the pass over `ctx`'s `cloudtrail`. Returns whether the events were kept (registered as
 /// [`EVENTS_TABLE`]); `false` when there were more than `budget`.
 pub async fn run(ctx: &SessionContext, budget: usize) -> Result<bool> {
     let select = events_select();
-    let schema = dictionary_schema(ctx.sql(&select).await?.schema().as_arrow());
+    let schema = with_dictionaries(ctx.sql(&select).await?.schema().as_arrow(), &DICTIONARY);
     let mut kept: Vec<RecordBatch> = Vec::new();
     let mut rows = 0usize;
     let mut overflow = false;
