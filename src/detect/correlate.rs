@@ -114,10 +114,7 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
     } else {
         format!("PARTITION BY {} ", groups.join(", "))
     };
-    let (prefilter, source) = match lower_bound(spec) {
-        Some((measure, least)) => (prefilter(&groups, &interval, &measure, least), "candidates"),
-        None => (String::new(), "matched"),
-    };
+    let source = "matched";
     let ends = match spec.kind {
         CorrelationType::EventCount => {
             let condition = spec
@@ -163,7 +160,7 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
             .collect::<String>()
     );
     let stages = format!(
-        "{prefilter}{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM {source} m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n),\nbursts AS (\n  SELECT *, sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\n  FROM starts\n)",
+        "{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM {source} m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n),\nbursts AS (\n  SELECT *, sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\n  FROM starts\n)",
     );
     Ok((
         selections,
@@ -172,48 +169,6 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
             groups: groups.len(),
         },
     ))
-}
-
-/// What a window must at least hold to meet the condition, when the condition sets a floor:
-/// (the measure over a set of events, the floor). `lt`/`lte`/`neq` alone set none.
-fn lower_bound(spec: &Spec) -> Option<(String, i64)> {
-    let floor = |c: &CountCondition| {
-        c.bounds
-            .iter()
-            .filter_map(|(op, n)| match op.as_str() {
-                "gte" | "eq" => Some(*n),
-                "gt" => Some(n + 1),
-                _ => None,
-            })
-            .max()
-    };
-    match spec.kind {
-        CorrelationType::EventCount => Some(("count(*)".into(), floor(spec.condition.as_ref()?)?)),
-        CorrelationType::ValueCount => Some((
-            "count(DISTINCT counted_value)".into(),
-            floor(spec.condition.as_ref()?)?,
-        )),
-        CorrelationType::Temporal | CorrelationType::TemporalOrdered => Some((
-            "count(DISTINCT matched_rule)".into(),
-            i64::try_from(spec.rules.len()).ok()?,
-        )),
-    }
-}
-
-/// `candidates`: the matched events that can be in a window meeting the condition. A window
-/// of `interval` lies within two consecutive buckets of `interval` (from the epoch), so a window
-/// meeting a floor needs a pair of buckets whose events, together, meet it; events in no such
-/// pair cannot be in any hit, and dropping them changes no window that could be one. Most
-/// events of a broad base rule (every read call) are dropped here, before the sorts.
-fn prefilter(groups: &[String], interval: &str, measure: &str, least: i64) -> String {
-    let g = list(groups, "");
-    let same_group: String = groups
-        .iter()
-        .map(|c| format!(" AND (b.{c} IS NOT DISTINCT FROM t.{c})"))
-        .collect();
-    format!(
-        "tagged AS (\n  SELECT *, date_bin({interval}, eventtime) AS time_bucket FROM matched\n),\npairs AS (\n  SELECT *, time_bucket AS pair FROM tagged\n  UNION ALL\n  SELECT *, time_bucket - {interval} AS pair FROM tagged\n),\neligible AS (\n  SELECT {g}pair FROM pairs GROUP BY {g}pair HAVING {measure} >= {least}\n),\nbuckets AS (\n  SELECT {g}pair AS time_bucket FROM eligible\n  UNION\n  SELECT {g}pair + {interval} AS time_bucket FROM eligible\n),\ncandidates AS (\n  SELECT t.* FROM tagged t JOIN buckets b ON b.time_bucket = t.time_bucket{same_group}\n),\n"
-    )
 }
 
 /// `a, b, ` (each name with `prefix`, each followed by a comma): the head of a column list.
