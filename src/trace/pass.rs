@@ -26,12 +26,14 @@ pub const EVENTS_TABLE: &str = "trace_events";
 pub const EVENTS_BUDGET: usize = 4_000_000;
 
 /// Text columns that repeat within a log file (the log file itself above all).
-const DICTIONARY: [&str; 8] = [
+const DICTIONARY: [&str; 10] = [
     "account_id",
     "region",
     "eventsource",
     "eventname",
+    "errorcode",
     "principal",
+    "sourceipaddress",
     "useragent",
     "log_file",
     "issuer_arn",

@@ -38,7 +38,8 @@ pub struct Action {
     pub sourceipaddress: Option<String>,
     pub useragent: Option<String>,
     pub read_only: bool,
-    /// The ARNs the event names in `resources`.
+    /// The ARNs the event names in `resources`, for events that change something (a trace
+    /// counts resources written; reads are left out).
     pub resources: Vec<String>,
     pub eventid: Option<String>,
     pub log_file: Option<String>,
@@ -46,7 +47,8 @@ pub struct Action {
 
 pub(crate) const ACTION_COLUMNS: &str = "eventtime, account_id, awsregion AS region, eventsource, eventname, \
 errorcode, useridentity.accesskeyid AS access_key_id, useridentity.arn AS principal, \
-sourceipaddress, useragent, readonly, resources, eventid, log_file";
+sourceipaddress, useragent, readonly, \
+CASE WHEN readonly THEN NULL ELSE resources END AS resources, eventid, log_file";
 
 /// Where events are read from: the archive's `cloudtrail`, or the events one pass kept
 /// ([`super::pass`]), which has the action columns under their names.
