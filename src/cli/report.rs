@@ -56,8 +56,8 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub catalog: CatalogArgs,
     /// Add a detections section: trailscope's Sigma pack (unless --no-builtin-rules) and any
-    /// --rules. Off by default: on a month of a million events it doubles the report's time and
-    /// memory (docs/benchmarks.md).
+    /// --rules. Off by default: on a month of a million events it adds half to the report's time
+    /// and lists every hit (docs/benchmarks.md).
     #[arg(long)]
     pub detections: bool,
     #[command(flatten)]
