@@ -17,7 +17,7 @@ use trailscope::table::ArchiveSource;
 use crate::controls::plant_events;
 use crate::detect_cases::{Corpus, TIME, case_id, corpus, correlation_cases, indent};
 use crate::report_html::chromium;
-use crate::util::{samples, stderr, stdout, testdata, trailscope};
+use crate::util::{json_lines, samples, stderr, stdout, testdata, trailscope};
 
 pub async fn run_detect(archive: &Path, files: &[(String, String)]) -> (load::RuleSet, Vec<Hit>) {
     let set = load::load(files);
@@ -342,10 +342,7 @@ fn the_html_timeline_renders_and_filters_in_chromium() {
         "--format",
         "jsonl",
     ]);
-    let hits: Vec<Value> = stdout(&jsonl)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let hits = json_lines(&jsonl);
     let login = hits
         .iter()
         .filter(|h| h["title"] == "Console Sign-in Without MFA")
@@ -560,10 +557,7 @@ fn over_a_lake_a_rule_reading_the_raw_record_fails_alone() {
     // Over the lake the raw-field rule cannot run: named, exit 2; the other still reports.
     let out = detect(&["--lake", l]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let hits: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let hits = json_lines(&out);
     assert_eq!(hits.len(), 1, "{}", stderr(&out));
     assert_eq!(hits[0]["title"], "User Created");
     assert!(

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::controls::plant_events;
-use crate::util::{stderr, stdout, trailscope};
+use crate::util::{json_lines, stderr, stdout, trailscope};
 
 #[derive(Serialize)]
 struct Country {
@@ -149,10 +149,7 @@ fn ip_functions_answer_from_the_files_and_name_them() {
         &files,
     ));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let rows: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&out);
     assert_eq!(
         rows,
         [
@@ -234,10 +231,7 @@ fn the_impossible_travel_hunt_finds_the_move() {
         &files,
     ));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let rows: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&out);
     // Jane moved from DE to US in twenty minutes; Bob's move took two hours.
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["principal"], "arn:aws:iam::111111111111:user/jane");

@@ -34,6 +34,21 @@ fn chains(dir: &Path, accounts: u32) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join(IDENTITY_CHAINS_FILE)).unwrap()).unwrap()
 }
 
+/// `trailscope trace -a ARCHIVE --access-key KEY --format json`, read.
+fn trace_json(archive: &str, key: &str) -> Value {
+    let out = trailscope(&[
+        "trace",
+        "-a",
+        archive,
+        "--access-key",
+        key,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
 /// The long-term key of the generator's leaked-key scenario.
 fn leaked_key(truth: &Value) -> String {
     truth["events"]
@@ -216,17 +231,7 @@ fn trace_on_the_command_line() {
     let leaked = leaked_key(&truth);
 
     // The blast radius of the leaked key: its four derived credentials, what they did, where.
-    let out = trailscope(&[
-        "trace",
-        "-a",
-        a,
-        "--access-key",
-        &leaked,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let traced: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let traced = trace_json(a, &leaked);
     let depths: Vec<u64> = traced["credentials"]
         .as_array()
         .unwrap()
@@ -257,7 +262,7 @@ fn trace_on_the_command_line() {
             .all(|a| a["log_file"].as_str().unwrap().ends_with(".json.gz"))
     );
     // Credentials never appear: no session token anywhere in the trace.
-    assert!(!stdout(&out).contains("sessionToken"));
+    assert!(!traced.to_string().contains("sessionToken"));
 
     // jsonl: one event per line, the same events.
     let out = trailscope(&[
@@ -403,16 +408,7 @@ fn the_trace_page_renders_and_filters_in_chromium() {
     let truth = chains(&archive, 3);
     let a = archive.to_str().unwrap();
     let leaked = leaked_key(&truth);
-    let json = trailscope(&[
-        "trace",
-        "-a",
-        a,
-        "--access-key",
-        &leaked,
-        "--format",
-        "json",
-    ]);
-    let traced: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let traced = trace_json(a, &leaked);
     let page = dir.path().join("trace.html");
     let out = trailscope(&[
         "trace",
