@@ -114,7 +114,6 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
     } else {
         format!("PARTITION BY {} ", groups.join(", "))
     };
-    let source = "matched";
     let ends = match spec.kind {
         CorrelationType::EventCount => {
             let condition = spec
@@ -122,10 +121,9 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
                 .as_ref()
                 .ok_or("event_count needs a condition such as gte: 10")?;
             format!(
-                "counted AS (\n  SELECT *, count(*) OVER ({partition}ORDER BY eventtime RANGE BETWEEN {interval} PRECEDING AND CURRENT ROW) AS measure\n  FROM {source}\n),\nends AS (\n  SELECT DISTINCT {select_groups}eventtime AS window_end FROM counted WHERE {bound}\n)",
+                "counted AS (\n  SELECT *, count(*) OVER ({partition}ORDER BY eventtime RANGE BETWEEN {interval} PRECEDING AND CURRENT ROW) AS measure\n  FROM matched\n),\nends AS (\n  SELECT DISTINCT {select_groups}eventtime AS window_end FROM counted WHERE {bound}\n)",
                 select_groups = list(&groups, ""),
                 bound = bound_sql("measure", condition),
-                source = source,
             )
         }
         CorrelationType::ValueCount => {
@@ -134,7 +132,6 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
                 .as_ref()
                 .ok_or("value_count needs a condition")?;
             distinct_sweep(
-                source,
                 "counted_value",
                 &groups,
                 &interval,
@@ -142,15 +139,12 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
             )
         }
         CorrelationType::Temporal => distinct_sweep(
-            source,
             "matched_rule",
             &groups,
             &interval,
             &format!("measure = {}", spec.rules.len()),
         ),
-        CorrelationType::TemporalOrdered => {
-            ordered_chain(spec, source, &groups, &partition, &interval)
-        }
+        CorrelationType::TemporalOrdered => ordered_chain(spec, &groups, &partition, &interval),
     };
     let flagged_join = format!(
         "LEFT JOIN ends w ON w.window_end = m.eventtime{}",
@@ -160,7 +154,7 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
             .collect::<String>()
     );
     let stages = format!(
-        "{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM {source} m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n),\nbursts AS (\n  SELECT *, sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\n  FROM starts\n)",
+        "{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM matched m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n),\nbursts AS (\n  SELECT *, sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\n  FROM starts\n)",
     );
     Ok((
         selections,
@@ -181,13 +175,7 @@ fn list(names: &[String], prefix: &str) -> String {
 /// occurrence keeps the value in the window for `interval` after it), and a sweep over span
 /// starts (+1) and ends (-1) counts the values present. The count only rises at a span start,
 /// which is an event, so the window ends are taken there.
-fn distinct_sweep(
-    source: &str,
-    column: &str,
-    groups: &[String],
-    interval: &str,
-    bound: &str,
-) -> String {
+fn distinct_sweep(column: &str, groups: &[String], interval: &str, bound: &str) -> String {
     let by_value = format!("PARTITION BY {}{column}", list(groups, ""));
     let by_group = if groups.is_empty() {
         String::new()
@@ -196,22 +184,16 @@ fn distinct_sweep(
     };
     let g = list(groups, "");
     format!(
-        "occurrences AS (\n  SELECT {g}{column}, eventtime,\n    CASE WHEN lag(eventtime) OVER ({by_value} ORDER BY eventtime) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_span\n  FROM {source} WHERE {column} IS NOT NULL\n),\nspans AS (\n  SELECT {g}{column}, eventtime, sum(starts_span) OVER ({by_value} ORDER BY eventtime ROWS UNBOUNDED PRECEDING) AS span\n  FROM occurrences\n),\nedges AS (\n  SELECT {g}min(eventtime) AS at, 1 AS delta FROM spans GROUP BY {g}{column}, span\n  UNION ALL\n  SELECT {g}max(eventtime) + {interval} AS at, -1 AS delta FROM spans GROUP BY {g}{column}, span\n),\nswept AS (\n  SELECT {g}at, delta, sum(delta) OVER ({by_group}ORDER BY at, delta DESC ROWS UNBOUNDED PRECEDING) AS measure\n  FROM edges\n),\nends AS (\n  SELECT DISTINCT {g}at AS window_end FROM swept WHERE delta = 1 AND {bound}\n)"
+        "occurrences AS (\n  SELECT {g}{column}, eventtime,\n    CASE WHEN lag(eventtime) OVER ({by_value} ORDER BY eventtime) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_span\n  FROM matched WHERE {column} IS NOT NULL\n),\nspans AS (\n  SELECT {g}{column}, eventtime, sum(starts_span) OVER ({by_value} ORDER BY eventtime ROWS UNBOUNDED PRECEDING) AS span\n  FROM occurrences\n),\nedges AS (\n  SELECT {g}min(eventtime) AS at, 1 AS delta FROM spans GROUP BY {g}{column}, span\n  UNION ALL\n  SELECT {g}max(eventtime) + {interval} AS at, -1 AS delta FROM spans GROUP BY {g}{column}, span\n),\nswept AS (\n  SELECT {g}at, delta, sum(delta) OVER ({by_group}ORDER BY at, delta DESC ROWS UNBOUNDED PRECEDING) AS measure\n  FROM edges\n),\nends AS (\n  SELECT DISTINCT {g}at AS window_end FROM swept WHERE delta = 1 AND {bound}\n)"
     )
 }
 
 /// Window ends of `temporal_ordered`: step i keeps, on each event of the i-th rule, the latest
 /// start of a chain rule 1 .. i ending there within `interval`; an event of the last rule whose
 /// chain started within `interval` before it ends a window.
-fn ordered_chain(
-    spec: &Spec,
-    source: &str,
-    groups: &[String],
-    partition: &str,
-    interval: &str,
-) -> String {
+fn ordered_chain(spec: &Spec, groups: &[String], partition: &str, interval: &str) -> String {
     let mut steps = Vec::new();
-    let mut previous = source.to_string();
+    let mut previous = "matched".to_string();
     for (i, c) in spec.rules.iter().enumerate() {
         let rule = quote(c.rule.key());
         let chain = if i == 0 {
