@@ -16,9 +16,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use trailscope::archive::{Location, S3Options, Scope};
 use trailscope::detect::{self, load};
-use trailscope::table::ArchiveSource;
 
 fn main() {
     let archive = common::prepare(&common::data_dir());
@@ -29,13 +27,7 @@ fn main() {
         .map(|w| PathBuf::from(&w[1]))
         .collect();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let source = || {
-        let path = archive.to_str().unwrap().to_string();
-        async move {
-            let location = Location::open(&path, &S3Options::default()).await.unwrap();
-            ArchiveSource::new(location, Scope::default(), false)
-        }
-    };
+    let source = || common::archive_source(&archive);
     let floor_first = common::flag("--floor-first");
     let floor = || common::floor_scan(&runtime, &runtime.block_on(source()));
     let early = floor_first.then(&floor);

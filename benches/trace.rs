@@ -12,20 +12,12 @@ mod common;
 
 use std::time::Instant;
 
-use trailscope::archive::{Location, S3Options, Scope};
-use trailscope::table::ArchiveSource;
 use trailscope::trace::{Start, trace};
 
 fn main() {
     let archive = common::prepare(&common::data_dir());
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let source = || {
-        let path = archive.to_str().unwrap().to_string();
-        async move {
-            let location = Location::open(&path, &S3Options::default()).await.unwrap();
-            ArchiveSource::new(location, Scope::default(), false)
-        }
-    };
+    let source = || common::archive_source(&archive);
     let key = common::option("--key").unwrap_or_else(|| {
         runtime.block_on(async {
             let ctx = trailscope::table::session(source().await).unwrap();

@@ -114,6 +114,13 @@ fn with_files<'a>(args: &[&'a str], files: &'a [String]) -> Vec<&'a str> {
     all
 }
 
+/// `trailscope trace ... --format json`, read.
+fn trace_json(args: &[&str]) -> Value {
+    let out = trailscope(args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
 /// One principal from Germany, then from the US twenty minutes later; another from an AWS address.
 fn archive(dir: &Path) {
     let who = |arn: &str| {
@@ -252,11 +259,12 @@ fn a_trace_says_where_its_addresses_are() {
     let arch = dir.path().join("archive");
     archive(&arch);
     let key = format!("AKIA{:0>16}", "JANE");
-    let out = trailscope(&with_files(
+    let archive_path = arch.to_str().unwrap();
+    let traced = trace_json(&with_files(
         &[
             "trace",
             "-a",
-            arch.to_str().unwrap(),
+            archive_path,
             "--access-key",
             &key,
             "--format",
@@ -264,8 +272,6 @@ fn a_trace_says_where_its_addresses_are() {
         ],
         &files,
     ));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let traced: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let details = &traced["source_ip_details"];
     assert_eq!(details["185.220.101.47"]["country"], "DE");
     assert_eq!(details["185.220.101.47"]["known_bad"], true);
@@ -278,15 +284,14 @@ fn a_trace_says_where_its_addresses_are() {
         .collect();
     assert_eq!(roles, ["geoip", "asn", "ip-ranges", "ip-list:tor-exits"]);
     // Without files the trace carries neither.
-    let out = trailscope(&[
+    let traced = trace_json(&[
         "trace",
         "-a",
-        arch.to_str().unwrap(),
+        archive_path,
         "--access-key",
         &key,
         "--format",
         "json",
     ]);
-    let traced: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(traced.get("source_ip_details").is_none() && traced.get("enrichment").is_none());
 }

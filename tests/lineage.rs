@@ -34,6 +34,14 @@ fn chains(dir: &Path, accounts: u32) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join(IDENTITY_CHAINS_FILE)).unwrap()).unwrap()
 }
 
+/// A query's result as the table `query` prints.
+async fn pretty(ctx: &datafusion::prelude::SessionContext, sql: &str) -> String {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string()
+}
+
 /// `trailscope trace -a ARCHIVE --access-key KEY --format json`, read.
 fn trace_json(archive: &str, key: &str) -> Value {
     let out = trailscope(&[
@@ -127,34 +135,20 @@ async fn every_scripted_event_is_traced_to_its_true_origin() {
     assert_eq!(accounts.len(), 3, "{accounts:?}");
 
     // The tables answer SQL, filters and all: one Identity Center session, used three times.
-    let batches = ctx
-        .sql("SELECT session_name, events FROM sessions WHERE issued_via = 'IdentityCenter'")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let rows = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-        .unwrap()
-        .to_string();
+    let rows = pretty(
+        &ctx,
+        "SELECT session_name, events FROM sessions WHERE issued_via = 'IdentityCenter'",
+    )
+    .await;
     assert!(rows.contains("| bob@example.com | 3      |"), "{rows}");
 
     // As SQL: every event of the leaked key's chain joins to the same origin key.
     let leaked = deepest.access_key.clone().unwrap();
-    let batches = ctx
-        .sql(&format!(
+    let rows = pretty(&ctx, &format!(
             "SELECT count(*) AS events, count(DISTINCT o.chain_depth) AS depths, max(cardinality(o.chain)) AS longest \
              FROM cloudtrail c JOIN credential_origins o ON o.access_key_id = c.useridentity.accesskeyid \
              WHERE o.origin_access_key = '{leaked}'"
-        ))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let rows = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-        .unwrap()
-        .to_string();
+        )).await;
     let chain_events = expected
         .values()
         .filter(|o| o["access_key"] == leaked.as_str())

@@ -26,6 +26,17 @@ pub fn option(name: &str) -> Option<String> {
         .cloned()
 }
 
+/// The archive at `path`, whole, as the benchmarks read it.
+pub async fn archive_source(path: &Path) -> trailscope::table::ArchiveSource {
+    let location = trailscope::archive::Location::open(
+        path.to_str().unwrap(),
+        &trailscope::archive::S3Options::default(),
+    )
+    .await
+    .unwrap();
+    trailscope::table::ArchiveSource::new(location, trailscope::archive::Scope::default(), false)
+}
+
 /// The process's peak resident memory so far (VmHWM), in MiB.
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")

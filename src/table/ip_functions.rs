@@ -2,6 +2,7 @@
 //! `ip_as_org(ip)`, `ip_aws_service(ip)`, `ip_in(ip, 'list')` and `known_bad(ip)`. Each answers
 //! from the session's [`Enrichment`]; without its file, NULL (and the enrichment notes why).
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -45,6 +46,21 @@ pub fn udfs(enrichment: &Arc<Enrichment>) -> Vec<ScalarUDF> {
                 enrichment: Arc::clone(enrichment),
                 signature: Signature::user_defined(Volatility::Immutable),
             })
+        })
+        .collect()
+}
+
+/// `look` applied to each row's address (NULL stays NULL), each distinct address looked up once.
+fn per_address<'a, T: Clone>(
+    rows: usize,
+    cell: &dyn Fn(usize) -> Option<&'a str>,
+    look: &dyn Fn(&str) -> Option<T>,
+) -> Vec<Option<T>> {
+    let mut seen: HashMap<&'a str, Option<T>> = HashMap::new();
+    (0..rows)
+        .map(|r| {
+            let ip = cell(r)?;
+            seen.entry(ip).or_insert_with(|| look(ip)).clone()
         })
         .collect()
 }
@@ -119,32 +135,16 @@ impl ScalarUDFImpl for IpFunction {
         let ips = ips.as_string::<i32>();
         let cell = |row: usize| (!ips.is_null(row)).then(|| ips.value(row));
         let e = &self.enrichment;
+        // A batch repeats few addresses: each is looked up once per batch.
+        let each = |look: &dyn Fn(&str) -> Option<String>| per_address(rows, &cell, look);
         let array: ArrayRef = match self.kind {
-            Kind::Country => Arc::new(
-                (0..rows)
-                    .map(|r| cell(r).and_then(|ip| e.country(ip)))
-                    .collect::<StringArray>(),
-            ),
-            Kind::AsOrg => Arc::new(
-                (0..rows)
-                    .map(|r| cell(r).and_then(|ip| e.as_org(ip)))
-                    .collect::<StringArray>(),
-            ),
-            Kind::AwsService => Arc::new(
-                (0..rows)
-                    .map(|r| cell(r).and_then(|ip| e.aws_service(ip)))
-                    .collect::<StringArray>(),
-            ),
-            Kind::Asn => Arc::new(
-                (0..rows)
-                    .map(|r| cell(r).and_then(|ip| e.asn(ip)))
-                    .collect::<UInt32Array>(),
-            ),
-            Kind::KnownBad => Arc::new(
-                (0..rows)
-                    .map(|r| cell(r).and_then(|ip| e.known_bad(ip)))
-                    .collect::<BooleanArray>(),
-            ),
+            Kind::Country => Arc::new(StringArray::from(each(&|ip| e.country(ip)))),
+            Kind::AsOrg => Arc::new(StringArray::from(each(&|ip| e.as_org(ip)))),
+            Kind::AwsService => Arc::new(StringArray::from(each(&|ip| e.aws_service(ip)))),
+            Kind::Asn => Arc::new(UInt32Array::from(per_address(rows, &cell, &|ip| e.asn(ip)))),
+            Kind::KnownBad => Arc::new(BooleanArray::from(per_address(rows, &cell, &|ip| {
+                e.known_bad(ip)
+            }))),
             Kind::InList => {
                 let lists = texts(1)?;
                 let lists = lists.as_string::<i32>();
