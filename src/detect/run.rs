@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use serde::Serialize;
@@ -16,9 +14,7 @@ use super::EVENT_COLUMN_NAMES;
 use super::load::Compiled;
 use super::matches::{self, Matcher, Source};
 use super::rule::Level;
-use crate::decode::schema::EVENT_JSON;
 use crate::error::{Error, Result};
-use crate::table::dialect_columns::no_record_json_in_lake;
 use crate::table::{self, TableSource, statements};
 
 /// One event of a hit.
@@ -141,16 +137,10 @@ pub async fn prepare(
     let mut errors = Vec::new();
     for rule in rules {
         match ctx.sql(&rule.sql).await {
-            Ok(frame)
-                if !source.keeps_record_text()
-                    && reads_column(frame.logical_plan(), EVENT_JSON) =>
-            {
-                errors.push((
-                    name(rule),
-                    Error::from(no_record_json_in_lake()).to_string(),
-                ))
-            }
-            Ok(_) => ready.push(rule.clone()),
+            Ok(frame) => match source.unreadable_by(frame.logical_plan()) {
+                Some(why) => errors.push((name(rule), why.to_string())),
+                None => ready.push(rule.clone()),
+            },
             Err(e) => errors.push((name(rule), Error::from(e).to_string())),
         }
     }
@@ -164,23 +154,6 @@ pub async fn prepare(
         schema,
         errors,
     })
-}
-
-/// Whether `plan` (subqueries included) reads a column called `column`.
-fn reads_column(plan: &LogicalPlan, column: &str) -> bool {
-    let mut found = false;
-    let _ = plan.apply_with_subqueries(|node| {
-        node.apply_expressions(|e| {
-            found |= e.column_refs().iter().any(|c| c.name == column);
-            Ok(TreeNodeRecursion::Continue)
-        })?;
-        Ok(if found {
-            TreeNodeRecursion::Stop
-        } else {
-            TreeNodeRecursion::Continue
-        })
-    });
-    found
 }
 
 fn name(rule: &Compiled) -> String {

@@ -39,7 +39,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use crate::archive::{ArchiveSource, ErrorLog, ScanStats};
 use crate::enrich::Enrichment;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lake::LakeSnapshot;
 
 /// What a session's tables read: the archive, and the lake of it (`--lake`) that `cloudtrail`
@@ -78,6 +78,32 @@ impl TableSource {
     /// since a lake keeps the decoded columns.
     pub fn keeps_record_text(&self) -> bool {
         self.lake.is_none()
+    }
+
+    /// The error a plan would meet only when it runs, found while it is still a plan: reading
+    /// the record's text (`eventjson`) where this source does not keep it. Lets a caller with
+    /// many queries drop the one that cannot run before they share a scan.
+    pub fn unreadable_by(&self, plan: &datafusion::logical_expr::LogicalPlan) -> Option<Error> {
+        use datafusion::common::tree_node::TreeNodeRecursion;
+        if self.keeps_record_text() {
+            return None;
+        }
+        let mut found = false;
+        let _ = plan.apply_with_subqueries(|node| {
+            node.apply_expressions(|e| {
+                found |= e
+                    .column_refs()
+                    .iter()
+                    .any(|c| c.name == crate::decode::schema::EVENT_JSON);
+                Ok(TreeNodeRecursion::Continue)
+            })?;
+            Ok(if found {
+                TreeNodeRecursion::Stop
+            } else {
+                TreeNodeRecursion::Continue
+            })
+        });
+        found.then(|| dialect_columns::no_record_json_in_lake().into())
     }
 }
 
