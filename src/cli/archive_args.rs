@@ -98,16 +98,24 @@ pub struct EnrichArgs {
         value_delimiter = ','
     )]
     pub ip_lists: Vec<std::path::PathBuf>,
+    /// A YAML file naming these files (keys geoip, asn, ip_ranges, ip_lists; relative paths
+    /// from its folder), so a team pins them once. The options above win over its entries.
+    #[arg(long, value_name = "FILE", env = "TRAILSCOPE_ENRICH_CONFIG")]
+    pub enrich_config: Option<std::path::PathBuf>,
 }
 
 impl EnrichArgs {
     /// The files, loaded (once per command).
     pub fn load(&self) -> Result<Arc<Enrichment>> {
-        let options = EnrichOptions {
+        let given = EnrichOptions {
             geoip: self.geoip.clone(),
             asn: self.asn.clone(),
             ip_ranges: self.ip_ranges.clone(),
             ip_lists: self.ip_lists.clone(),
+        };
+        let options = match &self.enrich_config {
+            Some(path) => given.over(EnrichOptions::from_config(path, "--enrich-config")?),
+            None => given,
         };
         Ok(Arc::new(Enrichment::load(&options)?))
     }

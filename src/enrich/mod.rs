@@ -8,10 +8,13 @@
 //! - `--ip-list FILE` (repeatable): one address or CIDR network per line, `#` comments; the list
 //!   is named by the file's stem (`tor-exits.txt` is `tor-exits`).
 //!
+//! - `--enrich-config FILE`: the same, pinned in a YAML file ([`config`]).
+//!
 //! Every file is recorded with its SHA-256 and build date ([`DataFile`]), and outputs that used
 //! enrichment name them, so a result can be reproduced. A function whose file was not given
 //! answers NULL and says why once ([`Enrichment::notes`]).
 
+mod config;
 mod networks;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,7 +24,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use maxminddb::{Reader, geoip2};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -43,7 +46,7 @@ impl EnrichOptions {
 }
 
 /// One data file, as outputs cite it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataFile {
     /// `geoip`, `asn`, `ip-ranges` or `ip-list:<name>`.
     pub role: String,
@@ -183,6 +186,11 @@ impl Enrichment {
     /// The files loaded, as outputs cite them.
     pub fn files(&self) -> &[DataFile] {
         &self.files
+    }
+
+    /// Whether an address can be placed: a country or an ASN database was given.
+    pub fn locates(&self) -> bool {
+        self.geo.is_some() || self.asn.is_some()
     }
 
     /// Whether any enrichment function has been asked anything.
