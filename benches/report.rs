@@ -146,7 +146,7 @@ fn phases<F, Fut>(
             &values,
             &[trailscope::integrity::gaps::STOP_EVENTS],
             vec![trailscope::table::shared_scan::AlongSide {
-                select: trailscope::report::activity::rows_sql().unwrap(),
+                select: &trailscope::report::activity::rows_sql(false).unwrap(),
                 sink: &mut count,
             }],
         )
@@ -154,7 +154,7 @@ fn phases<F, Fut>(
         .unwrap();
         time("the one scan (shared rows + activity)", started);
         let started = Instant::now();
-        trailscope::report::activity::summarize(rollup, period)
+        trailscope::report::activity::summarize(rollup, period, false)
             .await
             .unwrap();
         time("activity tables from the rollup", started);

@@ -295,3 +295,134 @@ fn a_trace_says_where_its_addresses_are() {
     ]);
     assert!(traced.get("source_ip_details").is_none() && traced.get("enrichment").is_none());
 }
+
+/// `trailscope report --format FORMAT` over `archive` for October 2026, with `extra` options.
+fn report(archive: &str, format: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "report", "-q", "-a", archive, "--period", "2026-10", "--format", format,
+    ];
+    args.extend_from_slice(extra);
+    let out = trailscope(&args);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn a_report_says_where_principals_and_console_logins_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    data_files(dir.path());
+    // The files pinned in a config file, by paths relative to it.
+    let config = dir.path().join("enrichment.yml");
+    std::fs::write(
+        &config,
+        "geoip: GeoLite2-Country.mmdb\nasn: GeoLite2-ASN.mmdb\nip_lists: [tor-exits.txt]\n",
+    )
+    .unwrap();
+    let arch = dir.path().join("archive");
+    let jane = json!({"type": "IAMUser", "arn": "arn:aws:iam::111111111111:user/jane", "accountId": "111111111111", "userName": "jane"});
+    let bob = json!({"type": "IAMUser", "arn": "arn:aws:iam::111111111111:user/bob", "accountId": "111111111111", "userName": "bob"});
+    let login = |time: &str, ip: &str, who: &Value, result: &str| {
+        json!({"eventTime": time, "eventName": "ConsoleLogin", "eventSource": "signin.amazonaws.com",
+               "sourceIPAddress": ip, "userIdentity": who,
+               "responseElements": {"ConsoleLogin": result}, "additionalEventData": {"MFAUsed": "Yes"}})
+    };
+    let call = |time: &str, ip: &str, who: &Value| {
+        json!({"eventTime": time, "eventName": "GetObject", "eventSource": "s3.amazonaws.com",
+               "sourceIPAddress": ip, "userIdentity": who})
+    };
+    plant_events(
+        &arch,
+        &[
+            login("2026-10-01T09:00:00Z", "185.220.101.47", &jane, "Success"),
+            call("2026-10-01T09:05:00Z", "185.220.101.47", &jane),
+            call("2026-10-01T09:06:00Z", "198.51.100.9", &jane),
+            login("2026-10-02T09:00:00Z", "198.51.100.9", &bob, "Failure"),
+            call("2026-10-02T09:10:00Z", "s3.amazonaws.com", &bob),
+        ],
+    );
+    let a = arch.to_str().unwrap();
+    let cfg = config.to_str().unwrap();
+    let placed: Value =
+        serde_json::from_str(&report(a, "json", &["--enrich-config", cfg])).unwrap();
+    let activity = &placed["activity"];
+    let principal = |arn: &str| {
+        activity["top_principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["principal"] == arn)
+            .unwrap()["places"]
+            .clone()
+    };
+    assert_eq!(
+        principal("arn:aws:iam::111111111111:user/jane"),
+        json!([
+            {"country": "DE", "asn": 208294, "as_org": "Example Relays", "events": 2},
+            {"country": "US", "asn": 64500, "as_org": "Example Home ISP", "events": 1},
+        ])
+    );
+    // A service calling for bob has no address: an unknown place, counted, not dropped.
+    assert_eq!(
+        principal("arn:aws:iam::111111111111:user/bob"),
+        json!([
+            {"country": "US", "asn": 64500, "as_org": "Example Home ISP", "events": 1},
+            {"country": null, "asn": null, "as_org": null, "events": 1},
+        ])
+    );
+    assert_eq!(
+        activity["console_login_places"],
+        json!([
+            {"account_id": "111122223333", "country": "DE", "asn": 208294, "as_org": "Example Relays",
+             "succeeded": 1, "failed": 0, "principals": 1},
+            {"account_id": "111122223333", "country": "US", "asn": 64500, "as_org": "Example Home ISP",
+             "succeeded": 0, "failed": 1, "principals": 1},
+        ])
+    );
+    let roles: Vec<&str> = placed["manifest"]["enrichment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["geoip", "asn", "ip-list:tor-exits"]);
+    // By file name: directories differ between machines, the SHA-256 says which file.
+    assert_eq!(
+        placed["manifest"]["enrichment"][0]["path"],
+        "GeoLite2-Country.mmdb"
+    );
+
+    // The readable formats say it too.
+    let md = report(a, "md", &["--enrich-config", cfg]);
+    assert!(
+        md.contains("DE, AS208294 Example Relays / US, AS64500 Example Home ISP"),
+        "{md}"
+    );
+    assert!(md.contains("- enrichment geoip"), "{md}");
+    let html = report(a, "html", &["--enrich-config", cfg]);
+    assert!(html.contains("Console sign-ins by place"));
+
+    // Without enrichment the report is as before: no places anywhere.
+    let plain: Value = serde_json::from_str(&report(a, "json", &[])).unwrap();
+    assert!(plain["activity"].get("console_login_places").is_none());
+    assert!(
+        plain["activity"]["top_principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.get("places").is_none())
+    );
+    assert!(plain["manifest"].get("enrichment").is_none());
+    assert_eq!(
+        plain["activity"]["top_principals"],
+        placed["activity"]["top_principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                p.as_object_mut().unwrap().remove("places");
+                p
+            })
+            .collect::<Value>()
+    );
+}

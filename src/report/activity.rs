@@ -37,6 +37,10 @@ pub struct ActivitySection {
     pub top_principals: Vec<PrincipalCount>,
     pub errors_by_code: Vec<ErrorCount>,
     pub console_logins: Vec<ConsoleLogins>,
+    /// Console sign-ins by account and place (country and network), when the report was given
+    /// `--geoip` or `--asn`: a sign-in from an unexpected country stands out here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_login_places: Option<Vec<ConsoleLoginPlace>>,
     pub root_usage: Vec<RootUsage>,
 }
 
@@ -65,6 +69,62 @@ pub struct PrincipalCount {
     pub events: u64,
     pub errors: u64,
     pub accounts: u64,
+    /// Where the principal called from, busiest first (at most [`PLACES_PER_PRINCIPAL`]), when
+    /// the report was given `--geoip` or `--asn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub places: Option<Vec<PlaceCount>>,
+}
+
+/// Places listed per principal.
+pub const PLACES_PER_PRINCIPAL: usize = 3;
+
+/// Events from one place: a country and a network (autonomous system), either unknown (NULL)
+/// when the data files do not locate the address (AWS services call from a name, not an address).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaceCount {
+    pub country: Option<String>,
+    pub asn: Option<u32>,
+    pub as_org: Option<String>,
+    pub events: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleLoginPlace {
+    pub account_id: String,
+    pub country: Option<String>,
+    pub asn: Option<u32>,
+    pub as_org: Option<String>,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub principals: u64,
+}
+
+impl PlaceCount {
+    /// `DE, AS3320 Deutsche Telekom AG`, `AS16509`, `unknown`.
+    pub fn describe(&self) -> String {
+        describe_place(self.country.as_deref(), self.asn, self.as_org.as_deref())
+    }
+}
+
+impl ConsoleLoginPlace {
+    pub fn describe(&self) -> String {
+        describe_place(self.country.as_deref(), self.asn, self.as_org.as_deref())
+    }
+}
+
+fn describe_place(country: Option<&str>, asn: Option<u32>, as_org: Option<&str>) -> String {
+    let network = match (asn, as_org) {
+        (Some(n), Some(org)) => Some(format!("AS{n} {org}")),
+        (Some(n), None) => Some(format!("AS{n}")),
+        (None, Some(org)) => Some(org.to_string()),
+        (None, None) => None,
+    };
+    match (country, network) {
+        (Some(c), Some(n)) => format!("{c}, {n}"),
+        (Some(c), None) => c.to_string(),
+        (None, Some(n)) => n,
+        (None, None) => "unknown".to_string(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,9 +152,25 @@ pub struct RootUsage {
     pub errors: u64,
 }
 
-/// `queries/report/activity_rows.sql`: the columns the shared scan computes for every event.
-pub fn rows_sql() -> Result<&'static str> {
-    query("activity_rows")
+/// Where an event came from, added to `activity_rows.sql`'s columns when the report locates
+/// addresses (`--geoip`, `--asn`).
+const PLACE_COLUMNS: &str = "ip_country(sourceipaddress) AS country, \
+     ip_asn(sourceipaddress) AS asn, ip_as_org(sourceipaddress) AS as_org";
+
+/// `queries/report/activity_rows.sql`: the columns the shared scan computes for every event, and
+/// with `places` where each event came from.
+pub fn rows_sql(places: bool) -> Result<String> {
+    let sql = query("activity_rows")?;
+    if !places {
+        return Ok(sql.to_string());
+    }
+    // The file ends with its one FROM: the place columns join its SELECT list.
+    match sql.trim_end().rsplit_once("\nFROM cloudtrail") {
+        Some((list, "")) => Ok(format!("{list},\n  {PLACE_COLUMNS}\nFROM cloudtrail")),
+        _ => Err(Error::Runtime(
+            "queries/report/activity_rows.sql must end with FROM cloudtrail".into(),
+        )),
+    }
 }
 
 /// Counts events by every column of `activity_rows.sql`, batch by batch as the scan delivers
@@ -152,8 +228,9 @@ fn arrow_ok<T>(result: std::result::Result<T, arrow::error::ArrowError>) -> Resu
     result.map_err(|e| Error::Runtime(format!("the activity rollup: {e}")))
 }
 
-/// Every table of the activity overview, from the rollup.
-pub async fn summarize(rollup: Rollup, period: &Period) -> Result<ActivitySection> {
+/// Every table of the activity overview, from the rollup (with `places`, the rollup has the
+/// place columns of [`rows_sql`]).
+pub async fn summarize(rollup: Rollup, period: &Period, places: bool) -> Result<ActivitySection> {
     let scratch = SessionContext::new();
     match rollup.finish()? {
         Some(batch) => {
@@ -167,7 +244,7 @@ pub async fn summarize(rollup: Rollup, period: &Period) -> Result<ActivitySectio
             scratch
                 .sql(&format!(
                     "CREATE VIEW activity AS SELECT * FROM ({}) LIMIT 0",
-                    empty_rollup()
+                    empty_rollup(places)
                 ))
                 .await?;
         }
@@ -178,6 +255,23 @@ pub async fn summarize(rollup: Rollup, period: &Period) -> Result<ActivitySectio
         .into_iter()
         .filter(|d| !busy.contains(d.as_str()))
         .collect();
+    let mut top_principals: Vec<PrincipalCount> = rows(&scratch, "top_principals").await?;
+    let console_login_places = match places {
+        true => {
+            let found: Vec<PrincipalPlace> = rows(&scratch, "principal_places").await?;
+            for p in &mut top_principals {
+                let mut of_p: Vec<PlaceCount> = found
+                    .iter()
+                    .filter(|f| f.principal == p.principal)
+                    .map(|f| f.place.clone())
+                    .collect();
+                of_p.truncate(PLACES_PER_PRINCIPAL);
+                p.places = Some(of_p);
+            }
+            Some(rows(&scratch, "console_login_places").await?)
+        }
+        false => None,
+    };
     Ok(ActivitySection {
         totals: rows::<Totals>(&scratch, "totals")
             .await?
@@ -185,20 +279,38 @@ pub async fn summarize(rollup: Rollup, period: &Period) -> Result<ActivitySectio
             .next()
             .unwrap_or_default(),
         quiet_days,
-        top_principals: rows(&scratch, "top_principals").await?,
+        top_principals,
         errors_by_code: rows(&scratch, "errors_by_code").await?,
         console_logins: rows(&scratch, "console_logins").await?,
+        console_login_places,
         root_usage: rows(&scratch, "root_usage").await?,
         per_day,
     })
 }
 
+/// `queries/report/principal_places.sql`'s rows.
+#[derive(Deserialize)]
+struct PrincipalPlace {
+    principal: String,
+    #[serde(flatten)]
+    place: PlaceCount,
+}
+
 /// A literal rollup row, to give an empty `activity` its columns.
-fn empty_rollup() -> &'static str {
-    "SELECT '' AS day, '' AS account_id, '' AS region, '' AS principal, '' AS principal_type, \
-     '' AS eventsource, '' AS eventname, CAST(NULL AS VARCHAR) AS errorcode, false AS root_usage, \
-     CAST(NULL AS VARCHAR) AS login_mfa, CAST(NULL AS VARCHAR) AS login_result, \
-     CAST(0 AS BIGINT) AS events"
+fn empty_rollup(places: bool) -> String {
+    let place = match places {
+        true => {
+            "CAST(NULL AS VARCHAR) AS country, CAST(NULL AS INT UNSIGNED) AS asn, \
+                 CAST(NULL AS VARCHAR) AS as_org, "
+        }
+        false => "",
+    };
+    format!(
+        "SELECT '' AS day, '' AS account_id, '' AS region, '' AS principal, '' AS principal_type, \
+         '' AS eventsource, '' AS eventname, CAST(NULL AS VARCHAR) AS errorcode, false AS root_usage, \
+         CAST(NULL AS VARCHAR) AS login_mfa, CAST(NULL AS VARCHAR) AS login_result, {place}\
+         CAST(0 AS BIGINT) AS events"
+    )
 }
 
 /// Every day of the period, as `YYYY-MM-DD`.

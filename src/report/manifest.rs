@@ -27,6 +27,10 @@ pub struct Manifest {
     /// SHA-256 over every control's id, SQL and metadata, in id order.
     pub controls_sha256: String,
     pub controls: usize,
+    /// The enrichment data files given (`--geoip`, `--asn`, ...), so the report's places can be
+    /// reproduced; absent without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enrichment: Vec<crate::enrich::DataFile>,
     /// SHA-256 of this report's JSON with this field set to null (docs/report-json.md).
     pub report_sha256: Option<String>,
 }
@@ -47,6 +51,21 @@ pub struct SnapshotInput {
     pub sha256: String,
     pub account_id: String,
     pub captured_at: Option<String>,
+}
+
+/// The enrichment files given, by file name: directories differ between machines, and the
+/// SHA-256 says which file it was.
+pub fn enrichment_files(enrichment: &crate::enrich::Enrichment) -> Vec<crate::enrich::DataFile> {
+    enrichment
+        .files()
+        .iter()
+        .map(|f| crate::enrich::DataFile {
+            path: std::path::Path::new(&f.path)
+                .file_name()
+                .map_or_else(|| f.path.clone(), |n| n.to_string_lossy().to_string()),
+            ..f.clone()
+        })
+        .collect()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -88,6 +107,7 @@ pub async fn collect(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Ma
             .collect(),
         controls_sha256: hex::encode(hasher.finalize()),
         controls: controls.len(),
+        enrichment: Vec::new(),
         report_sha256: None,
     })
 }

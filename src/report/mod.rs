@@ -242,8 +242,11 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         Some(collector) => collector.add(batch),
         None => Ok(()),
     };
+    // Given --geoip or --asn, the rollup also counts where each event came from.
+    let places = source.enrichment.locates();
+    let activity_rows = activity::rows_sql(places)?;
     let mut along = vec![table::shared_scan::AlongSide {
-        select: activity::rows_sql()?,
+        select: &activity_rows,
         sink: &mut count,
     }];
     if let Some(pass) = &pass {
@@ -257,7 +260,7 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         along,
     )
     .await?;
-    let activity = activity::summarize(rollup, &inputs.period).await?;
+    let activity = activity::summarize(rollup, &inputs.period, places).await?;
     let outcome = controls::run_controls(&ctx, &inputs.controls, &inputs.values).await?;
     let controls = control_results(&inputs.controls, &outcome.findings);
     let detections = match (&inputs.rules, pass, matched) {
@@ -299,7 +302,8 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         .collect();
     let frameworks = frameworks::summarize(&inputs.frameworks, &controls);
     let summary = summary(&controls, &integrity, &read_errors, &activity);
-    let manifest = manifest::collect(source, inputs).await?;
+    let mut manifest = manifest::collect(source, inputs).await?;
+    manifest.enrichment = manifest::enrichment_files(&source.enrichment);
     let changes = inputs
         .baseline
         .as_ref()

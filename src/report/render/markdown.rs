@@ -133,6 +133,17 @@ pub fn render(report: &ComplianceReport) -> String {
             snap.sha256
         );
     }
+    for f in &m.enrichment {
+        let _ = writeln!(
+            md,
+            "- enrichment {} `{}` ({}, built {}): SHA-256 `{}`",
+            f.role,
+            f.path,
+            f.about,
+            f.built.as_deref().unwrap_or("unknown"),
+            f.sha256
+        );
+    }
     md
 }
 
@@ -398,15 +409,25 @@ fn activity(md: &mut String, report: &ComplianceReport) {
         "## Activity\n\n{} events, {} failed, {} accounts, {} regions, {} principals.\n",
         a.totals.events, a.totals.errors, a.totals.accounts, a.totals.regions, a.totals.principals
     );
+    let placed = a.top_principals.iter().any(|p| p.places.is_some());
     let rows = a.top_principals.iter().map(|p| {
-        vec![
+        let mut row = vec![
             p.principal.clone(),
             p.principal_type.clone(),
             p.events.to_string(),
             p.errors.to_string(),
-        ]
+        ];
+        if let Some(places) = &p.places {
+            let named: Vec<String> = places.iter().map(|pl| pl.describe()).collect();
+            row.push(named.join(" / "));
+        }
+        row
     });
-    table(md, &["principal", "type", "events", "failed"], rows);
+    let headers: &[&str] = match placed {
+        true => &["principal", "type", "events", "failed", "from"],
+        false => &["principal", "type", "events", "failed"],
+    };
+    table(md, headers, rows);
     let rows = a.console_logins.iter().map(|l| {
         vec![
             l.account_id.clone(),
@@ -422,6 +443,25 @@ fn activity(md: &mut String, report: &ComplianceReport) {
         "failed",
     ];
     table(md, &headers, rows);
+    if let Some(places) = &a.console_login_places {
+        let rows = places.iter().map(|p| {
+            vec![
+                p.account_id.clone(),
+                p.describe(),
+                p.succeeded.to_string(),
+                p.failed.to_string(),
+                p.principals.to_string(),
+            ]
+        });
+        let headers = [
+            "console logins: account",
+            "place",
+            "succeeded",
+            "failed",
+            "principals",
+        ];
+        table(md, &headers, rows);
+    }
     if !a.root_usage.is_empty() {
         let rows = a.root_usage.iter().map(|r| {
             vec![

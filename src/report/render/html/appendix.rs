@@ -35,6 +35,9 @@ pub(super) fn activity_section(report: &ComplianceReport) -> String {
             esc(title)
         );
     }
+    if let Some(places) = console_login_places(a) {
+        out.push_str(&places);
+    }
     let _ = writeln!(out, "<h3>Root user activity ({})</h3>", a.root_usage.len());
     if a.root_usage.is_empty() {
         out.push_str("<p class=\"muted\">No root user activity in the period.</p>\n");
@@ -140,6 +143,21 @@ pub(super) fn manifest_section(report: &ComplianceReport) -> String {
                     "captured {}; SHA-256 {}",
                     or_dash(s.captured_at.as_deref()),
                     code(&s.sha256)
+                ),
+            ],
+        ));
+    }
+    for f in &m.enrichment {
+        rows.push((
+            "",
+            vec![
+                format!("Enrichment {}", code(&f.role)),
+                code(&f.path),
+                format!(
+                    "{}; built {}; SHA-256 {}",
+                    esc(&f.about),
+                    or_dash(f.built.as_deref()),
+                    code(&f.sha256)
                 ),
             ],
         ));
@@ -251,6 +269,39 @@ fn activity_charts(a: &ActivitySection) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Console sign-ins by place, when the report was given `--geoip` or `--asn`.
+fn console_login_places(a: &ActivitySection) -> Option<String> {
+    let places = a.console_login_places.as_ref()?;
+    if places.is_empty() {
+        return Some(
+            "<h3>Console sign-ins by place</h3>\n<p class=\"muted\">None in the period.</p>\n"
+                .to_string(),
+        );
+    }
+    let rows: Vec<(&str, Vec<String>)> = places
+        .iter()
+        .map(|p| {
+            (
+                if p.failed > 0 { "crit" } else { "" },
+                vec![
+                    esc(&p.account_id),
+                    esc(&p.describe()),
+                    count(p.succeeded),
+                    count(p.failed),
+                    count(p.principals),
+                ],
+            )
+        })
+        .collect();
+    Some(format!(
+        "<h3>Console sign-ins by place</h3>\n{}",
+        table(
+            &["Account", "Place", "Succeeded", "Failed", "Principals"],
+            &rows
+        )
+    ))
+}
+
 /// `10-01` for `2026-10-01`: the year is in the header.
 fn short_day(day: &str) -> String {
     day.get(5..).unwrap_or(day).to_string()
@@ -331,10 +382,14 @@ fn top_principals(a: &ActivitySection) -> String {
         .top_principals
         .iter()
         .map(|p| {
+            let places = p.places.as_ref().map_or_else(String::new, |places| {
+                let named: Vec<String> = places.iter().map(|pl| pl.describe()).collect();
+                format!("; from {}", named.join(" / "))
+            });
             (
                 p.principal.clone(),
                 format!(
-                    "{} ({} errors, {})",
+                    "{} ({} errors, {}{places})",
                     count(p.events),
                     count(p.errors),
                     p.principal_type
@@ -438,6 +493,7 @@ mod tests {
             quiet_days: vec!["2026-10-01".into(), "2026-10-02".into()],
             top_principals: Vec::new(),
             errors_by_code: Vec::new(),
+            console_login_places: None,
             console_logins: Vec::new(),
             root_usage: Vec::new(),
         }
