@@ -234,6 +234,28 @@ fn the_report_says_what_the_archive_holds_and_is_the_same_bytes_twice() {
         view, golden,
         "the report differs from tests/fixtures/report-golden.json"
     );
+    // Beyond the verdicts: every byte (every input's hash, every table, every evidence text)
+    // is pinned by the SHA-256 of the whole JSON, so a change in how the report reads its inputs
+    // (sharing one reading between the scan, verify and the manifest) cannot change a byte.
+    let whole = {
+        use sha2::Digest;
+        // The archive's temporary path, and the report's own hash over it, differ between runs.
+        let mut stable = report.clone();
+        stable["scope"]["archive"] = json!("ARCHIVE");
+        stable["manifest"]["report_sha256"] = Value::Null;
+        let text = stable.to_string().replace(&f.account, "ACCOUNT");
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    };
+    let pinned = golden_path().with_extension("sha256");
+    if std::env::var_os("REPORT_GOLDEN_BLESS").is_some() {
+        std::fs::write(&pinned, format!("{whole}\n")).unwrap();
+    }
+    assert_eq!(
+        whole,
+        std::fs::read_to_string(&pinned).unwrap().trim(),
+        "the report's bytes differ from those pinned in tests/fixtures/report-golden.sha256 \
+         (REPORT_GOLDEN_BLESS=1 writes it after a deliberate change)"
+    );
 
     // Independently of the golden file:
     assert_eq!(report["format"], "trailscope.report/1");
