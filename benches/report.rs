@@ -1,8 +1,8 @@
 //! Report benchmark: a month's `trailscope report` over ≈1.02M events, against named baselines
 //! in the same run.
 //!
-//! `cargo bench --bench report -- [--data DIR] [--phases] [--per-control] [--days N]
-//! [--detections]`. The archive is the benchmarks' shared one (see `common`), its month is
+//! `cargo bench --bench report -- [--data DIR] [--phases|--phases-only] [--per-control]
+//! [--days N] [--detections]`. The archive is the benchmarks' shared one (see `common`), its month is
 //! October 2026. Measured:
 //! - **report**: `report::build` for `--period 2026-10` with the whole catalog, digest signatures
 //!   checked (and with `--detections`, trailscope's rule pack), then rendered as JSON and HTML,
@@ -11,7 +11,8 @@
 //!   GROUP BY`): what any engine reading the raw logs pays at least once;
 //! - **per-control** (with `--per-control`): the controls alone, each scanning the archive itself,
 //!   as `check` did before the shared scan;
-//! - with `--phases`, each part of the report on its own, to see where the time goes.
+//! - with `--phases`, each part of the report on its own, to see where the time and the memory
+//!   go (each phase's own peak); `--phases-only` skips the rest.
 
 mod common;
 
@@ -49,6 +50,10 @@ fn main() {
         }
     };
     let catalog = controls::builtin().unwrap();
+    if common::flag("--phases-only") {
+        phases(&runtime, &source, &catalog, &period);
+        return;
+    }
 
     let started = Instant::now();
     let (report, html_bytes) = runtime.block_on(async {
@@ -130,9 +135,16 @@ fn phases<F, Fut>(
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = ArchiveSource>,
 {
+    // Each phase's time and its own peak memory.
     let time = |label: &str, started: Instant| {
-        println!("  {label:<38} {:8.2} s", started.elapsed().as_secs_f64());
+        println!(
+            "  {label:<38} {:8.2} s, peak {:6.0} MiB",
+            started.elapsed().as_secs_f64(),
+            common::peak_rss_mib()
+        );
+        common::reset_peak_rss();
     };
+    common::reset_peak_rss();
     runtime.block_on(async {
         let values = ParamValues::default();
         let s = source().await;
@@ -194,9 +206,28 @@ fn phases<F, Fut>(
             .unwrap();
         time("verify (no signatures)", started);
         let started = Instant::now();
-        trailscope::table::stop_events::gaps(&s.into(), &Default::default(), None)
+        // As the report does: the stop events from the shared rows.
+        trailscope::table::stop_events::gaps(&s.clone().into(), &Default::default(), Some(&ctx))
             .await
             .unwrap();
         time("gaps", started);
+        let started = Instant::now();
+        let inputs = ReportInputs {
+            period: period.clone(),
+            archive: "bench".into(),
+            snapshots: Vec::new(),
+            controls: catalog.to_vec(),
+            values: ParamValues::default(),
+            frameworks: Vec::new(),
+            keys: KeySource::Skip,
+            signatures: Default::default(),
+            gap_threshold: Duration::minutes(60),
+            baseline: None,
+            rules: None,
+        };
+        trailscope::report::manifest::collect(&s, &inputs)
+            .await
+            .unwrap();
+        time("the manifest (every input hashed)", started);
     });
 }

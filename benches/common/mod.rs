@@ -49,6 +49,12 @@ pub fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
+/// Starts a new peak for [`peak_rss_mib`] (Linux: writing 5 to clear_refs resets VmHWM), so
+/// the peak of one phase can be read on its own.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// Whether `--flag` was given.
 pub fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == name)

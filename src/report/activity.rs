@@ -249,6 +249,13 @@ pub async fn summarize(rollup: Rollup, period: &Period, places: bool) -> Result<
                 .await?;
         }
     }
+    // principal_places.sql reads the top principals by this name.
+    scratch
+        .sql(&format!(
+            "CREATE VIEW top_principals AS {}",
+            query("top_principals")?
+        ))
+        .await?;
     let per_day: Vec<DayCount> = rows(&scratch, "events_per_day").await?;
     let busy: std::collections::BTreeSet<&str> = per_day.iter().map(|d| d.day.as_str()).collect();
     let quiet_days = days(period)
