@@ -264,6 +264,95 @@ async fn appended_gzip_member_is_trailing_data() {
     );
 }
 
+/// The report's scan records the hashes of what it decoded, and verify judges those files from
+/// them: the same verdicts as reading them again, on the bytes the events came from.
+#[tokio::test]
+async fn verdicts_from_a_scans_readings_are_those_of_reading_again() {
+    let dir = fresh(false);
+    let all = digests(dir.path());
+    let files = listed(&all[busy_digest(&all, 4, 0)].1);
+    // One forged, one with a member appended, one deleted.
+    let forged = dir.path().join(&files[0]);
+    let text = String::from_utf8(gunzip(&std::fs::read(&forged).unwrap())).unwrap();
+    std::fs::write(
+        &forged,
+        gzip(
+            text.replacen("\"eventName\":\"", "\"eventName\":\"X", 1)
+                .as_bytes(),
+        ),
+    )
+    .unwrap();
+    let appended = dir.path().join(&files[1]);
+    let mut bytes = std::fs::read(&appended).unwrap();
+    bytes.extend(gzip(br#"{"Records":[{"eventName":"Forged"}]}"#));
+    std::fs::write(&appended, bytes).unwrap();
+    std::fs::remove_file(dir.path().join(&files[2])).unwrap();
+
+    let location = Location::open(dir.path().to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let mut source = ArchiveSource::new(location.clone(), Scope::default(), false);
+    let readings = std::sync::Arc::new(trailscope::archive::Readings::default());
+    source.readings = Some(readings.clone());
+    let ctx = trailscope::table::session(source).unwrap();
+    ctx.sql("SELECT count(*) FROM cloudtrail")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let read_files = files_under(dir.path(), "CloudTrail").len();
+    assert_eq!(
+        readings.len(),
+        read_files,
+        "every log file read was recorded"
+    );
+
+    let judge = |readings: Option<std::sync::Arc<trailscope::archive::Readings>>| {
+        let location = location.clone();
+        let root = dir.path().to_path_buf();
+        async move {
+            let options = VerifyOptions {
+                keys: KeySource::Ring(KeyRing::from_file(&root.join(KEYS)).unwrap()),
+                signatures: load_signatures(&root.join(SIGNATURES)).unwrap(),
+                readings,
+                ..VerifyOptions::default()
+            };
+            verify(&location, &Scope::default(), &options)
+                .await
+                .unwrap()
+        }
+    };
+    let from_readings = judge(Some(readings.clone())).await;
+    let expected: BTreeSet<_> = [
+        ("log_file", files[0].clone(), "invalid_hash"),
+        ("log_file", files[1].clone(), "trailing_data"),
+        ("log_file", files[2].clone(), "missing"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(problems(&from_readings), expected);
+    assert_eq!(
+        from_readings.log_files,
+        judge(None).await.log_files,
+        "every verdict as when reading again"
+    );
+
+    // They were judged from the readings: a file forged after the scan still shows what was read.
+    let late = dir.path().join(&files[3]);
+    let text = String::from_utf8(gunzip(&std::fs::read(&late).unwrap())).unwrap();
+    std::fs::write(
+        &late,
+        gzip(
+            text.replacen("\"eventName\":\"", "\"eventName\":\"Y", 1)
+                .as_bytes(),
+        ),
+    )
+    .unwrap();
+    assert_eq!(problems(&judge(Some(readings)).await), expected);
+    assert!(problems(&judge(None).await).contains(&("log_file", files[3].clone(), "invalid_hash")));
+}
+
 #[tokio::test]
 async fn injected_log_file_is_unlisted() {
     let dir = fresh(false);

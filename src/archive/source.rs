@@ -22,6 +22,9 @@ pub struct ArchiveSource {
     pub allow_partial: bool,
     pub errors: ErrorLog,
     pub stats: Arc<ScanStats>,
+    /// Where scans record the hashes of the objects they read, for the checks that would read
+    /// them again (the report's verify and manifest); `None`: not recorded.
+    pub readings: Option<Arc<super::Readings>>,
 }
 
 impl ArchiveSource {
@@ -33,6 +36,7 @@ impl ArchiveSource {
             allow_partial: false,
             errors: ErrorLog::default(),
             stats: Arc::new(ScanStats::default()),
+            readings: None,
         }
     }
 

@@ -19,7 +19,9 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use crate::archive::{ReadError, SourceObject};
+use sha2::{Digest, Sha256};
+
+use crate::archive::{ContentHash, ReadError, Reading, Readings, SourceObject};
 use builder::{StructBuilder, StructSeed};
 use schema::{RECORD_FIELDS, cloudtrail_schema, other_fields_index};
 
@@ -62,6 +64,8 @@ pub struct Decoder {
     time_range: Option<(Option<i64>, Option<i64>)>,
     /// Whether an `eventjson` column (each record's JSON text) follows the projected ones.
     record_json: bool,
+    /// Where each object's hashes are recorded as it is inflated (see [`Readings`]).
+    readings: Option<Arc<Readings>>,
 }
 
 const EVENTTIME: usize = 2;
@@ -86,7 +90,15 @@ impl Decoder {
             schema,
             time_range,
             record_json: false,
+            readings: None,
         }
+    }
+
+    /// The same decoder, recording each object's hashes into `readings` (when given) as it
+    /// inflates it.
+    pub fn with_readings(mut self, readings: Option<Arc<Readings>>) -> Self {
+        self.readings = readings;
+        self
     }
 
     /// The same decoder with an [`schema::EVENT_JSON`] column last: each record's JSON text as
@@ -122,7 +134,7 @@ impl Decoder {
             let mut bytes = 0;
             let mut end = start;
             while end < objects.len() && (end == start || bytes < GROUP_INFLATED_BYTES) {
-                let one = inflate_one(&objects[end], &mut decoded.errors);
+                let one = inflate_one(&objects[end], &mut decoded.errors, self.readings.as_deref());
                 bytes += one.as_ref().map_or(0, Vec::len);
                 inflated.push(one);
                 end += 1;
@@ -286,9 +298,28 @@ impl Decoder {
     }
 }
 
-/// An object's inflated bytes, or `None` with its error filed.
-fn inflate_one(object: &SourceObject, errors: &mut Vec<ReadError>) -> Option<Vec<u8>> {
-    match gzip::inflate(&object.bytes, gzip::MAX_LOG_INFLATED) {
+/// An object's inflated bytes, or `None` with its error filed; its hashes go to `readings`.
+fn inflate_one(
+    object: &SourceObject,
+    errors: &mut Vec<ReadError>,
+    readings: Option<&Readings>,
+) -> Option<Vec<u8>> {
+    let inflated = gzip::inflate(&object.bytes, gzip::MAX_LOG_INFLATED);
+    if let Some(readings) = readings {
+        let hex = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+        let content = inflated.as_ref().ok().map(|i| ContentHash {
+            sha256: hex(&i.bytes),
+            uncompressed_len: i.bytes.len() as u64,
+            trailing_bytes: i.trailing_bytes,
+        });
+        let reading = Reading {
+            size: object.bytes.len() as u64,
+            stored_sha256: hex(&object.bytes),
+            content,
+        };
+        readings.record(&object.key, reading);
+    }
+    match inflated {
         Ok(i) => {
             if i.trailing_bytes > 0 {
                 errors.push(read_error(

@@ -67,13 +67,9 @@ pub struct LogFileCheck {
     pub detail: String,
 }
 
-/// The SHA-256 of an object's first gzip member's content, and the bytes after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hashed {
-    pub sha256: String,
-    pub uncompressed_len: u64,
-    pub trailing_bytes: usize,
-}
+/// The SHA-256 of an object's first gzip member's content, and the bytes after it (the same
+/// hashes a scan records in its readings).
+pub type Hashed = crate::archive::ContentHash;
 
 thread_local! {
     /// Inflated bytes pass through here on their way to the hash. One per thread, reused: a
@@ -118,7 +114,16 @@ pub fn hash_object(bytes: &[u8]) -> Result<Hashed, String> {
 
 /// The status of a fetched log file against the hash its digest recorded.
 pub fn judge(bytes: &[u8], expected: Option<&str>) -> (LogFileStatus, String) {
-    match hash_object(bytes) {
+    judge_hashed(hash_object(bytes), expected)
+}
+
+/// The status of a log file whose content was hashed (by [`hash_object`], or by the scan that
+/// decoded it) against the hash its digest recorded.
+pub fn judge_hashed(
+    hashed: Result<Hashed, String>,
+    expected: Option<&str>,
+) -> (LogFileStatus, String) {
+    match hashed {
         Err(e) => (LogFileStatus::Unreadable, e),
         Ok(h) => {
             let Some(expected) = expected else {

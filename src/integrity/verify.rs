@@ -17,10 +17,10 @@ use super::chain::{DigestCheck, DigestInput, DigestStatus, Range, check_chain, n
 use super::coverage::{Coverage, unlisted_verdicts};
 use super::digest::{DigestDoc, sha256_hex};
 use super::keys::{KeyRing, list_public_keys};
-use super::logs::{LogFileCheck, LogFileStatus, judge};
+use super::logs::{LogFileCheck, LogFileStatus, judge, judge_hashed};
 use crate::archive::fetch::checked::{Outcome, check_each};
 use crate::archive::layout::parse_key;
-use crate::archive::{Location, ObjectKind, S3Options, Scope, list_objects};
+use crate::archive::{Location, ObjectKind, Readings, S3Options, Scope, list_objects};
 use crate::decode::gzip::{MAX_DIGEST_INFLATED, inflate};
 use crate::error::{Error, Result};
 
@@ -49,6 +49,9 @@ pub struct VerifyOptions {
     /// Whether a digest or log file that cannot be fetched (after retries) gets the verdict
     /// `unfetched` instead of failing the run.
     pub allow_partial: bool,
+    /// Hashes a scan of the same command already took (the report's): log files found there
+    /// are judged from them instead of being read again.
+    pub readings: Option<Arc<Readings>>,
 }
 
 impl Default for VerifyOptions {
@@ -59,6 +62,7 @@ impl Default for VerifyOptions {
             signatures: HashMap::new(),
             concurrency: 64,
             allow_partial: false,
+            readings: None,
         }
     }
 }
@@ -411,30 +415,47 @@ async fn hash_listed(
             .and_then(|p| p.stamp)
             .is_some_and(|t| scope.from.is_none_or(|f| t >= f) && scope.to.is_none_or(|e| t < e))
     };
-    let items = phase
-        .listed
-        .iter()
-        .filter(|l| (l.digest_in_range || delivered_in_range(l)) && wanted_trail(options, &l.trail))
-        .map(|l| (l.store_key.clone(), l.clone()))
-        .collect();
-    check_each(location, items, options.concurrency, |l: &Listed, bytes| {
-        judge(bytes, l.hash.as_deref())
-    })
-    .map(|read| {
-        let (listed, outcome) = read.map_err(Error::Runtime)?;
-        let (status, detail) = match outcome {
-            Outcome::Checked { result, .. } => result,
-            Outcome::Missing => (
-                LogFileStatus::Missing,
-                "listed by its digest but not in the archive".to_string(),
-            ),
-            Outcome::Failed(e) => (LogFileStatus::Unreadable, e),
-            Outcome::Unfetched(e) => (LogFileStatus::Unfetched, e),
-        };
-        Ok(log_check(listed, status, detail))
-    })
-    .try_collect()
-    .await
+    let wanted = phase.listed.iter().filter(|l| {
+        (l.digest_in_range || delivered_in_range(l)) && wanted_trail(options, &l.trail)
+    });
+    // Files the command's scan already inflated are judged from its hashes; the rest are read.
+    let mut judged = Vec::new();
+    let mut items = Vec::new();
+    for l in wanted {
+        let content = options
+            .readings
+            .as_ref()
+            .and_then(|r| r.get(&l.store_key))
+            .and_then(|r| r.content);
+        match content {
+            Some(hashed) => {
+                let (status, detail) = judge_hashed(Ok(hashed), l.hash.as_deref());
+                judged.push(log_check(l.clone(), status, detail));
+            }
+            None => items.push((l.store_key.clone(), l.clone())),
+        }
+    }
+    let read: Vec<LogFileCheck> =
+        check_each(location, items, options.concurrency, |l: &Listed, bytes| {
+            judge(bytes, l.hash.as_deref())
+        })
+        .map(|read| {
+            let (listed, outcome) = read.map_err(Error::Runtime)?;
+            let (status, detail) = match outcome {
+                Outcome::Checked { result, .. } => result,
+                Outcome::Missing => (
+                    LogFileStatus::Missing,
+                    "listed by its digest but not in the archive".to_string(),
+                ),
+                Outcome::Failed(e) => (LogFileStatus::Unreadable, e),
+                Outcome::Unfetched(e) => (LogFileStatus::Unfetched, e),
+            };
+            Ok::<_, Error>(log_check(listed, status, detail))
+        })
+        .try_collect()
+        .await?;
+    judged.extend(read);
+    Ok(judged)
 }
 
 fn log_check(l: Listed, status: LogFileStatus, detail: String) -> LogFileCheck {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{ComplianceReport, ReportInputs};
-use crate::archive::{Location, ObjectEntry, ObjectKind, list_objects};
+use crate::archive::{Location, ObjectEntry, ObjectKind, Readings, list_objects};
 use crate::error::{Error, Result};
 use crate::table::ArchiveSource;
 
@@ -77,6 +77,7 @@ pub async fn collect(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Ma
     let logs = list_objects(&source.location, ObjectKind::Log, &source.scope).await?;
     let digests = list_objects(&source.location, ObjectKind::Digest, &source.scope).await?;
     let location = &source.location;
+    let readings = source.readings.as_deref();
     // A local file's ETag is made from its inode and mtime: it differs between copies of the
     // same bytes, so only an object store's ETag is recorded.
     let keep_e_tag = source.location.local_dir.is_none();
@@ -91,8 +92,8 @@ pub async fn collect(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Ma
         }
     }
     Ok(Manifest {
-        log_files: hash_all(location, logs.objects, keep_e_tag).await?,
-        digests: hash_all(location, digests.objects, keep_e_tag).await?,
+        log_files: hash_all(location, logs.objects, keep_e_tag, readings).await?,
+        digests: hash_all(location, digests.objects, keep_e_tag, None).await?,
         snapshots: inputs
             .snapshots
             .iter()
@@ -118,13 +119,26 @@ async fn hash_all(
     location: &Location,
     objects: Vec<ObjectEntry>,
     keep_e_tag: bool,
+    readings: Option<&Readings>,
 ) -> Result<Vec<InputObject>> {
     let mut out: Vec<InputObject> = stream::iter(objects)
         .map(|o| {
             let store = Arc::clone(&location.store);
             let retry = location.retry;
+            // The report's scan hashed what it read: the same object (same size) is not read again.
+            let read = readings
+                .and_then(|r| r.get(&o.key))
+                .filter(|r| r.size == o.size);
             async move {
                 let (key, size, e_tag) = (o.key.clone(), o.size, o.e_tag.clone());
+                if let Some(read) = read {
+                    return Ok(InputObject {
+                        key,
+                        size,
+                        e_tag: e_tag.filter(|_| keep_e_tag),
+                        sha256: read.stored_sha256,
+                    });
+                }
                 let bytes = crate::archive::fetch::fetch(store, retry, o)
                     .await
                     .map_err(|e| Error::Unfetched {

@@ -20,11 +20,13 @@ pub mod manifest;
 pub mod render;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::archive::Readings;
 use crate::controls::{self, Control, Finding, Kind, ParamValues, Severity, Status};
 use crate::error::{Error, Result};
 use crate::integrity::{GapOptions, KeySource, VerifyOptions};
@@ -221,6 +223,11 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         ));
     }
     let snapshots: Vec<Snapshot> = inputs.snapshots.iter().map(|(_, s, _)| s.clone()).collect();
+    // The scan records the hashes of every log file it reads, so verify and the manifest do not
+    // read them again (same errors and counters: the clone shares them).
+    let mut source = source.clone();
+    source.archive.readings = Some(Arc::new(Readings::default()));
+    let source = &source;
 
     // One scan of the period: it keeps the rows the controls and the gap analysis's stop events
     // read, and counts every event into the activity rollup on the way.
@@ -273,6 +280,7 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
     };
 
     let verify_options = VerifyOptions {
+        readings: source.readings.clone(),
         keys: inputs.keys.clone(),
         signatures: inputs.signatures.clone(),
         allow_partial: source.allow_partial,

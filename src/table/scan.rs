@@ -67,7 +67,8 @@ impl CloudTrailExec {
         } = scan;
         let micros = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_micros());
         let projection = projection.map(|p| p.as_slice());
-        let mut decoder = Decoder::new(projection, micros(scope.from), micros(scope.to));
+        let mut decoder = Decoder::new(projection, micros(scope.from), micros(scope.to))
+            .with_readings(source.readings.clone());
         if record_json {
             decoder = decoder.with_record_json();
         }
