@@ -4,7 +4,8 @@
 -- is a query over that rollup, so the archive is decoded once however many charts there are.
 -- A plain SELECT list: no filter, no aggregate (the scan's scope is the report period).
 SELECT
-  to_char(date_trunc('day', eventtime), '%Y-%m-%d')            AS day,
+  -- The day as text by casts: to_char formats every event with a format string (slower).
+  CAST(CAST(eventtime AS DATE) AS VARCHAR)                      AS day,
   account_id,
   COALESCE(awsregion, region)                                   AS region,
   COALESCE(useridentity.arn, useridentity.type, 'unknown')      AS principal,
