@@ -147,7 +147,9 @@ fn phases<F, Fut>(
     common::reset_peak_rss();
     runtime.block_on(async {
         let values = ParamValues::default();
-        let s = source().await;
+        // As the report does: the scan records what it read, for verify and the manifest.
+        let mut s = source().await;
+        s.readings = Some(std::sync::Arc::new(trailscope::archive::Readings::default()));
         let ctx = evidence_session(&s, &[]).await.unwrap();
         let started = Instant::now();
         let mut rollup = trailscope::report::activity::Rollup::default();
@@ -201,7 +203,11 @@ fn phases<F, Fut>(
             println!("    {secs:6.2} s  {id}");
         }
         let started = Instant::now();
-        trailscope::integrity::verify(&s.location, &s.scope, &Default::default())
+        let options = trailscope::integrity::VerifyOptions {
+            readings: s.readings.clone(),
+            ..Default::default()
+        };
+        trailscope::integrity::verify(&s.location, &s.scope, &options)
             .await
             .unwrap();
         time("verify (no signatures)", started);
