@@ -210,6 +210,30 @@ fn cluster_answers_as_the_local_engine_and_refuses_an_incomplete_lake() {
         "{message}"
     );
     assert!(message.contains("trailscope convert"), "{message}");
+    // Unless the user asks for the lake's rows alone, and is told what that leaves out.
+    let alone = trailscope(&[
+        "query",
+        "-q",
+        "-a",
+        a,
+        "--lake",
+        l,
+        "--lake-only",
+        "--cluster",
+        &url,
+        "--format",
+        "csv",
+        AD_HOC[0],
+    ]);
+    assert_eq!(alone.status.code(), Some(0), "{}", stderr(&alone));
+    // (The late file holds no records: the lake alone gives the whole answer.)
+    let (local, _) = local_and_cluster(&["--lake-only", AD_HOC[0]]);
+    assert_eq!(stdout(&alone), local);
+    assert!(
+        stderr(&alone).contains("--lake-only: answered from the lake"),
+        "{}",
+        stderr(&alone)
+    );
     // Without a lake there is nothing for the cluster to read.
     let no_lake = trailscope(&["query", "-q", "-a", a, "--cluster", &url, "SELECT 1"]);
     assert_eq!(no_lake.status.code(), Some(2));

@@ -773,6 +773,65 @@ fn convert_and_query_through_the_binary_and_refuse_a_lake_in_the_archive() {
     assert!(!stdout(&raw).contains("\n0,"), "{}", stdout(&raw));
 }
 
+#[test]
+fn lake_only_answers_from_the_lake_alone_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    copy_tree(&grycap(), &archive);
+    let (a, lake) = (archive.to_str().unwrap(), dir.path().join("lake"));
+    let l = lake.to_str().unwrap();
+    let out = trailscope(&["convert", "-q", "-a", a, "--lake", l]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Delivered after the conversion.
+    crate::controls::plant_events(
+        &archive,
+        &[serde_json::json!({"eventTime": "2017-06-02T10:00:00Z", "eventName": "StopLogging"})],
+    );
+    let count = "SELECT count(*) AS n FROM cloudtrail";
+    let query = |extra: &[&str]| {
+        let out = trailscope(
+            &[
+                &["query", "-a", a, "--lake", l, "--format", "csv"],
+                extra,
+                &[count],
+            ]
+            .concat(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    let current = query(&[]);
+    let alone = query(&["--lake-only"]);
+    assert_eq!(stdout(&current), "n\n17599\n");
+    assert_eq!(stdout(&alone), "n\n17598\n", "the lake's rows alone");
+    let said = stderr(&alone);
+    assert!(
+        said.contains("trailscope: note: --lake-only: answered from the lake (commit ")
+            && said.contains("are not read"),
+        "{said}"
+    );
+    assert!(
+        said.contains(", 0 list requests)"),
+        "the archive is not listed: {said}"
+    );
+    assert!(!stderr(&current).contains("--lake-only"));
+    // It only means something with a lake, and not with a whole relisting.
+    let bad = trailscope(&["query", "-a", a, "--lake-only", count]);
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = trailscope(&[
+        "query",
+        "-a",
+        a,
+        "--lake",
+        l,
+        "--lake-only",
+        "--lake-relist",
+        count,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
 #[tokio::test]
 async fn s3_lake_answers_as_the_raw_archive() {
     let moto = moto();

@@ -224,7 +224,7 @@ async fn refuse_incomplete_lake(source: &ArchiveSource, lake: &LakeSnapshot) -> 
         format!(
             "does not hold {} log object{} of the archive {} ({shown}{more}); a cluster reads \
              only the lake, so the answer would be incomplete: convert them into it first \
-             (`trailscope convert`)",
+             (`trailscope convert`), or answer from the lake alone with --lake-only",
             missing.len(),
             if missing.len() == 1 { "" } else { "s" },
             source.location.display,

@@ -172,6 +172,21 @@ pub struct LakeSnapshot {
     /// From the newest whole-archive conversion; `None` when there was none, or when the user
     /// asked for the whole archive to be listed again (`--lake-relist`).
     pub checkpoint: Option<Checkpoint>,
+    /// How queries reach the archive beside the lake.
+    pub listing: ArchiveListing,
+}
+
+/// What a query over a lake lists of the archive, for the objects the lake does not hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArchiveListing {
+    /// The folders delivered since the newest whole-archive conversion (all of it without one).
+    #[default]
+    SinceCheckpoint,
+    /// The whole archive (`--lake-relist`): also catches objects rewritten in older folders.
+    Whole,
+    /// Nothing (`--lake-only`): the answer is the lake's committed rows alone, without objects
+    /// delivered since its last conversion or those it left raw. The user said so.
+    Skip,
 }
 
 impl LakeSnapshot {
@@ -182,6 +197,7 @@ impl LakeSnapshot {
             files: Vec::new(),
             sources: HashMap::new(),
             checkpoint: None,
+            listing: ArchiveListing::default(),
         }
     }
 

@@ -33,7 +33,7 @@ use crate::archive::{Location, S3Options};
 use crate::error::{Error, Input, Result};
 
 pub use convert::{ConvertOptions, ConvertSummary, convert};
-pub use manifest::{DataFile, LakeSnapshot, SourceRecord};
+pub use manifest::{ArchiveListing, DataFile, LakeSnapshot, SourceRecord};
 
 /// Folder of the commit log, beside the partitions. Hive-style readers (Athena, Trino, Spark,
 /// DuckDB) skip folders starting with `_`.
@@ -77,8 +77,9 @@ impl Lake {
         lake: &str,
         archive: &str,
         s3: &S3Options,
-        relist: bool,
+        listing: ArchiveListing,
     ) -> Result<LakeSnapshot> {
+        let relist = listing == ArchiveListing::Whole;
         let local_missing = !lake.starts_with("s3://")
             && !FsPath::new(lake.strip_prefix("file://").unwrap_or(lake)).is_dir();
         let snapshot = if local_missing {
@@ -104,6 +105,7 @@ impl Lake {
         if relist {
             snapshot.checkpoint = None;
         }
+        snapshot.listing = listing;
         Ok(snapshot)
     }
 

@@ -41,7 +41,7 @@ use crate::archive::ArchiveSource;
 use crate::archive::layout::parse_key;
 use crate::archive::{ObjectEntry, Scope, Skipped};
 use crate::decode::schema::{ACCOUNT_ID, LOG_FILE, REGION, TIMEZONE, cloudtrail_schema};
-use crate::lake::manifest::{DataFile, LakeSnapshot};
+use crate::lake::manifest::{ArchiveListing, DataFile, LakeSnapshot};
 use crate::lake::write::lake_file_schema;
 
 /// The URL the lake's store is registered under in a session (one lake per session).
@@ -89,12 +89,16 @@ pub(crate) fn files_in<'a>(files: &'a [DataFile], scope: &Scope) -> Vec<&'a Data
 /// The archive's objects of `scope` to weigh against the lake's manifest (those it does not
 /// hold are read raw). With a checkpoint,
 /// only folders delivered since the last whole-archive conversion are listed, plus the
-/// objects it had to leave raw; its skipped objects are reported as a listing would.
+/// objects it had to leave raw; its skipped objects are reported as a listing would. None when
+/// the user asked for the lake alone (`--lake-only`).
 pub(crate) async fn raw_candidates(
     source: &ArchiveSource,
     lake: &LakeSnapshot,
     scope: &Scope,
 ) -> Result<Vec<ObjectEntry>> {
+    if lake.listing == ArchiveListing::Skip {
+        return Ok(Vec::new());
+    }
     let Some(checkpoint) = &lake.checkpoint else {
         return list_for_scan(source, scope).await;
     };
