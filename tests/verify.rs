@@ -140,6 +140,15 @@ fn busy_digest(all: &[(String, Value)], n: usize, after: usize) -> usize {
         .expect("a busy hour in the generated archive")
 }
 
+/// Rewrites the log file at `path` with its first event name prefixed by `mark`, re-gzipped:
+/// a well-formed file whose content no longer matches its digest.
+fn forge_first_event_name(path: &Path, mark: &str) {
+    let text = String::from_utf8(gunzip(&std::fs::read(path).unwrap())).unwrap();
+    let forged = text.replacen("\"eventName\":\"", &format!("\"eventName\":\"{mark}"), 1);
+    assert_ne!(text, forged);
+    std::fs::write(path, gzip(forged.as_bytes())).unwrap();
+}
+
 async fn run_verify(root: &Path) -> VerifyReport {
     let location = Location::open(root.to_str().unwrap(), &S3Options::default())
         .await
@@ -238,11 +247,7 @@ async fn modified_log_file_has_invalid_hash() {
     let dir = fresh(false);
     let all = digests(dir.path());
     let victim = listed(&all[busy_digest(&all, 1, 0)].1)[0].clone();
-    let path = dir.path().join(&victim);
-    let text = String::from_utf8(gunzip(&std::fs::read(&path).unwrap())).unwrap();
-    let forged = text.replacen("\"eventName\":\"", "\"eventName\":\"X", 1);
-    assert_ne!(text, forged);
-    std::fs::write(&path, gzip(forged.as_bytes())).unwrap();
+    forge_first_event_name(&dir.path().join(&victim), "X");
     assert_eq!(
         problems(&run_verify(dir.path()).await),
         one("log_file", &victim, "invalid_hash")
@@ -272,16 +277,7 @@ async fn verdicts_from_a_scans_readings_are_those_of_reading_again() {
     let all = digests(dir.path());
     let files = listed(&all[busy_digest(&all, 4, 0)].1);
     // One forged, one with a member appended, one deleted.
-    let forged = dir.path().join(&files[0]);
-    let text = String::from_utf8(gunzip(&std::fs::read(&forged).unwrap())).unwrap();
-    std::fs::write(
-        &forged,
-        gzip(
-            text.replacen("\"eventName\":\"", "\"eventName\":\"X", 1)
-                .as_bytes(),
-        ),
-    )
-    .unwrap();
+    forge_first_event_name(&dir.path().join(&files[0]), "X");
     let appended = dir.path().join(&files[1]);
     let mut bytes = std::fs::read(&appended).unwrap();
     bytes.extend(gzip(br#"{"Records":[{"eventName":"Forged"}]}"#));
@@ -339,16 +335,7 @@ async fn verdicts_from_a_scans_readings_are_those_of_reading_again() {
     );
 
     // They were judged from the readings: a file forged after the scan still shows what was read.
-    let late = dir.path().join(&files[3]);
-    let text = String::from_utf8(gunzip(&std::fs::read(&late).unwrap())).unwrap();
-    std::fs::write(
-        &late,
-        gzip(
-            text.replacen("\"eventName\":\"", "\"eventName\":\"Y", 1)
-                .as_bytes(),
-        ),
-    )
-    .unwrap();
+    forge_first_event_name(&dir.path().join(&files[3]), "Y");
     assert_eq!(problems(&judge(Some(readings)).await), expected);
     assert!(problems(&judge(None).await).contains(&("log_file", files[3].clone(), "invalid_hash")));
 }
