@@ -25,22 +25,38 @@ impl<'a> CloudTrailStops<'a> {
 
 #[async_trait::async_trait]
 impl StopEventSource for CloudTrailStops<'_> {
-    async fn stop_events(&self, lookback: Duration) -> Result<Vec<TrailEvent>> {
-        if let Some(ctx) = self.in_range.filter(|_| lookback.is_zero()) {
+    async fn stop_events_in_range(&self) -> Result<Vec<TrailEvent>> {
+        if let Some(ctx) = self.in_range {
             return read(ctx).await;
         }
-        // The stop may be recorded in another region (the trail's home region) and before the
-        // range: look wide in time and regions. Not in other accounts: a stop only explains
-        // the gaps of the accounts it names, which are the accounts it is recorded in (the
-        // caller and the trail's owner both call in their own account), so the accounts asked
-        // for bound the scan. Unreadable objects go to the caller's error log, like those of
-        // any other scan.
         let scope = &self.source.scope;
+        self.read_between(scope.from, scope.to).await
+    }
+
+    async fn stop_events_before(&self, lookback: Duration) -> Result<Vec<TrailEvent>> {
+        match self.source.scope.from {
+            Some(from) => self.read_between(Some(from - lookback), Some(from)).await,
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+impl CloudTrailStops<'_> {
+    /// The stop events between `from` and `to`. The stop may be recorded in another region (the
+    /// trail's home region): every region is read. Not other accounts: a stop only explains the
+    /// gaps of the accounts it names, which are the accounts it is recorded in (the caller and
+    /// the trail's owner both call in their own account), so the accounts asked for bound the
+    /// scan. Unreadable objects go to the caller's error log, like those of any other scan.
+    async fn read_between(
+        &self,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<TrailEvent>> {
         let wide = ArchiveSource {
             scope: Scope {
-                from: scope.from.map(|f| f - lookback),
-                to: scope.to,
-                accounts: scope.accounts.clone(),
+                from,
+                to,
+                accounts: self.source.scope.accounts.clone(),
                 ..Scope::default()
             },
             ..self.source.archive.clone()

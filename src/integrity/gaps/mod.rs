@@ -188,13 +188,18 @@ pub async fn gaps(
     // Stops inside the range first. The days before it are read only when a gap at the range's
     // start is left unexplained (neither attested quiet nor a stop), since a stop before the
     // range may explain it; so a month's report reads that month's prefixes in the usual case.
-    let mut stops = episodes(events.stop_events(Duration::zero()).await?);
+    let in_range = events.stop_events_in_range().await?;
+    let mut stops = episodes(in_range.clone());
     let mut streams = classify_streams(&stamps, (start, end), options, &evidence, &stops);
     let unexplained_at_start = streams.iter().flat_map(|(_, _, gaps)| gaps).any(|g| {
         g.start == start && !matches!(g.class, GapClass::AttestedQuiet | GapClass::ExplainedStop)
     });
-    if unexplained_at_start && options.stop_lookback > Duration::zero() {
-        stops = episodes(events.stop_events(options.stop_lookback).await?);
+    // Without a start, the range is the whole archive: nothing comes before it.
+    if unexplained_at_start && options.stop_lookback > Duration::zero() && scope.from.is_some() {
+        // Earlier events first: the episodes are paired in time order.
+        let mut all = events.stop_events_before(options.stop_lookback).await?;
+        all.extend(in_range);
+        stops = episodes(all);
         streams = classify_streams(&stamps, (start, end), options, &evidence, &stops);
     }
     let mut found = Vec::new();

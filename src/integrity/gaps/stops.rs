@@ -37,9 +37,13 @@ pub struct TrailEvent {
 /// Where [`super::gaps`] reads stop and restart events from.
 #[async_trait::async_trait]
 pub trait StopEventSource: Send + Sync {
-    /// The events of every account and region (a stop may be recorded in the trail's home region
-    /// or its owner's account) from `lookback` before the range's start to its end.
-    async fn stop_events(&self, lookback: Duration) -> Result<Vec<TrailEvent>>;
+    /// The range's events, of every account and region (a stop may be recorded in the trail's
+    /// home region or its owner's account).
+    async fn stop_events_in_range(&self) -> Result<Vec<TrailEvent>>;
+
+    /// The same, in the `lookback` before the range's start only (none when the range has no
+    /// start): the range itself was read already, and reading it again costs a second pass.
+    async fn stop_events_before(&self, lookback: Duration) -> Result<Vec<TrailEvent>>;
 }
 
 /// A logging stop and its restart, from successful CloudTrail API calls in the archive.
