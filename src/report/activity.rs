@@ -78,53 +78,49 @@ pub struct PrincipalCount {
 /// Places listed per principal.
 pub const PLACES_PER_PRINCIPAL: usize = 3;
 
-/// Events from one place: a country and a network (autonomous system), either unknown (NULL)
+/// Where events came from: a country and a network (autonomous system), either unknown (NULL)
 /// when the data files do not locate the address (AWS services call from a name, not an address).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlaceCount {
+pub struct Place {
     pub country: Option<String>,
     pub asn: Option<u32>,
     pub as_org: Option<String>,
+}
+
+impl Place {
+    /// `DE, AS3320 Deutsche Telekom AG`, `AS16509`, `unknown`.
+    pub fn describe(&self) -> String {
+        let network = match (self.asn, &self.as_org) {
+            (Some(n), Some(org)) => Some(format!("AS{n} {org}")),
+            (Some(n), None) => Some(format!("AS{n}")),
+            (None, Some(org)) => Some(org.clone()),
+            (None, None) => None,
+        };
+        match (&self.country, network) {
+            (Some(c), Some(n)) => format!("{c}, {n}"),
+            (Some(c), None) => c.clone(),
+            (None, Some(n)) => n,
+            (None, None) => "unknown".to_string(),
+        }
+    }
+}
+
+/// Events from one place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaceCount {
+    #[serde(flatten)]
+    pub place: Place,
     pub events: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsoleLoginPlace {
     pub account_id: String,
-    pub country: Option<String>,
-    pub asn: Option<u32>,
-    pub as_org: Option<String>,
+    #[serde(flatten)]
+    pub place: Place,
     pub succeeded: u64,
     pub failed: u64,
     pub principals: u64,
-}
-
-impl PlaceCount {
-    /// `DE, AS3320 Deutsche Telekom AG`, `AS16509`, `unknown`.
-    pub fn describe(&self) -> String {
-        describe_place(self.country.as_deref(), self.asn, self.as_org.as_deref())
-    }
-}
-
-impl ConsoleLoginPlace {
-    pub fn describe(&self) -> String {
-        describe_place(self.country.as_deref(), self.asn, self.as_org.as_deref())
-    }
-}
-
-fn describe_place(country: Option<&str>, asn: Option<u32>, as_org: Option<&str>) -> String {
-    let network = match (asn, as_org) {
-        (Some(n), Some(org)) => Some(format!("AS{n} {org}")),
-        (Some(n), None) => Some(format!("AS{n}")),
-        (None, Some(org)) => Some(org.to_string()),
-        (None, None) => None,
-    };
-    match (country, network) {
-        (Some(c), Some(n)) => format!("{c}, {n}"),
-        (Some(c), None) => c.to_string(),
-        (None, Some(n)) => n,
-        (None, None) => "unknown".to_string(),
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,13 +245,6 @@ pub async fn summarize(rollup: Rollup, period: &Period, places: bool) -> Result<
                 .await?;
         }
     }
-    // principal_places.sql reads the top principals by this name.
-    scratch
-        .sql(&format!(
-            "CREATE VIEW top_principals AS {}",
-            query("top_principals")?
-        ))
-        .await?;
     let per_day: Vec<DayCount> = rows(&scratch, "events_per_day").await?;
     let busy: std::collections::BTreeSet<&str> = per_day.iter().map(|d| d.day.as_str()).collect();
     let quiet_days = days(period)
@@ -265,6 +254,13 @@ pub async fn summarize(rollup: Rollup, period: &Period, places: bool) -> Result<
     let mut top_principals: Vec<PrincipalCount> = rows(&scratch, "top_principals").await?;
     let console_login_places = match places {
         true => {
+            // principal_places.sql reads the top principals by this name.
+            scratch
+                .sql(&format!(
+                    "CREATE VIEW top_principals AS {}",
+                    query("top_principals")?
+                ))
+                .await?;
             let found: Vec<PrincipalPlace> = rows(&scratch, "principal_places").await?;
             for p in &mut top_principals {
                 let mut of_p: Vec<PlaceCount> = found

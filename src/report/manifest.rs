@@ -60,12 +60,17 @@ pub fn enrichment_files(enrichment: &crate::enrich::Enrichment) -> Vec<crate::en
         .files()
         .iter()
         .map(|f| crate::enrich::DataFile {
-            path: std::path::Path::new(&f.path)
-                .file_name()
-                .map_or_else(|| f.path.clone(), |n| n.to_string_lossy().to_string()),
+            path: file_name(&f.path),
             ..f.clone()
         })
         .collect()
+}
+
+/// The last component of `path` as given (the whole of it when it has none).
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().to_string())
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -98,9 +103,7 @@ pub async fn collect(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Ma
             .snapshots
             .iter()
             .map(|(name, snapshot, bytes)| SnapshotInput {
-                file: std::path::Path::new(name)
-                    .file_name()
-                    .map_or_else(|| name.clone(), |n| n.to_string_lossy().to_string()),
+                file: file_name(name),
                 sha256: sha256_hex(bytes),
                 account_id: snapshot.account_id.clone(),
                 captured_at: snapshot.captured_at.clone(),

@@ -418,7 +418,7 @@ fn activity(md: &mut String, report: &ComplianceReport) {
             p.errors.to_string(),
         ];
         if let Some(places) = &p.places {
-            let named: Vec<String> = places.iter().map(|pl| pl.describe()).collect();
+            let named: Vec<String> = places.iter().map(|pl| pl.place.describe()).collect();
             row.push(named.join(" / "));
         }
         row
@@ -447,7 +447,7 @@ fn activity(md: &mut String, report: &ComplianceReport) {
         let rows = places.iter().map(|p| {
             vec![
                 p.account_id.clone(),
-                p.describe(),
+                p.place.describe(),
                 p.succeeded.to_string(),
                 p.failed.to_string(),
                 p.principals.to_string(),

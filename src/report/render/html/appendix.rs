@@ -285,7 +285,7 @@ fn console_login_places(a: &ActivitySection) -> Option<String> {
                 if p.failed > 0 { "crit" } else { "" },
                 vec![
                     esc(&p.account_id),
-                    esc(&p.describe()),
+                    esc(&p.place.describe()),
                     count(p.succeeded),
                     count(p.failed),
                     count(p.principals),
@@ -383,7 +383,7 @@ fn top_principals(a: &ActivitySection) -> String {
         .iter()
         .map(|p| {
             let places = p.places.as_ref().map_or_else(String::new, |places| {
-                let named: Vec<String> = places.iter().map(|pl| pl.describe()).collect();
+                let named: Vec<String> = places.iter().map(|pl| pl.place.describe()).collect();
                 format!("; from {}", named.join(" / "))
             });
             (
