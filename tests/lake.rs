@@ -15,7 +15,7 @@ use crate::util::{
 };
 
 /// Questions whose answers must not depend on where the rows come from.
-const SAME_ANSWERS: &[&str] = &[
+pub(crate) const SAME_ANSWERS: &[&str] = &[
     "SELECT count(*), count(DISTINCT eventid), count(DISTINCT log_file), min(eventtime), max(eventtime) FROM cloudtrail",
     "SELECT eventid, log_file FROM cloudtrail ORDER BY 1, 2",
     "SELECT account_id, region, eventname, count(*), count(errorcode), count(DISTINCT useridentity.arn) FROM cloudtrail GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
@@ -30,7 +30,7 @@ const SAME_ANSWERS: &[&str] = &[
 ];
 
 /// Every column of every row, in one order: the lake keeps the raw table's values exactly.
-const ALL_ROWS: &str = "SELECT * FROM cloudtrail ORDER BY eventid, log_file";
+pub(crate) const ALL_ROWS: &str = "SELECT * FROM cloudtrail ORDER BY eventid, log_file";
 
 async fn lake_at(archive: &Path, lake: &Path) -> Lake {
     let (lake, archive) = (lake.to_str().unwrap(), archive.to_str().unwrap());
@@ -39,14 +39,18 @@ async fn lake_at(archive: &Path, lake: &Path) -> Lake {
         .unwrap()
 }
 
-async fn open_lake(archive: &Path, lake: &Path) -> Arc<LakeSnapshot> {
+pub(crate) async fn open_lake(archive: &Path, lake: &Path) -> Arc<LakeSnapshot> {
     Arc::new(manifest::load(&lake_at(archive, lake).await).await.unwrap())
 }
 
 /// `sql` over the archive read through the lake; the rows and the source (its counters).
 /// A query as the CLI makes it: the lake opened for queries (source lists before its checkpoint
 /// unread).
-async fn lake_query(archive: &Path, lake: &Path, sql: &str) -> (Vec<String>, TableSource) {
+pub(crate) async fn lake_query(
+    archive: &Path,
+    lake: &Path,
+    sql: &str,
+) -> (Vec<String>, TableSource) {
     let l = lake_at(archive, lake).await;
     let snapshot = Arc::new(manifest::load_for_queries(&l).await.unwrap());
     snapshot_query(archive, snapshot, sql).await
@@ -80,7 +84,7 @@ async fn raw_rows(archive: &Path, sql: &str) -> Vec<String> {
     rows(&query(archive, Scope::default(), sql).await.0)
 }
 
-async fn convert_with(
+pub(crate) async fn convert_with(
     archive: &Path,
     lake: &Path,
     options: &ConvertOptions,
@@ -107,7 +111,7 @@ fn small_steps() -> ConvertOptions {
     }
 }
 
-fn generated(dir: &Path) -> u64 {
+pub(crate) fn generated(dir: &Path) -> u64 {
     let opts = GenerateOptions {
         days: 3,
         accounts: 2,

@@ -19,6 +19,7 @@ mod fault_proxy;
 mod faults;
 mod hostile;
 mod lake;
+mod lake_compact;
 mod least_privilege;
 mod lineage;
 mod report;

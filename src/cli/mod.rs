@@ -7,6 +7,7 @@ pub mod archive_args;
 pub mod check;
 #[cfg(feature = "cluster")]
 pub mod cluster;
+pub mod compact;
 pub mod convert;
 pub mod detect;
 pub mod gaps;
@@ -59,6 +60,8 @@ pub enum Command {
     Gaps(gaps::GapsArgs),
     /// Convert an archive's log files to a Parquet lake (incremental; query it with --lake).
     Convert(convert::ConvertArgs),
+    /// Merge a lake's small data files into larger ones (same rows; fewer files to open).
+    Compact(compact::CompactArgs),
     /// Run Sigma detection rules (our pack and yours) over an archive: a timeline of hits.
     Detect(detect::DetectArgs),
     /// Who is really behind a key, principal, session or event: credential chains to their
@@ -119,6 +122,7 @@ pub fn main() -> ExitCode {
             Command::Trace(args) => trace::run(args, cli.quiet).await,
             Command::Report(args) => report::run(args, cli.quiet).await,
             Command::Convert(args) => convert::run(args, cli.quiet).await,
+            Command::Compact(args) => compact::run(args, cli.quiet).await,
             Command::Lint(args) => check::lint(args).await,
             Command::Snapshot(args) => snapshot::run(args, cli.quiet).await,
             #[cfg(feature = "cluster")]

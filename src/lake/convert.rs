@@ -264,7 +264,7 @@ fn parallelism() -> usize {
 }
 
 /// A run's name: its data files carry it, so files of different runs never collide.
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     let now = chrono::Utc::now();
     let nanos = now.timestamp_subsec_nanos() as u64;
     let salt = (nanos ^ (u64::from(std::process::id()) << 20)) & 0xffff_ffff;
@@ -442,13 +442,15 @@ fn commit(
         files: files.into_iter().map(|(f, _)| f).collect(),
         sources,
         listing: None,
+        replaces: Vec::new(),
     }
 }
 
 /// Deletes data files no manifest names: what a killed run wrote before its commit, including
-/// the local store's half-written staging files (`<name>.parquet#<n>`). One convert per lake at
-/// a time: a concurrent run's uncommitted files look the same.
-async fn remove_orphans(snapshot: &LakeSnapshot) -> Result<usize> {
+/// the local store's half-written staging files (`<name>.parquet#<n>`), and files a compaction
+/// replaced. One writer (`convert` or `compact`) per lake at a time: a concurrent run's
+/// uncommitted files look the same.
+pub(crate) async fn remove_orphans(snapshot: &LakeSnapshot) -> Result<usize> {
     let lake = &snapshot.lake;
     let known: HashSet<&str> = snapshot.files.iter().map(|f| f.path.as_str()).collect();
     let root = lake.location.root.clone();

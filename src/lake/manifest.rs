@@ -8,7 +8,7 @@
 //! link/rename, or S3 `If-None-Match: *`): two writers can never both commit version n+1, and a
 //! reader never sees a half-written manifest.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -23,6 +23,9 @@ use crate::error::{Error, Result};
 
 /// Written into every manifest, so a future layout can be told apart.
 pub const FORMAT: &str = "trailscope-lake/1";
+/// Written into a commit that replaces data files (`compact`). A reader that knows only
+/// [`FORMAT`] refuses it instead of reading the replaced rows twice.
+pub const FORMAT_REPLACING: &str = "trailscope-lake/2";
 
 /// One Parquet data file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +69,10 @@ pub struct Commit {
     /// data: the lake's listing checkpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listing: Option<ListingMark>,
+    /// Data files of earlier commits whose rows this commit's files hold instead (`compact`):
+    /// from this commit on they are not part of the lake.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<String>,
 }
 
 /// What a whole-archive conversion saw: the newest delivery folder of each account and region,
@@ -224,6 +231,10 @@ impl LakeSnapshot {
             // The whole file list as of the mark (a mark's commit adds no file of its own).
             self.files = files;
         }
+        if !commit.replaces.is_empty() {
+            let gone: HashSet<&str> = commit.replaces.iter().map(String::as_str).collect();
+            self.files.retain(|f| !gone.contains(f.path.as_str()));
+        }
         self.files.extend(commit.files);
         for s in commit.sources {
             self.sources.insert(s.key.clone(), s);
@@ -268,6 +279,8 @@ struct StoredCommit {
     sources: Box<RawValue>,
     #[serde(default)]
     listing: Option<ListingMark>,
+    #[serde(default)]
+    replaces: Vec<String>,
 }
 
 /// Reads every manifest of the lake, with every source list (none: an empty snapshot). What
@@ -311,6 +324,7 @@ async fn load_with(lake: &Lake, every_source: bool) -> Result<LakeSnapshot> {
             files: c.files,
             sources,
             listing: c.listing,
+            replaces: c.replaces,
         });
     }
     Ok(snapshot)
@@ -320,11 +334,11 @@ async fn load_with(lake: &Lake, every_source: bool) -> Result<LakeSnapshot> {
 fn parse_manifest(lake: &Lake, version: u64, bytes: &[u8]) -> Result<StoredCommit> {
     let c: StoredCommit =
         serde_json::from_slice(bytes).map_err(|e| not_a_manifest(lake, version, e))?;
-    if c.format != FORMAT {
+    if c.format != FORMAT && c.format != FORMAT_REPLACING {
         return Err(Error::Archive {
             location: lake.display().to_string(),
             reason: format!(
-                "manifest {} has format {:?}; this trailscope reads {FORMAT}",
+                "manifest {} has format {:?}; this trailscope reads {FORMAT} and {FORMAT_REPLACING}",
                 c.version, c.format
             ),
         });

@@ -17,10 +17,12 @@
 //! - [`manifest`]: the commit log, loading it into a [`LakeSnapshot`];
 //! - [`write`]: rows → sorted, partitioned Parquet files;
 //! - [`convert`]: the incremental conversion of an archive;
+//! - [`compact`]: a partition's small files merged into larger ones;
 //!
 //! The `cloudtrail` provider that reads a lake (plus the raw objects not yet in it) lives with
 //! the other providers, in `table::lake`.
 
+pub mod compact;
 pub mod convert;
 pub mod manifest;
 pub mod write;
@@ -32,6 +34,7 @@ use object_store::path::Path;
 use crate::archive::{Location, S3Options};
 use crate::error::{Error, Input, Result};
 
+pub use compact::{CompactOptions, CompactSummary, compact};
 pub use convert::{ConvertOptions, ConvertSummary, convert};
 pub use manifest::{ArchiveListing, DataFile, LakeSnapshot, SourceRecord};
 
