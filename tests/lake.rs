@@ -697,6 +697,62 @@ async fn lake_falls_back_to_raw_objects_it_does_not_hold() {
     assert_eq!(ScanStats::get(&source.stats.objects_opened), 2);
 }
 
+/// `count(*)` over a lake that holds every object is the manifest's row count, no file opened;
+/// as soon as raw objects, a changed object or a filter are in play it is counted.
+#[tokio::test]
+async fn count_star_comes_from_the_manifest_only_when_the_lake_alone_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    generated(&full);
+    let archive = dir.path().join("archive");
+    let lake = dir.path().join("lake");
+    copy_delivered(&full, &archive, "2026/10/02", true);
+    convert_with(&archive, &lake, &ConvertOptions::default())
+        .await
+        .unwrap();
+    let count = "SELECT count(*) FROM cloudtrail";
+    let plan = |rows: Vec<String>| rows.join("\n");
+    let explain = format!("EXPLAIN {count}");
+    let (lines, _) = lake_query(&archive, &lake, &explain).await;
+    assert!(
+        !plan(lines.clone()).contains("DataSourceExec"),
+        "{}",
+        plan(lines)
+    );
+    assert_eq!(
+        lake_query(&archive, &lake, count).await.0,
+        raw_rows(&archive, count).await
+    );
+
+    async fn counts_as_raw(archive: &Path, lake: &Path) {
+        for sql in [
+            "SELECT count(*) FROM cloudtrail",
+            "SELECT count(*) FROM cloudtrail WHERE eventname = 'GetObject'",
+            "SELECT count(*) FROM cloudtrail WHERE eventtime >= '2026-10-02T12:00:00Z'",
+        ] {
+            let raw = raw_rows(archive, sql).await;
+            assert_eq!(lake_query(archive, lake, sql).await.0, raw, "{sql}");
+        }
+    }
+    counts_as_raw(&archive, &lake).await;
+    // New deliveries the lake does not hold: counted from their objects too.
+    copy_delivered(&full, &archive, "2026/10/02", false);
+    let (lines, _) = lake_query(&archive, &lake, &explain).await;
+    assert!(
+        plan(lines.clone()).contains("CloudTrailScan"),
+        "{}",
+        plan(lines)
+    );
+    counts_as_raw(&archive, &lake).await;
+    // A converted object rewritten since: its lake rows are left out, the new ones counted.
+    let converted = keys_under(&archive)
+        .into_iter()
+        .find(|k| k.contains("/2026/10/01/") && k.ends_with(".json.gz"))
+        .unwrap();
+    rewrite_as_one_event(&archive, &converted);
+    counts_as_raw(&archive, &lake).await;
+}
+
 #[test]
 fn convert_and_query_through_the_binary_and_refuse_a_lake_in_the_archive() {
     let dir = tempfile::tempdir().unwrap();

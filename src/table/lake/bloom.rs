@@ -15,7 +15,8 @@
 use std::sync::Arc;
 
 use datafusion::catalog::Session;
-use datafusion::common::ScalarValue;
+use datafusion::common::stats::Precision;
+use datafusion::common::{ScalarValue, Statistics};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::datasource::physical_plan::parquet::{ParquetAccessPlan, RowGroupAccess};
@@ -113,7 +114,9 @@ pub(crate) struct Candidate<'a> {
 }
 
 impl Candidate<'_> {
-    /// The file as DataFusion's scan takes it (`path`: where the store finds it).
+    /// The file as DataFusion's scan takes it (`path`: where the store finds it). A whole file
+    /// carries its row count from the manifest as exact statistics, so `count(*)` over the lake
+    /// is answered without opening a file.
     pub fn partitioned(&self, path: String) -> PartitionedFile {
         let file = PartitionedFile::new(path, self.file.bytes).with_partition_values(vec![
             ScalarValue::Utf8(Some(self.file.account_id.clone())),
@@ -121,7 +124,12 @@ impl Candidate<'_> {
         ]);
         match &self.row_groups {
             Some(plan) => file.with_extension(plan.clone()),
-            None => file,
+            None => {
+                let mut stats = Statistics::new_unknown(super::table_schema().table_schema());
+                stats.num_rows = Precision::Exact(self.file.rows as usize);
+                stats.total_byte_size = Precision::Inexact(self.file.bytes as usize);
+                file.with_statistics(Arc::new(stats))
+            }
         }
     }
 }

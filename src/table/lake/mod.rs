@@ -19,7 +19,8 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::catalog::Session;
 
-use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::common::stats::Precision;
+use datafusion::common::{DFSchema, ScalarValue, Statistics};
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
@@ -195,6 +196,7 @@ impl LakeScan {
             }
             raw.push(o);
         }
+        let raw_objects = raw.len();
         let raw_plan = raw_scan(
             state,
             &self.source,
@@ -209,7 +211,7 @@ impl LakeScan {
         let lake = &self.lake.lake;
         let files = bloom::prune(
             state,
-            Arc::clone(&lake.location.store),
+            lake.location.retrying_reads(),
             self.files_in(&scope),
             &bloom::lookups(filters),
             |p| lake.path(p).to_string(),
@@ -222,6 +224,10 @@ impl LakeScan {
         let lake_plan = self
             .parquet_plan(state, &files, projection, &changed)
             .await?;
+        if raw_objects == 0 {
+            // The lake alone: its plan keeps the statistics a union would blur.
+            return Ok(lake_plan);
+        }
         UnionExec::try_new(vec![lake_plan, raw_plan])
     }
 }
@@ -239,7 +245,7 @@ impl LakeScan {
         let url = ObjectStoreUrl::parse(STORE_URL)?;
         state
             .runtime_env()
-            .register_object_store(url.as_ref(), Arc::clone(&self.lake.lake.location.store));
+            .register_object_store(url.as_ref(), self.lake.lake.location.retrying_reads());
         let lake = &self.lake.lake;
         let groups = balance(files, state.config().target_partitions().max(1), |p| {
             lake.path(p).to_string()
@@ -318,10 +324,25 @@ pub(crate) async fn parquet_scan(
         }
     }
 
-    let config = FileScanConfigBuilder::new(url, Arc::new(parquet))
+    // The row count, when every file's is known (from the manifest): exact statistics let
+    // DataFusion answer `count(*)` without reading. Filters pushed into the scan later make it
+    // inexact (DataFusion's rule), and the exact cut below sits above it.
+    let files = groups.iter().flat_map(|g| g.files());
+    let rows: Option<usize> = files
+        .map(|f| match f.statistics.as_ref().map(|s| s.num_rows) {
+            Some(Precision::Exact(n)) => Some(n),
+            _ => None,
+        })
+        .sum();
+    let mut builder = FileScanConfigBuilder::new(url, Arc::new(parquet))
         .with_file_groups(groups)
-        .with_projection_indices(Some(indices))?
-        .build();
+        .with_projection_indices(Some(indices))?;
+    if let Some(rows) = rows {
+        let mut stats = Statistics::new_unknown(table_schema().table_schema());
+        stats.num_rows = Precision::Exact(rows);
+        builder = builder.with_statistics(stats);
+    }
+    let config = builder.build();
     // The format's options are the source's: it sets them on the scan it plans.
     let format = ParquetFormat::default().with_options(options);
     let plan = format.create_physical_plan(state, config).await?;
