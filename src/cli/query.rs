@@ -123,6 +123,9 @@ async fn execute(
         }
         sink.finish()?;
     }
+    // The command ends here: the process's exit frees the session, whose caches (every lake
+    // file's footer) took 5-8% of a short lake query to drop entry by entry.
+    std::mem::forget(ctx);
     Ok(rows)
 }
 
