@@ -171,3 +171,74 @@ async fn a_server_that_says_retry_after_is_not_asked_again_sooner() {
         asked[1] - asked[0]
     );
 }
+
+/// A lake on S3 read while S3 throttles its Parquet files for longer than object_store's own
+/// retries last: the lake's reads are retried like the archive's, to the exact answer; with no
+/// time to wait, the query fails (exit 2) instead of answering short.
+#[tokio::test]
+async fn a_lake_read_through_a_throttling_burst_gives_the_exact_answer() {
+    let moto = moto();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    crate::lake::generated(&archive);
+    moto.upload("faults-lake-source", &archive, &[]).await;
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    moto.upload("faults-lake", &empty, &[]).await;
+    let (a, l) = ("s3://faults-lake-source", "s3://faults-lake/lake");
+    let direct = ["--endpoint-url", moto.endpoint.as_str()];
+    let out = trailscope_with_env(
+        &[&["convert", "-q", "-a", a, "--lake", l][..], &direct].concat(),
+        MOTO_ENV,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sql =
+        "SELECT account_id, eventname, count(*) AS n FROM cloudtrail GROUP BY 1, 2 ORDER BY 1, 2";
+    let ask = |endpoint: &str, extra: &[&str]| {
+        let args = [
+            &[
+                "query",
+                "-q",
+                "-a",
+                a,
+                "--lake",
+                l,
+                "--format",
+                "csv",
+                "--endpoint-url",
+                endpoint,
+            ][..],
+            extra,
+            &[sql],
+        ]
+        .concat();
+        trailscope_with_env(&args, MOTO_ENV)
+    };
+    let expected = stdout(&ask(&moto.endpoint, &[]));
+    assert!(expected.lines().count() > 10);
+
+    let burst = || Rule {
+        until: Some(std::time::Instant::now() + Duration::from_secs(4)),
+        ..Rule::always(Fault::SlowDown, ".parquet")
+    };
+    let proxy = FaultProxy::start(&moto.endpoint, vec![burst()]);
+    let out = ask(&proxy.endpoint, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), expected);
+    assert!(proxy.count(Fault::SlowDown) > 3, "the burst was not met");
+
+    let proxy = FaultProxy::start(&moto.endpoint, vec![burst()]);
+    let out = ask(&proxy.endpoint, &["--retry-budget", "0s"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stdout(&out).is_empty(),
+        "no partial answer: {}",
+        stdout(&out)
+    );
+    let message = stderr(&out);
+    assert_eq!(message.trim().lines().count(), 1, "one line: {message}");
+    assert!(
+        message.contains("SlowDown") && message.contains(".parquet"),
+        "{message}"
+    );
+}

@@ -61,6 +61,18 @@ pub struct S3Access {
 }
 
 impl Location {
+    /// The store for readers that do not retry themselves (DataFusion's Parquet scan of a
+    /// lake): on S3, every read retried under [`Location::retry`], and a read given up is
+    /// reported in one line like the archive's.
+    pub fn retrying_reads(&self) -> Arc<dyn ObjectStore> {
+        match self.s3 {
+            Some(_) => {
+                super::retrying_store::ReadRetryingStore::wrap(Arc::clone(&self.store), self.retry)
+            }
+            None => Arc::clone(&self.store),
+        }
+    }
+
     /// An archive with no objects, in memory: for planning SQL when only the tables' shapes
     /// matter (`lint`).
     pub fn empty() -> Location {

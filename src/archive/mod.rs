@@ -9,6 +9,7 @@ pub mod location;
 mod raw_listing;
 pub mod readings;
 pub mod retry;
+pub mod retrying_store;
 pub mod source;
 mod walk;
 
