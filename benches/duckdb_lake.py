@@ -1,7 +1,8 @@
-"""DuckDB side of benches/lake.rs: the same three questions over the lake's Parquet files.
+"""DuckDB side of benches/lake.rs: the same questions over the lake's Parquet files.
 
-Usage: duckdb_lake.py LAKE QUERY [ARG]   (QUERY: by_eventname | by_arn ARN | one_day YYYY-MM-DD)
-Prints one JSON line: seconds, peak_rss_mb, rows, checksum.
+Usage: duckdb_lake.py LAKE QUERY [ARG]
+  QUERY: by_eventname | by_arn ARN | one_day YYYY-MM-DD | errors_by_source ACCOUNT | hourly
+Prints one JSON line: seconds (after connecting), peak_rss_mb, rows, checksum.
 """
 import datetime
 import json
@@ -29,13 +30,21 @@ elif query == "one_day":
     nxt = day + datetime.timedelta(days=1)
     sql = (f"SELECT eventname, count(*) AS n FROM {TABLE} WHERE date = '{day}' "
            f"AND eventtime >= TIMESTAMPTZ '{day} 00:00:00+00' AND eventtime < TIMESTAMPTZ '{nxt} 00:00:00+00' GROUP BY 1")
+elif query == "errors_by_source":
+    sql = (f"SELECT eventsource, errorcode, count(*) AS n FROM {TABLE} "
+           f"WHERE account_id = '{arg}' AND errorcode IS NOT NULL GROUP BY 1, 2")
+elif query == "hourly":
+    # The hour as text, for the reason above.
+    sql = (f"SELECT CAST(date_trunc('hour', eventtime) AS VARCHAR), count(*) AS n "
+           f"FROM {TABLE} GROUP BY 1")
 else:
     sys.exit(f"unknown query {query}")
 
 con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
 start = time.perf_counter()
 rows = con.sql(sql).fetchall()
 seconds = time.perf_counter() - start
-checksum = sum(r[1] for r in rows) if query != "by_arn" else len(rows)
+checksum = sum(r[-1] for r in rows) if query != "by_arn" else len(rows)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "peak_rss_mb": peak, "rows": len(rows), "checksum": checksum}))

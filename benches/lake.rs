@@ -1,12 +1,18 @@
-//! Lake benchmark: the engine benchmark's questions on the Parquet lake vs the raw .json.gz
-//! archive, and vs DuckDB on the same Parquet files, in one run.
+//! Lake benchmark: questions a team repeats, on the Parquet lake vs the raw .json.gz archive,
+//! and vs DuckDB on the same Parquet files, in one run.
 //!
-//! `cargo bench --bench lake -- [--events N] [--data DIR]` (default 5,000,000 events under
-//! `bench-data/lake-N/`, not in git). Generates a 30-day, 2-account archive once, converts it
-//! (timed, unless the lake is already there), prints the archive's and the lake's sizes, then
-//! runs each question in its own process per engine (so peak memory is per question) and checks
-//! that the three answers agree. DuckDB reads the lake with `read_parquet(..., hive_partitioning)`
-//! and, for the 1-day window, is also given the `date` partition filter (its best case).
+//! `cargo bench --bench lake -- [--events N] [--data DIR] [--runs R]` (default 5,000,000 events
+//! under `bench-data/lake-N/`, not in git). Generates a 30-day, 3-account archive once, converts
+//! it (timed, unless the lake is already there), prints the archive's and the lake's sizes, then
+//! asks each question:
+//! - of the raw archive once, in a child process timed from opening the archive to the last row;
+//! - of the lake as a user does, through the `trailscope query --lake` process, timed from
+//!   process start to exit;
+//! - of DuckDB reading the lake's Parquet in-process (`read_parquet(..., hive_partitioning)`),
+//!   timed after connecting, so DuckDB's start-up is not counted and ours is.
+//!
+//! Lake and DuckDB runs alternate, `--runs` times each (default 5); medians are reported, and
+//! every answer is checked against the others.
 
 mod common;
 
@@ -22,8 +28,15 @@ use trailscope::lake::{ConvertOptions, Lake, convert, manifest};
 use trailscope::table::{ArchiveSource, TableSource, session, statements};
 
 const DAYS: u32 = 30;
-const ACCOUNTS: u32 = 2;
+const ACCOUNTS: u32 = 3;
 const DAY: &str = "2026-10-15";
+
+/// One question: its SQL for trailscope, and the arguments of `duckdb_lake.py` for the same.
+struct Question {
+    name: &'static str,
+    sql: String,
+    duckdb: Vec<String>,
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -37,82 +50,163 @@ fn main() {
             .cloned()
     };
     let events: u64 = value("--events").map_or(5_000_000, |v| v.parse().expect("--events N"));
+    let runs: usize = value("--runs").map_or(5, |v| v.parse().expect("--runs R"));
     let data =
         PathBuf::from(value("--data").unwrap_or_else(|| format!("bench-data/lake-{events}")));
     let archive = prepare_archive(&data, events);
     let lake = data.join("lake");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(prepare_lake(&archive, &lake));
-    let gz = bytes_under(&archive.join("AWSLogs"), ".json.gz", "/CloudTrail/");
-    let parquet = bytes_under(&lake, ".parquet", "");
+    let gz: u64 = files_under(&archive.join("AWSLogs"))
+        .iter()
+        .filter(|(p, _)| p.ends_with(".json.gz") && p.contains("/CloudTrail/"))
+        .map(|(_, size)| size)
+        .sum();
+    let lake_files: Vec<u64> = files_under(&lake)
+        .into_iter()
+        .filter(|(p, _)| p.ends_with(".parquet"))
+        .map(|(_, size)| size)
+        .collect();
+    let (parquet, files) = (lake_files.iter().sum::<u64>(), lake_files.len());
     println!(
-        "sizes: gzip log files {:.1} MiB, lake {:.1} MiB (lake/gzip = {:.2})",
+        "sizes: gzip log files {:.1} MiB, lake {:.1} MiB in {files} files (lake/gzip = {:.2})",
         mib(gz),
         mib(parquet),
         parquet as f64 / gz as f64
     );
-    let arn = runtime.block_on(pick_arn(&archive, &lake));
-    let questions: Vec<(&str, String, Vec<String>)> = vec![
-        (
+    let (arn, account) = runtime.block_on(pick_arn_and_account(&archive, &lake));
+    let questions = questions(&arn, &account);
+    println!(
+        "\n{:<34} {:>8} {:>8} {:>9} {:>10} {:>12}  answers",
+        "question (medians)", "raw s", "lake s", "duckdb s", "raw/lake", "duckdb/lake"
+    );
+    let me = std::env::current_exe().unwrap();
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_trailscope"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/duckdb_lake.py");
+    for q in questions {
+        let raw = common::run_child(Command::new(&me).args([
+            "--child",
+            "raw",
+            data.to_str().unwrap(),
+            &q.sql,
+        ]));
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            ours.push(run_binary(&binary, &archive, &lake, &q.sql));
+            theirs.push(common::run_child(
+                Command::new("python3")
+                    .arg(&script)
+                    .arg(&lake)
+                    .args(&q.duckdb),
+            ));
+        }
+        let answers = |v: &Value| (v["rows"].clone(), v["checksum"].clone());
+        let same = ours
+            .iter()
+            .chain(&theirs)
+            .all(|v| answers(v) == answers(&raw));
+        let secs = |v: &Value| v["seconds"].as_f64().unwrap();
+        let median = |runs: &[Value]| {
+            let mut s: Vec<f64> = runs.iter().map(secs).collect();
+            s.sort_by(f64::total_cmp);
+            s[s.len() / 2]
+        };
+        let (lake_s, duck_s) = (median(&ours), median(&theirs));
+        println!(
+            "{:<34} {:>8.2} {:>8.3} {:>9.3} {:>9.1}x {:>11.2}x  {}",
+            q.name,
+            secs(&raw),
+            lake_s,
+            duck_s,
+            secs(&raw) / lake_s,
+            duck_s / lake_s,
+            if same {
+                "same".to_string()
+            } else {
+                format!("DIFFER: raw {raw} lake {ours:?} duckdb {theirs:?}")
+            }
+        );
+    }
+}
+
+/// The questions, each answer with a count column `n` (its sum is the checksum) or rows.
+fn questions(arn: &str, account: &str) -> Vec<Question> {
+    let q = |name, sql: String, duckdb: &[&str]| Question {
+        name,
+        sql,
+        duckdb: duckdb.iter().map(|s| s.to_string()).collect(),
+    };
+    vec![
+        q(
             "count by eventname",
             "SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY 1".into(),
-            vec!["by_eventname".into()],
+            &["by_eventname"],
         ),
-        (
-            "filter on useridentity.arn",
+        q(
+            "one principal (useridentity.arn)",
             format!(
                 "SELECT eventtime, eventname, sourceipaddress FROM cloudtrail WHERE useridentity.arn = '{arn}'"
             ),
-            vec!["by_arn".into(), arn.clone()],
+            &["by_arn", arn],
         ),
-        (
+        q(
             "1-day window of 30",
             format!(
                 "SELECT eventname, count(*) AS n FROM cloudtrail WHERE eventtime >= '{DAY}T00:00:00Z' AND eventtime < '2026-10-16T00:00:00Z' GROUP BY 1"
             ),
-            vec!["one_day".into(), DAY.into()],
+            &["one_day", DAY],
         ),
-    ];
-    println!(
-        "\n{:<28} {:>9} {:>9} {:>9} {:>11} {:>11}  answers",
-        "question", "raw s", "lake s", "duckdb s", "raw/lake", "duckdb/lake"
+        q(
+            "errors by source, one account",
+            format!(
+                "SELECT eventsource, errorcode, count(*) AS n FROM cloudtrail WHERE account_id = '{account}' AND errorcode IS NOT NULL GROUP BY 1, 2"
+            ),
+            &["errors_by_source", account],
+        ),
+        q(
+            "hourly counts",
+            "SELECT date_trunc('hour', eventtime) AS hour, count(*) AS n FROM cloudtrail GROUP BY 1"
+                .into(),
+            &["hourly"],
+        ),
+    ]
+}
+
+/// `trailscope query --lake` as a user runs it, timed from process start to exit; its CSV
+/// answer is summarised as the other sides' are.
+fn run_binary(binary: &Path, archive: &Path, lake: &Path, sql: &str) -> Value {
+    let started = Instant::now();
+    let out = Command::new(binary)
+        .args(["query", "-q", "--format", "csv", "-a"])
+        .arg(archive)
+        .arg("--lake")
+        .arg(lake)
+        .arg(sql)
+        .output()
+        .expect("run trailscope");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "trailscope query failed: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    let me = std::env::current_exe().unwrap();
-    for (name, sql, duck_args) in questions {
-        let ours = |mode: &str| {
-            common::run_child(Command::new(&me).args([
-                "--child",
-                mode,
-                data.to_str().unwrap(),
-                &sql,
-            ]))
-        };
-        let (raw, lake_run) = (ours("raw"), ours("lake"));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/duckdb_lake.py");
-        let duck = common::run_child(
-            Command::new("python3")
-                .arg(script)
-                .arg(&lake)
-                .args(&duck_args),
-        );
-        let same = [&raw, &duck]
-            .iter()
-            .all(|o| o["checksum"] == lake_run["checksum"] && o["rows"] == lake_run["rows"]);
-        let secs = |v: &Value| v["seconds"].as_f64().unwrap();
-        println!(
-            "{name:<28} {:>9.2} {:>9.2} {:>9.2} {:>10.1}x {:>10.1}x  {}",
-            secs(&raw),
-            secs(&lake_run),
-            secs(&duck),
-            secs(&raw) / secs(&lake_run),
-            secs(&duck) / secs(&lake_run),
-            if same {
-                "same".to_string()
-            } else {
-                format!("DIFFER: raw {raw} lake {lake_run} duckdb {duck}")
-            }
-        );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    // Every count question puts its `n` last.
+    let counted = header.last() == Some(&"n");
+    let (mut rows, mut sum) = (0u64, 0u64);
+    for line in lines {
+        rows += 1;
+        if counted {
+            sum += line
+                .rsplit(',')
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
     }
+    serde_json::json!({"seconds": seconds, "rows": rows, "checksum": if counted { sum } else { rows }})
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -177,34 +271,41 @@ async fn prepare_lake(archive: &Path, lake: &Path) {
     }
 }
 
-/// Bytes of files under `dir` whose path ends with `suffix` and contains `inside`.
-fn bytes_under(dir: &Path, suffix: &str, inside: &str) -> u64 {
-    let mut total = 0;
+/// Files under `dir` (path, bytes).
+fn files_under(dir: &Path) -> Vec<(String, u64)> {
+    let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let path = entry.path();
-            let text = path.to_string_lossy();
             if path.is_dir() {
                 stack.push(path);
-            } else if text.ends_with(suffix) && text.contains(inside) {
-                total += entry.metadata().map_or(0, |m| m.len());
+            } else {
+                let size = entry.metadata().map_or(0, |m| m.len());
+                files.push((path.to_string_lossy().into_owned(), size));
             }
         }
     }
-    total
+    files
 }
 
-/// A principal with a few hundred events: a selective filter.
-async fn pick_arn(archive: &Path, lake: &Path) -> String {
-    let sql = "SELECT useridentity.arn AS arn FROM cloudtrail WHERE useridentity.arn IS NOT NULL \
-               AND eventtime < '2026-10-03' GROUP BY 1 ORDER BY count(*), 1 LIMIT 1";
-    let batches = query(archive, Some(lake), sql).await;
-    let column = batches[0].column(0);
-    arrow::util::display::ArrayFormatter::try_new(column.as_ref(), &Default::default())
-        .unwrap()
-        .value(0)
-        .to_string()
+/// A principal with a few hundred events (a selective filter), and the first account.
+async fn pick_arn_and_account(archive: &Path, lake: &Path) -> (String, String) {
+    let first = |sql| async move {
+        let batches = query(archive, Some(lake), sql).await;
+        let column = batches[0].column(0);
+        arrow::util::display::ArrayFormatter::try_new(column.as_ref(), &Default::default())
+            .unwrap()
+            .value(0)
+            .to_string()
+    };
+    let arn = first(
+        "SELECT useridentity.arn AS arn FROM cloudtrail WHERE useridentity.arn IS NOT NULL \
+         AND eventtime < '2026-10-03' GROUP BY 1 ORDER BY count(*), 1 LIMIT 1",
+    )
+    .await;
+    let account = first("SELECT min(account_id) FROM cloudtrail").await;
+    (arn, account)
 }
 
 async fn query(
