@@ -22,6 +22,7 @@ mod lake;
 mod lake_compact;
 mod least_privilege;
 mod lineage;
+mod mutations;
 mod report;
 mod report_html;
 mod report_ocsf;
