@@ -566,3 +566,71 @@ fn over_a_lake_a_rule_reading_the_raw_record_fails_alone() {
         stderr(&out)
     );
 }
+
+/// `detect` evaluates `event_count`, `value_count` and `temporal` windows in one sweep over the
+/// matched events; each correlation of our pack must give exactly the hits of its window SQL
+/// (what `--show-sql` prints) run over the archive.
+#[tokio::test(flavor = "multi_thread")]
+async fn correlations_swept_in_one_pass_equal_their_window_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = trailscope::generate::GenerateOptions {
+        days: 1,
+        accounts: 1,
+        events_per_day: 30_000,
+        digests: false,
+        ..Default::default()
+    };
+    trailscope::generate::generate(dir.path(), &options).unwrap();
+    let files = load::gather(true, &[]).unwrap();
+    let (set, hits) = run_detect(dir.path(), &files).await;
+    let location = Location::open(dir.path().to_str().unwrap(), &S3Options::default())
+        .await
+        .unwrap();
+    let source = ArchiveSource::new(location, Scope::default(), false);
+    let ctx = trailscope::table::session(&source).unwrap();
+    type Bursts = Vec<(Vec<Option<String>>, BTreeSet<String>)>;
+    let mut compared = 0;
+    for c in set.runnable().iter().filter(|c| c.stages.is_some()) {
+        let batches = ctx.sql(&c.sql).await.unwrap().collect().await.unwrap();
+        let mut by_sql: BTreeMap<Vec<Option<String>>, BTreeSet<String>> = BTreeMap::new();
+        for batch in &batches {
+            let cells = |name: &str| trailscope::output::text_cells(batch, name).unwrap();
+            let groups: Vec<_> = (1..=c.group_by.len())
+                .map(|i| cells(&format!("group_{i}")))
+                .collect();
+            let (ids, burst) = (cells("eventid"), cells("burst"));
+            for row in 0..batch.num_rows() {
+                let mut key: Vec<Option<String>> = groups.iter().map(|g| g[row].clone()).collect();
+                key.push(burst[row].clone());
+                by_sql
+                    .entry(key)
+                    .or_default()
+                    .insert(ids[row].clone().unwrap_or_default());
+            }
+        }
+        let mut expected: Bursts = by_sql
+            .into_iter()
+            .map(|(mut key, ids)| {
+                key.pop(); // the burst number: hits are told apart by their events
+                (key, ids)
+            })
+            .collect();
+        let mut swept: Bursts = hits
+            .iter()
+            .filter(|h| h.rule_id == c.rule.key())
+            .map(|h| {
+                let group = h.group.iter().map(|(_, v)| v.clone()).collect();
+                let ids = h
+                    .events
+                    .iter()
+                    .map(|e| e.eventid.clone().unwrap_or_default());
+                (group, ids.collect())
+            })
+            .collect();
+        expected.sort();
+        swept.sort();
+        assert_eq!(swept, expected, "{}", c.rule.title);
+        compared += expected.len();
+    }
+    assert!(compared > 10, "only {compared} correlation hits to compare");
+}

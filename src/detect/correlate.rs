@@ -19,6 +19,7 @@ use super::compile::{Refusal, quote};
 use super::fields::resolve;
 use super::matches::{Selection, Stages};
 use super::rule::{CorrelationType, CountCondition, Rule};
+use super::windows::{Measure, Window};
 
 /// One correlated rule: its key (as hits name it) and its compiled condition.
 pub struct Correlated<'a> {
@@ -156,11 +157,31 @@ pub fn correlation_sql(spec: &Spec) -> Result<(Vec<Selection>, Stages), Refusal>
     let stages = format!(
         "{ends},\nflagged AS (\n  SELECT m.*, w.window_end FROM matched m {flagged_join}\n),\nmembers AS (\n  SELECT * FROM (\n    SELECT *, max(window_end) OVER ({partition}ORDER BY eventtime RANGE BETWEEN CURRENT ROW AND {interval} FOLLOWING) AS covered_until\n    FROM flagged\n  ) WHERE covered_until IS NOT NULL\n),\nstarts AS (\n  SELECT *, CASE WHEN lag(eventtime) OVER ({partition}ORDER BY eventtime, eventid) >= eventtime - {interval} THEN 0 ELSE 1 END AS starts_burst\n  FROM members\n),\nbursts AS (\n  SELECT *, sum(starts_burst) OVER ({partition}ORDER BY eventtime, eventid ROWS UNBOUNDED PRECEDING) AS burst\n  FROM starts\n)",
     );
+    let measure = match spec.kind {
+        CorrelationType::EventCount => Some(Measure::Events),
+        CorrelationType::ValueCount => Some(Measure::Distinct("counted_value")),
+        CorrelationType::Temporal => Some(Measure::Distinct("matched_rule")),
+        CorrelationType::TemporalOrdered => None,
+    };
+    let bounds = match spec.kind {
+        CorrelationType::Temporal => vec![("eq".to_string(), spec.rules.len() as i64)],
+        _ => spec
+            .condition
+            .as_ref()
+            .map(|c| c.bounds.clone())
+            .unwrap_or_default(),
+    };
+    let window = measure.map(|measure| Window {
+        measure,
+        span: span * 1_000_000,
+        bounds,
+    });
     Ok((
         selections,
         Stages {
             ctes: stages,
             groups: groups.len(),
+            window,
         },
     ))
 }

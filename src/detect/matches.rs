@@ -93,27 +93,55 @@ pub struct Stages {
     pub ctes: String,
     /// How many group-by values (`group_1..n`) the stages carry.
     pub groups: usize,
+    /// The same stages as one sweep, when [`super::windows`] can evaluate them: how `detect`
+    /// runs them over matched events.
+    pub window: Option<super::windows::Window>,
 }
 
 impl Stages {
     /// The correlation's query: `selections` as `matched`, the stages, and the events of every
     /// burst with their group values, rule and burst number.
     pub fn sql(&self, selections: &[Selection], source: &Source) -> String {
+        format!(
+            "WITH matched AS (\n{}\n),\n{}\n{}",
+            Self::union(selections, source, "  "),
+            self.ctes,
+            self.members_sql("bursts", source)
+        )
+    }
+
+    /// The correlation's `matched` rows alone (what [`super::windows`] sweeps).
+    pub fn matched_sql(selections: &[Selection], source: &Source) -> String {
+        Self::union(selections, source, "")
+    }
+
+    fn union(selections: &[Selection], source: &Source, indent: &str) -> String {
         let matched: Vec<String> = selections
             .iter()
-            .map(|s| format!("  {}", s.sql(source).replace('\n', "\n  ")))
+            .map(|s| {
+                format!(
+                    "{indent}{}",
+                    s.sql(source).replace('\n', &format!("\n{indent}"))
+                )
+            })
             .collect();
+        matched.join(&format!("\n{indent}UNION ALL\n"))
+    }
+
+    /// The events of every burst in `bursts` (a table or CTE of `row_id` or the event columns,
+    /// `group_*`, `matched_rule` and `burst`), with their group values, rule and burst number.
+    pub fn members_sql(&self, bursts: &str, source: &Source) -> String {
         let groups: String = (1..=self.groups)
             .map(|i| format!("b.group_{i}, "))
             .collect();
-        let last = match source {
+        match source {
             Source::Archive => {
                 let events: Vec<String> = EVENT_COLUMN_NAMES
                     .iter()
                     .map(|c| format!("b.{c}"))
                     .collect();
                 format!(
-                    "SELECT {}, {groups}b.matched_rule, b.burst\nFROM bursts b",
+                    "SELECT {}, {groups}b.matched_rule, b.burst\nFROM {bursts} b",
                     events.join(", ")
                 )
             }
@@ -123,16 +151,11 @@ impl Stages {
                     .map(|c| format!("d.{c}"))
                     .collect();
                 format!(
-                    "SELECT {}, {groups}b.matched_rule, b.burst\nFROM bursts b JOIN {TABLE} d ON d.{ROW_ID} = b.{ROW_ID}",
+                    "SELECT {}, {groups}b.matched_rule, b.burst\nFROM {bursts} b JOIN {TABLE} d ON d.{ROW_ID} = b.{ROW_ID}",
                     events.join(", ")
                 )
             }
-        };
-        format!(
-            "WITH matched AS (\n{}\n),\n{}\n{last}",
-            matched.join("\n  UNION ALL\n"),
-            self.ctes
-        )
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! A rule is one more SQL question, like a control: [`rule`] reads the YAML, [`compile`] turns
 //! a detection into a boolean over the table's columns (field names through [`fields`], values
 //! through [`pattern`], the condition through [`condition`]), [`correlate`] turns correlations
-//! into windowed SQL, [`load`] reads packs and counts what loaded, was skipped or failed, and
+//! into windowed SQL (which [`windows`] evaluates in one sweep when `detect` runs them), [`load`] reads packs and counts what loaded, was skipped or failed, and
 //! [`run`] plans every rule, decodes the period once and collects [`run::Hit`]s.
 //!
 //! Adding a rule to trailscope's own pack: a Sigma file under `queries/detections/<tactic>/`
@@ -22,6 +22,7 @@ pub mod matches;
 pub mod pattern;
 pub mod rule;
 pub mod run;
+pub mod windows;
 
 pub use load::{Compiled, RuleSet};
 pub use rule::{Level, Rule};

@@ -12,8 +12,9 @@ use serde::Serialize;
 
 use super::EVENT_COLUMN_NAMES;
 use super::load::Compiled;
-use super::matches::{self, Matcher, Source};
+use super::matches::{self, Matcher, Source, Stages};
 use super::rule::Level;
+use super::windows;
 use crate::error::{Error, Result};
 use crate::table::{self, TableSource, statements};
 
@@ -165,16 +166,35 @@ fn name(rule: &Compiled) -> String {
 pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let source = Source::Matches(&pass.matcher);
-    let queries: Vec<(Compiled, String)> = pass
+    // A correlation the sweep evaluates runs as its `matched` rows, the sweep, and the join of
+    // its members' events; any other rule as its query.
+    let queries: Vec<(Compiled, Query)> = pass
         .rules
         .iter()
-        .map(|r| (r.clone(), r.sql_over(&source)))
+        .enumerate()
+        .map(|(i, r)| {
+            let table = format!("detect_bursts_{i}");
+            let query = match r.stages.as_ref().and_then(|s| Some((s, s.window.clone()?))) {
+                Some((stages, window)) => Query::Swept {
+                    matched: Stages::matched_sql(&r.selections, &source),
+                    members: stages.members_sql(&table, &source),
+                    table,
+                    groups: stages.groups,
+                    window,
+                },
+                None => Query::Sql(r.sql_over(&source)),
+            };
+            (r.clone(), query)
+        })
         .collect();
     let results: Vec<_> = futures::stream::iter(queries)
-        .map(|(rule, sql)| {
+        .map(|(rule, query)| {
             let ctx = ctx.clone();
             tokio::spawn(async move {
-                let outcome = run_one(&ctx, &rule, &sql).await;
+                let outcome = match rows(&ctx, &query).await {
+                    Ok(batches) => to_hits(&rule, &batches),
+                    Err(e) => Err(e.to_string()),
+                };
                 (rule, outcome)
             })
         })
@@ -204,20 +224,56 @@ pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
     Ok(outcome)
 }
 
-async fn run_one(
-    ctx: &SessionContext,
-    rule: &Compiled,
-    sql: &str,
-) -> std::result::Result<Vec<Hit>, String> {
-    let fail = |e: Error| e.to_string();
-    let parsed = statements::parse_checked(sql, None).map_err(fail)?;
-    let mut results = statements::execute(ctx, parsed).await.map_err(fail)?;
-    let batches = results.pop().map(|r| r.batches).unwrap_or_default();
+/// How a rule's rows are got over the matched events.
+enum Query {
+    Sql(String),
+    /// A correlation evaluated by [`windows::bursts`]: its `matched` rows, then its members'
+    /// events joined from `table`, where the bursts are registered.
+    Swept {
+        matched: String,
+        table: String,
+        members: String,
+        groups: usize,
+        window: windows::Window,
+    },
+}
+
+async fn rows(ctx: &SessionContext, query: &Query) -> Result<Vec<RecordBatch>> {
+    let sql_rows = |sql: &str| {
+        let parsed = statements::parse_checked(sql, None);
+        async move {
+            let mut results = statements::execute(ctx, parsed?).await?;
+            Ok::<_, Error>(results.pop().map(|r| r.batches).unwrap_or_default())
+        }
+    };
+    match query {
+        Query::Sql(sql) => sql_rows(sql).await,
+        Query::Swept {
+            matched,
+            table,
+            members,
+            groups,
+            window,
+        } => {
+            let frame = ctx.sql(matched).await?;
+            let schema = frame.schema().inner().clone();
+            let batches = frame.collect().await?;
+            let bursts = windows::bursts(&schema, &batches, *groups, window)?;
+            drop(batches);
+            ctx.register_batch(table, bursts)?;
+            let result = sql_rows(members).await;
+            ctx.deregister_table(table.as_str())?;
+            result
+        }
+    }
+}
+
+fn to_hits(rule: &Compiled, batches: &[RecordBatch]) -> std::result::Result<Vec<Hit>, String> {
     let mut single = Vec::new();
     // Correlation rows grouped by (group values, burst): one hit each.
     let mut bursts: BTreeMap<Vec<Option<String>>, (Group, Vec<Event>)> = BTreeMap::new();
     let group_names = &rule.group_by;
-    for batch in &batches {
+    for batch in batches {
         let column = |name: &str| crate::output::text_cells(batch, name);
         let events: Vec<Vec<Option<String>>> = EVENT_COLUMN_NAMES
             .iter()
