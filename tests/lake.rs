@@ -1,7 +1,7 @@
 //! The Parquet lake: `convert` then `--lake` must answer exactly as the raw archive does, stay
 //! complete as new objects arrive, survive interruption, and work on S3.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use trailscope::archive::{Location, S3Options, Scope};
@@ -632,17 +632,24 @@ async fn checkpoint_lists_recent_folders_only_and_relist_weighs_every_object() {
     );
 }
 
-#[tokio::test]
-async fn lake_falls_back_to_raw_objects_it_does_not_hold() {
-    let dir = tempfile::tempdir().unwrap();
-    let full = dir.path().join("full");
+/// A generated archive under `dir/full`, its deliveries up to 2026-10-02 copied to
+/// `dir/archive` and converted into `dir/lake`: (full, archive, lake).
+async fn converted_up_to_october_2(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let full = dir.join("full");
     generated(&full);
-    let archive = dir.path().join("archive");
-    let lake = dir.path().join("lake");
+    let archive = dir.join("archive");
+    let lake = dir.join("lake");
     copy_delivered(&full, &archive, "2026/10/02", true);
     convert_with(&archive, &lake, &ConvertOptions::default())
         .await
         .unwrap();
+    (full, archive, lake)
+}
+
+#[tokio::test]
+async fn lake_falls_back_to_raw_objects_it_does_not_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, archive, lake) = converted_up_to_october_2(dir.path()).await;
     // New deliveries after the conversion, and one object that became unreadable (read raw,
     // reported as the raw table reports it).
     let added = copy_delivered(&full, &archive, "2026/10/02", false);
@@ -702,14 +709,7 @@ async fn lake_falls_back_to_raw_objects_it_does_not_hold() {
 #[tokio::test]
 async fn count_star_comes_from_the_manifest_only_when_the_lake_alone_answers() {
     let dir = tempfile::tempdir().unwrap();
-    let full = dir.path().join("full");
-    generated(&full);
-    let archive = dir.path().join("archive");
-    let lake = dir.path().join("lake");
-    copy_delivered(&full, &archive, "2026/10/02", true);
-    convert_with(&archive, &lake, &ConvertOptions::default())
-        .await
-        .unwrap();
+    let (full, archive, lake) = converted_up_to_october_2(dir.path()).await;
     let count = "SELECT count(*) FROM cloudtrail";
     let plan = |rows: Vec<String>| rows.join("\n");
     let explain = format!("EXPLAIN {count}");

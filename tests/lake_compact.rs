@@ -76,15 +76,21 @@ fn times_in(file: &Path) -> Vec<Option<i64>> {
     times
 }
 
+/// A generated archive converted in tiny commits: the lake as loaded, and its answers.
+async fn lake_of_small_files(
+    archive: &Path,
+    lake: &Path,
+) -> (std::sync::Arc<LakeSnapshot>, Vec<Vec<String>>) {
+    generated(archive);
+    convert_with(archive, lake, &tiny_steps()).await.unwrap();
+    (open_lake(archive, lake).await, answers(archive, lake).await)
+}
+
 #[tokio::test]
 async fn a_compacted_lake_answers_exactly_as_before() {
     let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("archive");
-    let lake = dir.path().join("lake");
-    generated(&archive);
-    convert_with(&archive, &lake, &tiny_steps()).await.unwrap();
-    let before = open_lake(&archive, &lake).await;
-    let answers_before = answers(&archive, &lake).await;
+    let (archive, lake) = (dir.path().join("archive"), dir.path().join("lake"));
+    let (before, answers_before) = lake_of_small_files(&archive, &lake).await;
 
     let s = compact_at(&archive, &lake, &CompactOptions::default())
         .await
@@ -134,12 +140,8 @@ async fn a_compacted_lake_answers_exactly_as_before() {
 #[tokio::test]
 async fn a_compaction_stopped_before_its_commit_leaves_the_lake_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("archive");
-    let lake = dir.path().join("lake");
-    generated(&archive);
-    convert_with(&archive, &lake, &tiny_steps()).await.unwrap();
-    let before = open_lake(&archive, &lake).await;
-    let answers_before = answers(&archive, &lake).await;
+    let (archive, lake) = (dir.path().join("archive"), dir.path().join("lake"));
+    let (before, answers_before) = lake_of_small_files(&archive, &lake).await;
     let stopped = CompactOptions {
         stop_after_files: Some(2),
         ..CompactOptions::default()
