@@ -151,7 +151,7 @@ fn cluster_answers_as_the_local_engine_and_refuses_an_incomplete_lake() {
         "convert",
     );
 
-    let (url, _servers) = start_cluster(dir.path());
+    let (url, servers) = start_cluster(dir.path());
     let snapshot = root.join(SNAPSHOT);
     let control = root.join(CONTROL);
     let (snapshot, control) = (snapshot.to_str().unwrap(), control.to_str().unwrap());
@@ -187,6 +187,18 @@ fn cluster_answers_as_the_local_engine_and_refuses_an_incomplete_lake() {
     // Its SQL has no ORDER BY: compare the rows in any order.
     assert!(local.contains("fail"), "{local}");
     assert_eq!(sorted(&remote), sorted(&local), "{CONTROL}");
+
+    // The executor tells its operator what it did: a line per task, with rows and bytes.
+    let executor_log = servers[1].output();
+    let done: Vec<&str> = executor_log
+        .lines()
+        .filter(|l| l.starts_with("trailscope: task ") && l.contains(": done in "))
+        .collect();
+    assert!(done.len() >= AD_HOC.len(), "{executor_log}");
+    assert!(
+        done.iter().any(|l| !l.contains(" 0 rows")),
+        "{executor_log}"
+    );
 
     // A log file delivered after the conversion: the cluster cannot read it, so it refuses.
     let late = "AWSLogs/566424620868/CloudTrail/us-east-1/2026/10/03/\

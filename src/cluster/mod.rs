@@ -14,6 +14,7 @@
 pub mod codec;
 pub mod server;
 pub mod table;
+pub mod task_log;
 
 use std::sync::Arc;
 

@@ -70,10 +70,14 @@ impl ObjectStoreRegistry for LakeStores {
         if let Some(store) = buckets.get(&bucket) {
             return Ok(Arc::clone(store));
         }
-        let store: Arc<dyn ObjectStore> = Arc::new(
-            object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(&bucket)
-                .build()?,
+        // Lake reads retried like the client's (see `archive::retrying_store`).
+        let store = crate::archive::retrying_store::ReadRetryingStore::wrap(
+            Arc::new(
+                object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(&bucket)
+                    .build()?,
+            ),
+            crate::archive::RetryPolicy::default(),
         );
         buckets.insert(bucket, Arc::clone(&store));
         Ok(store)
@@ -139,6 +143,9 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&base))),
         override_runtime_producer: Some(Arc::new(move |_| Ok(Arc::clone(&runtime)))),
         override_logical_codec: Some(Arc::new(TrailscopeCodec::default())),
+        // A line per task on stderr (without Ballista's connection pool for shuffle reads,
+        // which its engine keeps private).
+        override_execution_engine: Some(Arc::new(super::task_log::LoggingEngine::default())),
         ..ExecutorProcessConfig::default()
     };
     eprintln!(
