@@ -14,6 +14,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::interleave_record_batch;
@@ -130,12 +131,7 @@ pub async fn compact(lake: &Lake, options: &CompactOptions) -> Result<CompactSum
 fn plan(files: &[DataFile], target_rows: u64) -> Vec<Vec<DataFile>> {
     let mut partitions: BTreeMap<PartitionKey, Vec<&DataFile>> = BTreeMap::new();
     for f in files.iter().filter(|f| f.rows < target_rows / 2) {
-        let key = PartitionKey {
-            account_id: f.account_id.clone(),
-            region: f.region.clone(),
-            date: f.date.clone(),
-        };
-        partitions.entry(key).or_default().push(f);
+        partitions.entry(partition_of(f)).or_default().push(f);
     }
     let mut groups = Vec::new();
     for mut small in partitions.into_values() {
@@ -158,19 +154,15 @@ fn plan(files: &[DataFile], target_rows: u64) -> Vec<Vec<DataFile>> {
 
 /// Reads a group's files, merges their rows by event time into one new file and writes it.
 async fn merge_group(lake: &Lake, run: &str, seq: usize, group: &[DataFile]) -> Result<DataFile> {
+    // Reads retried like every other read of a remote lake.
+    let store = lake.location.retrying_reads();
     let inputs: Vec<(String, Bytes)> = stream::iter(group)
-        .map(|f| async move {
-            let path = lake.path(&f.path);
-            let bytes = lake
-                .location
-                .retry
-                .run(|| async { lake.location.store.get(&path).await?.bytes().await })
-                .await
-                .map_err(|e| Error::Archive {
-                    location: lake.display().to_string(),
-                    reason: format!("reading data file {}: {e}", f.path),
-                })?;
-            Ok::<_, Error>((f.path.clone(), bytes))
+        .map(|f| {
+            let store = Arc::clone(&store);
+            async move {
+                let bytes = store.get(&lake.path(&f.path)).await?.bytes().await?;
+                Ok::<_, Error>((f.path.clone(), bytes))
+            }
         })
         .buffered(8)
         .try_collect()
@@ -191,12 +183,7 @@ async fn merge_group(lake: &Lake, run: &str, seq: usize, group: &[DataFile]) -> 
             merged.rows
         )));
     }
-    let first = &group[0];
-    let key = PartitionKey {
-        account_id: first.account_id.clone(),
-        region: first.region.clone(),
-        date: first.date.clone(),
-    };
+    let key = partition_of(&group[0]);
     let path = format!("{}/part-{run}-c{seq:05}.parquet", key.folder());
     let bytes = merged.parquet.len() as u64;
     lake.location
@@ -216,6 +203,14 @@ async fn merge_group(lake: &Lake, run: &str, seq: usize, group: &[DataFile]) -> 
         min_eventtime: merged.min_eventtime,
         max_eventtime: merged.max_eventtime,
     })
+}
+
+fn partition_of(f: &DataFile) -> PartitionKey {
+    PartitionKey {
+        account_id: f.account_id.clone(),
+        region: f.region.clone(),
+        date: f.date.clone(),
+    }
 }
 
 struct Merged {
