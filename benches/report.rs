@@ -2,10 +2,11 @@
 //! in the same run.
 //!
 //! `cargo bench --bench report -- [--data DIR] [--phases|--phases-only] [--per-control]
-//! [--days N] [--detections]`. The archive is the benchmarks' shared one (see `common`), its month is
+//! [--days N] [--no-detections]`. The archive is the benchmarks' shared one (see `common`), its month is
 //! October 2026. Measured:
 //! - **report**: `report::build` for `--period 2026-10` with the whole catalog, digest signatures
-//!   checked (and with `--detections`, trailscope's rule pack), then rendered as JSON and HTML,
+//!   checked, trailscope's rule pack (unless `--no-detections`, as `report` does), then rendered as
+//!   JSON and HTML,
 //!   with the process's peak memory after it;
 //! - **floor**: one scan of the month that decodes every record (`SELECT eventname, count(*) ...
 //!   GROUP BY`): what any engine reading the raw logs pays at least once;
@@ -71,8 +72,8 @@ fn main() {
                 .unwrap(),
             gap_threshold: Duration::minutes(60),
             baseline: None,
-            // `report` adds detections only when asked (`--detections`, `--rules`).
-            rules: common::flag("--detections").then(|| {
+            // `report` runs trailscope's pack unless told not to (`--no-detections`).
+            rules: (!common::flag("--no-detections")).then(|| {
                 trailscope::detect::load::load(
                     &trailscope::detect::load::gather(true, &[]).unwrap(),
                 )
@@ -101,7 +102,7 @@ fn main() {
         html_bytes as f64 / 1048576.0
     );
     if let Some(d) = &report.detections {
-        println!("detections: {} from {} rules", d.hits.len(), d.rules_run);
+        println!("detections: {} from {} rules", d.detections, d.rules_run);
     }
     println!("trailscope report (all of it):          {ours:8.2} s, peak {peak:.0} MiB");
     println!("floor: one decoding scan of the month:  {floor:8.2} s");

@@ -388,84 +388,127 @@ fn the_html_timeline_renders_and_filters_in_chromium() {
 }
 
 #[test]
-fn the_report_carries_the_same_detections_as_detect() {
+fn the_report_summarises_the_detections_detect_lists() {
     let dir = tempfile::tempdir().unwrap();
     let archive = testdata().join("archive");
     let archive = archive.to_str().unwrap();
     let snapshot = testdata().join("snapshot-566424620868.json");
     let json = dir.path().join("report.json");
     let period = ["--from", "2026-09-25", "--to", "2026-10-05"];
+    // Detections are part of the report by default.
     let mut args = vec!["report", "-a", archive, "-s", snapshot.to_str().unwrap()];
     args.extend(period);
-    args.extend([
-        "--detections",
-        "--format",
-        "json",
-        "-o",
-        json.to_str().unwrap(),
-    ]);
+    args.extend(["--format", "json", "-o", json.to_str().unwrap()]);
     let out = trailscope(&args);
     assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let section = &report["detections"];
-    let in_report: BTreeSet<(String, String)> = section["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h["rule_id"].as_str().unwrap().into(),
-                h["eventid"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
 
     let mut args = vec!["detect", "-a", archive, "--format", "jsonl"];
     args.extend(period);
     let out = trailscope(&args);
-    let from_detect: BTreeSet<(String, String)> = stdout(&out)
+    let hits: Vec<Value> = stdout(&out)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .map(|h| {
-            (
-                h["rule_id"].as_str().unwrap().into(),
-                h["eventid"].as_str().unwrap().into(),
-            )
-        })
         .collect();
-    assert!(!from_detect.is_empty());
-    assert_eq!(in_report, from_detect);
-    let counted: u64 = section["by_rule"]
-        .as_array()
+    assert!(!hits.is_empty());
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    // Per rule, detect's hits in its (time) order.
+    let mut per_rule: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for h in &hits {
+        per_rule
+            .entry(text(&h["rule_id"]).unwrap())
+            .or_default()
+            .push(h);
+    }
+    let rules = section["by_rule"].as_array().unwrap();
+    assert_eq!(
+        rules.len(),
+        per_rule.len(),
+        "one summary per rule that fired"
+    );
+    assert_eq!(section["detections"].as_u64().unwrap() as usize, hits.len());
+    for r in rules {
+        let id = text(&r["rule_id"]).unwrap();
+        let listed = &per_rule[&id];
+        assert_eq!(
+            r["detections"].as_u64().unwrap() as usize,
+            listed.len(),
+            "{id}"
+        );
+        assert_eq!(
+            text(&r["first_seen"]),
+            text(&listed[0]["eventtime"]),
+            "{id}"
+        );
+        let last = listed
+            .iter()
+            .flat_map(|h| match h["events"].as_array() {
+                Some(events) => events.iter().map(|e| text(&e["eventtime"])).collect(),
+                None => vec![text(&h["eventtime"])],
+            })
+            .max()
+            .unwrap();
+        assert_eq!(text(&r["last_seen"]), last, "{id}");
+        let principals: BTreeSet<String> = listed
+            .iter()
+            .flat_map(|h| match h["events"].as_array() {
+                Some(events) => events
+                    .iter()
+                    .filter_map(|e| text(&e["principal"]))
+                    .collect(),
+                None => text(&h["principal"]).into_iter().collect::<Vec<_>>(),
+            })
+            .collect();
+        assert_eq!(
+            r["principals"].as_u64().unwrap() as usize,
+            principals.len(),
+            "{id}"
+        );
+        // The evidence is the rule's first hits, with detect's event id and log file.
+        let evidence = r["evidence"].as_array().unwrap();
+        assert_eq!(evidence.len(), listed.len().min(5), "{id}");
+        for (shown, hit) in evidence.iter().zip(listed.iter()) {
+            assert_eq!(shown["eventid"], hit["eventid"], "{id}");
+            assert_eq!(shown["log_file"], hit["log_file"], "{id}");
+            assert!(
+                shown["log_file"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with(".json.gz"))
+            );
+        }
+    }
+    let levels: u64 = section["by_level"]
+        .as_object()
         .unwrap()
-        .iter()
-        .map(|r| r["detections"].as_u64().unwrap())
+        .values()
+        .map(|n| n.as_u64().unwrap())
         .sum();
-    assert_eq!(counted as usize, in_report.len());
+    assert_eq!(levels as usize, hits.len());
 
-    // The HTML report shows the section; without --detections or --rules there is none.
+    // The HTML report shows the section with each rule's evidence and the command listing all.
     let html = dir.path().join("report.html");
-    let mut args = vec!["report", "-a", archive, "--detections"];
+    let mut args = vec!["report", "-a", archive];
     args.extend(period);
     args.extend(["-o", html.to_str().unwrap()]);
     trailscope(&args);
-    assert!(
-        std::fs::read_to_string(&html)
-            .unwrap()
-            .contains("id=\"detections\"")
-    );
-    let mut args = vec![
-        "report",
-        "-a",
-        archive,
-        "--no-builtin-rules",
-        "--format",
-        "json",
-    ];
-    args.extend(period);
-    let out = trailscope(&args);
-    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert!(report.get("detections").is_none());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("id=\"detections\""));
+    let first = &rules[0];
+    assert!(page.contains(&format!(
+        "id=\"det-{}\"",
+        first["rule_id"].as_str().unwrap()
+    )));
+    assert!(page.contains(first["evidence"][0]["eventid"].as_str().unwrap()));
+    assert!(page.contains("trailscope detect -a "));
+    // Without rules, or asked to leave them out, there is no section.
+    for leave_out in ["--no-builtin-rules", "--no-detections"] {
+        let mut args = vec!["report", "-a", archive, leave_out, "--format", "json"];
+        args.extend(period);
+        let out = trailscope(&args);
+        let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert!(report.get("detections").is_none(), "{leave_out}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -196,6 +196,10 @@ fn golden_view(report: &Value) -> Value {
             "stops": report["integrity"]["stops"]},
         "activity": {"totals": report["activity"]["totals"], "console_logins": report["activity"]["console_logins"]},
         "read_errors": report["read_errors"],
+        "detections": {"by_level": report["detections"]["by_level"],
+            "by_rule": report["detections"]["by_rule"].as_array().unwrap().iter()
+                .map(|r| (r["rule_id"].as_str().unwrap().to_string(), r["detections"].clone()))
+                .collect::<BTreeMap<_, _>>()},
     })
 }
 

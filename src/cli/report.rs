@@ -55,10 +55,12 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub catalog: CatalogArgs,
-    /// Add a detections section: trailscope's Sigma pack (unless --no-builtin-rules) and any
-    /// --rules. Off by default: on a month of a million events it adds half to the report's time
-    /// and lists every hit (docs/benchmarks.md).
-    #[arg(long)]
+    /// Leave out the detections section (by default trailscope's Sigma pack, unless
+    /// --no-builtin-rules, and any --rules run over the period's scan).
+    #[arg(long, conflicts_with = "rules")]
+    pub no_detections: bool,
+    /// The detections section, which is on by default (kept for scripts that ask for it).
+    #[arg(long, hide = true, conflicts_with = "no_detections")]
     pub detections: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -107,14 +109,14 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
         None => Default::default(),
     };
     let baseline = args.baseline.as_ref().map(read_baseline).transpose()?;
-    let wanted = args.detections || !args.rules.rules.is_empty();
-    let rules = if !wanted || (args.rules.no_builtin_rules && args.rules.rules.is_empty()) {
-        None
-    } else {
-        let set = args.rules.load()?;
-        super::detect::say_loaded(&set, false, quiet);
-        Some(set)
-    };
+    let rules =
+        if args.no_detections || (args.rules.no_builtin_rules && args.rules.rules.is_empty()) {
+            None
+        } else {
+            let set = args.rules.load()?;
+            super::detect::say_loaded(&set, false, quiet);
+            Some(set)
+        };
 
     let mut source = args.archive.open().await?;
     source.archive.scope.from = Some(period.from);

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::rule::Level;
+use super::rule::{Level, tactics};
 use super::run::Hit;
 use crate::output::html::esc;
 
@@ -76,20 +76,6 @@ fn or_dash(v: &Option<String>) -> String {
 
 fn minutes(time: &str) -> Option<i64> {
     crate::time::parse_rfc3339(time).map(|t| t.timestamp() / 60)
-}
-
-/// The ATT&CK tactics among a rule's tags (`attack.defense-evasion`, not technique ids).
-fn tactics(tags: &[String]) -> Vec<String> {
-    tags.iter()
-        .filter_map(|t| t.strip_prefix("attack."))
-        // Technique, group and software ids (t1098, g0016, s0002) are not tactics.
-        .filter(|t| {
-            let mut chars = t.chars();
-            !(matches!(chars.next(), Some('t' | 'g' | 's'))
-                && chars.next().is_some_and(|c| c.is_ascii_digit()))
-        })
-        .map(str::to_string)
-        .collect()
 }
 
 fn level_badge(level: Level) -> String {

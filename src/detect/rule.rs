@@ -453,3 +453,17 @@ fn parse_correlation(yaml: &Yaml) -> Result<Correlation, String> {
             .unwrap_or(false),
     })
 }
+
+/// The ATT&CK tactics among a rule's tags (`attack.defense-evasion`, not technique ids).
+pub fn tactics(tags: &[String]) -> Vec<String> {
+    tags.iter()
+        .filter_map(|t| t.strip_prefix("attack."))
+        // Technique, group and software ids (t1098, g0016, s0002) are not tactics.
+        .filter(|t| {
+            let mut chars = t.chars();
+            !(matches!(chars.next(), Some('t' | 'g' | 's'))
+                && chars.next().is_some_and(|c| c.is_ascii_digit()))
+        })
+        .map(str::to_string)
+        .collect()
+}

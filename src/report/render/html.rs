@@ -50,7 +50,11 @@ pub fn render(report: &ComplianceReport) -> String {
     out.push_str(&controls::controls_section(&report.controls));
     out.push_str(&integrity::integrity_section(report));
     if let Some(d) = &report.detections {
-        out.push_str(&detections::detections_section(d));
+        let every = crate::report::detections::every_detection_command(
+            &report.scope.archive,
+            &report.period,
+        );
+        out.push_str(&detections::detections_section(d, &every));
     }
     out.push_str(&appendix::activity_section(report));
     out.push_str(&appendix::read_errors_section(report));

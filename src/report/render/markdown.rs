@@ -316,10 +316,16 @@ fn detections(md: &mut String, report: &ComplianceReport) {
     let _ = writeln!(
         md,
         "## Detections\n\n{} ({} run): {} detections.\n",
-        d.rules,
-        d.rules_run,
-        d.hits.len()
+        d.rules, d.rules_run, d.detections
     );
+    if !d.by_tactic.is_empty() {
+        let tactics: Vec<String> = d
+            .by_tactic
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
+        let _ = writeln!(md, "By ATT&CK tactic: {}.\n", tactics.join(", "));
+    }
     if !d.by_rule.is_empty() {
         let rows = d.by_rule.iter().map(|r| {
             vec![
@@ -328,9 +334,64 @@ fn detections(md: &mut String, report: &ComplianceReport) {
                 format!("`{}`", r.rule_id),
                 r.author.clone().unwrap_or_default(),
                 r.detections.to_string(),
+                opt(&r.first_seen).to_string(),
+                opt(&r.last_seen).to_string(),
+                r.principals.to_string(),
+                r.accounts.join(", "),
             ]
         });
-        table(md, &["level", "rule", "id", "author", "detections"], rows);
+        table(
+            md,
+            &[
+                "level",
+                "rule",
+                "id",
+                "author",
+                "detections",
+                "first",
+                "last",
+                "principals",
+                "accounts",
+            ],
+            rows,
+        );
+        let every = crate::report::detections::every_detection_command(
+            &report.scope.archive,
+            &report.period,
+        );
+        let _ = writeln!(
+            md,
+            "Each rule's first detections, with the event and log file to open (every detection: \
+             `{every}`):\n"
+        );
+        let rows = d.by_rule.iter().flat_map(|r| {
+            r.evidence.iter().map(move |h| {
+                vec![
+                    r.title.clone(),
+                    opt(&h.eventtime).to_string(),
+                    opt(&h.principal).to_string(),
+                    opt(&h.eventname).to_string(),
+                    format!("{} / {}", opt(&h.account_id), opt(&h.region)),
+                    format!("`{}`", opt(&h.eventid)),
+                    format!("`{}`", opt(&h.log_file)),
+                    h.event_count.to_string(),
+                ]
+            })
+        });
+        table(
+            md,
+            &[
+                "rule",
+                "time",
+                "principal",
+                "event",
+                "account / region",
+                "event id",
+                "log file",
+                "events",
+            ],
+            rows,
+        );
     }
     for n in &d.not_run {
         let _ = writeln!(
