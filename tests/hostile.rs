@@ -68,7 +68,7 @@ fn salt(root: &Path) -> BTreeMap<String, &'static str> {
     put(
         "giantString",
         gzip_stream(br#"{"Records":[{"eventName":""#, &a, 260, br#""}]}"#),
-        "decompression bomb",
+        "a record larger than 256 MiB",
     );
     let deep = format!(
         r#"{{"Records":[{{"eventName":"X","requestParameters":{}{}}}]}}"#,
@@ -358,5 +358,62 @@ fn a_hostile_archive_is_read_around_naming_every_bad_object() {
         stderr(&lake_count)
     );
 
+    assert!(before == fingerprint(&root), "the archive changed");
+}
+
+#[test]
+fn a_legal_log_file_too_large_to_inflate_whole_is_read_in_slices() {
+    // 270 records of about 1 MiB: past the 256 MiB an object may inflate to in one piece.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    let n = 270usize;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(b"{\"Records\":[").unwrap();
+    let agent = "a".repeat(1 << 20);
+    for i in 0..n {
+        if i > 0 {
+            e.write_all(b",").unwrap();
+        }
+        let record = format!(
+            r#"{{"eventName":"Large{}","eventTime":"2017-06-01T00:{:02}:00Z","eventID":"id-{i}","userAgent":"{agent}"}}"#,
+            i % 3,
+            i % 60
+        );
+        e.write_all(record.as_bytes()).unwrap();
+    }
+    e.write_all(b"]}").unwrap();
+    plant(&root, &log_key("large"), &e.finish().unwrap());
+    plant(
+        &root,
+        &log_key("small"),
+        &gzip(br#"{"Records":[{"eventName":"Small","eventTime":"2017-06-01T00:00:00Z","eventID":"s"}]}"#),
+    );
+    let before = fingerprint(&root);
+    let sql = "SELECT eventname, count(*) AS n, count(DISTINCT eventid) AS ids, \
+               sum(length(useragent)) AS agent_bytes FROM cloudtrail GROUP BY 1 ORDER BY 1";
+    let expected = format!(
+        "eventname,n,ids,agent_bytes\nLarge0,90,90,{0}\nLarge1,90,90,{0}\nLarge2,90,90,{0}\nSmall,1,1,\n",
+        90u64 << 20
+    );
+    let raw = run(&root, &["query", "--strict", "--format", "csv", sql]);
+    assert_eq!(raw.status.code(), Some(0), "{}", stderr(&raw));
+    assert_eq!(stdout(&raw), expected);
+
+    // convert leaves it raw, says so, and the lake's answer is the same.
+    let lake = dir.path().join("lake");
+    let lake = lake.to_str().unwrap();
+    let converted = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(["convert", "-a", root.to_str().unwrap(), "--lake", lake])
+        .output()
+        .unwrap();
+    assert_eq!(converted.status.code(), Some(0), "{}", stderr(&converted));
+    assert!(
+        stderr(&converted).contains("left raw") && stderr(&converted).contains("_large.json.gz"),
+        "{}",
+        stderr(&converted)
+    );
+    let from_lake = run(&root, &["query", "--strict", "--lake", lake, "--format", "csv", sql]);
+    assert_eq!(from_lake.status.code(), Some(0), "{}", stderr(&from_lake));
+    assert_eq!(stdout(&from_lake), expected);
     assert!(before == fingerprint(&root), "the archive changed");
 }

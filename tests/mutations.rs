@@ -10,6 +10,8 @@ use std::io::{Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
+use arrow::compute::concat_batches;
+use arrow::record_batch::RecordBatch;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use trailscope::archive::{SourceObject, parse_key};
@@ -215,6 +217,29 @@ fn mutated_log_files_are_read_or_named_never_a_panic() {
             for e in &decoded.errors {
                 assert_eq!(e.key, object.key);
                 assert!(!e.reason.trim().is_empty());
+            }
+            // Read in slices, as an object too large to inflate whole is: the same verdict and
+            // the same rows.
+            let read_whole = decoded.objects_read == 1;
+            match trailscope::decode::slices::check(&object) {
+                Ok(_) => {
+                    assert!(
+                        read_whole,
+                        "read in slices, not whole: {:?}",
+                        decoded.errors
+                    );
+                    let slices: Vec<RecordBatch> = decoder
+                        .slices(object.clone())
+                        .with_slice_bytes(4096)
+                        .collect::<Result<_, _>>()
+                        .expect("an object its check accepted reads");
+                    let schema = decoder.schema();
+                    assert_eq!(
+                        concat_batches(&schema, &slices).unwrap(),
+                        concat_batches(&schema, &decoded.batches).unwrap()
+                    );
+                }
+                Err(why) => assert!(!read_whole, "read whole, but in slices: {why}"),
             }
         });
     }

@@ -38,10 +38,10 @@ const LARGE: usize = 16 << 20;
 static LARGE_TURN: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
 
 /// The turn of one large inflation, given back when dropped.
-struct LargeTurn;
+pub(super) struct LargeTurn;
 
 impl LargeTurn {
-    fn wait() -> LargeTurn {
+    pub(super) fn wait() -> LargeTurn {
         let (busy, freed) = &LARGE_TURN;
         let mut busy = busy.lock().unwrap_or_else(|e| e.into_inner());
         while *busy {
@@ -60,19 +60,53 @@ impl Drop for LargeTurn {
     }
 }
 
+/// Why an object was not inflated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InflateError {
+    /// It inflates to more than the cap given: a bomb, or a log file to read as a stream.
+    TooLarge {
+        cap: usize,
+    },
+    Bad(String),
+}
+
+impl std::fmt::Display for InflateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            InflateError::TooLarge { cap } => write!(
+                f,
+                "inflates to more than {} MiB (a decompression bomb, or far larger than \
+                 CloudTrail writes): not read",
+                cap >> 20
+            ),
+            InflateError::Bad(why) => f.write_str(why),
+        }
+    }
+}
+
+impl From<InflateError> for String {
+    fn from(e: InflateError) -> String {
+        e.to_string()
+    }
+}
+
+/// The inflated content of `bytes` as a stream (plain bytes as they are): for objects too large
+/// to inflate whole (see [`super::slices`]). Bytes after the first gzip member are not read.
+pub fn stream(bytes: bytes::Bytes) -> Box<dyn Read + Send> {
+    if is_gzip(&bytes) {
+        Box::new(GzDecoder::new(std::io::Cursor::new(bytes)))
+    } else {
+        Box::new(std::io::Cursor::new(bytes))
+    }
+}
+
 /// Inflates the first gzip member of `bytes` (or returns plain bytes as they are), refusing
 /// more than `cap` bytes of output.
-pub fn inflate(bytes: &[u8], cap: usize) -> Result<Inflated, String> {
+pub fn inflate(bytes: &[u8], cap: usize) -> Result<Inflated, InflateError> {
     if bytes.is_empty() {
-        return Err("empty object (0 bytes)".into());
+        return Err(InflateError::Bad("empty object (0 bytes)".into()));
     }
-    let too_big = || {
-        format!(
-            "inflates to more than {} MiB (a decompression bomb, or far larger than CloudTrail \
-             writes): not read",
-            cap >> 20
-        )
-    };
+    let too_big = || InflateError::TooLarge { cap };
     if !is_gzip(bytes) {
         if bytes.len() > cap {
             return Err(too_big());
@@ -100,7 +134,7 @@ pub fn inflate(bytes: &[u8], cap: usize) -> Result<Inflated, String> {
         let read = (&mut decoder)
             .take(CHUNK)
             .read_to_end(&mut out)
-            .map_err(|e| format!("gzip: {e}"))?;
+            .map_err(|e| InflateError::Bad(format!("gzip: {e}")))?;
         if read == 0 {
             break;
         }
@@ -156,6 +190,7 @@ mod tests {
         assert!(
             inflate(b"", MAX_LOG_INFLATED)
                 .unwrap_err()
+                .to_string()
                 .contains("empty")
         );
         let mut truncated = gzip(b"some longer content here");
@@ -163,6 +198,7 @@ mod tests {
         assert!(
             inflate(&truncated, MAX_LOG_INFLATED)
                 .unwrap_err()
+                .to_string()
                 .starts_with("gzip")
         );
     }
@@ -171,9 +207,12 @@ mod tests {
     fn output_past_the_cap_is_refused_not_held() {
         let bomb = gzip(&vec![b' '; 100_000]);
         assert!(bomb.len() < 1_000);
-        let e = inflate(&bomb, 10_000).unwrap_err();
+        let e = inflate(&bomb, 10_000).unwrap_err().to_string();
         assert!(e.contains("decompression bomb"), "{e}");
         assert_eq!(inflate(&bomb, 100_000).unwrap().bytes.len(), 100_000);
-        assert!(inflate(&[b'{'; 20], 10).unwrap_err().contains("bomb"));
+        assert_eq!(
+            inflate(&[b'{'; 20], 10).unwrap_err(),
+            InflateError::TooLarge { cap: 10 }
+        );
     }
 }

@@ -8,6 +8,7 @@
 pub mod builder;
 pub mod gzip;
 pub mod schema;
+pub mod slices;
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -33,6 +34,9 @@ pub struct Decoded {
     pub batches: Vec<RecordBatch>,
     pub errors: Vec<ReadError>,
     pub objects_read: usize,
+    /// Objects too large to inflate whole, checked whole and to be read with
+    /// [`Decoder::slices`] (see [`slices`]).
+    pub streamed: Vec<SourceObject>,
 }
 
 impl Decoded {
@@ -127,6 +131,7 @@ impl Decoder {
             batches: Vec::new(),
             errors: Vec::new(),
             objects_read: 0,
+            streamed: Vec::new(),
         };
         let mut start = 0;
         while start < objects.len() {
@@ -134,7 +139,7 @@ impl Decoder {
             let mut bytes = 0;
             let mut end = start;
             while end < objects.len() && (end == start || bytes < GROUP_INFLATED_BYTES) {
-                let one = inflate_one(&objects[end], &mut decoded.errors, self.readings.as_deref());
+                let one = inflate_one(&objects[end], &mut decoded, self.readings.as_deref());
                 bytes += one.as_ref().map_or(0, Vec::len);
                 inflated.push(one);
                 end += 1;
@@ -142,8 +147,14 @@ impl Decoder {
             self.decode_guarded(&objects[start..end], inflated, &mut decoded);
             start = end;
         }
+        decoded.objects_read += decoded.streamed.len();
         decoded.errors.sort_by(|a, b| a.key.cmp(&b.key));
         decoded
+    }
+
+    /// The rows of a streamed object (see [`Decoded::streamed`]), a slice at a time.
+    pub fn slices(&self, object: SourceObject) -> slices::Slices {
+        slices::Slices::new(self.clone(), object)
     }
 
     /// Decodes a group; if that panics, decodes its objects one by one to name the culprit.
@@ -298,43 +309,58 @@ impl Decoder {
     }
 }
 
-/// An object's inflated bytes, or `None` with its error filed; its hashes go to `readings`.
+/// An object's inflated bytes, or `None` with its error filed (or, too large to inflate whole
+/// but readable, with the object filed as streamed); its hashes go to `readings`.
 fn inflate_one(
     object: &SourceObject,
-    errors: &mut Vec<ReadError>,
+    decoded: &mut Decoded,
     readings: Option<&Readings>,
 ) -> Option<Vec<u8>> {
-    let inflated = gzip::inflate(&object.bytes, gzip::MAX_LOG_INFLATED);
+    let hex = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+    let (content, outcome) = match gzip::inflate(&object.bytes, gzip::MAX_LOG_INFLATED) {
+        Ok(i) => (
+            Some(ContentHash {
+                sha256: hex(&i.bytes),
+                uncompressed_len: i.bytes.len() as u64,
+                trailing_bytes: i.trailing_bytes,
+            }),
+            Ok(Some(i.bytes)),
+        ),
+        Err(gzip::InflateError::TooLarge { .. }) => match slices::check(object) {
+            Ok(content) => (Some(content), Ok(None)),
+            Err(reason) => (None, Err(reason)),
+        },
+        Err(e) => (None, Err(e.to_string())),
+    };
     if let Some(readings) = readings {
-        let hex = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
-        let content = inflated.as_ref().ok().map(|i| ContentHash {
-            sha256: hex(&i.bytes),
-            uncompressed_len: i.bytes.len() as u64,
-            trailing_bytes: i.trailing_bytes,
-        });
         let reading = Reading {
             size: object.bytes.len() as u64,
             stored_sha256: hex(&object.bytes),
-            content,
+            content: content.clone(),
         };
         readings.record(&object.key, reading);
     }
-    match inflated {
-        Ok(i) => {
-            if i.trailing_bytes > 0 {
-                errors.push(read_error(
-                    object,
-                    format!(
-                        "{} bytes of data after the end of the gzip member were not read (CloudTrail writes one member: possible tampering)",
-                        i.trailing_bytes
-                    ),
-                    true,
-                ));
-            }
-            Some(i.bytes)
+    if let Some(trailing) = content
+        .as_ref()
+        .map(|c| c.trailing_bytes)
+        .filter(|&n| n > 0)
+    {
+        decoded.errors.push(read_error(
+            object,
+            format!(
+                "{trailing} bytes of data after the end of the gzip member were not read (CloudTrail writes one member: possible tampering)"
+            ),
+            true,
+        ));
+    }
+    match outcome {
+        Ok(Some(bytes)) => Some(bytes),
+        Ok(None) => {
+            decoded.streamed.push(object.clone());
+            None
         }
         Err(reason) => {
-            errors.push(read_error(object, reason, false));
+            decoded.errors.push(read_error(object, reason, false));
             None
         }
     }

@@ -216,3 +216,106 @@ fn record_json_is_each_records_own_text_in_a_last_column() {
     let d = with_json.decode(&[object("bad", r#"{"Records":[{"eventName":"A"}, "x"]}"#)]);
     assert_eq!(d.errors.len(), 1);
 }
+
+/// `object` read in slices of about `slice_bytes`, as one too large to inflate whole is: its
+/// verdict, then its rows in one batch.
+fn sliced(
+    decoder: &Decoder,
+    object: &SourceObject,
+    slice_bytes: usize,
+) -> Result<RecordBatch, String> {
+    slices::check(object)?;
+    let batches: Vec<RecordBatch> = decoder
+        .slices(object.clone())
+        .with_slice_bytes(slice_bytes)
+        .collect::<Result<_, _>>()?;
+    Ok(arrow::compute::concat_batches(&decoder.schema(), &batches).unwrap())
+}
+
+#[test]
+fn an_object_read_in_slices_gives_the_verdict_and_rows_of_one_read_whole() {
+    let many: Vec<String> = (0..50)
+        .map(|i| format!(r#"{{"eventName":"E{i}","eventTime":"2024-01-01T00:00:{:02}Z","requestParameters":{{"n":[{i},"x\\\"]"]}}}}"#, i % 60))
+        .collect();
+    let documents = [
+        DRIFTED.to_string(),
+        format!(r#"{{"Records":[{}]}}"#, many.join(",")),
+        format!(
+            r#"{{"meta":{{"a":[1,2]}},"Records":[{}],"tail":null}}"#,
+            many.join(" , ")
+        ),
+        format!("[{}]", many.join(",")),
+        r#"{"Records":[]}"#.into(),
+        r#"{"Records":[{"eventName":"A"}],"Records":[]}"#.into(),
+        r#"{"Records":[{"eventName":"A"},"not a record"]}"#.into(),
+        r#"{"Records":[{"eventName":"A"}]} trailing"#.into(),
+        format!(
+            r#"{{"Records":[{{"x":{}{}}}]}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        ),
+        format!(
+            r#"{{"deep":{}{},"Records":[]}}"#,
+            "[".repeat(127),
+            "]".repeat(127)
+        ),
+        format!(
+            r#"{{"deep":{}{},"Records":[]}}"#,
+            "[".repeat(126),
+            "]".repeat(126)
+        ),
+    ];
+    for decoder in [
+        Decoder::new(None, None, None),
+        Decoder::new(None, None, None).with_record_json(),
+        Decoder::new(Some(&[1]), Some(10_000_000 + 1_704_067_200_000_000), None),
+    ] {
+        for doc in &documents {
+            let object = object("k", doc);
+            let whole = decoder.decode(std::slice::from_ref(&object));
+            for slice_bytes in [1, 100, 1 << 20] {
+                match sliced(&decoder, &object, slice_bytes) {
+                    Ok(batch) => {
+                        assert!(whole.errors.is_empty(), "{doc}: {:?}", whole.errors);
+                        assert_eq!(batch, whole.batch(), "{doc}");
+                    }
+                    Err(why) => assert!(
+                        whole.objects_read == 0 && !whole.errors.is_empty(),
+                        "{doc}: read whole, but in slices: {why}"
+                    ),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn an_object_too_large_to_inflate_whole_is_streamed_checked_and_hashed() {
+    // Just over the cap: read in slices, with the content hash a whole inflation would give.
+    let record = format!(
+        r#"{{"eventName":"Big","userAgent":"{}"}}"#,
+        "a".repeat(1 << 20)
+    );
+    let n = (gzip::MAX_LOG_INFLATED >> 20) + 2;
+    let json = format!(r#"{{"Records":[{}]}}"#, vec![record.as_str(); n].join(","));
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, json.as_bytes()).unwrap();
+    let gz = e.finish().unwrap();
+    let big = SourceObject {
+        bytes: Bytes::from(gz),
+        ..object("big", "")
+    };
+    let readings = Arc::new(Readings::default());
+    let decoder = Decoder::new(Some(&[1]), None, None).with_readings(Some(readings.clone()));
+    let d = decoder.decode(std::slice::from_ref(&big));
+    assert!(d.errors.is_empty() && d.num_rows() == 0, "{:?}", d.errors);
+    assert_eq!((d.objects_read, d.streamed.len()), (1, 1));
+    let content = readings.get("big").unwrap().content.unwrap();
+    assert_eq!(content.uncompressed_len, json.len() as u64);
+    assert_eq!(content.sha256, hex::encode(Sha256::digest(json.as_bytes())));
+    let rows: usize = decoder
+        .slices(d.streamed[0].clone())
+        .map(|b| b.unwrap().num_rows())
+        .sum();
+    assert_eq!(rows, n);
+}

@@ -68,6 +68,9 @@ pub struct ConvertSummary {
     pub objects_unreadable: usize,
     /// Objects in the lake whose size has changed in the archive since (read raw by queries).
     pub changed: Vec<String>,
+    /// Readable objects too large to inflate whole (see `decode::slices`): left raw, and read
+    /// by queries with `--lake` a slice at a time. A step holds its rows in memory.
+    pub left_raw_large: Vec<String>,
     pub records: u64,
     pub files_written: usize,
     pub bytes_written: u64,
@@ -115,6 +118,8 @@ pub async fn convert(
         let read = read_step(source, step).await?;
         summary.objects_unreadable += read.unreadable.len();
         unreadable.extend(read.unreadable);
+        unreadable.extend(read.streamed.iter().cloned());
+        summary.left_raw_large.extend(read.streamed);
         if read.converted.is_empty() {
             continue;
         }
@@ -278,13 +283,15 @@ struct StepRows {
     converted: Vec<(ObjectEntry, u64)>,
     /// Keys of the objects left out for an error.
     unreadable: Vec<String>,
+    /// Keys of readable objects too large to inflate whole, left raw.
+    streamed: Vec<String>,
 }
 
 /// Fetches and decodes a step's objects on all cores; leaves out every object with an error.
 async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<StepRows> {
     let decoder = Decoder::new(None, None, None);
     let units = units(&objects);
-    let decoded: Vec<(Vec<RecordBatch>, Vec<ReadError>)> = stream::iter(units)
+    let decoded: Vec<(Vec<RecordBatch>, Vec<ReadError>, Vec<String>)> = stream::iter(units)
         .map(|unit| {
             let decoder = decoder.clone();
             async move {
@@ -293,16 +300,19 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
                     .await
                     .map_err(|e| Error::Evidence(format!("internal: {e}")))?;
                 errors.extend(d.errors);
-                Ok::<_, Error>((d.batches, errors))
+                let streamed = d.streamed.into_iter().map(|o| o.key).collect();
+                Ok::<_, Error>((d.batches, errors, streamed))
             }
         })
         .buffer_unordered(parallelism())
         .try_collect()
         .await?;
     let mut bad: HashSet<String> = HashSet::new();
+    let mut streamed: Vec<String> = Vec::new();
     let mut batches = Vec::with_capacity(decoded.len());
-    for (decoded_batches, errors) in decoded {
+    for (decoded_batches, errors, large) in decoded {
         bad.extend(errors.iter().map(|e| e.key.clone()));
+        streamed.extend(large);
         source.record_read_errors(errors)?;
         batches.extend(decoded_batches);
     }
@@ -330,13 +340,14 @@ async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<
     }
     let converted = objects
         .iter()
-        .filter(|o| !bad.contains(&o.key))
+        .filter(|o| !bad.contains(&o.key) && !streamed.contains(&o.key))
         .map(|o| (o.clone(), rows.get(o.key.as_str()).copied().unwrap_or(0)))
         .collect();
     Ok(StepRows {
         batch,
         converted,
         unreadable: bad.into_iter().collect(),
+        streamed,
     })
 }
 

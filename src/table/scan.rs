@@ -27,6 +27,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::archive::fetch::{fetch_unit, units};
 use crate::archive::{ArchiveSource, ObjectEntry, ScanStats, Scope};
+use crate::decode::slices::Slices;
 use crate::decode::{Decoded, Decoder};
 
 #[derive(Debug)]
@@ -200,6 +201,7 @@ impl ExecutionPlan for CloudTrailExec {
         let source = self.source.clone();
         let decoder = self.decoder.clone();
         let batch_size = self.batch_size;
+        let records = self.source.stats.clone();
         let decoded = stream::iter(units(objects))
             .map(move |unit| {
                 read_unit(
@@ -211,18 +213,24 @@ impl ExecutionPlan for CloudTrailExec {
                 )
             })
             .buffered(2)
-            .map_ok(move |batches| {
-                // Split big units into engine-sized batches (slices share buffers: no copy).
-                let pieces: Vec<Result<RecordBatch>> = batches
-                    .iter()
-                    .flat_map(|batch| {
+            .map_ok(move |(batches, streamed)| {
+                // Objects too large to inflate whole follow their unit, a slice at a time.
+                let records = records.clone();
+                stream::iter(batches.into_iter().map(Ok))
+                    .chain(
+                        stream::iter(streamed)
+                            .flat_map(move |slices| read_slices(slices, records.clone())),
+                    )
+                    .map_ok(move |batch| {
+                        // Engine-sized batches (slices share buffers: no copy).
                         let n = batch.num_rows();
-                        (0..n)
+                        let pieces: Vec<Result<RecordBatch>> = (0..n)
                             .step_by(batch_size)
-                            .map(move |offset| Ok(batch.slice(offset, batch_size.min(n - offset))))
+                            .map(|offset| Ok(batch.slice(offset, batch_size.min(n - offset))))
+                            .collect();
+                        stream::iter(pieces)
                     })
-                    .collect();
-                stream::iter(pieces)
+                    .try_flatten()
             })
             .try_flatten();
         let limited: std::pin::Pin<Box<dyn futures::Stream<Item = Result<RecordBatch>> + Send>> =
@@ -244,30 +252,68 @@ impl ExecutionPlan for CloudTrailExec {
     }
 }
 
-/// Fetches a unit's objects concurrently and decodes them on a blocking thread.
+/// The rows of a streamed object, each slice decoded on a blocking thread when asked for.
+fn read_slices(
+    slices: Slices,
+    records: Arc<ScanStats>,
+) -> impl futures::Stream<Item = Result<RecordBatch>> {
+    stream::try_unfold(Some(slices), move |state| {
+        let records = records.clone();
+        async move {
+            let Some(mut slices) = state else {
+                return Ok(None);
+            };
+            let (slices, next) = tokio::task::spawn_blocking(move || {
+                let next = slices.next();
+                (slices, next)
+            })
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            match next {
+                None => Ok(None),
+                Some(Ok(batch)) => {
+                    ScanStats::add(&records.records, batch.num_rows() as u64);
+                    Ok(Some((batch, Some(slices))))
+                }
+                // Part of it was handed on: no answer can leave the rest out quietly.
+                Some(Err(why)) => Err(DataFusionError::Execution(format!(
+                    "{}: {why}",
+                    slices.key()
+                ))),
+            }
+        }
+    })
+}
+
+/// Fetches a unit's objects concurrently and decodes them on a blocking thread; objects too
+/// large to inflate whole come back checked, to be read by [`read_slices`].
 async fn read_unit(
     source: ArchiveSource,
     decoder: Decoder,
     unit: Vec<ObjectEntry>,
     opened: Count,
     bytes_read: Count,
-) -> Result<Vec<RecordBatch>> {
+) -> Result<(Vec<RecordBatch>, Vec<Slices>)> {
     let (objects, mut errors) = fetch_unit(&source.location, unit).await;
     let size: usize = objects.iter().map(|o| o.bytes.len()).sum();
     opened.add(objects.len());
     bytes_read.add(size);
     ScanStats::add(&source.stats.objects_opened, objects.len() as u64);
     ScanStats::add(&source.stats.bytes_read, size as u64);
+    let (decoded, decoder) =
+        tokio::task::spawn_blocking(move || (decoder.decode(&objects), decoder))
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
     let Decoded {
         batches,
         errors: decode_errors,
+        streamed,
         ..
-    } = tokio::task::spawn_blocking(move || decoder.decode(&objects))
-        .await
-        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    } = decoded;
     errors.extend(decode_errors);
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     ScanStats::add(&source.stats.records, rows as u64);
     source.record_read_errors(errors)?;
-    Ok(batches)
+    let streamed = streamed.into_iter().map(|o| decoder.slices(o)).collect();
+    Ok((batches, streamed))
 }
