@@ -1,6 +1,7 @@
 //! Peak memory of every command over a hostile archive: the real grycap archive (bundled under
-//! `testdata/`) salted with eight small gzips that inflate to 3 GiB of whitespace each and two
-//! holding a record with a 2.2 GB string. The promise is under 1 GiB on any input.
+//! `testdata/`) salted with eight small gzips that inflate to 3 GiB of whitespace each, two
+//! holding a record with a 2.2 GB string, and one legal log file of a million records that
+//! inflates to about 1 GiB (read in slices). The promise is under 1 GiB on any input.
 //!
 //! `cargo bench --bench hostile -- [--data DIR] [--bin PATH]` (default `bench-data/hostile`; the
 //! binary Cargo built beside this benchmark). The baseline, in the same run, is each command over
@@ -74,7 +75,7 @@ fn main() {
 /// The pristine archive copied under `DIR/archive` with the hostile objects planted, once.
 fn prepare(data: &Path, pristine: &Path) -> PathBuf {
     let archive = data.join("archive");
-    let done = archive.join(DAY).join("salted");
+    let done = archive.join(DAY).join("salted-with-large");
     if done.exists() {
         return archive;
     }
@@ -97,6 +98,33 @@ fn prepare(data: &Path, pristine: &Path) -> PathBuf {
     for i in 0..2 {
         std::fs::write(day.join(name(&format!("giant{i}"))), &giant).unwrap();
     }
+    // Legal, and four times what an object may inflate to whole.
+    let mut large = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    large.write_all(b"{\"Records\":[").unwrap();
+    for i in 0..1_000_000u32 {
+        let record = format!(
+            r#"{}{{"eventVersion":"1.08","eventTime":"2017-06-01T00:{:02}:{:02}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"10.0.{}.{}","userAgent":"aws-sdk-java/1.11.{} Linux/4.14 OpenJDK_64-Bit_Server_VM/25.{}","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::974349055189:assumed-role/app/i-{:08x}","accountId":"974349055189"}},"requestParameters":{{"bucketName":"bucket-{}","key":"objects/{:012}/part-{}.parquet","Host":"bucket.s3.amazonaws.com"}},"responseElements":null,"eventID":"{:08x}-0000-4000-8000-{:012x}","readOnly":true,"resources":[{{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::bucket-{}/objects/{:012}"}}],"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"974349055189","eventCategory":"Data","padding":"{}"}}"#,
+            if i == 0 { "" } else { "," },
+            (i / 60) % 60,
+            i % 60,
+            i % 250,
+            i % 200,
+            i % 900,
+            i % 300,
+            i % 5000,
+            i % 40,
+            i,
+            i % 16,
+            i,
+            u64::from(i),
+            i % 40,
+            i,
+            "x".repeat(200 + (i % 100) as usize)
+        );
+        large.write_all(record.as_bytes()).unwrap();
+    }
+    large.write_all(b"]}").unwrap();
+    std::fs::write(day.join(name("large")), large.finish().unwrap()).unwrap();
     std::fs::create_dir_all(&done).unwrap();
     archive
 }
