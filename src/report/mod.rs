@@ -272,13 +272,24 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
     let controls = control_results(&inputs.controls, &outcome.findings);
     let detections = match (&inputs.rules, pass, matched) {
         (Some(set), Some(pass), Some(collector)) => {
-            collector.register(&ctx, pass.schema())?;
+            let _matched = collector.register(&ctx, pass.schema()).await?;
             let hits = crate::detect::run::run_rules(&ctx, pass).await?;
             Some(detections::section(set, &hits))
         }
         _ => None,
     };
 
+    let gap_options = GapOptions {
+        threshold: inputs.gap_threshold,
+        ..GapOptions::default()
+    };
+    // Stops recorded in another account (an organization trail's owner) or region count too, so
+    // the shared rows stand in for a scan only when the report is not narrowed to some of them.
+    let whole = source.scope.accounts.is_empty() && source.scope.regions.is_empty();
+    let gaps = crate::table::stop_events::gaps(source, &gap_options, whole.then_some(&ctx)).await?;
+    // The shared rows and the matched events are not read again: their memory goes before
+    // verify, the other large step, begins.
+    drop(ctx);
     let verify_options = VerifyOptions {
         readings: source.readings.clone(),
         keys: inputs.keys.clone(),
@@ -288,14 +299,6 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
     };
     let verified =
         crate::integrity::verify(&source.location, &source.scope, &verify_options).await?;
-    let gap_options = GapOptions {
-        threshold: inputs.gap_threshold,
-        ..GapOptions::default()
-    };
-    // Stops recorded in another account (an organization trail's owner) or region count too, so
-    // the shared rows stand in for a scan only when the report is not narrowed to some of them.
-    let whole = source.scope.accounts.is_empty() && source.scope.regions.is_empty();
-    let gaps = crate::table::stop_events::gaps(source, &gap_options, whole.then_some(&ctx)).await?;
     let integrity = integrity::section(&verified, &gaps);
 
     let read_errors: Vec<ReadErrorEntry> = source
