@@ -88,7 +88,12 @@ fn main() {
             )
             .await
             .unwrap();
-            let kept = collector.register(&ctx, pass.schema()).unwrap();
+            let matched = collector.register(&ctx, pass.schema()).await.unwrap();
+            let kept = format!(
+                "{}{}",
+                matched.rows,
+                if matched.spilled() { ", spilled" } else { "" }
+            );
             println!(
                 "  the pass ({kept} events kept): {:8.2} s, of which keeping them {:.2} s",
                 t.elapsed().as_secs_f64(),

@@ -676,4 +676,27 @@ async fn correlations_swept_in_one_pass_equal_their_window_sql() {
         compared += expected.len();
     }
     assert!(compared > 10, "only {compared} correlation hits to compare");
+
+    // Matched events past the memory budget go to a temporary Parquet file: the same hits, in
+    // the same order, and the file is gone afterwards.
+    let spills = || {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref().is_ok_and(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("trailscope-detect-")
+                })
+            })
+            .count()
+    };
+    let before = spills();
+    let spilled = detect::run::detect_within(&source.clone().into(), &set.runnable(), 0)
+        .await
+        .unwrap();
+    assert!(spilled.errors.is_empty(), "{:?}", spilled.errors);
+    assert_eq!(spilled.hits, hits);
+    assert!(spilled.spilled && spilled.matched_events > 1000);
+    assert_eq!(spills(), before, "the spilled events' folder is removed");
 }

@@ -412,7 +412,10 @@ fn a_legal_log_file_too_large_to_inflate_whole_is_read_in_slices() {
         "{}",
         stderr(&converted)
     );
-    let from_lake = run(&root, &["query", "--strict", "--lake", lake, "--format", "csv", sql]);
+    let from_lake = run(
+        &root,
+        &["query", "--strict", "--lake", lake, "--format", "csv", sql],
+    );
     assert_eq!(from_lake.status.code(), Some(0), "{}", stderr(&from_lake));
     assert_eq!(stdout(&from_lake), expected);
     assert!(before == fingerprint(&root), "the archive changed");

@@ -218,6 +218,9 @@ impl Matcher {
         Collector {
             flags: self.flag_order.clone(),
             batches: Vec::new(),
+            held: 0,
+            budget: MEMORY_BUDGET,
+            spill: None,
             rows: 0,
             schema: None,
         }
@@ -233,13 +236,59 @@ fn event_column(expr: &str) -> Option<&'static str> {
         .map(|(_, name)| name)
 }
 
+/// The matched events of one pass held in memory up to this many bytes; past it they go to a
+/// temporary Parquet file the rules' queries read (a broad selection such as every read-only
+/// call keeps more than half of a busy month's events).
+pub const MEMORY_BUDGET: usize = 128 << 20;
+
 /// The matched events of one pass, gathered from its batches.
 pub struct Collector {
     flags: Vec<String>,
     batches: Vec<RecordBatch>,
+    /// Bytes the held batches take.
+    held: usize,
+    budget: usize,
+    spill: Option<Spill>,
     rows: usize,
     /// The kept rows' schema (text columns that repeat dictionary-encoded), from the first batch.
     schema: Option<SchemaRef>,
+}
+
+/// Matched events written to a temporary Parquet file (deleted with the session's last use).
+struct Spill {
+    dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    writer: parquet::arrow::ArrowWriter<std::fs::File>,
+}
+
+impl Spill {
+    fn start(schema: &SchemaRef) -> Result<Spill> {
+        let dir = tempfile::Builder::new()
+            .prefix("trailscope-detect-")
+            .tempdir()
+            .map_err(|e| Error::io("a temporary folder for matched events", e))?;
+        let path = dir.path().join("matches.parquet");
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(path.display(), e))?;
+        // Small row groups: the writer holds one in memory, and the rules' filters skip row
+        // groups their flag is false throughout.
+        let properties = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(64 * 1024))
+            .build();
+        let writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(properties))
+            .map_err(|e| {
+            Error::Runtime(format!("writing matched events to {}: {e}", path.display()))
+        })?;
+        Ok(Spill { dir, path, writer })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).map_err(|e| {
+            Error::Runtime(format!(
+                "writing matched events to {}: {e}",
+                self.path.display()
+            ))
+        })
+    }
 }
 
 impl Collector {
@@ -273,24 +322,80 @@ impl Collector {
             RecordBatch::try_new(with_row_id(&kept.schema()), columns).map_err(arrow_error)?;
         let schema = self
             .schema
-            .get_or_insert_with(|| kept_schema(&with_ids.schema()));
-        self.batches.push(cast_to(&with_ids, schema)?);
+            .get_or_insert_with(|| kept_schema(&with_ids.schema()))
+            .clone();
+        let kept = cast_to(&with_ids, &schema)?;
+        if let Some(spill) = &mut self.spill {
+            return spill.write(&kept);
+        }
+        self.held += kept.get_array_memory_size();
+        self.batches.push(kept);
+        if self.held > self.budget {
+            let mut spill = Spill::start(&schema)?;
+            for batch in self.batches.drain(..) {
+                spill.write(&batch)?;
+            }
+            self.held = 0;
+            self.spill = Some(spill);
+        }
         Ok(())
     }
 
+    /// The same collector holding at most `bytes` in memory (tests spill small passes).
+    pub fn with_budget(mut self, bytes: usize) -> Self {
+        self.budget = bytes;
+        self
+    }
+
     /// Registers the matched events as [`TABLE`] in `ctx`. `schema` is the pass's, for when no
-    /// batch arrived.
-    pub fn register(self, ctx: &SessionContext, schema: SchemaRef) -> Result<usize> {
+    /// batch arrived. Keep what it returns until the rules have run: a spilled table's file goes
+    /// with it.
+    pub async fn register(self, ctx: &SessionContext, schema: SchemaRef) -> Result<Registered> {
         let schema = self
             .schema
             .unwrap_or_else(|| kept_schema(&with_row_id(&schema)));
         let rows = self.rows;
+        if let Some(Spill { dir, path, writer }) = self.spill {
+            writer.close().map_err(|e| {
+                Error::Runtime(format!("writing matched events to {}: {e}", path.display()))
+            })?;
+            ctx.deregister_table(TABLE)?;
+            // Read back in the kept schema (dictionaries included), as the held batches were.
+            let options = datafusion::prelude::ParquetReadOptions {
+                schema: Some(&schema),
+                ..Default::default()
+            };
+            let url = path
+                .to_str()
+                .ok_or_else(|| Error::Runtime(format!("{}: not a UTF-8 path", path.display())))?;
+            ctx.register_parquet(TABLE, url, options).await?;
+            return Ok(Registered {
+                rows,
+                spill: Some(dir),
+            });
+        }
+        // One partition per core, so each rule's query over them runs on all of them.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); cores];
+        for (i, batch) in self.batches.into_iter().enumerate() {
+            partitions[i % cores].push(batch);
+        }
         ctx.deregister_table(TABLE)?;
-        ctx.register_table(
-            TABLE,
-            Arc::new(MemTable::try_new(schema, vec![self.batches])?),
-        )?;
-        Ok(rows)
+        ctx.register_table(TABLE, Arc::new(MemTable::try_new(schema, partitions)?))?;
+        Ok(Registered { rows, spill: None })
+    }
+}
+
+/// The matched events as registered: how many, and the temporary folder holding them when they
+/// did not fit in [`MEMORY_BUDGET`] (deleted when this is dropped).
+pub struct Registered {
+    pub rows: usize,
+    spill: Option<tempfile::TempDir>,
+}
+
+impl Registered {
+    pub fn spilled(&self) -> bool {
+        self.spill.is_some()
     }
 }
 

@@ -62,13 +62,25 @@ pub struct Outcome {
     pub errors: Vec<(String, String)>,
     /// Events some rule (or a rule a correlation names) matched: what the pass kept.
     pub matched_events: usize,
+    /// Whether they went to a temporary file, past the memory budget.
+    pub spilled: bool,
 }
 
 /// Runs `rules` over `source`: one decoding pass for all of them.
 pub async fn detect(source: &TableSource, rules: &[Compiled]) -> Result<Outcome> {
+    detect_within(source, rules, matches::MEMORY_BUDGET).await
+}
+
+/// [`detect`], holding at most `budget` bytes of matched events in memory (the rest go to a
+/// temporary file).
+pub async fn detect_within(
+    source: &TableSource,
+    rules: &[Compiled],
+    budget: usize,
+) -> Result<Outcome> {
     let ctx = table::session(source.clone())?;
     let pass = prepare(&ctx, source, rules).await?;
-    let mut collector = pass.matcher.collector();
+    let mut collector = pass.matcher.collector().with_budget(budget);
     let mut keep = |batch: RecordBatch| collector.add(batch);
     table::shared_scan::share_cloudtrail_scan(
         &ctx,
@@ -77,10 +89,11 @@ pub async fn detect(source: &TableSource, rules: &[Compiled]) -> Result<Outcome>
         vec![pass.along(&mut keep)],
     )
     .await?;
-    let matched_events = collector.register(&ctx, pass.schema.clone())?;
+    let matched = collector.register(&ctx, pass.schema.clone()).await?;
     let outcome = run_rules(&ctx, pass).await?;
     Ok(Outcome {
-        matched_events,
+        matched_events: matched.rows,
+        spilled: matched.spilled(),
         ..outcome
     })
 }
@@ -214,14 +227,19 @@ pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
                 .push(("a rule".into(), format!("the rule's task failed: {e}"))),
         }
     }
-    outcome.hits.sort_by(|a, b| {
-        (&a.first.eventtime, &a.rule_id, &a.first.eventid).cmp(&(
-            &b.first.eventtime,
-            &b.rule_id,
-            &b.first.eventid,
-        ))
-    });
+    outcome.hits.sort_by(|a, b| hit_order(a).cmp(&hit_order(b)));
     Ok(outcome)
+}
+
+/// Hits in time order; the log file last, so a duplicated event (the same id in two files) is
+/// two hits in one order whatever order the rows came in.
+fn hit_order(h: &Hit) -> (&Option<String>, &str, &Option<String>, &Option<String>) {
+    (
+        &h.first.eventtime,
+        &h.rule_id,
+        &h.first.eventid,
+        &h.first.log_file,
+    )
 }
 
 /// How a rule's rows are got over the matched events.
@@ -317,7 +335,9 @@ fn to_hits(rule: &Compiled, batches: &[RecordBatch]) -> std::result::Result<Vec<
         }
     }
     for (_, (group, mut events)) in bursts {
-        events.sort_by(|a, b| (&a.eventtime, &a.eventid).cmp(&(&b.eventtime, &b.eventid)));
+        events.sort_by(|a, b| {
+            (&a.eventtime, &a.eventid, &a.log_file).cmp(&(&b.eventtime, &b.eventid, &b.log_file))
+        });
         let Some(first) = events.first().cloned() else {
             continue;
         };
