@@ -215,6 +215,9 @@ fn unreadable() -> String {
     "unreadable".into()
 }
 
+/// The matched events of the detections section held in memory (past it, a temporary file).
+const MATCHED_EVENTS_BUDGET: usize = 32 << 20;
+
 /// Builds the report for `inputs.period` over `source` (whose scope must already be the period).
 pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<ComplianceReport> {
     if inputs.period.from >= inputs.period.to {
@@ -244,7 +247,11 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         Some(_) => Some(crate::detect::run::prepare(&ctx, source, &runnable).await?),
         None => None,
     };
-    let mut matched = pass.as_ref().map(crate::detect::run::Pass::collector);
+    // The report holds the controls' rows and the activity rollup beside the matched events, so
+    // they get a smaller share of memory than `detect` gives them.
+    let mut matched = pass
+        .as_ref()
+        .map(|p| p.collector().with_budget(MATCHED_EVENTS_BUDGET));
     let mut keep = |batch: datafusion::arrow::record_batch::RecordBatch| match &mut matched {
         Some(collector) => collector.add(batch),
         None => Ok(()),
