@@ -77,7 +77,14 @@ impl Selection {
             }
         };
         if let Some(key) = &self.rule_key {
-            columns.push(format!("{} AS matched_rule", super::compile::quote(key)));
+            let key = super::compile::quote(key);
+            columns.push(match source {
+                Source::Archive => format!("{key} AS matched_rule"),
+                // The same text on every row: one dictionary value, not a copy per event.
+                Source::Matches(_) => {
+                    format!("arrow_cast({key}, 'Dictionary(Int32, Utf8)') AS matched_rule")
+                }
+            });
         }
         format!(
             "SELECT {}\nFROM {table}\nWHERE {condition}",

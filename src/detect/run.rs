@@ -276,8 +276,7 @@ async fn rows(ctx: &SessionContext, query: &Query) -> Result<Vec<RecordBatch>> {
             let frame = ctx.sql(matched).await?;
             let schema = frame.schema().inner().clone();
             let batches = frame.collect().await?;
-            let bursts = windows::bursts(&schema, &batches, *groups, window)?;
-            drop(batches);
+            let bursts = windows::bursts(&schema, batches, *groups, window)?;
             ctx.register_batch(table, bursts)?;
             let result = sql_rows(members).await;
             ctx.deregister_table(table.as_str())?;

@@ -65,11 +65,13 @@ impl Window {
 /// group values, `matched_rule` and `burst` (numbered from 1 within each group).
 pub fn bursts(
     schema: &SchemaRef,
-    matched: &[RecordBatch],
+    matched: Vec<RecordBatch>,
     groups: usize,
     window: &Window,
 ) -> Result<RecordBatch> {
-    let batch = concat_batches(schema, matched).map_err(arrow)?;
+    // One copy at a time: a broad selection matches millions of events.
+    let batch = concat_batches(schema, &matched).map_err(arrow)?;
+    drop(matched);
     let column = |name: &str| {
         batch
             .column_by_name(name)
