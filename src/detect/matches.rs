@@ -56,6 +56,12 @@ impl Selection {
     /// the row, time and id of each event from the matched events; the rest is joined back to
     /// its members (see [`Stages::sql`]).
     pub fn sql(&self, source: &Source) -> String {
+        self.select(source, true)
+    }
+
+    /// [`Self::sql`]; a correlation's rows over the matched events carry `eventid` only when
+    /// `eventid` (the window SQL breaks ties by it; the sweep does not read it).
+    fn select(&self, source: &Source, eventid: bool) -> String {
         let mut columns = Vec::new();
         let (table, condition) = match source {
             Source::Archive => {
@@ -65,7 +71,8 @@ impl Selection {
             }
             Source::Matches(m) => {
                 columns.push(match self.rule_key {
-                    Some(_) => format!("{ROW_ID}, eventtime, eventid"),
+                    Some(_) if eventid => format!("{ROW_ID}, eventtime, eventid"),
+                    Some(_) => format!("{ROW_ID}, eventtime"),
                     None => EVENT_COLUMN_NAMES.join(", "),
                 });
                 columns.extend(
@@ -111,24 +118,25 @@ impl Stages {
     pub fn sql(&self, selections: &[Selection], source: &Source) -> String {
         format!(
             "WITH matched AS (\n{}\n),\n{}\n{}",
-            Self::union(selections, source, "  "),
+            Self::union(selections, source, "  ", true),
             self.ctes,
             self.members_sql("bursts", source)
         )
     }
 
-    /// The correlation's `matched` rows alone (what [`super::windows`] sweeps).
+    /// The correlation's `matched` rows alone, as [`super::windows`] sweeps them.
     pub fn matched_sql(selections: &[Selection], source: &Source) -> String {
-        Self::union(selections, source, "")
+        Self::union(selections, source, "", false)
     }
 
-    fn union(selections: &[Selection], source: &Source, indent: &str) -> String {
+    fn union(selections: &[Selection], source: &Source, indent: &str, eventid: bool) -> String {
         let matched: Vec<String> = selections
             .iter()
             .map(|s| {
                 format!(
                     "{indent}{}",
-                    s.sql(source).replace('\n', &format!("\n{indent}"))
+                    s.select(source, eventid)
+                        .replace('\n', &format!("\n{indent}"))
                 )
             })
             .collect();

@@ -61,7 +61,7 @@ impl Window {
 }
 
 /// The members of every burst among `matched` (the correlation's `matched` rows: `row_id`,
-/// `eventtime`, `eventid`, `group_1..groups`, the counted column, `matched_rule`): `row_id`, the
+/// `eventtime`, `group_1..groups`, the counted column, `matched_rule`): `row_id`, the
 /// group values, `matched_rule` and `burst` (numbered from 1 within each group).
 pub fn bursts(
     schema: &SchemaRef,
