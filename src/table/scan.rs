@@ -257,12 +257,9 @@ fn read_slices(
     slices: Slices,
     records: Arc<ScanStats>,
 ) -> impl futures::Stream<Item = Result<RecordBatch>> {
-    stream::try_unfold(Some(slices), move |state| {
+    stream::try_unfold(slices, move |mut slices| {
         let records = records.clone();
         async move {
-            let Some(mut slices) = state else {
-                return Ok(None);
-            };
             let (slices, next) = tokio::task::spawn_blocking(move || {
                 let next = slices.next();
                 (slices, next)
@@ -273,7 +270,7 @@ fn read_slices(
                 None => Ok(None),
                 Some(Ok(batch)) => {
                     ScanStats::add(&records.records, batch.num_rows() as u64);
-                    Ok(Some((batch, Some(slices))))
+                    Ok(Some((batch, slices)))
                 }
                 // Part of it was handed on: no answer can leave the rest out quietly.
                 Some(Err(why)) => Err(DataFusionError::Execution(format!(
