@@ -59,8 +59,8 @@ impl Selection {
         self.select(source, true)
     }
 
-    /// [`Self::sql`]; a correlation's rows over the matched events carry `eventid` only when
-    /// `eventid` (the window SQL breaks ties by it; the sweep does not read it).
+    /// [`Self::sql`], except that with `eventid` false a correlation's rows over the matched
+    /// events leave the event id out (the window SQL breaks ties by it; the sweep does not).
     fn select(&self, source: &Source, eventid: bool) -> String {
         let mut columns = Vec::new();
         let (table, condition) = match source {
@@ -269,7 +269,8 @@ pub struct Collector {
     schema: Option<SchemaRef>,
 }
 
-/// Matched events written to a temporary Parquet file (deleted with the session's last use).
+/// Matched events written to a temporary Parquet file (its folder is deleted when the
+/// [`Registered`] table is dropped).
 struct Spill {
     dir: tempfile::TempDir,
     path: std::path::PathBuf,
