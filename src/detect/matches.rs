@@ -236,6 +236,7 @@ impl Matcher {
             held: 0,
             budget: MEMORY_BUDGET,
             spill: None,
+            archive: None,
             rows: 0,
             schema: None,
         }
@@ -264,6 +265,8 @@ pub struct Collector {
     held: usize,
     budget: usize,
     spill: Option<Spill>,
+    /// The local archive, where no spill may go.
+    archive: Option<std::path::PathBuf>,
     rows: usize,
     /// The kept rows' schema (text columns that repeat dictionary-encoded), from the first batch.
     schema: Option<SchemaRef>,
@@ -278,7 +281,21 @@ struct Spill {
 }
 
 impl Spill {
-    fn start(schema: &SchemaRef) -> Result<Spill> {
+    fn start(schema: &SchemaRef, archive: Option<&std::path::Path>) -> Result<Spill> {
+        let temporary = std::env::temp_dir();
+        if let Some(archive) = archive
+            && crate::archive::location::is_within(
+                &temporary.to_string_lossy(),
+                &archive.to_string_lossy(),
+            )
+        {
+            return Err(Error::usage(format!(
+                "the temporary folder {} is inside the archive being read, and matched events \
+                 past the memory budget are written there: set TMPDIR to a folder outside the \
+                 archive",
+                temporary.display()
+            )));
+        }
         let dir = tempfile::Builder::new()
             .prefix("trailscope-detect-")
             .tempdir()
@@ -347,7 +364,7 @@ impl Collector {
         self.held += kept.get_array_memory_size();
         self.batches.push(kept);
         if self.held > self.budget {
-            let mut spill = Spill::start(&schema)?;
+            let mut spill = Spill::start(&schema, self.archive.as_deref())?;
             for batch in self.batches.drain(..) {
                 spill.write(&batch)?;
             }
@@ -357,9 +374,11 @@ impl Collector {
         Ok(())
     }
 
-    /// The same collector holding at most `bytes` in memory (tests spill small passes).
-    pub fn with_budget(mut self, bytes: usize) -> Self {
+    /// The same collector holding at most `bytes` in memory, and never spilling into `archive`
+    /// (a local archive's folder: the system's temporary folder could be set inside it).
+    pub fn spilling_past(mut self, bytes: usize, archive: Option<std::path::PathBuf>) -> Self {
         self.budget = bytes;
+        self.archive = archive;
         self
     }
 
@@ -454,6 +473,35 @@ fn arrow_error(e: datafusion::arrow::error::ArrowError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matched_events_never_spill_into_the_archive() {
+        let batch = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("eventname", DataType::Utf8, true),
+                Field::new("m_0", DataType::Boolean, true),
+            ])),
+            vec![
+                Arc::new(datafusion::arrow::array::StringArray::from(vec!["A"])),
+                Arc::new(BooleanArray::from(vec![true])),
+            ],
+        )
+        .unwrap();
+        let collector = || Collector {
+            flags: vec!["m_0".into()],
+            ..Matcher::default().collector()
+        };
+        // An archive holding the temporary folder: past the budget, the pass stops.
+        let holding = std::env::temp_dir().join("..");
+        let mut inside = collector().spilling_past(0, Some(holding));
+        let e = inside.add(batch.clone()).unwrap_err().to_string();
+        assert!(e.contains("set TMPDIR"), "{e}");
+        // Elsewhere it spills.
+        let elsewhere = tempfile::tempdir().unwrap().path().join("archive");
+        let mut outside = collector().spilling_past(0, Some(elsewhere));
+        outside.add(batch).unwrap();
+        assert!(outside.spill.is_some());
+    }
 
     #[test]
     fn a_value_that_is_an_event_column_is_read_from_it() {

@@ -80,7 +80,8 @@ pub async fn detect_within(
 ) -> Result<Outcome> {
     let ctx = table::session(source.clone())?;
     let pass = prepare(&ctx, source, rules).await?;
-    let mut collector = pass.matcher.collector().with_budget(budget);
+    let archive = source.archive.location.local_dir.clone();
+    let mut collector = pass.matcher.collector().spilling_past(budget, archive);
     let mut keep = |batch: RecordBatch| collector.add(batch);
     table::shared_scan::share_cloudtrail_scan(
         &ctx,

@@ -249,9 +249,10 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
     };
     // The report holds the controls' rows and the activity rollup beside the matched events, so
     // they get a smaller share of memory than `detect` gives them.
-    let mut matched = pass
-        .as_ref()
-        .map(|p| p.collector().with_budget(MATCHED_EVENTS_BUDGET));
+    let mut matched = pass.as_ref().map(|p| {
+        let archive = source.archive.location.local_dir.clone();
+        p.collector().spilling_past(MATCHED_EVENTS_BUDGET, archive)
+    });
     let mut keep = |batch: datafusion::arrow::record_batch::RecordBatch| match &mut matched {
         Some(collector) => collector.add(batch),
         None => Ok(()),
