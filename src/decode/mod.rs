@@ -53,6 +53,10 @@ impl Decoded {
     }
 }
 
+/// Why an object was not read when decoding it panicked: a bug, named with the object's key.
+const INTERNAL_ERROR: &str = "decoding it failed (an internal error in trailscope: please report \
+                              it with this key); the rest of the archive was read";
+
 /// Inflated bytes decoded into one batch at most. A unit of many large objects becomes several
 /// batches: memory follows this budget rather than the unit's size, and a string column never
 /// nears Arrow's 2 GiB offset limit (an object alone is bounded by [`gzip::MAX_LOG_INFLATED`]).
@@ -187,15 +191,26 @@ impl Decoder {
                     decoded.batches.push(batch);
                     decoded.errors.extend(errors);
                 }
-                Err(_) => decoded.errors.push(read_error(
-                    object,
-                    "decoding it failed (an internal error in trailscope: please report it \
-                     with this key); the rest of the archive was read"
-                        .into(),
-                    false,
-                )),
+                Err(_) => decoded
+                    .errors
+                    .push(read_error(object, INTERNAL_ERROR.into(), false)),
             }
         }
+    }
+
+    /// Decodes one document of `object`'s records (a whole object, or a slice of one) into a
+    /// batch; a panic becomes [`INTERNAL_ERROR`].
+    fn decode_document(
+        &self,
+        object: &SourceObject,
+        document: Vec<u8>,
+    ) -> Result<RecordBatch, String> {
+        let objects = std::slice::from_ref(object);
+        catch_unwind(AssertUnwindSafe(|| {
+            self.try_decode(objects, &[Some(document)])
+        }))
+        .map_err(|_| INTERNAL_ERROR.to_string())?
+        .map_err(|(_, reason)| reason)
     }
 
     /// Decodes a group of inflated objects into one batch; when an object fails part-way, starts
@@ -317,34 +332,32 @@ fn inflate_one(
     readings: Option<&Readings>,
 ) -> Option<Vec<u8>> {
     let hex = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
-    let (content, outcome) = match gzip::inflate(&object.bytes, gzip::MAX_LOG_INFLATED) {
-        Ok(i) => (
-            Some(ContentHash {
+    // Content hashes only when a later step reads them: hashing every object costs a scan.
+    let hashed = readings.is_some();
+    let (outcome, trailing, content) = match gzip::inflate(&object.bytes, gzip::MAX_LOG_INFLATED) {
+        Ok(i) => {
+            let content = hashed.then(|| ContentHash {
                 sha256: hex(&i.bytes),
                 uncompressed_len: i.bytes.len() as u64,
                 trailing_bytes: i.trailing_bytes,
-            }),
-            Ok(Some(i.bytes)),
-        ),
-        Err(gzip::InflateError::TooLarge { .. }) => match slices::check(object) {
-            Ok(content) => (Some(content), Ok(None)),
-            Err(reason) => (None, Err(reason)),
+            });
+            (Ok(Some(i.bytes)), i.trailing_bytes, content)
+        }
+        Err(gzip::InflateError::TooLarge { .. }) => match slices::check(object, hashed) {
+            Ok(checked) => (Ok(None), checked.trailing_bytes, checked.content),
+            Err(reason) => (Err(reason), 0, None),
         },
-        Err(e) => (None, Err(e.to_string())),
+        Err(e) => (Err(e.to_string()), 0, None),
     };
     if let Some(readings) = readings {
         let reading = Reading {
             size: object.bytes.len() as u64,
             stored_sha256: hex(&object.bytes),
-            content: content.clone(),
+            content,
         };
         readings.record(&object.key, reading);
     }
-    if let Some(trailing) = content
-        .as_ref()
-        .map(|c| c.trailing_bytes)
-        .filter(|&n| n > 0)
-    {
+    if trailing > 0 {
         decoded.errors.push(read_error(
             object,
             format!(

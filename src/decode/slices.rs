@@ -14,7 +14,6 @@
 //! original was (`{"Records":[...]}` or `[...]`) so nesting limits apply at the same depth.
 
 use std::io::Read;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use arrow::record_batch::RecordBatch;
 use sha2::{Digest, Sha256};
@@ -23,10 +22,18 @@ use super::builder::Checked;
 use super::{Decoder, gzip};
 use crate::archive::{ContentHash, SourceObject};
 
+/// What the first pass learnt of an object it accepted.
+pub struct Accepted {
+    /// Bytes after the first gzip member (reported, not read).
+    pub trailing_bytes: usize,
+    /// Its content's hash, when asked for.
+    pub content: Option<ContentHash>,
+}
+
 /// The first pass over an object too large to inflate whole: every record checked as its slice
-/// would be decoded (with no column built), the content hashed. `Ok` means the second pass
-/// ([`Slices`]) reads it whole.
-pub fn check(object: &SourceObject) -> Result<ContentHash, String> {
+/// would be decoded (with no column built), the content hashed when `hash`. `Ok` means the
+/// second pass ([`Slices`]) reads it whole.
+pub fn check(object: &SourceObject, hash: bool) -> Result<Accepted, String> {
     // One large object at a time, as for inflating whole.
     let _turn = gzip::LargeTurn::wait();
     let checker = Decoder::new(Some(&[]), None, None);
@@ -39,41 +46,38 @@ pub fn check(object: &SourceObject) -> Result<ContentHash, String> {
     };
     let mut splitter = Splitter::new(Hashing {
         inner,
-        hash: Sha256::new(),
+        hash: hash.then(Sha256::new),
         len: 0,
     });
     while let Some(slice) = splitter.next_slice()? {
-        let objects = std::slice::from_ref(object);
-        catch_unwind(AssertUnwindSafe(|| {
-            checker.try_decode(objects, &[Some(slice)])
-        }))
-        .map_err(|_| {
-            "decoding it failed (an internal error in trailscope: please report it with this \
-                 key); the rest of the archive was read"
-                .to_string()
-        })?
-        .map_err(|(_, reason)| reason)?;
+        checker.decode_document(object, slice)?;
     }
     let Hashing { hash, len, inner } = splitter.into_inner();
     drop(inner);
-    Ok(ContentHash {
-        sha256: hex::encode(hash.finalize()),
-        uncompressed_len: len,
-        trailing_bytes: if gzipped { input.len() } else { 0 },
+    let trailing_bytes = if gzipped { input.len() } else { 0 };
+    Ok(Accepted {
+        trailing_bytes,
+        content: hash.map(|h| ContentHash {
+            sha256: hex::encode(h.finalize()),
+            uncompressed_len: len,
+            trailing_bytes,
+        }),
     })
 }
 
-/// A reader that hashes and counts what passes through it.
+/// A reader that counts (and, given a hasher, hashes) what passes through it.
 struct Hashing<R> {
     inner: R,
-    hash: Sha256,
+    hash: Option<Sha256>,
     len: u64,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
+        if let Some(hash) = &mut self.hash {
+            hash.update(&buf[..n]);
+        }
         self.len += n as u64;
         Ok(n)
     }
@@ -119,14 +123,7 @@ impl Iterator for Slices {
             Ok(slice) => slice?,
             Err(e) => return Some(Err(e)),
         };
-        let objects = std::slice::from_ref(&self.object);
-        Some(
-            catch_unwind(AssertUnwindSafe(|| {
-                self.decoder.try_decode(objects, &[Some(slice)])
-            }))
-            .map_err(|_| "decoding a slice failed (an internal error)".to_string())
-            .and_then(|r| r.map_err(|(_, reason)| reason)),
-        )
+        Some(self.decoder.decode_document(&self.object, slice))
     }
 }
 
@@ -491,7 +488,7 @@ mod tests {
         let mut s = Splitter::new(text.as_bytes());
         let mut out = Vec::new();
         while let Some(slice) = s.next_slice()? {
-            out.push(String::from_utf8(slice).unwrap());
+            out.push(String::from_utf8(slice).expect("the tests' documents are UTF-8"));
         }
         Ok(out)
     }
@@ -500,12 +497,15 @@ mod tests {
     fn records_come_out_verbatim_in_their_wrapping() {
         let doc = r#" {"x": {"a": [1, "]}"]}, "Records" : [ {"e":"a\"b"} , {"e":[1,{"f":null}]} ] , "y":true } "#;
         assert_eq!(
-            slices(doc).unwrap(),
+            slices(doc).expect("a well-formed document"),
             [r#"{"Records":[{"e":"a\"b"},{"e":[1,{"f":null}]}]}"#]
         );
-        assert_eq!(slices(r#"[{"e":1}, 2]"#).unwrap(), [r#"[{"e":1},2]"#]);
-        assert!(slices(r#"{"Records":[]}"#).unwrap().is_empty());
-        assert!(slices("[]").unwrap().is_empty());
+        assert_eq!(
+            slices(r#"[{"e":1}, 2]"#).expect("a bare array"),
+            [r#"[{"e":1},2]"#]
+        );
+        assert!(slices(r#"{"Records":[]}"#).expect("no records").is_empty());
+        assert!(slices("[]").expect("an empty bare array").is_empty());
     }
 
     #[test]
@@ -537,12 +537,12 @@ mod tests {
         let record = format!(r#"{{"e":"{}"}}"#, "x".repeat(1 << 20));
         let n = 70;
         let doc = format!(r#"{{"Records":[{}]}}"#, vec![record.as_str(); n].join(","));
-        let got = slices(&doc).unwrap();
+        let got = slices(&doc).expect("a large well-formed document");
         assert!(got.len() >= 2, "{} slices", got.len());
         let mut seen = 0;
         for slice in &got {
-            let v: serde_json::Value = serde_json::from_str(slice).unwrap();
-            seen += v["Records"].as_array().unwrap().len();
+            let v: serde_json::Value = serde_json::from_str(slice).expect("a slice is JSON");
+            seen += v["Records"].as_array().expect("a slice has Records").len();
             assert!(slice.len() < SLICE_BYTES + record.len() + 32);
         }
         assert_eq!(seen, n);
