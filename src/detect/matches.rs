@@ -308,20 +308,19 @@ impl Spill {
             .set_max_row_group_row_count(Some(64 * 1024))
             .build();
         let writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(properties))
-            .map_err(|e| {
-            Error::Runtime(format!("writing matched events to {}: {e}", path.display()))
-        })?;
+            .map_err(|e| spill_error(&path, e))?;
         Ok(Spill { dir, path, writer })
     }
 
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer.write(batch).map_err(|e| {
-            Error::Runtime(format!(
-                "writing matched events to {}: {e}",
-                self.path.display()
-            ))
-        })
+        self.writer
+            .write(batch)
+            .map_err(|e| spill_error(&self.path, e))
     }
+}
+
+fn spill_error(path: &std::path::Path, e: impl std::fmt::Display) -> Error {
+    Error::Runtime(format!("writing matched events to {}: {e}", path.display()))
 }
 
 impl Collector {
@@ -391,9 +390,7 @@ impl Collector {
             .unwrap_or_else(|| kept_schema(&with_row_id(&schema)));
         let rows = self.rows;
         if let Some(Spill { dir, path, writer }) = self.spill {
-            writer.close().map_err(|e| {
-                Error::Runtime(format!("writing matched events to {}: {e}", path.display()))
-            })?;
+            writer.close().map_err(|e| spill_error(&path, e))?;
             ctx.deregister_table(TABLE)?;
             // Read back in the kept schema (dictionaries included), as the held batches were.
             let options = datafusion::prelude::ParquetReadOptions {
@@ -486,7 +483,7 @@ mod tests {
                 Arc::new(BooleanArray::from(vec![true])),
             ],
         )
-        .unwrap();
+        .expect("two columns of one row");
         let collector = || Collector {
             flags: vec!["m_0".into()],
             ..Matcher::default().collector()
@@ -497,9 +494,12 @@ mod tests {
         let e = inside.add(batch.clone()).unwrap_err().to_string();
         assert!(e.contains("set TMPDIR"), "{e}");
         // Elsewhere it spills.
-        let elsewhere = tempfile::tempdir().unwrap().path().join("archive");
+        let elsewhere = tempfile::tempdir()
+            .expect("a temporary folder")
+            .path()
+            .join("archive");
         let mut outside = collector().spilling_past(0, Some(elsewhere));
-        outside.add(batch).unwrap();
+        outside.add(batch).expect("spills outside the archive");
         assert!(outside.spill.is_some());
     }
 

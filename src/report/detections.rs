@@ -237,7 +237,7 @@ mod tests {
 
     #[test]
     fn the_command_for_every_detection_is_one_shell_word_per_argument() {
-        let period = super::super::Period::parse("2026-10").unwrap();
+        let period = super::super::Period::parse("2026-10").expect("a month");
         assert_eq!(
             every_detection_command("s3://trail/AWSLogs", &period),
             "trailscope detect -a s3://trail/AWSLogs --from 2026-10-01 --to 2026-11-01 --format jsonl"
@@ -259,7 +259,8 @@ mod tests {
             "hits": [{"eventtime": "2026-10-01T00:00:00Z", "level": "high", "rule_id": "r",
                 "title": "R", "eventid": "e", "log_file": "f", "event_count": 1}]
         });
-        let section: DetectionsSection = serde_json::from_value(earlier).unwrap();
+        let section: DetectionsSection =
+            serde_json::from_value(earlier).expect("the earlier shape reads");
         assert_eq!(section.by_rule[0].detections, 1);
         assert!(section.by_rule[0].evidence.is_empty());
     }
