@@ -67,8 +67,8 @@ fn salt(root: &Path) -> BTreeMap<String, &'static str> {
     let a = vec![b'A'; 1 << 20];
     put(
         "giantString",
-        gzip_stream(br#"{"Records":[{"eventName":""#, &a, 260, br#""}]}"#),
-        "a record larger than 256 MiB",
+        gzip_stream(br#"{"Records":[{"eventName":""#, &a, 70, br#""}]}"#),
+        "a record larger than 64 MiB",
     );
     let deep = format!(
         r#"{{"Records":[{{"eventName":"X","requestParameters":{}{}}}]}}"#,
@@ -363,10 +363,10 @@ fn a_hostile_archive_is_read_around_naming_every_bad_object() {
 
 #[test]
 fn a_legal_log_file_too_large_to_inflate_whole_is_read_in_slices() {
-    // 270 records of about 1 MiB: past the 256 MiB an object may inflate to in one piece.
+    // 90 records of about 1 MiB: past the 64 MiB an object may inflate to in one piece.
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("archive");
-    let n = 270usize;
+    let n = 90usize;
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(b"{\"Records\":[").unwrap();
     let agent = "a".repeat(1 << 20);
@@ -392,14 +392,14 @@ fn a_legal_log_file_too_large_to_inflate_whole_is_read_in_slices() {
     let sql = "SELECT eventname, count(*) AS n, count(DISTINCT eventid) AS ids, \
                sum(length(useragent)) AS agent_bytes FROM cloudtrail GROUP BY 1 ORDER BY 1";
     let expected = format!(
-        "eventname,n,ids,agent_bytes\nLarge0,90,90,{0}\nLarge1,90,90,{0}\nLarge2,90,90,{0}\nSmall,1,1,\n",
-        90u64 << 20
+        "eventname,n,ids,agent_bytes\nLarge0,30,30,{0}\nLarge1,30,30,{0}\nLarge2,30,30,{0}\nSmall,1,1,\n",
+        30u64 << 20
     );
     let raw = run(&root, &["query", "--strict", "--format", "csv", sql]);
     assert_eq!(raw.status.code(), Some(0), "{}", stderr(&raw));
     assert_eq!(stdout(&raw), expected);
 
-    // convert leaves it raw, says so, and the lake's answer is the same.
+    // convert writes it a slice at a time, says so, and the lake's answer is the same.
     let lake = dir.path().join("lake");
     let lake = lake.to_str().unwrap();
     let converted = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
@@ -408,7 +408,10 @@ fn a_legal_log_file_too_large_to_inflate_whole_is_read_in_slices() {
         .unwrap();
     assert_eq!(converted.status.code(), Some(0), "{}", stderr(&converted));
     assert!(
-        stderr(&converted).contains("left raw") && stderr(&converted).contains("_large.json.gz"),
+        stderr(&converted).contains("converted 2 log files (91 records)")
+            && stderr(&converted).contains(
+                "1 log file too large to inflate whole (over 64 MiB) converted a slice at a time"
+            ),
         "{}",
         stderr(&converted)
     );

@@ -250,6 +250,62 @@ async fn generated_lake_answers_as_the_raw_archive_and_prunes() {
     }
 }
 
+/// Logs that compress unusually well: a step closes when its rows fill the memory budget, not
+/// only on compressed bytes, and an object the step did not reach goes into the next one.
+#[tokio::test]
+async fn a_step_closes_when_its_decoded_rows_fill_the_budget() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    // Three objects of 40 records of about 1 MiB (CloudTrail's largest event): each inflates to
+    // 40 MiB from about 40 KiB, so all three are one fetch unit but each a decoding group.
+    let agent = "a".repeat(1 << 20);
+    for object in 0..3 {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(b"{\"Records\":[").unwrap();
+        for i in 0..40 {
+            let comma = if i > 0 { "," } else { "" };
+            let record = format!(
+                r#"{comma}{{"eventName":"Dense","eventTime":"2017-06-01T00:{object:02}:{i:02}Z","eventID":"id-{object}-{i}","userAgent":"{agent}"}}"#
+            );
+            e.write_all(record.as_bytes()).unwrap();
+        }
+        e.write_all(b"]}").unwrap();
+        let key = format!(
+            "AWSLogs/974349055189/CloudTrail/us-east-1/2017/06/01/974349055189_CloudTrail_us-east-1_20170601T00{object}0Z_dense{object}.json.gz"
+        );
+        plant(&archive, &key, &e.finish().unwrap());
+    }
+    let roomy = ConvertOptions {
+        step_decoded_bytes: 1 << 30,
+        ..ConvertOptions::default()
+    };
+    let whole = convert_with(&archive, &dir.path().join("whole"), &roomy)
+        .await
+        .unwrap();
+    assert_eq!((whole.commits, whole.records), (1, 120), "{whole:?}");
+    let lake = dir.path().join("lake");
+    let options = ConvertOptions {
+        step_decoded_bytes: 1,
+        ..ConvertOptions::default()
+    };
+    let stepped = convert_with(&archive, &lake, &options).await.unwrap();
+    assert_eq!(stepped.commits, 3, "{stepped:?}");
+    assert_eq!(
+        (stepped.records, stepped.objects_converted),
+        (120, 3),
+        "{stepped:?}"
+    );
+    let snapshot = open_lake(&archive, &lake).await;
+    assert_eq!(snapshot.sources.len(), 3);
+    assert!(snapshot.sources.values().all(|s| s.rows == 40));
+    let pairs = "SELECT eventid, log_file, count(*) FROM cloudtrail GROUP BY 1, 2 ORDER BY 1, 2";
+    let (via_lake, source) = lake_query(&archive, &lake, pairs).await;
+    assert_eq!(via_lake.len(), 120);
+    assert_eq!(via_lake, raw_rows(&archive, pairs).await);
+    assert_eq!(ScanStats::get(&source.stats.objects_opened), 0);
+}
+
 /// Copies the archive's files delivered on or before `last_day` (`YYYY/MM/DD`), or after it.
 fn copy_delivered(from: &Path, to: &Path, last_day: &str, before: bool) -> usize {
     let mut n = 0;

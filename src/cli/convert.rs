@@ -56,23 +56,16 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> Result<u8> {
                 .join(", ")
         );
     }
-    if !summary.left_raw_large.is_empty() && !quiet {
+    if !summary.converted_in_slices.is_empty() && !quiet {
         eprintln!(
-            "trailscope: note: {} object{} too large to convert in one piece (over {} MiB \
-             inflated) left raw; queries with --lake read {} a slice at a time: {}",
-            summary.left_raw_large.len(),
-            if summary.left_raw_large.len() == 1 {
+            "trailscope: {} log file{} too large to inflate whole (over {} MiB) converted a slice at a time",
+            summary.converted_in_slices.len(),
+            if summary.converted_in_slices.len() == 1 {
                 ""
             } else {
                 "s"
             },
             trailscope::decode::gzip::MAX_LOG_INFLATED >> 20,
-            if summary.left_raw_large.len() == 1 {
-                "it"
-            } else {
-                "them"
-            },
-            summary.left_raw_large.join(", ")
         );
     }
     Ok(report_read_errors(&(&source).into(), quiet))

@@ -22,10 +22,12 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
 }
 
-/// The most a log object may inflate to. CloudTrail's files are far smaller; a few KiB of gzip
-/// can inflate to gigabytes (a decompression bomb), and every inflated byte is held in memory
-/// while the object is decoded, so past this the object is named and not read.
-pub const MAX_LOG_INFLATED: usize = 256 << 20;
+/// The most a log object may inflate to and still be decoded whole. Every inflated byte is held
+/// while the object is decoded, and its rows stay in one batch until the engine has consumed
+/// them; a few KiB of gzip can inflate to gigabytes. A larger object is read in slices (see
+/// [`super::slices`]). A few of these per core (one decoding, one decoded ahead, one being
+/// consumed) stay well under the 1 GiB a command may use.
+pub const MAX_LOG_INFLATED: usize = 64 << 20;
 /// The most a digest may inflate to (they list log files: a few KiB to a few MiB).
 pub const MAX_DIGEST_INFLATED: usize = 64 << 20;
 
@@ -100,6 +102,21 @@ pub fn stream(bytes: bytes::Bytes) -> Box<dyn Read + Send> {
     }
 }
 
+/// What `bytes` say they inflate to: the gzip trailer's ISIZE (the size modulo 2^32, right for
+/// real log files), or their length when they are plain. The object's own number, so a hint for
+/// planning and capacity, never a limit.
+pub fn size_hint(bytes: &[u8]) -> usize {
+    if !is_gzip(bytes) {
+        return bytes.len();
+    }
+    match bytes.len().checked_sub(4) {
+        Some(at) => {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize
+        }
+        None => 0,
+    }
+}
+
 /// Inflates the first gzip member of `bytes` (or returns plain bytes as they are), refusing
 /// more than `cap` bytes of output.
 pub fn inflate(bytes: &[u8], cap: usize) -> Result<Inflated, InflateError> {
@@ -117,16 +134,8 @@ pub fn inflate(bytes: &[u8], cap: usize) -> Result<Inflated, InflateError> {
         });
     }
     let mut input = bytes;
-    // The gzip trailer's ISIZE is the size modulo 2^32: a good capacity hint for real log files
-    // (never trusted past what needs no turn: it is the attacker's number).
-    let hint = bytes
-        .len()
-        .checked_sub(4)
-        .map(|at| {
-            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize
-        })
-        .unwrap_or(bytes.len() * 8)
-        .min(LARGE.min(cap));
+    // Never trusted past what needs no turn: it is the attacker's number.
+    let hint = size_hint(bytes).min(LARGE.min(cap));
     let mut out = Vec::with_capacity(hint);
     let mut decoder = GzDecoder::new(&mut input);
     let mut turn = None;

@@ -26,8 +26,8 @@ use crate::archive::{ContentHash, ReadError, Reading, Readings, SourceObject};
 use builder::{StructBuilder, StructSeed};
 use schema::{RECORD_FIELDS, cloudtrail_schema, other_fields_index};
 
-/// The result of decoding a unit of objects.
-#[derive(Debug)]
+/// The result of decoding a unit of objects, or a group of one (see [`Decoder::groups`]).
+#[derive(Debug, Default)]
 pub struct Decoded {
     /// Rows of every readable object, in the decoder's projected schema: one batch per group of
     /// objects that inflate to at most [`GROUP_INFLATED_BYTES`] (one for a typical unit).
@@ -50,6 +50,59 @@ impl Decoded {
 
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    pub fn absorb(&mut self, other: Decoded) {
+        self.batches.extend(other.batches);
+        self.errors.extend(other.errors);
+        self.objects_read += other.objects_read;
+        self.streamed.extend(other.streamed);
+    }
+}
+
+/// A unit's objects decoded one group at a time (see [`Decoder::groups`]).
+pub struct Groups {
+    decoder: Decoder,
+    objects: Vec<SourceObject>,
+    next: usize,
+}
+
+impl Groups {
+    /// The objects no group has taken yet, in order.
+    pub fn remaining(&self) -> &[SourceObject] {
+        &self.objects[self.next..]
+    }
+}
+
+impl Iterator for Groups {
+    type Item = Decoded;
+
+    /// Inflates objects while the group stays within [`GROUP_INFLATED_BYTES`] (by what each
+    /// says it inflates to; a group always takes one), then decodes them into one batch.
+    fn next(&mut self) -> Option<Decoded> {
+        let start = self.next;
+        if start >= self.objects.len() {
+            return None;
+        }
+        let readings = self.decoder.readings.as_deref();
+        let mut decoded = Decoded::default();
+        let mut inflated = Vec::new();
+        let mut bytes = 0;
+        let mut end = start;
+        while end < self.objects.len()
+            && (end == start
+                || bytes + gzip::size_hint(&self.objects[end].bytes) <= GROUP_INFLATED_BYTES)
+        {
+            let one = inflate_one(&self.objects[end], &mut decoded, readings);
+            bytes += one.as_ref().map_or(0, Vec::len);
+            inflated.push(one);
+            end += 1;
+        }
+        self.next = end;
+        self.decoder
+            .decode_guarded(&self.objects[start..end], inflated, &mut decoded);
+        decoded.objects_read += decoded.streamed.len();
+        Some(decoded)
     }
 }
 
@@ -131,29 +184,23 @@ impl Decoder {
     /// reported; they never leave half their rows behind. A bug that panics while decoding names
     /// the object it met and loses nothing else.
     pub fn decode(&self, objects: &[SourceObject]) -> Decoded {
-        let mut decoded = Decoded {
-            batches: Vec::new(),
-            errors: Vec::new(),
-            objects_read: 0,
-            streamed: Vec::new(),
-        };
-        let mut start = 0;
-        while start < objects.len() {
-            let mut inflated = Vec::new();
-            let mut bytes = 0;
-            let mut end = start;
-            while end < objects.len() && (end == start || bytes < GROUP_INFLATED_BYTES) {
-                let one = inflate_one(&objects[end], &mut decoded, self.readings.as_deref());
-                bytes += one.as_ref().map_or(0, Vec::len);
-                inflated.push(one);
-                end += 1;
-            }
-            self.decode_guarded(&objects[start..end], inflated, &mut decoded);
-            start = end;
+        let mut decoded = Decoded::default();
+        for group in self.groups(objects.to_vec()) {
+            decoded.absorb(group);
         }
-        decoded.objects_read += decoded.streamed.len();
         decoded.errors.sort_by(|a, b| a.key.cmp(&b.key));
         decoded
+    }
+
+    /// Decodes `objects` a group at a time, as the caller asks: each group inflates to at most
+    /// [`GROUP_INFLATED_BYTES`] (or is one object), so a caller holding one group at a time holds
+    /// a bounded amount however much a unit's few compressed MiB inflate to.
+    pub fn groups(&self, objects: Vec<SourceObject>) -> Groups {
+        Groups {
+            decoder: self.clone(),
+            objects,
+            next: 0,
+        }
     }
 
     /// The rows of a streamed object (see [`Decoded::streamed`]), a slice at a time.

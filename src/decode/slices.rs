@@ -132,7 +132,8 @@ pub const SLICE_BYTES: usize = 32 << 20;
 /// The most a streamed object may inflate to: past this it is named and not read (a
 /// decompression bomb of gigabytes would otherwise cost minutes of inflating).
 pub const MAX_STREAMED: u64 = 4 << 30;
-/// The largest record (or other top-level value) held: as large as any object read whole.
+/// The largest record (or other top-level value) held: as large as any object read whole, and
+/// 64 times CloudTrail's own limit on an event (1 MB, an event data store's `Large` size).
 pub const MAX_VALUE_BYTES: usize = gzip::MAX_LOG_INFLATED;
 /// The longest run of whitespace between values: CloudTrail writes none, and gigabytes of it
 /// compress to almost nothing (a bomb that is legal JSON).

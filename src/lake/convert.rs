@@ -2,18 +2,19 @@
 //!
 //! Source objects are taken in key order (account, region, delivery day), so a step covers a few
 //! neighbouring days and most partitions get one file per run. A step reads up to
-//! [`ConvertOptions::commit_bytes`] of compressed objects, decodes them on all cores, splits the
-//! rows by partition, writes one file per partition (more past `max_file_rows`) under this
-//! run's unique name, then commits. A step is the unit of loss when a run is killed: the next run
-//! sees the last commit, deletes the files nobody committed and converts what is still missing.
+//! [`ConvertOptions::commit_bytes`] of compressed objects (fewer once their rows hold
+//! [`ConvertOptions::step_decoded_bytes`]), decodes them on all cores, splits the rows by
+//! partition, writes one file per partition (more past `max_file_rows`) under this run's unique
+//! name, then commits. A step is the unit of loss when a run is killed: the next run sees the last
+//! commit, deletes the files nobody committed and converts what is still missing. An object too
+//! large to inflate whole is its own step, written a slice at a time and committed whole.
 //!
 //! Objects that cannot be read (or only partly) are not converted: they stay raw, so queries
 //! with `--lake` still read and report them exactly as a raw scan does.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use arrow::array::{AsArray, BooleanArray, RecordBatch};
-use arrow::compute::{concat_batches, filter_record_batch};
+use arrow::array::{AsArray, RecordBatch};
 use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt, stream};
@@ -23,11 +24,11 @@ use super::manifest::{
     self, Checkpoint, Commit, DataFile, FORMAT, HeldObject, LakeSnapshot, ListingMark,
     NewestFolder, SkippedRecord, SourceRecord,
 };
+use super::step::{read_step, take_step};
 use super::write::{self, PartitionRows};
 use super::{Lake, META_FOLDER};
-use crate::archive::fetch::{fetch_unit, units};
 use crate::archive::layout::parse_key;
-use crate::archive::{ArchiveSource, ReadError};
+use crate::archive::{ArchiveSource, ReadError, SourceObject};
 use crate::archive::{ObjectEntry, ObjectKind, Skipped, list_objects};
 use crate::decode::Decoder;
 use crate::decode::schema::LOG_FILE;
@@ -36,8 +37,12 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {
     /// A commit closes after this many compressed source bytes. Decoded rows take about six
-    /// times that in memory, twice over while sorting, so this bounds the run's memory.
+    /// times that in memory, twice over while sorting.
     pub commit_bytes: u64,
+    /// A step also closes once its decoded rows hold this many bytes: logs that compress
+    /// unusually well (padded or repeated records, a hostile archive's) inflate far past six
+    /// times `commit_bytes`, and this is what bounds the run's memory.
+    pub step_decoded_bytes: usize,
     /// A partition's rows of one commit roll over into a new file past this many rows.
     pub max_file_rows: usize,
     /// Test hook: stop as a kill would, after this many data files and before their commit.
@@ -48,6 +53,7 @@ impl Default for ConvertOptions {
     fn default() -> Self {
         ConvertOptions {
             commit_bytes: 32 << 20,
+            step_decoded_bytes: 192 << 20,
             max_file_rows: 1_000_000,
             stop_after_files: None,
         }
@@ -68,9 +74,8 @@ pub struct ConvertSummary {
     pub objects_unreadable: usize,
     /// Objects in the lake whose size has changed in the archive since (read raw by queries).
     pub changed: Vec<String>,
-    /// Readable objects too large to inflate whole (see `decode::slices`): left raw, and read
-    /// by queries with `--lake` a slice at a time. A step holds its rows in memory.
-    pub left_raw_large: Vec<String>,
+    /// Objects too large to inflate whole (see `decode::slices`), converted a slice at a time.
+    pub converted_in_slices: Vec<String>,
     pub records: u64,
     pub files_written: usize,
     pub bytes_written: u64,
@@ -112,57 +117,37 @@ pub async fn convert(
         }
     }
     let run = run_id();
-    let mut written = 0usize;
+    let mut writer = FileWriter {
+        lake,
+        run: &run,
+        written: 0,
+        options,
+    };
     let mut unreadable = Vec::new();
-    for step in steps(todo, options.commit_bytes) {
-        let read = read_step(source, step).await?;
+    let mut pending: VecDeque<ObjectEntry> = todo.into();
+    while !pending.is_empty() {
+        let step = take_step(&mut pending, options.commit_bytes);
+        let read = read_step(source, step, options.step_decoded_bytes).await?;
+        for o in read.left.into_iter().rev() {
+            pending.push_front(o);
+        }
         summary.objects_unreadable += read.unreadable.len();
         unreadable.extend(read.unreadable);
-        unreadable.extend(read.streamed.iter().cloned());
-        summary.left_raw_large.extend(read.streamed);
-        if read.converted.is_empty() {
-            continue;
+        if !read.converted.is_empty() {
+            let files = writer.write(read.batch).await?;
+            let commit = commit(&snapshot, &run, files, read.converted);
+            publish(lake, &mut snapshot, &mut summary, commit).await?;
         }
-        let max_rows = options.max_file_rows.max(1);
-        let batch = read.batch;
-        let parts = tokio::task::spawn_blocking(move || write::partition(&batch))
-            .await
-            .map_err(|e| Error::Evidence(format!("internal: {e}")))??;
-        let pieces: Vec<PartitionRows> =
-            parts.into_iter().flat_map(|p| split(p, max_rows)).collect();
-        let mut files: Vec<(DataFile, HashSet<String>)> = Vec::new();
-        // Under the test hook files are written one at a time, so exactly that many exist when
-        // it stops (a cancelled write on a blocking thread would still land).
-        let concurrency = match options.stop_after_files {
-            Some(_) => 1,
-            None => parallelism(),
-        };
-        let mut uploads = stream::iter(pieces.into_iter().enumerate())
-            .map(|(i, piece)| upload(lake, &run, written + i, piece))
-            .buffered(concurrency);
-        while let Some(done) = uploads.try_next().await? {
-            files.push(done);
-            if options.stop_after_files == Some(written + files.len()) {
-                return Err(Error::Archive {
-                    location: lake.display().to_string(),
-                    reason: format!(
-                        "convert stopped after {} data files, before committing them (test hook)",
-                        written + files.len()
-                    ),
-                });
-            }
+        for (entry, object) in read.streamed {
+            let Some((files, rows)) = convert_in_slices(&mut writer, source, object).await? else {
+                summary.objects_unreadable += 1;
+                unreadable.push(entry.key);
+                continue;
+            };
+            summary.converted_in_slices.push(entry.key.clone());
+            let commit = commit(&snapshot, &run, files, vec![(entry, rows)]);
+            publish(lake, &mut snapshot, &mut summary, commit).await?;
         }
-        drop(uploads);
-        written += files.len();
-        let commit = commit(&snapshot, &run, files, read.converted);
-        summary.records += commit.files.iter().map(|f| f.rows).sum::<u64>();
-        summary.files_written += commit.files.len();
-        summary.bytes_written += commit.files.iter().map(|f| f.bytes).sum::<u64>();
-        summary.objects_converted += commit.sources.len();
-        manifest::publish(lake, &commit).await?;
-        summary.commits += 1;
-        summary.version = commit.version;
-        snapshot.applied(commit);
     }
     let scope = &source.scope;
     let whole_archive = scope.from.is_none()
@@ -245,26 +230,118 @@ fn listing_mark(
     mark
 }
 
-/// Objects in key order, cut into steps of about `bytes` compressed bytes.
-fn steps(objects: Vec<ObjectEntry>, bytes: u64) -> Vec<Vec<ObjectEntry>> {
-    let mut steps = Vec::new();
-    let mut current = Vec::new();
-    let mut size = 0;
-    for o in objects {
-        size += o.size;
-        current.push(o);
-        if size >= bytes {
-            steps.push(std::mem::take(&mut current));
-            size = 0;
-        }
-    }
-    if !current.is_empty() {
-        steps.push(current);
-    }
-    steps
+/// Publishes a commit and counts what it holds.
+async fn publish(
+    lake: &Lake,
+    snapshot: &mut LakeSnapshot,
+    summary: &mut ConvertSummary,
+    commit: Commit,
+) -> Result<()> {
+    summary.records += commit.files.iter().map(|f| f.rows).sum::<u64>();
+    summary.files_written += commit.files.len();
+    summary.bytes_written += commit.files.iter().map(|f| f.bytes).sum::<u64>();
+    summary.objects_converted += commit.sources.len();
+    manifest::publish(lake, &commit).await?;
+    summary.commits += 1;
+    summary.version = commit.version;
+    snapshot.applied(commit);
+    Ok(())
 }
 
-fn parallelism() -> usize {
+/// Writes rows as the lake's files under a run's unique names, numbering them across the run.
+struct FileWriter<'a> {
+    lake: &'a Lake,
+    run: &'a str,
+    written: usize,
+    options: &'a ConvertOptions,
+}
+
+impl FileWriter<'_> {
+    /// Splits `batch` by partition and writes one file per partition (more past
+    /// `max_file_rows`), encoding on all cores.
+    async fn write(&mut self, batch: RecordBatch) -> Result<Vec<(DataFile, HashSet<String>)>> {
+        let parts = tokio::task::spawn_blocking(move || write::partition(&batch))
+            .await
+            .map_err(|e| internal(e.to_string()))??;
+        let max_rows = self.options.max_file_rows.max(1);
+        let pieces: Vec<PartitionRows> =
+            parts.into_iter().flat_map(|p| split(p, max_rows)).collect();
+        // Under the test hook files are written one at a time, so exactly that many exist when
+        // it stops (a cancelled write on a blocking thread would still land).
+        let concurrency = match self.options.stop_after_files {
+            Some(_) => 1,
+            None => parallelism(),
+        };
+        let (lake, run, written) = (self.lake, self.run, self.written);
+        let mut uploads = stream::iter(pieces.into_iter().enumerate())
+            .map(|(i, piece)| upload(lake, run, written + i, piece))
+            .buffered(concurrency);
+        let mut files = Vec::new();
+        while let Some(done) = uploads.try_next().await? {
+            files.push(done);
+            if self.options.stop_after_files == Some(written + files.len()) {
+                return Err(Error::Archive {
+                    location: lake.display().to_string(),
+                    reason: format!(
+                        "convert stopped after {} data files, before committing them (test hook)",
+                        written + files.len()
+                    ),
+                });
+            }
+        }
+        self.written += files.len();
+        Ok(files)
+    }
+}
+
+/// Converts an object too large to inflate whole (already checked whole by the step that met
+/// it), a slice at a time: memory follows the slice, and the object is committed only once all
+/// its files are written. `None` when a slice fails after all: the object is named, its files
+/// are deleted and it stays raw.
+async fn convert_in_slices(
+    writer: &mut FileWriter<'_>,
+    source: &ArchiveSource,
+    object: SourceObject,
+) -> Result<Option<(Vec<(DataFile, HashSet<String>)>, u64)>> {
+    let failed = ReadError {
+        key: object.key.clone(),
+        account_id: object.account_id.clone(),
+        region: object.region.clone(),
+        reason: String::new(),
+        partially_read: false,
+        unfetched: false,
+    };
+    let mut slices = Decoder::new(None, None, None).slices(object);
+    let mut files: Vec<(DataFile, HashSet<String>)> = Vec::new();
+    let mut rows = 0u64;
+    loop {
+        let (next, back) = tokio::task::spawn_blocking(move || (slices.next(), slices))
+            .await
+            .map_err(|e| internal(e.to_string()))?;
+        slices = back;
+        match next {
+            None => return Ok(Some((files, rows))),
+            Some(Ok(batch)) => {
+                rows += batch.num_rows() as u64;
+                files.extend(writer.write(batch).await?);
+            }
+            Some(Err(reason)) => {
+                for (file, _) in &files {
+                    writer
+                        .lake
+                        .location
+                        .store
+                        .delete(&writer.lake.path(&file.path))
+                        .await?;
+                }
+                source.record_read_errors(vec![ReadError { reason, ..failed }])?;
+                return Ok(None);
+            }
+        }
+    }
+}
+
+pub(super) fn parallelism() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
@@ -274,81 +351,6 @@ pub(crate) fn run_id() -> String {
     let nanos = now.timestamp_subsec_nanos() as u64;
     let salt = (nanos ^ (u64::from(std::process::id()) << 20)) & 0xffff_ffff;
     format!("{}-{salt:08x}", now.format("%Y%m%dT%H%M%SZ"))
-}
-
-struct StepRows {
-    /// Rows of the readable objects, whole `cloudtrail` schema.
-    batch: RecordBatch,
-    /// Readable objects, with their row counts.
-    converted: Vec<(ObjectEntry, u64)>,
-    /// Keys of the objects left out for an error.
-    unreadable: Vec<String>,
-    /// Keys of readable objects too large to inflate whole, left raw.
-    streamed: Vec<String>,
-}
-
-/// Fetches and decodes a step's objects on all cores; leaves out every object with an error.
-async fn read_step(source: &ArchiveSource, objects: Vec<ObjectEntry>) -> Result<StepRows> {
-    let decoder = Decoder::new(None, None, None);
-    let units = units(&objects);
-    let decoded: Vec<(Vec<RecordBatch>, Vec<ReadError>, Vec<String>)> = stream::iter(units)
-        .map(|unit| {
-            let decoder = decoder.clone();
-            async move {
-                let (good, mut errors) = fetch_unit(&source.location, unit).await;
-                let d = tokio::task::spawn_blocking(move || decoder.decode(&good))
-                    .await
-                    .map_err(|e| Error::Evidence(format!("internal: {e}")))?;
-                errors.extend(d.errors);
-                let streamed = d.streamed.into_iter().map(|o| o.key).collect();
-                Ok::<_, Error>((d.batches, errors, streamed))
-            }
-        })
-        .buffer_unordered(parallelism())
-        .try_collect()
-        .await?;
-    let mut bad: HashSet<String> = HashSet::new();
-    let mut streamed: Vec<String> = Vec::new();
-    let mut batches = Vec::with_capacity(decoded.len());
-    for (decoded_batches, errors, large) in decoded {
-        bad.extend(errors.iter().map(|e| e.key.clone()));
-        streamed.extend(large);
-        source.record_read_errors(errors)?;
-        batches.extend(decoded_batches);
-    }
-    let schema = decoder.schema();
-    let mut batch = concat_batches(&schema, &batches).map_err(|e| internal(e.to_string()))?;
-    drop(batches);
-    let log_file = |b: &RecordBatch| {
-        b.column_by_name(LOG_FILE)
-            .map(|c| c.as_string::<i32>().clone())
-    };
-    if !bad.is_empty()
-        && let Some(keys) = log_file(&batch)
-    {
-        // Partly read objects still gave rows: drop them, the whole object stays raw.
-        let keep: BooleanArray = keys
-            .iter()
-            .map(|k| Some(!bad.contains(k.unwrap_or(""))))
-            .collect();
-        batch = filter_record_batch(&batch, &keep).map_err(|e| internal(e.to_string()))?;
-    }
-    let mut rows: HashMap<&str, u64> = HashMap::new();
-    let keys = log_file(&batch).ok_or_else(|| internal("no log_file column".into()))?;
-    for k in keys.iter().flatten() {
-        *rows.entry(k).or_default() += 1;
-    }
-    let converted = objects
-        .iter()
-        .filter(|o| !bad.contains(&o.key) && !streamed.contains(&o.key))
-        .map(|o| (o.clone(), rows.get(o.key.as_str()).copied().unwrap_or(0)))
-        .collect();
-    Ok(StepRows {
-        batch,
-        converted,
-        unreadable: bad.into_iter().collect(),
-        streamed,
-    })
 }
 
 /// A partition's rows in pieces of at most `max_rows` (each piece stays sorted).
@@ -486,6 +488,6 @@ pub(crate) async fn remove_orphans(snapshot: &LakeSnapshot) -> Result<usize> {
     Ok(removed)
 }
 
-fn internal(msg: String) -> Error {
+pub(super) fn internal(msg: String) -> Error {
     Error::Evidence(format!("internal error converting: {msg}"))
 }

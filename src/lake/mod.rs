@@ -25,6 +25,7 @@
 pub mod compact;
 pub mod convert;
 pub mod manifest;
+mod step;
 pub mod write;
 
 use std::path::Path as FsPath;

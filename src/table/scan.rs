@@ -2,9 +2,10 @@
 //!
 //! Objects are spread over partitions by size (DataFusion runs one stream per partition, one
 //! partition per core by default). Within a partition, objects are grouped into units of a few
-//! MiB; a unit's objects are fetched concurrently, then decoded on a blocking thread into one
-//! batch. One unit is fetched while the previous one decodes, so memory stays bounded by
-//! partitions × 2 units whatever the archive's size.
+//! MiB; a unit's objects are fetched concurrently, then decoded on a blocking thread a group at a
+//! time (a group inflates to at most 64 MiB; a typical unit is one group). One unit is fetched
+//! and its first group decoded while the previous one is consumed, so memory stays bounded by
+//! partitions × 2 groups whatever the archive's size or its objects' compression ratio.
 
 use std::fmt;
 use std::sync::Arc;
@@ -201,7 +202,6 @@ impl ExecutionPlan for CloudTrailExec {
         let source = self.source.clone();
         let decoder = self.decoder.clone();
         let batch_size = self.batch_size;
-        let records = self.source.stats.clone();
         let decoded = stream::iter(units(objects))
             .map(move |unit| {
                 read_unit(
@@ -213,24 +213,15 @@ impl ExecutionPlan for CloudTrailExec {
                 )
             })
             .buffered(2)
-            .map_ok(move |(batches, streamed)| {
-                // Objects too large to inflate whole follow their unit, a slice at a time.
-                let records = records.clone();
-                stream::iter(batches.into_iter().map(Ok))
-                    .chain(
-                        stream::iter(streamed)
-                            .flat_map(move |slices| read_slices(slices, records.clone())),
-                    )
-                    .map_ok(move |batch| {
-                        // Engine-sized batches (slices share buffers: no copy).
-                        let n = batch.num_rows();
-                        let pieces: Vec<Result<RecordBatch>> = (0..n)
-                            .step_by(batch_size)
-                            .map(|offset| Ok(batch.slice(offset, batch_size.min(n - offset))))
-                            .collect();
-                        stream::iter(pieces)
-                    })
-                    .try_flatten()
+            .try_flatten()
+            .map_ok(move |batch| {
+                // Engine-sized batches (slices share buffers: no copy).
+                let n = batch.num_rows();
+                let pieces: Vec<Result<RecordBatch>> = (0..n)
+                    .step_by(batch_size)
+                    .map(|offset| Ok(batch.slice(offset, batch_size.min(n - offset))))
+                    .collect();
+                stream::iter(pieces)
             })
             .try_flatten();
         let limited: std::pin::Pin<Box<dyn futures::Stream<Item = Result<RecordBatch>> + Send>> =
@@ -282,35 +273,61 @@ fn read_slices(
     })
 }
 
-/// Fetches a unit's objects concurrently and decodes them on a blocking thread; objects too
-/// large to inflate whole come back checked, to be read by [`read_slices`].
+type BatchStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<RecordBatch>> + Send>>;
+
+/// Fetches a unit's objects concurrently and decodes its first group on a blocking thread (so
+/// the partition's next unit decodes while this one is consumed); the unit's later groups are
+/// decoded as the engine asks for them, and objects too large to inflate whole follow their
+/// group a slice at a time ([`read_slices`]). A unit's few compressed MiB can inflate to far
+/// more than a group: at most one group per partition waits decoded ahead of the engine.
 async fn read_unit(
     source: ArchiveSource,
     decoder: Decoder,
     unit: Vec<ObjectEntry>,
     opened: Count,
     bytes_read: Count,
-) -> Result<(Vec<RecordBatch>, Vec<Slices>)> {
-    let (objects, mut errors) = fetch_unit(&source.location, unit).await;
+) -> Result<BatchStream> {
+    let (objects, errors) = fetch_unit(&source.location, unit).await;
     let size: usize = objects.iter().map(|o| o.bytes.len()).sum();
     opened.add(objects.len());
     bytes_read.add(size);
     ScanStats::add(&source.stats.objects_opened, objects.len() as u64);
     ScanStats::add(&source.stats.bytes_read, size as u64);
-    let (decoded, decoder) =
-        tokio::task::spawn_blocking(move || (decoder.decode(&objects), decoder))
+    source.record_read_errors(errors)?;
+    let mut groups = decoder.groups(objects);
+    let (first, groups) = tokio::task::spawn_blocking(move || (groups.next(), groups))
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let Some(first) = first else {
+        return Ok(Box::pin(stream::empty()));
+    };
+    let first = group_rows(&source, &decoder, first)?;
+    let later = stream::try_unfold(groups, |mut groups| async move {
+        let (next, groups) = tokio::task::spawn_blocking(move || (groups.next(), groups))
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        Ok::<_, DataFusionError>(next.map(|group| (group, groups)))
+    })
+    .and_then(move |group| futures::future::ready(group_rows(&source, &decoder, group)))
+    .try_flatten();
+    Ok(Box::pin(first.chain(later)))
+}
+
+/// A decoded group's rows, then those of its objects too large to inflate whole; its counts and
+/// read errors are filed with the source.
+fn group_rows(source: &ArchiveSource, decoder: &Decoder, group: Decoded) -> Result<BatchStream> {
     let Decoded {
         batches,
-        errors: decode_errors,
+        errors,
         streamed,
         ..
-    } = decoded;
-    errors.extend(decode_errors);
+    } = group;
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     ScanStats::add(&source.stats.records, rows as u64);
     source.record_read_errors(errors)?;
-    let streamed = streamed.into_iter().map(|o| decoder.slices(o)).collect();
-    Ok((batches, streamed))
+    let records = source.stats.clone();
+    let slices: Vec<Slices> = streamed.into_iter().map(|o| decoder.slices(o)).collect();
+    Ok(Box::pin(stream::iter(batches.into_iter().map(Ok)).chain(
+        stream::iter(slices).flat_map(move |s| read_slices(s, records.clone())),
+    )))
 }
