@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets and runs each for SECONDS (default 60), seeded from the bundled
+# archive, digests, keys, detection pack and the alarm controls' filter patterns. Exits non-zero
+# when a target finds a crash (its input is under fuzz/artifacts/TARGET/).
+#
+#   fuzz/run.sh [SECONDS]
+#
+# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). A debug build with no
+# sanitizer: the library has no unsafe code, and a release build of DataFusion takes an hour here.
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds="${1:-60}"
+testdata=../testdata
+
+mkdir -p corpus/decode corpus/digest corpus/object_key corpus/filter_pattern corpus/sigma_rule
+n=0
+while IFS= read -r -d '' file; do
+  n=$((n + 1))
+  [ "$n" -le 40 ] || break
+  # Mode byte 1: the gzip reader gets the object's bytes; 0 and 2: the JSON reader gets them
+  # inflated (2 adds the eventjson column).
+  { printf '\001'; cat "$file"; } > "corpus/decode/log-$n-gz"
+  { printf '\000'; gzip -dc "$file"; } > "corpus/decode/log-$n-json"
+  { printf '\002'; gzip -dc "$file"; } > "corpus/decode/log-$n-eventjson"
+  printf '%s' "${file#*/AWSLogs/}" | sed 's|^|AWSLogs/|' > "corpus/object_key/log-$n"
+done < <(find "$testdata/archive" -path '*/CloudTrail/*' -name '*.json.gz' -size -64k -print0 | sort -z)
+n=0
+while IFS= read -r -d '' file; do
+  n=$((n + 1))
+  [ "$n" -le 20 ] || break
+  gzip -dc "$file" > "corpus/digest/digest-$n"
+  printf '%s' "${file#*/AWSLogs/}" | sed 's|^|AWSLogs/|' > "corpus/object_key/digest-$n"
+done < <(find "$testdata/archive" -path '*/CloudTrail-Digest/*' -name '*.json.gz' -print0 | sort -z)
+for rule in ../queries/detections/*/*.yml; do
+  cp "$rule" "corpus/sigma_rule/$(basename "$rule")"
+done
+# The alarm controls' metric filter patterns, each over an event it is tried on.
+grep -rhoE '\{ *\(?\$\.[^}]*\}' ../queries/controls | sort -u | head -40 | while IFS= read -r pattern; do
+  printf '%s\n{"eventName":"ConsoleLogin","errorCode":"AccessDenied","userIdentity":{"type":"Root"}}' \
+    "$pattern" > "corpus/filter_pattern/$(printf '%s' "$pattern" | cksum | cut -d' ' -f1)"
+done
+
+cargo +nightly fuzz build --dev -s none
+bin=target/x86_64-unknown-linux-gnu/debug
+status=0
+for target in decode digest object_key filter_pattern sigma_rule; do
+  mkdir -p "artifacts/$target"
+  echo "fuzz: $target for ${seconds}s"
+  if ! "$bin/$target" "corpus/$target" -max_total_time="$seconds" -rss_limit_mb=1024 \
+    -timeout=20 -artifact_prefix="artifacts/$target/" -print_final_stats=1 2> "artifacts/$target.log"; then
+    echo "fuzz: $target found a crash:" >&2
+    grep -E 'panicked|ERROR|SUMMARY|Test unit written' "artifacts/$target.log" >&2 || tail -20 "artifacts/$target.log" >&2
+    status=1
+  fi
+  grep -E '^stat::number_of_executed_units' "artifacts/$target.log" || true
+done
+exit "$status"
