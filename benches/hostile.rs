@@ -1,7 +1,9 @@
 //! Peak memory of every command over a hostile archive: the real grycap archive (bundled under
 //! `testdata/`) salted with eight small gzips that inflate to 3 GiB of whitespace each, two
-//! holding a record with a 2.2 GB string, and one legal log file of a million records that
-//! inflates to about 1 GiB (read in slices). The promise is under 1 GiB on any input.
+//! holding a record with a 2.2 GB string, one legal log file of a million records that inflates
+//! to about 1 GiB (read in slices), and 24 legal log files of 60 records of 1 MiB (CloudTrail's
+//! largest event) that inflate to 60 MiB each from 1.6 MiB in all (one fetch unit). The promise
+//! is under 1 GiB on any input.
 //!
 //! `cargo bench --bench hostile -- [--data DIR] [--bin PATH]` (default `bench-data/hostile`; the
 //! binary Cargo built beside this benchmark). The baseline, in the same run, is each command over
@@ -77,6 +79,7 @@ fn prepare(data: &Path, pristine: &Path) -> PathBuf {
     let archive = data.join("archive");
     let done = archive.join(DAY).join("salted-with-large");
     if done.exists() {
+        plant_dense(&archive.join(DAY));
         return archive;
     }
     let _ = std::fs::remove_dir_all(&archive);
@@ -126,7 +129,33 @@ fn prepare(data: &Path, pristine: &Path) -> PathBuf {
     large.write_all(b"]}").unwrap();
     std::fs::write(day.join(name("large")), large.finish().unwrap()).unwrap();
     std::fs::create_dir_all(&done).unwrap();
+    plant_dense(&day);
     archive
+}
+
+/// Legal log files that compress unusually well: 24 of 60 records of 1 MiB each, once.
+fn plant_dense(day: &Path) {
+    let done = day.join("salted-with-dense");
+    if done.exists() {
+        return;
+    }
+    let agent = "A".repeat(1 << 20);
+    for object in 0..24 {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b"{\"Records\":[").unwrap();
+        for i in 0..60 {
+            let record = format!(
+                r#"{}{{"eventVersion":"1.08","eventTime":"2017-06-01T01:{object:02}:{i:02}Z","eventSource":"s3.amazonaws.com","eventName":"Dense","awsRegion":"us-east-1","eventID":"dense-{object}-{i}","userAgent":"{agent}"}}"#,
+                if i == 0 { "" } else { "," }
+            );
+            e.write_all(record.as_bytes()).unwrap();
+        }
+        e.write_all(b"]}").unwrap();
+        let name =
+            format!("974349055189_CloudTrail_us-east-1_20170601T0100Z_dense{object:02}.json.gz");
+        std::fs::write(day.join(name), e.finish().unwrap()).unwrap();
+    }
+    std::fs::create_dir_all(&done).unwrap();
 }
 
 fn gzip_of(head: &[u8], unit: &[u8], repeat: usize, tail: &[u8]) -> Vec<u8> {
