@@ -18,14 +18,15 @@ struct Server {
 }
 
 impl Server {
-    fn start(name: &'static str, args: &[&str], dir: &Path) -> Server {
-        let log = dir.join(format!("{name}.log"));
+    /// `trailscope cluster NAME ARGS`, its output in `DIR/LABEL.log` and `DIR/LABEL.err`.
+    fn start(name: &'static str, label: &str, args: &[&str], dir: &Path) -> Server {
+        let log = dir.join(format!("{label}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
             .args(["cluster", name])
             .args(args)
             .stdin(Stdio::null())
             .stdout(File::create(&log).unwrap())
-            .stderr(File::create(dir.join(format!("{name}.err"))).unwrap())
+            .stderr(File::create(dir.join(format!("{label}.err"))).unwrap())
             .spawn()
             .expect("start trailscope cluster");
         Server { name, child, log }
@@ -80,27 +81,50 @@ fn free_port() -> u16 {
 
 /// A scheduler and one executor on free loopback ports; the scheduler's `df://` URL.
 fn start_cluster(dir: &Path) -> (String, Vec<Server>) {
-    let (scheduler_port, flight_port, grpc_port) = (free_port(), free_port(), free_port());
-    let scheduler_addr = format!("127.0.0.1:{scheduler_port}");
-    let mut scheduler = Server::start("scheduler", &["--bind", &scheduler_addr], dir);
-    scheduler.wait_for(scheduler_port);
+    let (url, scheduler_addr, scheduler) = start_scheduler(dir, &[]);
+    let executor = start_executor(dir, "executor", &scheduler_addr, &["--concurrency", "2"]);
+    (url, vec![scheduler, executor])
+}
+
+/// A scheduler on a free loopback port: its `df://` URL and address.
+fn start_scheduler(dir: &Path, args: &[&str]) -> (String, String, Server) {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut scheduler = Server::start(
+        "scheduler",
+        "scheduler",
+        &[&["--bind", addr.as_str()][..], args].concat(),
+        dir,
+    );
+    scheduler.wait_for(port);
+    (format!("df://{addr}"), addr, scheduler)
+}
+
+/// An executor of the scheduler at `scheduler_addr`, on free loopback ports, once it listens.
+fn start_executor(dir: &Path, label: &str, scheduler_addr: &str, args: &[&str]) -> Server {
+    let (flight_port, grpc_port) = (free_port(), free_port());
+    let flight = format!("127.0.0.1:{flight_port}");
+    let grpc = grpc_port.to_string();
     let mut executor = Server::start(
         "executor",
+        label,
         &[
-            "--scheduler",
-            &scheduler_addr,
-            "--bind",
-            &format!("127.0.0.1:{flight_port}"),
-            "--grpc-port",
-            &grpc_port.to_string(),
-            "--concurrency",
-            "2",
-        ],
+            &[
+                "--scheduler",
+                scheduler_addr,
+                "--bind",
+                flight.as_str(),
+                "--grpc-port",
+                grpc.as_str(),
+            ][..],
+            args,
+        ]
+        .concat(),
         dir,
     );
     executor.wait_for(flight_port);
     executor.wait_for(grpc_port);
-    (format!("df://{scheduler_addr}"), vec![scheduler, executor])
+    executor
 }
 
 fn succeeded(out: Output, what: &str) -> String {
@@ -253,5 +277,95 @@ fn cluster_answers_as_the_local_engine_and_refuses_an_incomplete_lake() {
         stderr(&no_lake).contains("--cluster needs --lake"),
         "{}",
         stderr(&no_lake)
+    );
+}
+
+/// An executor killed (SIGKILL) just after it finished a task of a running query, so its
+/// shuffle output is gone: the query gives the local engine's answer (its tasks run again on the
+/// other executor) or fails with exit 2, never a smaller answer with exit 0; the cluster
+/// answers the next query with the executor left, and with none left fails with exit 2.
+#[test]
+fn an_executor_killed_mid_query_costs_a_retry_never_rows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let archive = root.join("testdata/archive");
+    let lake = dir.path().join("lake");
+    let (a, l) = (archive.to_str().unwrap(), lake.to_str().unwrap());
+    succeeded(
+        trailscope(&["convert", "-q", "-a", a, "--lake", l]),
+        "convert",
+    );
+    let query = |extra: &[&str]| -> Vec<String> {
+        ["query", "-q", "-a", a, "--lake", l, "--format", "csv"]
+            .iter()
+            .chain(extra)
+            .chain(&[AD_HOC[0]])
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        trailscope(&args)
+    };
+    let local = succeeded(run(query(&[])), "local");
+
+    // Taken for dead after 4 s without a heartbeat (one a second), so the test waits seconds,
+    // not Ballista's default three minutes.
+    let (url, scheduler_addr, _scheduler) =
+        start_scheduler(dir.path(), &["--executor-timeout", "4"]);
+    let executor = |label| {
+        let args = ["--concurrency", "1", "--heartbeat", "1"];
+        start_executor(dir.path(), label, &scheduler_addr, &args)
+    };
+    let (mut kept, mut doomed) = (executor("kept"), executor("doomed"));
+    let started = Instant::now();
+    let mut client = Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(query(&["--cluster", &url]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let finished_a_task = |s: &Server| s.output().lines().any(|l| l.contains(": done in "));
+    while !finished_a_task(&doomed) && client.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no task done in 120 s:\n{}",
+            doomed.output()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    doomed.child.kill().unwrap();
+    doomed.child.wait().unwrap();
+    let killed_at = started.elapsed();
+    let out = client.wait_with_output().unwrap();
+    match out.status.code() {
+        Some(0) => assert_eq!(
+            stdout(&out),
+            local,
+            "exit 0 with another answer after an executor was killed at {killed_at:?}"
+        ),
+        Some(2) => assert!(!stderr(&out).trim().is_empty(), "exit 2 without a word"),
+        other => panic!("exit {other:?} after the kill:\n{}", stderr(&out)),
+    }
+    eprintln!(
+        "killed at {killed_at:?}; the query ended at {:?} with exit {:?}",
+        started.elapsed(),
+        out.status.code()
+    );
+    let after = succeeded(
+        run(query(&["--cluster", &url])),
+        "the next query, with one executor left",
+    );
+    assert_eq!(after, local);
+
+    // With no executor left, a query fails loudly once the timeout has passed.
+    kept.child.kill().unwrap();
+    kept.child.wait().unwrap();
+    let none_left = run(query(&["--cluster", &url]));
+    assert_eq!(none_left.status.code(), Some(2), "{}", stderr(&none_left));
+    assert!(
+        stderr(&none_left).contains("executors were lost"),
+        "{}",
+        stderr(&none_left)
     );
 }

@@ -21,6 +21,11 @@ pub enum ClusterCommand {
         /// Address to listen on.
         #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
         bind: SocketAddr,
+        /// Seconds without a heartbeat before an executor is taken for dead: its tasks then run
+        /// again on the others (until then a query it was running waits). Must be longer than
+        /// the executors' --heartbeat.
+        #[arg(long, value_name = "SECS", default_value_t = 180)]
+        executor_timeout: u64,
     },
     /// Run a Ballista executor for a scheduler. It reads the lake itself: give it the lake's
     /// path (same path as the client's --lake) or S3 credentials in the environment.
@@ -37,28 +42,45 @@ pub enum ClusterCommand {
         /// Tasks run at once (0: one per core).
         #[arg(long, value_name = "N", default_value_t = 0)]
         concurrency: usize,
+        /// Seconds between heartbeats to the scheduler (shorter than its --executor-timeout).
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        heartbeat: u64,
     },
 }
 
 pub async fn run(args: ClusterArgs) -> Result<u8> {
     match args.command {
-        ClusterCommand::Scheduler { bind } => server::run_scheduler(bind).await?,
+        ClusterCommand::Scheduler {
+            bind,
+            executor_timeout,
+        } => server::run_scheduler(bind, positive(executor_timeout, "--executor-timeout")?).await?,
         ClusterCommand::Executor {
             scheduler,
             bind,
             grpc_port,
             concurrency,
+            heartbeat,
         } => {
             server::run_executor(ExecutorOptions {
                 scheduler: host_port(&scheduler)?,
                 bind,
                 grpc_port,
                 concurrency,
+                heartbeat_seconds: positive(heartbeat, "--heartbeat")?,
             })
             .await?
         }
     }
     Ok(0)
+}
+
+fn positive(seconds: u64, option: &str) -> Result<u64> {
+    if seconds == 0 {
+        return Err(Error::usage(format!(
+            "{option} 0: give a number of seconds of at least 1"
+        )));
+    }
+    Ok(seconds)
 }
 
 fn host_port(s: &str) -> Result<(String, u16)> {

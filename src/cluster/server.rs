@@ -88,8 +88,9 @@ fn ballista_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("{what}: {e}"))
 }
 
-/// Runs a Ballista scheduler on `bind` until the process is stopped.
-pub async fn run_scheduler(bind: SocketAddr) -> Result<()> {
+/// Runs a Ballista scheduler on `bind` until the process is stopped. An executor silent for
+/// `executor_timeout` seconds is taken for dead and its tasks are run again elsewhere.
+pub async fn run_scheduler(bind: SocketAddr, executor_timeout: u64) -> Result<()> {
     let host = if bind.ip().is_unspecified() {
         "localhost".to_string()
     } else {
@@ -103,6 +104,10 @@ pub async fn run_scheduler(bind: SocketAddr) -> Result<()> {
         .with_grpc_client_max_message_size(MAX_MESSAGE_BYTES)
         .with_override_session_builder(Arc::new(session_state));
     config.bind_host = bind.ip().to_string();
+    config.executor_timeout_seconds = executor_timeout;
+    // Looked for at least three times per timeout (Ballista's default: every 15 s).
+    config.expire_dead_executor_interval_seconds = (executor_timeout / 3).clamp(1, 15);
+    config.no_executors_grace_period_seconds = executor_timeout;
     config.override_logical_codec = Some(Arc::new(TrailscopeCodec::default()));
     let cluster = BallistaCluster::new_from_config(&config)
         .await
@@ -123,6 +128,8 @@ pub struct ExecutorOptions {
     pub grpc_port: u16,
     /// Tasks run at once (0: one per core).
     pub concurrency: usize,
+    /// Seconds between heartbeats to the scheduler.
+    pub heartbeat_seconds: u64,
 }
 
 /// Runs a Ballista executor until the process is stopped.
@@ -138,6 +145,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         // Executors may start before their scheduler: keep trying for a while.
         scheduler_connect_timeout_seconds: 60,
         vcores: options.concurrency,
+        executor_heartbeat_interval_seconds: options.heartbeat_seconds,
         grpc_max_decoding_message_size: MAX_MESSAGE_BYTES,
         grpc_max_encoding_message_size: MAX_MESSAGE_BYTES,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&base))),
