@@ -369,3 +369,76 @@ fn an_executor_killed_mid_query_costs_a_retry_never_rows() {
         stderr(&none_left)
     );
 }
+
+/// `scripts/cluster.sh`: a scheduler and two executors that answer as the local engine, all
+/// stopped when the script is.
+#[test]
+fn the_cluster_script_starts_a_scheduler_and_executors_and_stops_them_all() {
+    use std::io::{BufRead, BufReader};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let archive = root.join("testdata/archive");
+    let lake = dir.path().join("lake");
+    let logs = dir.path().join("logs");
+    let (a, l) = (archive.to_str().unwrap(), lake.to_str().unwrap());
+    succeeded(
+        trailscope(&["convert", "-q", "-a", a, "--lake", l]),
+        "convert",
+    );
+    let base = free_port();
+    let mut script = Command::new("bash")
+        .arg(root.join("scripts/cluster.sh"))
+        .args(["-n", "2", "-p", &base.to_string()])
+        .args(["-l", logs.to_str().unwrap()])
+        .args(["-b", env!("CARGO_BIN_EXE_trailscope")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let logs_now = || {
+        std::fs::read_dir(&logs)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    };
+    let mut lines = BufReader::new(script.stdout.take().unwrap()).lines();
+    let ready = lines
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("the script ended before it was ready:\n{}", logs_now()));
+    let url = format!("df://127.0.0.1:{base}");
+    assert!(ready.starts_with(&format!("ready: {url} ")), "{ready}");
+
+    let query = |extra: &[&str]| {
+        let base_args = ["query", "-q", "-a", a, "--lake", l, "--format", "csv"];
+        trailscope(&[&base_args[..], extra, &[AD_HOC[0]]].concat())
+    };
+    let local = succeeded(query(&[]), "local");
+    let remote = succeeded(query(&["--cluster", &url]), "through the script's cluster");
+    assert_eq!(remote, local);
+    assert!(logs_now().contains(": done in "), "{}", logs_now());
+
+    let stopped = Command::new("kill")
+        .args(["-TERM", &script.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    script.wait().unwrap();
+    let ports = [base, base + 1, base + 2, base + 3, base + 4];
+    let started = Instant::now();
+    while let Some(open) = ports
+        .iter()
+        .find(|p| TcpStream::connect(("127.0.0.1", **p)).is_ok())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "port {open} still listens after the script stopped"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
