@@ -52,6 +52,7 @@ impl Decoded {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
 
+    /// Adds `other`'s rows, errors and objects to these.
     pub fn absorb(&mut self, other: Decoded) {
         self.batches.extend(other.batches);
         self.errors.extend(other.errors);
