@@ -64,6 +64,14 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Kills the process (SIGKILL) and reaps it.
+    fn stop(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -317,14 +325,10 @@ fn an_executor_killed_costs_a_retry_never_rows() {
         start_executor(dir.path(), label, &scheduler_addr, &args)
     };
     let (mut kept, mut doomed) = (executor("kept"), executor("doomed"));
+    let on_cluster = |what| succeeded(trailscope_args(query(&["--cluster", &url])), what);
     // Both serve a query first, so the scheduler counts both.
-    let both = succeeded(
-        trailscope_args(query(&["--cluster", &url])),
-        "with two executors",
-    );
-    assert_eq!(both, local);
-    doomed.child.kill().unwrap();
-    doomed.child.wait().unwrap();
+    assert_eq!(on_cluster("with two executors"), local);
+    doomed.stop();
     let out = within_two_minutes(query(&["--cluster", &url]));
     match out.status.code() {
         Some(0) => assert_eq!(
@@ -335,15 +339,10 @@ fn an_executor_killed_costs_a_retry_never_rows() {
         Some(2) => assert!(!stderr(&out).trim().is_empty(), "exit 2 without a word"),
         other => panic!("exit {other:?} after the kill:\n{}", stderr(&out)),
     }
-    let after = succeeded(
-        trailscope_args(query(&["--cluster", &url])),
-        "the next query, with one executor left",
-    );
-    assert_eq!(after, local);
+    assert_eq!(on_cluster("the next query, with one executor left"), local);
 
     // With no executor left, a query fails loudly once the timeout has passed.
-    kept.child.kill().unwrap();
-    kept.child.wait().unwrap();
+    kept.stop();
     let none_left = within_two_minutes(query(&["--cluster", &url]));
     assert_eq!(none_left.status.code(), Some(2), "{}", stderr(&none_left));
     assert!(
