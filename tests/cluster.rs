@@ -297,15 +297,9 @@ fn cluster_answers_as_the_local_engine_and_refuses_an_incomplete_lake() {
 /// hanging after the other executor's shuffle read from the dead one failed: see docs/cluster.md.
 #[test]
 fn an_executor_killed_costs_a_retry_never_rows() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let archive = root.join("testdata/archive");
-    let lake = dir.path().join("lake");
+    let (archive, lake) = bundled_lake(dir.path());
     let (a, l) = (archive.to_str().unwrap(), lake.to_str().unwrap());
-    succeeded(
-        trailscope(&["convert", "-q", "-a", a, "--lake", l]),
-        "convert",
-    );
     let query = |extra: &[&str]| -> Vec<String> {
         ["query", "-q", "-a", a, "--lake", l, "--format", "csv"]
             .iter()
@@ -352,6 +346,18 @@ fn an_executor_killed_costs_a_retry_never_rows() {
     );
 }
 
+/// The bundled archive, and its lake converted under `dir`.
+fn bundled_lake(dir: &Path) -> (PathBuf, PathBuf) {
+    let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/archive");
+    let lake = dir.join("lake");
+    let (a, l) = (archive.to_str().unwrap(), lake.to_str().unwrap());
+    succeeded(
+        trailscope(&["convert", "-q", "-a", a, "--lake", l]),
+        "convert",
+    );
+    (archive, lake)
+}
+
 fn trailscope_args(args: Vec<String>) -> Output {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     trailscope(&args)
@@ -384,14 +390,9 @@ fn the_cluster_script_starts_a_scheduler_and_executors_and_stops_them_all() {
     use std::io::{BufRead, BufReader};
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let archive = root.join("testdata/archive");
-    let lake = dir.path().join("lake");
+    let (archive, lake) = bundled_lake(dir.path());
     let logs = dir.path().join("logs");
     let (a, l) = (archive.to_str().unwrap(), lake.to_str().unwrap());
-    succeeded(
-        trailscope(&["convert", "-q", "-a", a, "--lake", l]),
-        "convert",
-    );
     let base = free_port();
     let mut script = Command::new("bash")
         .arg(root.join("scripts/cluster.sh"))
