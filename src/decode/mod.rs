@@ -52,6 +52,14 @@ impl Decoded {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
 
+    /// The bytes its batches hold.
+    pub fn memory_size(&self) -> usize {
+        self.batches
+            .iter()
+            .map(RecordBatch::get_array_memory_size)
+            .sum()
+    }
+
     /// Adds `other`'s rows, errors and objects to these.
     pub fn absorb(&mut self, other: Decoded) {
         self.batches.extend(other.batches);

@@ -58,27 +58,21 @@ pub(super) async fn read_step(
             let keys: Vec<String> = unit.iter().map(|o| o.key.clone()).collect();
             async move {
                 let (good, errors) = fetch_unit(&source.location, unit).await;
-                let (decoded, not_reached, held) = tokio::task::spawn_blocking(move || {
+                let (decoded, not_reached) = tokio::task::spawn_blocking(move || {
                     let mut groups = decoder.groups(good);
                     let mut decoded = Decoded::default();
-                    let mut held = 0;
-                    while held < share
+                    while decoded.memory_size() < share
                         && let Some(group) = groups.next()
                     {
-                        held += group
-                            .batches
-                            .iter()
-                            .map(RecordBatch::get_array_memory_size)
-                            .sum::<usize>();
                         decoded.absorb(group);
                     }
                     let not_reached: HashSet<String> =
                         groups.remaining().iter().map(|o| o.key.clone()).collect();
-                    (decoded, not_reached, held)
+                    (decoded, not_reached)
                 })
                 .await
                 .map_err(|e| internal(e.to_string()))?;
-                Ok::<_, Error>((keys, errors, decoded, not_reached, held))
+                Ok::<_, Error>((keys, errors, decoded, not_reached))
             }
         })
         .buffered(parallelism());
@@ -88,9 +82,9 @@ pub(super) async fn read_step(
     let mut batches = Vec::new();
     let mut held = 0;
     while held < budget
-        && let Some((keys, mut errors, decoded, not_reached, bytes)) = reads.try_next().await?
+        && let Some((keys, mut errors, decoded, not_reached)) = reads.try_next().await?
     {
-        held += bytes;
+        held += decoded.memory_size();
         reached.extend(keys.into_iter().filter(|k| !not_reached.contains(k)));
         errors.extend(decoded.errors);
         bad.extend(errors.iter().map(|e| e.key.clone()));

@@ -248,15 +248,10 @@ fn read_slices(
     slices: Slices,
     records: Arc<ScanStats>,
 ) -> impl futures::Stream<Item = Result<RecordBatch>> {
-    stream::try_unfold(slices, move |mut slices| {
+    stream::try_unfold(slices, move |slices| {
         let records = records.clone();
         async move {
-            let (slices, next) = tokio::task::spawn_blocking(move || {
-                let next = slices.next();
-                (slices, next)
-            })
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let (next, slices) = next_off_runtime(slices).await?;
             match next {
                 None => Ok(None),
                 Some(Ok(batch)) => {
@@ -294,18 +289,13 @@ async fn read_unit(
     ScanStats::add(&source.stats.objects_opened, objects.len() as u64);
     ScanStats::add(&source.stats.bytes_read, size as u64);
     source.record_read_errors(errors)?;
-    let mut groups = decoder.groups(objects);
-    let (first, groups) = tokio::task::spawn_blocking(move || (groups.next(), groups))
-        .await
-        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let (first, groups) = next_off_runtime(decoder.groups(objects)).await?;
     let Some(first) = first else {
         return Ok(Box::pin(stream::empty()));
     };
     let first = group_rows(&source, &decoder, first)?;
-    let later = stream::try_unfold(groups, |mut groups| async move {
-        let (next, groups) = tokio::task::spawn_blocking(move || (groups.next(), groups))
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let later = stream::try_unfold(groups, |groups| async move {
+        let (next, groups) = next_off_runtime(groups).await?;
         Ok::<_, DataFusionError>(next.map(|group| (group, groups)))
     })
     .and_then(move |group| futures::future::ready(group_rows(&source, &decoder, group)))
@@ -330,4 +320,16 @@ fn group_rows(source: &ArchiveSource, decoder: &Decoder, group: Decoded) -> Resu
     Ok(Box::pin(stream::iter(batches.into_iter().map(Ok)).chain(
         stream::iter(slices).flat_map(move |s| read_slices(s, records.clone())),
     )))
+}
+
+/// The next item of a decoding iterator (inflating and parsing: blocking work), computed on a
+/// blocking thread; the iterator comes back with it.
+async fn next_off_runtime<I>(mut items: I) -> Result<(Option<I::Item>, I)>
+where
+    I: Iterator + Send + 'static,
+    I::Item: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || (items.next(), items))
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))
 }
