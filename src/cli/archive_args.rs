@@ -29,8 +29,8 @@ pub struct ArchiveArgs {
     #[arg(long, requires = "lake")]
     pub lake_relist: bool,
     /// With --lake: answer from the lake's committed rows alone, without listing the archive.
-    /// Faster, and usable on a cluster while the lake is behind, but objects delivered since the
-    /// last conversion (and those it left raw) are not read; a note on stderr says so.
+    /// Faster, but objects delivered since the last conversion (and those it left raw) are not
+    /// read; a note on stderr says so.
     #[arg(long, requires = "lake", conflicts_with = "lake_relist")]
     pub lake_only: bool,
     /// Only events at or after this time (2024-03-01, 2024-03-01T12:00:00Z, ...; UTC).

@@ -38,7 +38,7 @@ pub struct QueryArgs {
     #[arg(long = "snapshot", short = 's', value_name = "FILE")]
     pub snapshots: Vec<PathBuf>,
     /// Run the SQL on an Apache DataFusion Ballista cluster (`df://HOST:PORT`, a
-    /// `trailscope cluster scheduler`); `cloudtrail` is then read from --lake only.
+    /// `trailscope cluster scheduler`); executors read the archive (and --lake) themselves.
     #[cfg(feature = "cluster")]
     #[arg(long, value_name = "URL", conflicts_with = "allow_write")]
     pub cluster: Option<String>,
@@ -50,13 +50,6 @@ pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
             "--format {} needs -o FILE",
             args.format.name
         )));
-    }
-    #[cfg(feature = "cluster")]
-    if args.cluster.is_some() && args.archive.lake.is_none() {
-        return Err(Error::usage(
-            "--cluster needs --lake: the cluster reads the lake's Parquet, not the raw archive \
-             (make one with `trailscope convert`)",
-        ));
     }
     let sql = read_sql(&args)?;
     let mut statements = statements::parse_checked(&sql, args.allow_write.as_deref())?;
@@ -78,7 +71,13 @@ pub async fn run(args: QueryArgs, quiet: bool) -> Result<u8> {
         let _progress = Progress::start(source.stats.clone(), quiet);
         execute(&args, ctx, &source, statements, out.as_mut()).await
     }?;
-    if !quiet {
+    #[cfg(feature = "cluster")]
+    let on_cluster = args.cluster.is_some();
+    #[cfg(not(feature = "cluster"))]
+    let on_cluster = false;
+    if !quiet && on_cluster {
+        eprintln!("{}", cluster_summary_line(rows, &source, started));
+    } else if !quiet {
         eprintln!("{}", summary_line(rows, &source, started));
     }
     Ok(report_read_errors(&source, quiet))
@@ -163,6 +162,22 @@ pub(super) fn summary_line(rows: usize, source: &TableSource, started: Instant) 
         ScanStats::get(&s.objects_opened),
         ScanStats::get(&s.bytes_read) as f64 / (1024.0 * 1024.0),
         ScanStats::get(&s.records),
+        ScanStats::get(&s.list_requests),
+    )
+}
+
+/// What a cluster query cost the client: executors read the objects, so only what was sent.
+fn cluster_summary_line(rows: usize, source: &TableSource, started: Instant) -> String {
+    let s = &source.stats;
+    let lake = match &source.lake {
+        Some(lake) => format!("{} lake files and ", lake.files.len()),
+        None => String::new(),
+    };
+    format!(
+        "{rows} row{} in {:.2}s on the cluster ({lake}{} raw objects listed, {} list requests)",
+        if rows == 1 { "" } else { "s" },
+        started.elapsed().as_secs_f64(),
+        ScanStats::get(&s.objects_planned),
         ScanStats::get(&s.list_requests),
     )
 }

@@ -1,5 +1,6 @@
-//! How trailscope's cluster tables cross the wire: a logical extension codec used by the client
-//! (to send a plan) and the scheduler (to receive it). Everything else is Ballista's codec.
+//! How trailscope's cluster tables and scans cross the wire: a logical extension codec used by the
+//! client (to send a plan) and the scheduler (to receive it), and a physical one used by the
+//! scheduler (to send tasks) and executors (to run them). Everything else is Ballista's codec.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -13,15 +14,20 @@ use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Extension, LogicalPlan};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 
-use ballista_core::serde::BallistaLogicalExtensionCodec;
+use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
 
-use super::table::{LakeFiles, ShippedTable, received_table};
+use super::raw::{ArchiveObjects, ArchiveScanExec, ArchiveScanTask};
+use super::table::{LakeAndArchive, LakeFiles, ShippedTable, received_table};
 
 /// First byte of an encoded table: which of ours it is.
 const LAKE_FILES: u8 = b'L';
 const SHIPPED: u8 = b'S';
+const ARCHIVE_OBJECTS: u8 = b'R';
+const LAKE_AND_ARCHIVE: u8 = b'U';
 
 #[derive(Debug, Default)]
 pub struct TrailscopeCodec {
@@ -58,6 +64,14 @@ impl LogicalExtensionCodec for TrailscopeCodec {
                 let table: LakeFiles = serde_json::from_slice(json).map_err(codec_error)?;
                 Ok(Arc::new(table))
             }
+            Some((&ARCHIVE_OBJECTS, json)) => {
+                let table: ArchiveObjects = serde_json::from_slice(json).map_err(codec_error)?;
+                Ok(Arc::new(table))
+            }
+            Some((&LAKE_AND_ARCHIVE, json)) => {
+                let table: LakeAndArchive = serde_json::from_slice(json).map_err(codec_error)?;
+                Ok(Arc::new(table))
+            }
             Some((&SHIPPED, ipc)) => {
                 let reader = StreamReader::try_new(Cursor::new(ipc), None)?;
                 let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
@@ -78,6 +92,20 @@ impl LogicalExtensionCodec for TrailscopeCodec {
         if let Some(lake) = node.downcast_ref::<LakeFiles>() {
             buf.push(LAKE_FILES);
             serde_json::to_writer(&mut *buf, lake).map_err(codec_error)?;
+            return Ok(());
+        }
+        if let Some(raw) = node.downcast_ref::<ArchiveObjects>() {
+            buf.push(ARCHIVE_OBJECTS);
+            serde_json::to_writer(&mut *buf, &raw.to_send()).map_err(codec_error)?;
+            return Ok(());
+        }
+        if let Some(both) = node.downcast_ref::<LakeAndArchive>() {
+            buf.push(LAKE_AND_ARCHIVE);
+            let sent = LakeAndArchive {
+                lake: both.lake.clone(),
+                raw: both.raw.to_send(),
+            };
+            serde_json::to_writer(&mut *buf, &sent).map_err(codec_error)?;
             return Ok(());
         }
         if let Some(shipped) = node.downcast_ref::<ShippedTable>() {
@@ -107,6 +135,49 @@ impl LogicalExtensionCodec for TrailscopeCodec {
         node: Arc<dyn FileFormatFactory>,
     ) -> Result<()> {
         self.ballista.try_encode_file_format(buf, node)
+    }
+}
+
+/// Starts an encoded [`ArchiveScanExec`]; Ballista's own nodes are protobuf messages, which
+/// never start with these bytes.
+const ARCHIVE_SCAN: &[u8] = b"trailscope-archive-scan\0";
+
+/// The physical codec of scheduler and executors: our raw scan, then Ballista's nodes.
+#[derive(Debug, Default)]
+pub struct TrailscopePhysicalCodec {
+    ballista: BallistaPhysicalExtensionCodec,
+}
+
+impl PhysicalExtensionCodec for TrailscopePhysicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[Arc<dyn ExecutionPlan>],
+        ctx: &TaskContext,
+        converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        match buf.strip_prefix(ARCHIVE_SCAN) {
+            Some(json) => {
+                let task: ArchiveScanTask = serde_json::from_slice(json).map_err(codec_error)?;
+                Ok(Arc::new(ArchiveScanExec::from_task(task)))
+            }
+            None => self.ballista.try_decode(buf, inputs, ctx, converter),
+        }
+    }
+
+    fn try_encode(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+        buf: &mut Vec<u8>,
+        converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<()> {
+        match node.downcast_ref::<ArchiveScanExec>() {
+            Some(scan) => {
+                buf.extend_from_slice(ARCHIVE_SCAN);
+                serde_json::to_writer(&mut *buf, &scan.task()).map_err(codec_error)
+            }
+            None => self.ballista.try_encode(node, buf, converter),
+        }
     }
 }
 
@@ -150,10 +221,12 @@ mod tests {
             store_url: "file://".into(),
             root: "tmp/lake".into(),
             files: Vec::new(),
-            from: Some(1),
-            to: None,
-            accounts: ["111122223333".to_string()].into(),
-            regions: Default::default(),
+            scope: crate::cluster::table::WireScope {
+                from: Some(1),
+                accounts: ["111122223333".to_string()].into(),
+                ..Default::default()
+            },
+            changed: vec!["changed.json.gz".into()],
         });
         let mut buf = Vec::new();
         codec
@@ -168,6 +241,9 @@ mod tests {
             )
             .unwrap();
         let back = back.downcast_ref::<LakeFiles>().unwrap();
-        assert_eq!((back.root.as_str(), back.from), ("tmp/lake", Some(1)));
+        assert_eq!(
+            (back.root.as_str(), back.scope.from, back.changed.len()),
+            ("tmp/lake", Some(1), 1)
+        );
     }
 }

@@ -1,17 +1,19 @@
 //! The same SQL on an Apache DataFusion Ballista cluster (`--cluster df://host:port`, feature
 //! `cluster`).
 //!
-//! On a cluster, `cloudtrail` is the lake's Parquet, read by executors with DataFusion's own
-//! Parquet scan: the client sends the manifest's file list inside the plan ([`table::LakeFiles`],
-//! through [`codec::TrailscopeCodec`]), so only committed files are read. Raw objects the lake
-//! does not hold cannot be read there, so a query is refused while the lake is behind the
-//! archive. Other tables (`log_files`, snapshot tables, ...) are computed on the client when a
+//! On a cluster, `cloudtrail` is read by executors where it lies. The client lists what the
+//! user's scope needs and sends the list inside the plan (through [`codec::TrailscopeCodec`]):
+//! a lake's committed Parquet files ([`table::LakeFiles`], DataFusion's own Parquet scan), raw
+//! log objects ([`raw::ArchiveObjects`], the local engine's scan on each executor), or a lake
+//! with the raw objects it does not hold ([`table::LakeAndArchive`]), as a local `--lake` query
+//! reads. Other tables (`log_files`, snapshot tables, ...) are computed on the client when a
 //! statement reads them and travel with the plan ([`table::ShippedTable`]).
 //!
 //! Scheduler and executors must be trailscope's ([`server`], `trailscope cluster scheduler` and
 //! `trailscope cluster executor`): they decode our tables and know our SQL functions.
 
 pub mod codec;
+pub mod raw;
 pub mod server;
 pub mod table;
 pub mod task_log;
@@ -31,48 +33,49 @@ use crate::error::{Error, Result};
 use crate::lake::LakeSnapshot;
 use crate::table::statements::StatementResult;
 use crate::table::{ArchiveSource, TableSource, views};
-use table::{LakeFiles, ShippedTable};
+use raw::{ArchiveAddress, ArchiveObjects, Excluded, WireObject};
+use table::{LakeAndArchive, LakeFiles, ShippedTable, WireScope};
 
 /// Stack size of the runtime's threads in a `cluster` build. Encoding, decoding and planning a
 /// control's plan recurse deeper than tokio's 2 MiB default allows (Ballista's own binaries use
 /// the same size); it is address space, not memory, until used.
 pub const THREAD_STACK_BYTES: usize = 32 << 20;
 
-/// How many missing objects a refusal names.
-const NAMED_MISSING: usize = 5;
-
 /// A session whose queries run on a cluster, beside the local session that computes the tables
 /// the cluster cannot.
 pub struct ClusterSession {
     remote: SessionContext,
     local: SessionContext,
+    /// Where unreadable objects are filed, as a local scan files them.
+    source: ArchiveSource,
+    /// Raw objects an executor could not read: left out of the statements that follow.
+    excluded: Excluded,
 }
 
 impl ClusterSession {
     /// Connects to the scheduler at `url` (`df://host:port`) with the tables of `local`:
-    /// `cloudtrail` from the lake, every other table shipped, and the built-in views again when
-    /// `views` (they must read the cluster's tables, not the local ones).
+    /// `cloudtrail` from the lake and the archive, every other table shipped, and the built-in
+    /// views again when `views` (they must read the cluster's tables, not the local ones).
     pub async fn connect(
         url: &str,
         local: SessionContext,
         source: &TableSource,
         views: bool,
     ) -> Result<ClusterSession> {
-        let Some(lake) = &source.lake else {
-            return Err(Error::input(
-                crate::Input::Cluster,
-                url,
-                "needs a lake: the cluster reads the lake's Parquet, not the raw archive \
-                 (make one with `trailscope convert`)",
-            ));
-        };
-        refuse_incomplete_lake(source, lake).await?;
+        let excluded = Excluded::default();
+        let trail = cloudtrail(source, excluded.clone()).await?;
+        let reads_raw = trail.downcast_ref::<LakeFiles>().is_none();
         let base = local.state();
         let config = base
             .config()
             .clone()
             .with_ballista_logical_extension_codec(Arc::new(codec::TrailscopeCodec::default()))
-            .with_ballista_grpc_client_max_message_size(server::MAX_MESSAGE_BYTES as usize);
+            .with_ballista_grpc_client_max_message_size(server::MAX_MESSAGE_BYTES as usize)
+            // Ballista 55's adaptive planner hands every task of a stage the whole of a scan it
+            // cannot cut to the task's partitions (ours of raw objects), so each task read them
+            // all (a count came back doubled with two executors); the static planner gives such
+            // a scan a stage per partition (see `raw::ArchiveObjects::plan`).
+            .with_ballista_adaptive_query_planner(!reads_raw);
         // A catalog of its own: the cluster's tables must not replace the local ones, which
         // compute what is shipped.
         let state = SessionStateBuilder::new_from_existing(base.clone())
@@ -92,25 +95,50 @@ impl ClusterSession {
         for f in base.window_functions().values() {
             remote.register_udwf(f.as_ref().clone());
         }
-        register_tables(&remote, &local, lake, source).await?;
+        register_tables(&remote, &local, trail).await?;
         if views {
             views::register_views(&remote).await?;
         }
-        Ok(ClusterSession { remote, local })
+        Ok(ClusterSession {
+            remote,
+            local,
+            source: source.archive.clone(),
+            excluded,
+        })
     }
 
     /// Runs statements in order on the cluster, collecting each result.
     pub async fn execute(&self, statements: Vec<Statement>) -> Result<Vec<StatementResult>> {
         let mut results = Vec::with_capacity(statements.len());
         for statement in statements {
-            let plan = self.remote.state().statement_to_plan(statement).await?;
+            results.push(self.execute_one(statement).await?);
+        }
+        Ok(results)
+    }
+
+    /// Runs one statement; when executors could not read some raw objects, files them (which
+    /// fails under `--strict`, or for an object that could not be fetched) and runs it again
+    /// without them. Each run leaves out at least one more object, so this ends.
+    async fn execute_one(&self, statement: Statement) -> Result<StatementResult> {
+        loop {
+            let plan = self
+                .remote
+                .state()
+                .statement_to_plan(statement.clone())
+                .await?;
             self.ship_tables_read_by(&plan).await?;
             let frame = self.remote.execute_logical_plan(plan).await?;
             let schema = frame.schema().inner().clone();
-            let batches = frame.collect().await?;
-            results.push(StatementResult { schema, batches });
+            let failure = match frame.collect().await {
+                Ok(batches) => return Ok(StatementResult { schema, batches }),
+                Err(e) => e,
+            };
+            let unreadable = raw::unreadable_in(&failure.to_string());
+            if !self.excluded.add(unreadable.iter().map(|e| e.key.as_str())) {
+                return Err(failure.into());
+            }
+            self.source.record_read_errors(unreadable)?;
         }
-        Ok(results)
     }
 
     /// Computes, on the client, every shipped table `plan` reads (through views too).
@@ -141,14 +169,13 @@ impl ClusterSession {
     }
 }
 
-/// `cloudtrail` as the lake's files; every other base table of `local` shipped.
+/// `cloudtrail` as `trail`; every other base table of `local` shipped.
 async fn register_tables(
     remote: &SessionContext,
     local: &SessionContext,
-    lake: &LakeSnapshot,
-    source: &ArchiveSource,
+    trail: Arc<dyn TableProvider>,
 ) -> Result<()> {
-    remote.register_table("cloudtrail", Arc::new(lake_files(lake, source)?))?;
+    remote.register_table("cloudtrail", trail)?;
     let options = local.state().config().options().catalog.clone();
     let schema = local
         .catalog(&options.default_catalog)
@@ -171,6 +198,33 @@ async fn register_tables(
     Ok(())
 }
 
+/// `cloudtrail` for executors: the raw objects in the user's scope, or the lake's files with
+/// the raw objects it does not hold (none with `--lake-only`), listed as a local query lists.
+async fn cloudtrail(source: &TableSource, excluded: Excluded) -> Result<Arc<dyn TableProvider>> {
+    let archive = &source.archive;
+    let raw = |objects: Vec<WireObject>| ArchiveObjects {
+        archive: ArchiveAddress::of(&archive.location),
+        objects,
+        scope: WireScope::of(&archive.scope),
+        excluded: excluded.clone(),
+    };
+    let Some(lake) = &source.lake else {
+        let listed = crate::table::cloudtrail::list_for_scan(archive, &archive.scope).await?;
+        return Ok(Arc::new(raw(listed.iter().map(WireObject::of).collect())));
+    };
+    let listed = crate::table::lake::raw_candidates(archive, lake, &archive.scope).await?;
+    let (unconverted, changed) = crate::table::lake::unconverted(lake, listed);
+    let mut files = lake_files(lake, archive)?;
+    if unconverted.is_empty() {
+        return Ok(Arc::new(files));
+    }
+    files.changed = changed;
+    Ok(Arc::new(LakeAndArchive {
+        lake: files,
+        raw: raw(unconverted.iter().map(WireObject::of).collect()),
+    }))
+}
+
 /// The lake's committed files, with the URL executors read them under.
 fn lake_files(lake: &LakeSnapshot, source: &ArchiveSource) -> Result<LakeFiles> {
     let location = &lake.lake.location;
@@ -189,46 +243,11 @@ fn lake_files(lake: &LakeSnapshot, source: &ArchiveSource) -> Result<LakeFiles> 
             (format!("s3://{bucket}"), location.root.to_string())
         }
     };
-    let scope = &source.scope;
     Ok(LakeFiles {
         store_url,
         root,
         files: lake.files.clone(),
-        from: scope.from.map(|t| t.timestamp_micros()),
-        to: scope.to.map(|t| t.timestamp_micros()),
-        accounts: scope.accounts.clone(),
-        regions: scope.regions.clone(),
+        scope: WireScope::of(&source.scope),
+        changed: Vec::new(),
     })
-}
-
-/// Refuses to run while the archive (in the user's scope) holds log objects the lake does not:
-/// the cluster reads only the lake, and an answer without them would be silently incomplete.
-async fn refuse_incomplete_lake(source: &ArchiveSource, lake: &LakeSnapshot) -> Result<()> {
-    let listed = crate::table::lake::raw_candidates(source, lake, &source.scope).await?;
-    let missing: Vec<&str> = listed
-        .iter()
-        .filter(|o| !lake.holds(&o.key, o.size))
-        .map(|o| o.key.as_str())
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let shown = missing[..missing.len().min(NAMED_MISSING)].join(", ");
-    let more = if missing.len() > NAMED_MISSING {
-        format!(" and {} more", missing.len() - NAMED_MISSING)
-    } else {
-        String::new()
-    };
-    Err(Error::input(
-        crate::Input::Lake,
-        lake.lake.display(),
-        format!(
-            "does not hold {} log object{} of the archive {} ({shown}{more}); a cluster reads \
-             only the lake, so the answer would be incomplete: convert them into it first \
-             (`trailscope convert`), or answer from the lake alone with --lake-only",
-            missing.len(),
-            if missing.len() == 1 { "" } else { "s" },
-            source.location.display,
-        ),
-    ))
 }

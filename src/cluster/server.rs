@@ -1,7 +1,8 @@
 //! Ballista's scheduler and executor processes, started with trailscope's functions and codec:
 //! the scheduler decodes our tables and plans with our SQL functions; executors decode and run
 //! plans that call them. Both read the lake through object stores made from the URL (local
-//! files, or S3 with the standard AWS environment variables).
+//! files, or S3 with the standard AWS environment variables); executors open a raw archive the
+//! same way (`raw::ArchiveAddress`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,7 +20,7 @@ use datafusion::prelude::SessionConfig;
 use object_store::ObjectStore;
 use url::Url;
 
-use super::codec::TrailscopeCodec;
+use super::codec::{TrailscopeCodec, TrailscopePhysicalCodec};
 use crate::error::{Error, Result};
 
 /// Plans and results larger than Ballista's 16 MiB default travel between client, scheduler and
@@ -109,6 +110,7 @@ pub async fn run_scheduler(bind: SocketAddr, executor_timeout: u64) -> Result<()
     config.expire_dead_executor_interval_seconds = (executor_timeout / 3).clamp(1, 15);
     config.no_executors_grace_period_seconds = executor_timeout;
     config.override_logical_codec = Some(Arc::new(TrailscopeCodec::default()));
+    config.override_physical_codec = Some(Arc::new(TrailscopePhysicalCodec::default()));
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| ballista_error("scheduler", e))?;
@@ -151,6 +153,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&base))),
         override_runtime_producer: Some(Arc::new(move |_| Ok(Arc::clone(&runtime)))),
         override_logical_codec: Some(Arc::new(TrailscopeCodec::default())),
+        override_physical_codec: Some(Arc::new(TrailscopePhysicalCodec::default())),
         // A line per task on stderr (without Ballista's connection pool for shuffle reads,
         // which its engine keeps private).
         override_execution_engine: Some(Arc::new(super::task_log::LoggingEngine::default())),

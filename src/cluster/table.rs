@@ -1,10 +1,12 @@
-//! The two kinds of table a cluster query reads, both small enough to travel inside the plan:
+//! The tables a cluster query reads, all small enough to travel inside the plan:
 //!
 //! - [`LakeFiles`]: `cloudtrail` as the Parquet files the lake's manifest names, listed
 //!   explicitly. A `ListingTable` cannot be used: it lists the lake on the scheduler (and would
 //!   read the files a killed `convert` left behind), and its protobuf form keeps only each path's
 //!   URL, so neither a glob nor a per-file path can carry the Hive partition values. The scan is
 //!   DataFusion's own Parquet scan, which executors run without any trailscope code.
+//! - [`ArchiveObjects`] (in `raw`): `cloudtrail` as the raw objects the client listed, read by
+//!   executors; [`LakeAndArchive`]: a lake plus the raw objects it does not hold.
 //! - [`ShippedTable`]: any other table (`log_files`, snapshot tables, ...), computed on the
 //!   client by its usual provider and carried as Arrow IPC; the scheduler turns it back into a
 //!   `MemTable`.
@@ -23,8 +25,10 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::union::UnionExec;
 use serde::{Deserialize, Serialize};
 
+use super::raw::ArchiveObjects;
 use crate::archive::Scope;
 use crate::decode::schema::cloudtrail_schema;
 use crate::lake::DataFile;
@@ -32,6 +36,38 @@ use crate::table::cloudtrail::PRUNING;
 use crate::table::dialect_columns;
 use crate::table::lake::bloom;
 use crate::table::lake::{ExactRows, balance, files_in, parquet_scan};
+
+/// The user's `--from/--to/--account/--region`, as it travels in a plan.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WireScope {
+    /// Microseconds since the epoch.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub accounts: BTreeSet<String>,
+    pub regions: BTreeSet<String>,
+}
+
+impl WireScope {
+    pub fn of(scope: &Scope) -> WireScope {
+        WireScope {
+            from: scope.from.map(|t| t.timestamp_micros()),
+            to: scope.to.map(|t| t.timestamp_micros()),
+            accounts: scope.accounts.clone(),
+            regions: scope.regions.clone(),
+        }
+    }
+
+    pub fn scope(&self) -> Scope {
+        let time = |t: Option<i64>| t.and_then(DateTime::<Utc>::from_timestamp_micros);
+        Scope {
+            from: time(self.from),
+            to: time(self.to),
+            accounts: self.accounts.clone(),
+            regions: self.regions.clone(),
+            ..Scope::default()
+        }
+    }
+}
 
 /// `cloudtrail` on a cluster: the manifest's files under the lake's root, restricted to the
 /// user's `--from/--to/--account/--region`.
@@ -42,25 +78,13 @@ pub struct LakeFiles {
     /// The lake's root inside that store (no leading or trailing `/`).
     pub root: String,
     pub files: Vec<DataFile>,
-    /// Microseconds since the epoch.
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    pub accounts: BTreeSet<String>,
-    pub regions: BTreeSet<String>,
+    pub scope: WireScope,
+    /// Objects changed since converted: their rows are left out (read raw instead).
+    #[serde(default)]
+    pub changed: Vec<String>,
 }
 
 impl LakeFiles {
-    fn scope(&self) -> Scope {
-        let time = |t: Option<i64>| t.and_then(DateTime::<Utc>::from_timestamp_micros);
-        Scope {
-            from: time(self.from),
-            to: time(self.to),
-            accounts: self.accounts.clone(),
-            regions: self.regions.clone(),
-            ..Scope::default()
-        }
-    }
-
     fn path(&self, relative: &str) -> String {
         if self.root.is_empty() {
             relative.to_string()
@@ -111,7 +135,7 @@ impl TableProvider for LakeFiles {
 
 impl LakeFiles {
     /// The Parquet scan of the decoded columns in `projection`.
-    async fn scan_decoded(
+    pub async fn scan_decoded(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
@@ -121,7 +145,7 @@ impl LakeFiles {
             Some(p) => p.clone(),
             None => (0..cloudtrail_schema().fields().len()).collect(),
         };
-        let own = self.scope();
+        let own = self.scope.scope();
         let scope = own.intersect(&PRUNING.scope(filters));
         let files = files_in(&self.files, &scope);
         if files.is_empty() {
@@ -144,9 +168,55 @@ impl LakeFiles {
         let exact = ExactRows {
             from: own.from,
             to: own.to,
-            changed: &[],
+            changed: &self.changed,
         };
         parquet_scan(state, url, groups, projection, exact).await
+    }
+}
+
+/// `cloudtrail` on a cluster as a lake that is behind its archive: the lake's files, and the
+/// raw objects it does not hold (or holds an older copy of) read by executors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LakeAndArchive {
+    pub lake: LakeFiles,
+    pub raw: ArchiveObjects,
+}
+
+#[async_trait]
+impl TableProvider for LakeAndArchive {
+    fn schema(&self) -> SchemaRef {
+        dialect_columns::table_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let names = &dialect_columns::PartitionNames::default();
+        dialect_columns::scan_with_dialect_columns(state, names, projection, |decoded| async move {
+            if decoded.record_json {
+                return Err(dialect_columns::no_record_json_in_lake());
+            }
+            let columns = Some(&decoded.columns);
+            let lake = self.lake.scan_decoded(state, columns, filters).await?;
+            let raw = self.raw.plan(state, columns, false, filters, limit)?;
+            UnionExec::try_new(vec![lake, raw])
+        })
+        .await
     }
 }
 

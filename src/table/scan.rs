@@ -99,7 +99,7 @@ impl CloudTrailExec {
 }
 
 /// Spreads objects over `n` partitions, largest first onto the lightest (greedy balancing).
-fn balance(mut objects: Vec<ObjectEntry>, n: usize) -> Vec<Vec<ObjectEntry>> {
+pub(crate) fn balance(mut objects: Vec<ObjectEntry>, n: usize) -> Vec<Vec<ObjectEntry>> {
     let n = n.clamp(1, objects.len().max(1));
     objects.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.key.cmp(&b.key)));
     let mut parts: Vec<(u64, Vec<ObjectEntry>)> = (0..n).map(|_| (0, Vec::new())).collect();

@@ -34,7 +34,7 @@ pub struct SourceObject {
 }
 
 /// An object that looked like ours but could not be (fully) read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReadError {
     pub key: String,
     pub account_id: String,

@@ -87,6 +87,26 @@ pub(crate) fn files_in<'a>(files: &'a [DataFile], scope: &Scope) -> Vec<&'a Data
         .collect()
 }
 
+/// Of `listed`, the objects to read raw: those the lake does not hold, and those it holds at
+/// another size (changed since converted), whose keys come second: their converted rows are
+/// left out.
+pub(crate) fn unconverted(
+    lake: &LakeSnapshot,
+    listed: Vec<ObjectEntry>,
+) -> (Vec<ObjectEntry>, Vec<String>) {
+    let mut raw = Vec::new();
+    let mut changed = Vec::new();
+    for o in listed {
+        match lake.held_size(&o.key) {
+            Some(size) if size == o.size => continue,
+            Some(_) => changed.push(o.key.clone()),
+            None => {}
+        }
+        raw.push(o);
+    }
+    (raw, changed)
+}
+
 /// The archive's objects of `scope` to weigh against the lake's manifest (those it does not
 /// hold are read raw). With a checkpoint,
 /// only folders delivered since the last whole-archive conversion are listed, plus the
@@ -185,17 +205,7 @@ impl LakeScan {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let scope = self.source.scope.intersect(&PRUNING.scope(filters));
         let listed = raw_candidates(&self.source, &self.lake, &scope).await?;
-        let mut raw = Vec::new();
-        let mut changed = Vec::new();
-        for o in listed {
-            match self.lake.held_size(&o.key) {
-                Some(size) if size == o.size => continue,
-                // Changed since converted: read raw, its converted rows left out.
-                Some(_) => changed.push(o.key.clone()),
-                None => {}
-            }
-            raw.push(o);
-        }
+        let (raw, changed) = unconverted(&self.lake, listed);
         let raw_objects = raw.len();
         let raw_plan = raw_scan(
             state,
