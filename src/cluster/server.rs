@@ -71,13 +71,18 @@ impl ObjectStoreRegistry for LakeStores {
         if let Some(store) = buckets.get(&bucket) {
             return Ok(Arc::clone(store));
         }
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&bucket);
+        // An S3-compatible endpoint, named as the AWS tools name it (and as `--endpoint-url`
+        // reads it): path-style requests, plain HTTP allowed when the URL says so.
+        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_S3") {
+            builder = builder
+                .with_endpoint(endpoint.trim_end_matches('/'))
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
         // Lake reads retried like the client's (see `archive::retrying_store`).
         let store = crate::archive::retrying_store::ReadRetryingStore::wrap(
-            Arc::new(
-                object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(&bucket)
-                    .build()?,
-            ),
+            Arc::new(builder.build()?),
             crate::archive::RetryPolicy::default(),
         );
         buckets.insert(bucket, Arc::clone(&store));
