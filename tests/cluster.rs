@@ -1,6 +1,7 @@
-//! The same SQL on a Ballista cluster: a scheduler and an executor started as separate
-//! `trailscope cluster` processes on 127.0.0.1 must answer ad-hoc queries and a control's SQL over
-//! the lake exactly as the local engine does, and refuse while the lake is behind the archive.
+//! The same SQL on a Ballista cluster: a scheduler and executors started as separate
+//! `trailscope cluster` processes on 127.0.0.1 must answer ad-hoc queries and a control's SQL
+//! over the lake, the raw archive, or both (a lake behind its archive), from local directories
+//! and from S3 on moto, exactly as the local engine does, and name what they could not read.
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
@@ -18,12 +19,20 @@ struct Server {
 }
 
 impl Server {
-    /// `trailscope cluster NAME ARGS`, its output in `DIR/LABEL.log` and `DIR/LABEL.err`.
-    fn start(name: &'static str, label: &str, args: &[&str], dir: &Path) -> Server {
+    /// `trailscope cluster NAME ARGS` with `env` added to ours, its output in `DIR/LABEL.log` and
+    /// `DIR/LABEL.err`.
+    fn start(
+        name: &'static str,
+        label: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        dir: &Path,
+    ) -> Server {
         let log = dir.join(format!("{label}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
             .args(["cluster", name])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(File::create(&log).unwrap())
             .stderr(File::create(dir.join(format!("{label}.err"))).unwrap())
@@ -90,7 +99,13 @@ fn free_port() -> u16 {
 /// A scheduler and one executor on free loopback ports; the scheduler's `df://` URL.
 fn start_cluster(dir: &Path) -> (String, Vec<Server>) {
     let (url, scheduler_addr, scheduler) = start_scheduler(dir, &[]);
-    let executor = start_executor(dir, "executor", &scheduler_addr, &["--concurrency", "2"]);
+    let executor = start_executor(
+        dir,
+        "executor",
+        &scheduler_addr,
+        &["--concurrency", "2"],
+        &[],
+    );
     (url, vec![scheduler, executor])
 }
 
@@ -102,6 +117,7 @@ fn start_scheduler(dir: &Path, args: &[&str]) -> (String, String, Server) {
         "scheduler",
         "scheduler",
         &[&["--bind", addr.as_str()][..], args].concat(),
+        &[],
         dir,
     );
     scheduler.wait_for(port);
@@ -109,7 +125,13 @@ fn start_scheduler(dir: &Path, args: &[&str]) -> (String, String, Server) {
 }
 
 /// An executor of the scheduler at `scheduler_addr`, on free loopback ports, once it listens.
-fn start_executor(dir: &Path, label: &str, scheduler_addr: &str, args: &[&str]) -> Server {
+fn start_executor(
+    dir: &Path,
+    label: &str,
+    scheduler_addr: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
     let (flight_port, grpc_port) = (free_port(), free_port());
     let flight = format!("127.0.0.1:{flight_port}");
     let grpc = grpc_port.to_string();
@@ -128,6 +150,7 @@ fn start_executor(dir: &Path, label: &str, scheduler_addr: &str, args: &[&str]) 
             args,
         ]
         .concat(),
+        env,
         dir,
     );
     executor.wait_for(flight_port);
@@ -171,7 +194,7 @@ const AD_HOC: &[&str] = &[
 ];
 
 #[test]
-fn cluster_answers_as_the_local_engine_and_refuses_an_incomplete_lake() {
+fn cluster_answers_as_the_local_engine_from_the_lake_and_the_archive() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("archive");
@@ -232,28 +255,13 @@ fn cluster_answers_as_the_local_engine_and_refuses_an_incomplete_lake() {
         "{executor_log}"
     );
 
-    // A log file delivered after the conversion: the cluster cannot read it, so it refuses.
-    let late = "AWSLogs/566424620868/CloudTrail/us-east-1/2026/10/03/\
-                566424620868_CloudTrail_us-east-1_20261003T2355Z_lateLATElate0001.json.gz";
-    plant(&archive, late, &crate::util::gzip(br#"{"Records":[]}"#));
-    let refused = trailscope(&[
-        "query",
-        "-q",
-        "-a",
-        a,
-        "--lake",
-        l,
-        "--cluster",
-        &url,
-        AD_HOC[0],
-    ]);
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    let message = stderr(&refused);
-    assert!(
-        message.contains("1 log object") && message.contains(late),
-        "{message}"
-    );
-    assert!(message.contains("trailscope convert"), "{message}");
+    // A log file delivered after the conversion: executors read it raw beside the lake.
+    plant(&archive, LATE_KEY, &crate::util::gzip(LATE_LOG.as_bytes()));
+    let (local, remote) = local_and_cluster(&[AD_HOC[0]]);
+    assert_eq!(remote, local, "the lake and a late raw log file");
+    let (local, remote) = local_and_cluster(&[LATE_QUERY]);
+    assert_eq!(local.lines().count(), 2, "{local}");
+    assert_eq!(remote, local, "the late event itself");
     // Unless the user asks for the lake's rows alone, and is told what that leaves out.
     let alone = trailscope(&[
         "query",
@@ -267,26 +275,49 @@ fn cluster_answers_as_the_local_engine_and_refuses_an_incomplete_lake() {
         &url,
         "--format",
         "csv",
-        AD_HOC[0],
+        LATE_QUERY,
     ]);
     assert_eq!(alone.status.code(), Some(0), "{}", stderr(&alone));
-    // (The late file holds no records: the lake alone gives the whole answer.)
-    let (local, _) = local_and_cluster(&["--lake-only", AD_HOC[0]]);
-    assert_eq!(stdout(&alone), local);
+    assert_eq!(stdout(&alone).lines().count(), 1, "{}", stdout(&alone));
     assert!(
         stderr(&alone).contains("--lake-only: answered from the lake"),
         "{}",
         stderr(&alone)
     );
-    // Without a lake there is nothing for the cluster to read.
-    let no_lake = trailscope(&["query", "-q", "-a", a, "--cluster", &url, "SELECT 1"]);
-    assert_eq!(no_lake.status.code(), Some(2));
-    assert!(
-        stderr(&no_lake).contains("--cluster needs --lake"),
-        "{}",
-        stderr(&no_lake)
-    );
+
+    // Without a lake, executors read the raw archive: the same answers as the local engine.
+    let raw = |sql: &str, cluster: bool| {
+        let mut args = vec!["query", "-q", "-a", a, "--format", "csv", sql];
+        if cluster {
+            args.extend(["--cluster", url.as_str()]);
+        }
+        succeeded(
+            trailscope(&args),
+            &format!("raw {sql} (cluster: {cluster})"),
+        )
+    };
+    for sql in AD_HOC.iter().chain([&LATE_QUERY, &RAW_ONLY]) {
+        let local = raw(sql, false);
+        assert!(local.lines().count() > 1, "{sql}: no rows\n{local}");
+        assert_eq!(raw(sql, true), local, "raw: {sql}");
+    }
 }
+
+/// A log file the lake's conversion never saw: one event, delivered late.
+const LATE_KEY: &str = "AWSLogs/566424620868/CloudTrail/us-east-1/2026/10/03/\
+                        566424620868_CloudTrail_us-east-1_20261003T2355Z_lateLATElate0001.json.gz";
+const LATE_LOG: &str = r#"{"Records":[{"eventVersion":"1.08","userIdentity":{"type":"IAMUser",
+"principalId":"AIDAEXAMPLELATE","arn":"arn:aws:iam::566424620868:user/late-reader",
+"accountId":"566424620868","userName":"late-reader"},"eventTime":"2026-10-03T23:50:00Z",
+"eventSource":"s3.amazonaws.com","eventName":"GetBucketAcl","awsRegion":"us-east-1",
+"sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15.0","requestParameters":
+{"bucketName":"late-bucket"},"responseElements":null,"eventID":"0f0e0d0c-late-4000-8000-000000000001",
+"eventType":"AwsApiCall","recipientAccountId":"566424620868"}]}"#;
+const LATE_QUERY: &str = "SELECT eventid, eventname, useridentity.arn, log_file FROM cloudtrail \
+                          WHERE useridentity.username = 'late-reader'";
+/// Only the raw scan has each record's JSON.
+const RAW_ONLY: &str = "SELECT eventid, length(eventjson) AS bytes FROM cloudtrail \
+                        WHERE eventname = 'StopLogging' ORDER BY 1";
 
 /// An executor killed (SIGKILL) while the scheduler still counts it: the query gives the local
 /// engine's answer (the tasks it could not launch there run on the other executor) or fails with
@@ -316,7 +347,7 @@ fn an_executor_killed_costs_a_retry_never_rows() {
         start_scheduler(dir.path(), &["--executor-timeout", "4"]);
     let executor = |label| {
         let args = ["--concurrency", "1", "--heartbeat", "1"];
-        start_executor(dir.path(), label, &scheduler_addr, &args)
+        start_executor(dir.path(), label, &scheduler_addr, &args, &[])
     };
     let (mut kept, mut doomed) = (executor("kept"), executor("doomed"));
     let on_cluster = |what| succeeded(trailscope_args(query(&["--cluster", &url])), what);
@@ -448,5 +479,138 @@ fn the_cluster_script_starts_a_scheduler_and_executors_and_stops_them_all() {
             "port {open} still listens after the script stopped"
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Objects an executor cannot read are named as a local query names them, and the rest answered
+/// exactly; under `--strict` they fail the query on the cluster as they do locally.
+#[test]
+fn executors_name_the_objects_they_cannot_read() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    copy_tree(&root.join("testdata/archive"), &archive);
+    let not_gzip = "AWSLogs/566424620868/CloudTrail/us-east-1/2026/10/02/\
+                    566424620868_CloudTrail_us-east-1_20261002T1200Z_notgzipnotgzip01.json.gz";
+    let cut_short = "AWSLogs/566424620868/CloudTrail/eu-west-1/2026/10/03/\
+                     566424620868_CloudTrail_eu-west-1_20261003T1200Z_cutshortcutshor1.json.gz";
+    plant(&archive, not_gzip, b"not gzip at all");
+    let whole = crate::util::gzip(LATE_LOG.as_bytes());
+    plant(&archive, cut_short, &whole[..whole.len() / 2]);
+    let a = archive.to_str().unwrap();
+
+    let (url, _servers) = start_cluster(dir.path());
+    let sql = "SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY 1 ORDER BY 1";
+    let run = |extra: &[&str]| {
+        trailscope(&[&["query", "-a", a, "--format", "csv", sql][..], extra].concat())
+    };
+    let local = run(&[]);
+    let remote = run(&["--cluster", &url]);
+    assert_eq!(local.status.code(), Some(0), "{}", stderr(&local));
+    assert_eq!(remote.status.code(), Some(0), "{}", stderr(&remote));
+    assert!(stdout(&local).lines().count() > 2, "{}", stdout(&local));
+    assert_eq!(stdout(&remote), stdout(&local));
+    let named = stderr(&remote);
+    assert!(
+        named.contains("2 objects could not be fully read"),
+        "{named}"
+    );
+    for key in [not_gzip, cut_short] {
+        assert!(named.contains(key), "{key} not named:\n{named}");
+    }
+    // The same objects, in `read_errors`, in the same statement's session.
+    let listed = trailscope(&[
+        "query",
+        "-q",
+        "-a",
+        a,
+        "--cluster",
+        &url,
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM cloudtrail; SELECT key FROM read_errors ORDER BY key",
+    ]);
+    assert!(stdout(&listed).contains(not_gzip), "{}", stdout(&listed));
+
+    let strict = run(&["--cluster", &url, "--strict"]);
+    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+    assert!(
+        stderr(&strict).contains("strict mode"),
+        "{}",
+        stderr(&strict)
+    );
+    assert_eq!(run(&["--strict"]).status.code(), Some(1));
+}
+
+/// The archive and its lake in S3 (moto on 127.0.0.1): executors open both with their own AWS
+/// environment and answer as the local engine does from the local copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
+    use crate::util::{MOTO_ENV, moto, trailscope_with_env};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let archive = root.join("testdata/archive");
+    let moto = moto();
+    moto.upload("cluster-trail", &archive, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let nothing = dir.path().join("nothing");
+    std::fs::create_dir(&nothing).unwrap();
+    moto.upload("cluster-trail-lake", &nothing, &[]).await;
+    let executor_env: Vec<(&str, &str)> = MOTO_ENV
+        .iter()
+        .copied()
+        .chain([("AWS_ENDPOINT_URL_S3", moto.endpoint.as_str())])
+        .collect();
+    let (url, scheduler_addr, _scheduler) = start_scheduler(dir.path(), &[]);
+    let _executors: Vec<Server> = ["executor-1", "executor-2"]
+        .iter()
+        .map(|label| {
+            start_executor(
+                dir.path(),
+                label,
+                &scheduler_addr,
+                &["--concurrency", "1"],
+                &executor_env,
+            )
+        })
+        .collect();
+    let s3 = |args: &[&str]| {
+        let (command, rest) = args.split_first().unwrap();
+        let out = trailscope_with_env(
+            &[
+                &[*command, "--endpoint-url", moto.endpoint.as_str()][..],
+                rest,
+            ]
+            .concat(),
+            MOTO_ENV,
+        );
+        succeeded(out, &format!("{args:?}"))
+    };
+    s3(&[
+        "convert",
+        "-q",
+        "-a",
+        "s3://cluster-trail",
+        "--lake",
+        "s3://cluster-trail-lake/lake",
+    ]);
+    let a = archive.to_str().unwrap();
+    for sql in [AD_HOC[0], AD_HOC[2], RAW_ONLY] {
+        let local = succeeded(
+            trailscope(&["query", "-q", "-a", a, "--format", "csv", sql]),
+            sql,
+        );
+        assert!(local.lines().count() > 1, "{sql}: no rows");
+        let mut raw = vec!["query", "-q", "-a", "s3://cluster-trail", "--format", "csv"];
+        raw.extend(["--cluster", url.as_str(), sql]);
+        assert_eq!(s3(&raw), local, "raw from S3 on the cluster: {sql}");
+        if sql != RAW_ONLY {
+            let lake = [
+                &raw[..4],
+                &["--lake", "s3://cluster-trail-lake/lake"],
+                &raw[4..],
+            ]
+            .concat();
+            assert_eq!(s3(&lake), local, "lake in S3 on the cluster: {sql}");
+        }
     }
 }
