@@ -31,6 +31,9 @@ pub struct CheckArgs {
     /// Write findings to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[cfg(feature = "cluster")]
+    #[command(flatten)]
+    pub cluster: super::cluster::ScanOnCluster,
 }
 
 /// Which controls run, and with which parameters (`check` and `report`).
@@ -90,6 +93,8 @@ pub async fn run(args: CheckArgs, quiet: bool) -> Result<u8> {
     let snapshots = Snapshot::load_all(&args.snapshots)?;
     let (chosen, values) = args.catalog.resolve(&snapshots)?;
     let source = args.archive.open().await?;
+    #[cfg(feature = "cluster")]
+    let source = args.cluster.apply(source).await?;
     let mut out = open_output(args.output.as_deref(), source.location.local_dir.as_deref())?;
     let report = {
         let _progress = Progress::start(source.stats.clone(), quiet);

@@ -93,3 +93,34 @@ fn host_port(s: &str) -> Result<(String, u16)> {
             ))
         })
 }
+
+/// `--cluster URL` of the commands whose scan of `cloudtrail` can run on a cluster.
+#[derive(Debug, Args, Default)]
+pub struct ScanOnCluster {
+    /// Scan `cloudtrail` on an Apache DataFusion Ballista cluster (`df://HOST:PORT`, a
+    /// `trailscope cluster scheduler`): executors read the archive (and --lake) and send back
+    /// the rows the checks need; the rest runs here.
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
+}
+
+impl ScanOnCluster {
+    /// `source` with its `cloudtrail` read on the cluster, when one was given. Call it once the
+    /// source's scope is final: the client lists the archive for the cluster here.
+    pub async fn apply(
+        &self,
+        mut source: trailscope::table::TableSource,
+    ) -> Result<trailscope::table::TableSource> {
+        let Some(url) = &self.cluster else {
+            return Ok(source);
+        };
+        let local = datafusion::prelude::SessionContext::new();
+        let session =
+            trailscope::cluster::ClusterSession::connect(url, local, &source, false).await?;
+        let remote =
+            trailscope::cluster::remote::RemoteCloudTrail::new(std::sync::Arc::new(session))
+                .await?;
+        source.cloudtrail_elsewhere = Some(std::sync::Arc::new(remote));
+        Ok(source)
+    }
+}

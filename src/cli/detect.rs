@@ -33,6 +33,9 @@ pub struct DetectArgs {
     /// Name every skipped and failed rule with its reason.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    #[cfg(feature = "cluster")]
+    #[command(flatten)]
+    pub cluster: super::cluster::ScanOnCluster,
 }
 
 /// Which rules run.
@@ -149,6 +152,8 @@ pub async fn run(args: DetectArgs, quiet: bool) -> Result<u8> {
     say_loaded(&set, args.verbose, quiet);
     let runnable = set.runnable();
     let source = args.archive.open().await?;
+    #[cfg(feature = "cluster")]
+    let source = args.cluster.apply(source).await?;
     let mut out = open_output(args.output.as_deref(), source.location.local_dir.as_deref())?;
     let outcome = {
         let _progress = Progress::start(source.stats.clone(), quiet);

@@ -64,6 +64,9 @@ pub struct ReportArgs {
     pub detections: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[cfg(feature = "cluster")]
+    #[command(flatten)]
+    pub cluster: super::cluster::ScanOnCluster,
     /// Public keys (`aws cloudtrail list-public-keys --output json`) to check digest signatures.
     #[arg(long, value_name = "FILE", conflicts_with = "list_public_keys")]
     pub public_keys: Option<PathBuf>,
@@ -121,6 +124,8 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
     let mut source = args.archive.open().await?;
     source.archive.scope.from = Some(period.from);
     source.archive.scope.to = Some(period.to);
+    #[cfg(feature = "cluster")]
+    let source = args.cluster.apply(source).await?;
     let mut out = open_output(args.output.as_deref(), source.location.local_dir.as_deref())?;
     let inputs = ReportInputs {
         period,

@@ -14,6 +14,7 @@
 
 pub mod codec;
 pub mod raw;
+pub mod remote;
 pub mod server;
 pub mod table;
 pub mod task_log;
@@ -24,6 +25,7 @@ use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::catalog::{MemoryCatalogProviderList, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::{TableType, source_as_provider};
+use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
@@ -116,21 +118,36 @@ impl ClusterSession {
         Ok(results)
     }
 
-    /// Runs one statement; when executors could not read some raw objects, files them (which
-    /// fails under `--strict`, or for an object that could not be fetched) and runs it again
-    /// without them. Each run leaves out at least one more object, so this ends.
+    /// Runs one statement (see [`ClusterSession::run_filing_unreadable`]).
     async fn execute_one(&self, statement: Statement) -> Result<StatementResult> {
-        loop {
+        self.run_filing_unreadable(|| async {
             let plan = self
                 .remote
                 .state()
                 .statement_to_plan(statement.clone())
                 .await?;
-            self.ship_tables_read_by(&plan).await?;
+            self.ship_tables_read_by(&plan)
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
             let frame = self.remote.execute_logical_plan(plan).await?;
             let schema = frame.schema().inner().clone();
-            let failure = match frame.collect().await {
-                Ok(batches) => return Ok(StatementResult { schema, batches }),
+            let batches = frame.collect().await?;
+            Ok(StatementResult { schema, batches })
+        })
+        .await
+    }
+
+    /// Runs a job with `run`; when executors could not read some raw objects, files them (which
+    /// fails under `--strict`, or for an object that could not be fetched) and runs it again
+    /// without them. Each run leaves out at least one more object, so this ends.
+    async fn run_filing_unreadable<T, F, Fut>(&self, mut run: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = datafusion::error::Result<T>>,
+    {
+        loop {
+            let failure = match run().await {
+                Ok(done) => return Ok(done),
                 Err(e) => e,
             };
             let unreadable = raw::unreadable_in(&failure.to_string());

@@ -52,6 +52,8 @@ pub struct TableSource {
     pub partition_names: dialect_columns::PartitionNames,
     /// The files the IP functions answer from (none: they answer NULL).
     pub enrichment: Arc<Enrichment>,
+    /// `cloudtrail` read elsewhere (a cluster's, with `--cluster`) instead of from here.
+    pub cloudtrail_elsewhere: Option<Arc<dyn datafusion::catalog::TableProvider>>,
 }
 
 impl TableSource {
@@ -61,6 +63,7 @@ impl TableSource {
             lake,
             partition_names: Default::default(),
             enrichment: Arc::default(),
+            cloudtrail_elsewhere: None,
         }
     }
 

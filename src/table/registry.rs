@@ -39,7 +39,10 @@ pub const TABLES: &[TableDef] = &[
         name: "cloudtrail",
         about: "one row per CloudTrail record, with the log_file it came from",
         schema: cloudtrail_schema,
-        provider: |s| Arc::new(CloudTrailTable::new(s)),
+        provider: |s| match &s.cloudtrail_elsewhere {
+            Some(elsewhere) => Arc::clone(elsewhere),
+            None => Arc::new(CloudTrailTable::new(s)),
+        },
     },
     TableDef {
         name: "log_files",
