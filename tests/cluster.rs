@@ -614,3 +614,84 @@ async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
         }
     }
 }
+
+/// `check`, `report` and `detect` with `--cluster`: the scan of the period runs on two
+/// executors, the controls, the report and the rules here, and every output is the local one,
+/// byte for byte.
+#[test]
+fn check_report_and_detect_scan_on_the_cluster_as_they_do_locally() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, snapshot) = (root.join("testdata/archive"), root.join(SNAPSHOT));
+    let (a, s) = (archive.to_str().unwrap(), snapshot.to_str().unwrap());
+    let (url, scheduler_addr, _scheduler) = start_scheduler(dir.path(), &[]);
+    let executors: Vec<Server> = ["executor-1", "executor-2"]
+        .iter()
+        .map(|label| {
+            start_executor(
+                dir.path(),
+                label,
+                &scheduler_addr,
+                &["--concurrency", "1"],
+                &[],
+            )
+        })
+        .collect();
+    let both = |args: &[&str], out: Option<&str>| {
+        let run = |cluster: bool| {
+            let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            let file = out.map(|name| {
+                let side = if cluster { "cluster" } else { "local" };
+                dir.path().join(format!("{side}-{name}"))
+            });
+            if let Some(file) = &file {
+                all.extend(["-o".into(), file.to_str().unwrap().into()]);
+            }
+            if cluster {
+                all.extend(["--cluster".into(), url.clone()]);
+            }
+            let out = trailscope_args(all);
+            // Findings and detections exit 1; anything else is a failure to run.
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+            match file {
+                Some(file) => std::fs::read_to_string(file).unwrap(),
+                None => stdout(&out),
+            }
+        };
+        (run(false), run(true))
+    };
+
+    let (local, remote) = both(
+        &["check", "-q", "-a", a, "-s", s, "--format", "jsonl"],
+        None,
+    );
+    let controls: std::collections::BTreeSet<String> = local
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["control_id"].to_string())
+        .collect();
+    assert_eq!(controls.len(), 48, "{local}");
+    assert_eq!(remote, local, "check");
+
+    let (local, remote) = both(
+        &[
+            "report", "-q", "-a", a, "-s", s, "--period", "2026-10", "--format", "json",
+        ],
+        Some("report.json"),
+    );
+    assert!(local.contains("StopLogging"), "{local}");
+    assert_eq!(remote, local, "report");
+
+    let (local, remote) = both(&["detect", "-q", "-a", a, "--format", "jsonl"], None);
+    assert!(local.lines().count() > 10, "{local}");
+    assert_eq!(remote, local, "detect");
+
+    // The scans ran on the executors: each ran tasks that handed on rows.
+    for executor in &executors {
+        let log = executor.output();
+        assert!(
+            log.lines()
+                .any(|l| l.contains(": done in ") && !l.contains(" 0 rows")),
+            "{log}"
+        );
+    }
+}
