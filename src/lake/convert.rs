@@ -16,20 +16,16 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use arrow::array::{AsArray, RecordBatch};
 use bytes::Bytes;
-use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt, stream};
 use object_store::{ObjectStoreExt, PutPayload};
 
-use super::manifest::{
-    self, Checkpoint, Commit, DataFile, FORMAT, HeldObject, LakeSnapshot, ListingMark,
-    NewestFolder, SkippedRecord, SourceRecord,
-};
+use super::manifest::{self, Commit, DataFile, FORMAT, LakeSnapshot, SourceRecord};
+pub(crate) use super::plan::Plan;
 use super::step::{read_step, take_step};
 use super::write::{self, PartitionRows};
 use super::{Lake, META_FOLDER};
-use crate::archive::layout::parse_key;
+use crate::archive::ObjectEntry;
 use crate::archive::{ArchiveSource, ReadError, SourceObject};
-use crate::archive::{ObjectEntry, ObjectKind, Skipped, list_objects};
 use crate::decode::Decoder;
 use crate::decode::schema::LOG_FILE;
 use crate::error::{Error, Result};
@@ -90,32 +86,7 @@ pub async fn convert(
     lake: &Lake,
     options: &ConvertOptions,
 ) -> Result<ConvertSummary> {
-    let mut snapshot = manifest::load(lake).await?;
-    let mut summary = ConvertSummary {
-        version_before: snapshot.version,
-        version: snapshot.version,
-        orphans_removed: remove_orphans(&snapshot).await?,
-        ..ConvertSummary::default()
-    };
-    let listing_started = chrono::Utc::now();
-    let listing = list_objects(&source.location, ObjectKind::Log, &source.scope).await?;
-    source.report_skipped(&listing.skipped)?;
-    summary.objects_in_scope = listing.objects.len();
-    let mut newest: BTreeMap<(String, String), NaiveDate> = BTreeMap::new();
-    for o in &listing.objects {
-        let day = newest
-            .entry((o.parsed.account_id.clone(), o.parsed.region.clone()))
-            .or_insert(o.parsed.date);
-        *day = (*day).max(o.parsed.date);
-    }
-    let mut todo = Vec::new();
-    for o in listing.objects {
-        match snapshot.sources.get(&o.key) {
-            Some(s) if s.size == o.size => summary.objects_already += 1,
-            Some(_) => summary.changed.push(o.key),
-            None => todo.push(o),
-        }
-    }
+    let mut plan = Plan::make(source, lake).await?;
     let run = run_id();
     let mut writer = FileWriter {
         lake,
@@ -124,110 +95,139 @@ pub async fn convert(
         options,
     };
     let mut unreadable = Vec::new();
-    let mut pending: VecDeque<ObjectEntry> = todo.into();
+    let mut pending: VecDeque<ObjectEntry> = std::mem::take(&mut plan.todo).into();
     while !pending.is_empty() {
-        let step = take_step(&mut pending, options.commit_bytes);
-        let read = read_step(source, step, options.step_decoded_bytes).await?;
-        for o in read.left.into_iter().rev() {
-            pending.push_front(o);
-        }
-        summary.objects_unreadable += read.unreadable.len();
-        unreadable.extend(read.unreadable);
-        if !read.converted.is_empty() {
-            let files = writer.write(read.batch).await?;
-            let commit = commit(&snapshot, &run, files, read.converted);
-            publish(lake, &mut snapshot, &mut summary, commit).await?;
-        }
-        for (entry, object) in read.streamed {
-            let Some((files, rows)) = convert_in_slices(&mut writer, source, object).await? else {
-                summary.objects_unreadable += 1;
-                unreadable.push(entry.key);
-                continue;
-            };
-            summary.converted_in_slices.push(entry.key.clone());
-            let commit = commit(&snapshot, &run, files, vec![(entry, rows)]);
-            publish(lake, &mut snapshot, &mut summary, commit).await?;
+        for step in convert_step(&mut writer, source, &mut pending, &mut unreadable).await? {
+            plan.summary
+                .converted_in_slices
+                .extend(step.in_slices.clone());
+            let commit = commit(&plan.snapshot, &run, step);
+            publish(lake, &mut plan.snapshot, &mut plan.summary, commit).await?;
         }
     }
-    let scope = &source.scope;
-    let whole_archive = scope.from.is_none()
-        && scope.to.is_none()
-        && scope.accounts.is_empty()
-        && scope.regions.is_empty();
-    if whole_archive {
-        unreadable.extend(summary.changed.iter().cloned());
-        let mark = listing_mark(
-            &snapshot,
-            listing_started,
-            newest,
-            unreadable,
-            &listing.skipped,
-        );
-        // A run that found nothing new and nothing different writes nothing.
-        let same = |c: &Checkpoint| *c == Checkpoint::from(mark.clone());
-        if summary.commits > 0 || !snapshot.checkpoint.as_ref().is_some_and(same) {
-            let mut commit = commit(&snapshot, &run, Vec::new(), Vec::new());
-            commit.listing = Some(mark);
-            manifest::publish(lake, &commit).await?;
-            summary.version = commit.version;
-            snapshot.applied(commit);
-        }
-    }
-    Ok(summary)
+    plan.summary.objects_unreadable = unreadable.len();
+    plan.finish(source, lake, &run, unreadable).await
 }
 
-/// The checkpoint a whole-archive run leaves: what it listed, and what it could not convert.
-fn listing_mark(
-    snapshot: &LakeSnapshot,
-    started: chrono::DateTime<chrono::Utc>,
-    newest: BTreeMap<(String, String), NaiveDate>,
-    mut read_raw: Vec<String>,
-    skipped: &[Skipped],
-) -> ListingMark {
-    read_raw.sort();
-    let mut mark = ListingMark {
-        started_at: started.to_rfc3339(),
-        newest_folders: newest
-            .into_iter()
-            .map(|((account_id, region), date)| NewestFolder {
-                account_id,
-                region,
-                date,
-            })
-            .collect(),
-        read_raw,
-        skipped: skipped
-            .iter()
-            .map(|s| SkippedRecord {
-                key: s.key.clone(),
-                reason: s.reason.clone(),
-            })
-            .collect(),
-        recent: Vec::new(),
-        files: Some(snapshot.files.clone()),
+/// What one step wrote, to be committed together: its files (each with the log files whose
+/// rows it holds) and the objects converted.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Step {
+    pub files: Vec<(DataFile, HashSet<String>)>,
+    pub converted: Vec<ConvertedObject>,
+    /// Set for the step of one object too large to inflate whole, converted a slice at a time.
+    pub in_slices: Option<String>,
+}
+
+/// An object converted, as its commit records it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ConvertedObject {
+    pub key: String,
+    pub size: u64,
+    pub e_tag: Option<String>,
+    pub rows: u64,
+}
+
+impl ConvertedObject {
+    fn of(o: &ObjectEntry, rows: u64) -> ConvertedObject {
+        ConvertedObject {
+            key: o.key.clone(),
+            size: o.size,
+            e_tag: o.e_tag.clone(),
+            rows,
+        }
+    }
+}
+
+/// Converts the next step of `pending` (objects it did not reach go back in front), then each
+/// object of it too large to inflate whole; the keys of objects left raw go to `unreadable`.
+async fn convert_step(
+    writer: &mut FileWriter<'_>,
+    source: &ArchiveSource,
+    pending: &mut VecDeque<ObjectEntry>,
+    unreadable: &mut Vec<String>,
+) -> Result<Vec<Step>> {
+    let options = writer.options;
+    let step = take_step(pending, options.commit_bytes);
+    let read = read_step(source, step, options.step_decoded_bytes).await?;
+    for o in read.left.into_iter().rev() {
+        pending.push_front(o);
+    }
+    unreadable.extend(read.unreadable);
+    let mut steps = Vec::new();
+    if !read.converted.is_empty() {
+        steps.push(Step {
+            files: writer.write(read.batch).await?,
+            converted: read
+                .converted
+                .iter()
+                .map(|(o, rows)| ConvertedObject::of(o, *rows))
+                .collect(),
+            in_slices: None,
+        });
+    }
+    for (entry, object) in read.streamed {
+        let Some((files, rows)) = convert_in_slices(writer, source, object).await? else {
+            unreadable.push(entry.key);
+            continue;
+        };
+        steps.push(Step {
+            files,
+            converted: vec![ConvertedObject::of(&entry, rows)],
+            in_slices: Some(entry.key.clone()),
+        });
+    }
+    Ok(steps)
+}
+
+/// Converts `objects` into files named after `run` without committing them: a cluster task's
+/// share of a conversion, which its client commits once every task has succeeded. Returns the
+/// steps and the keys of the objects left raw (their reasons are in `source`'s error log).
+pub async fn convert_uncommitted(
+    source: &ArchiveSource,
+    lake: &Lake,
+    run: &str,
+    objects: Vec<ObjectEntry>,
+    options: &ConvertOptions,
+) -> Result<(Vec<Step>, Vec<String>)> {
+    let mut writer = FileWriter {
+        lake,
+        run,
+        written: 0,
+        options,
     };
-    let since = mark.since();
-    let listed_later = |key: &str| {
-        parse_key(key).is_some_and(|k| {
-            since
-                .get(&(k.account_id, k.region))
-                .is_some_and(|first| k.date >= *first)
-        })
-    };
-    // Objects read raw that the lake still holds (changed since converted) are listed too: a
-    // query must know to leave their converted rows out.
-    let read_raw: HashSet<&str> = mark.read_raw.iter().map(String::as_str).collect();
-    mark.recent = snapshot
-        .sources
-        .values()
-        .filter(|s| listed_later(&s.key) || read_raw.contains(s.key.as_str()))
-        .map(|s| HeldObject {
-            key: s.key.clone(),
-            size: s.size,
-        })
-        .collect();
-    mark.recent.sort_by(|a, b| a.key.cmp(&b.key));
-    mark
+    let mut unreadable = Vec::new();
+    let mut pending: VecDeque<ObjectEntry> = objects.into();
+    let mut steps = Vec::new();
+    while !pending.is_empty() {
+        steps.extend(convert_step(&mut writer, source, &mut pending, &mut unreadable).await?);
+    }
+    Ok((steps, unreadable))
+}
+
+/// Commits the steps a cluster's tasks wrote, all in one commit, then finishes the run as a
+/// local one does (see [`Plan::finish`]).
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+pub(crate) async fn commit_steps(
+    mut plan: Plan,
+    source: &ArchiveSource,
+    lake: &Lake,
+    run: &str,
+    steps: Vec<Step>,
+    unreadable: Vec<String>,
+) -> Result<ConvertSummary> {
+    let mut all = Step::default();
+    for step in steps {
+        plan.summary.converted_in_slices.extend(step.in_slices);
+        all.files.extend(step.files);
+        all.converted.extend(step.converted);
+    }
+    if !all.converted.is_empty() {
+        let commit = commit(&plan.snapshot, run, all);
+        publish(lake, &mut plan.snapshot, &mut plan.summary, commit).await?;
+    }
+    plan.summary.objects_unreadable = unreadable.len();
+    plan.finish(source, lake, run, unreadable).await
 }
 
 /// Publishes a commit and counts what it holds.
@@ -425,12 +425,10 @@ async fn upload(
     Ok((file, sources))
 }
 
-fn commit(
-    snapshot: &LakeSnapshot,
-    run: &str,
-    files: Vec<(DataFile, HashSet<String>)>,
-    converted: Vec<(ObjectEntry, u64)>,
-) -> Commit {
+pub(super) fn commit(snapshot: &LakeSnapshot, run: &str, step: Step) -> Commit {
+    let Step {
+        files, converted, ..
+    } = step;
     let mut files_of: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, (_, sources)) in files.iter().enumerate() {
         for s in sources {
@@ -439,11 +437,11 @@ fn commit(
     }
     let sources = converted
         .iter()
-        .map(|(o, rows)| SourceRecord {
+        .map(|o| SourceRecord {
             key: o.key.clone(),
             size: o.size,
             e_tag: o.e_tag.clone(),
-            rows: *rows,
+            rows: o.rows,
             files: files_of.get(o.key.as_str()).cloned().unwrap_or_default(),
         })
         .collect();

@@ -25,6 +25,7 @@
 pub mod compact;
 pub mod convert;
 pub mod manifest;
+mod plan;
 mod step;
 pub mod write;
 
