@@ -542,8 +542,9 @@ fn executors_name_the_objects_they_cannot_read() {
     assert_eq!(run(&["--strict"]).status.code(), Some(1));
 }
 
-/// The archive and its lake in S3 (moto on 127.0.0.1): executors open both with their own AWS
-/// environment and answer as the local engine does from the local copy.
+/// The archive and its lake in S3 (moto on 127.0.0.1): executors convert the one into the other
+/// and read both with their own AWS environment, and answer as the local engine does from the
+/// local copy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
     use crate::util::{MOTO_ENV, moto, trailscope_with_env};
@@ -585,6 +586,7 @@ async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
         );
         succeeded(out, &format!("{args:?}"))
     };
+    // Converted by the executors, which write the lake's files to S3 themselves.
     s3(&[
         "convert",
         "-q",
@@ -592,6 +594,10 @@ async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
         "s3://cluster-trail",
         "--lake",
         "s3://cluster-trail-lake/lake",
+        "--commit-mib",
+        "0.5",
+        "--cluster",
+        &url,
     ]);
     let a = archive.to_str().unwrap();
     for sql in [AD_HOC[0], AD_HOC[2], RAW_ONLY] {
@@ -694,4 +700,114 @@ fn check_report_and_detect_scan_on_the_cluster_as_they_do_locally() {
             "{log}"
         );
     }
+}
+
+/// `convert --cluster`: two executors write the lake, the client commits; the lake holds what a
+/// local convert's does (rows, event ids, the log file of each), every file its manifest names
+/// and no other, and a second run finds nothing to do. Under `--strict` an unreadable object
+/// fails the run before anything is committed.
+#[test]
+fn convert_on_the_cluster_commits_what_a_local_convert_does() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    copy_tree(&root.join("testdata/archive"), &archive);
+    let bad = "AWSLogs/566424620868/CloudTrail/us-west-2/2026/10/02/\
+               566424620868_CloudTrail_us-west-2_20261002T0900Z_notgzipnotgzip02.json.gz";
+    plant(&archive, bad, b"not gzip");
+    let a = archive.to_str().unwrap();
+    let (url, scheduler_addr, _scheduler) = start_scheduler(dir.path(), &[]);
+    let _executors: Vec<Server> = ["executor-1", "executor-2"]
+        .iter()
+        .map(|label| {
+            start_executor(
+                dir.path(),
+                label,
+                &scheduler_addr,
+                &["--concurrency", "1"],
+                &[],
+            )
+        })
+        .collect();
+    let lake = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (local, remote) = (lake("local-lake"), lake("cluster-lake"));
+    // Small commits: several tasks, each writing its own files.
+    let convert = |l: &str, extra: &[&str]| {
+        trailscope(
+            &[
+                &["convert", "-a", a, "--lake", l, "--commit-mib", "0.5"][..],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    let local_run = convert(&local, &[]);
+    assert_eq!(local_run.status.code(), Some(0), "{}", stderr(&local_run));
+    let cluster_run = convert(&remote, &["--cluster", &url]);
+    assert_eq!(
+        cluster_run.status.code(),
+        Some(0),
+        "{}",
+        stderr(&cluster_run)
+    );
+    assert!(
+        stderr(&cluster_run).contains(bad),
+        "{}",
+        stderr(&cluster_run)
+    );
+
+    let rows = |l: &str| {
+        succeeded(
+            trailscope(&[
+                "query",
+                "-q",
+                "-a",
+                a,
+                "--lake",
+                l,
+                "--lake-only",
+                "--format",
+                "csv",
+                "SELECT eventid, log_file, eventtime FROM cloudtrail ORDER BY 1, 2",
+            ]),
+            l,
+        )
+    };
+    let local_rows = rows(&local);
+    assert_eq!(local_rows.lines().count(), 5995, "header and 5994 events");
+    assert_eq!(rows(&remote), local_rows);
+
+    // Every Parquet file is named by a manifest, and every named file is there.
+    let named: usize = std::fs::read_dir(Path::new(&remote).join("_trailscope_lake"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let commit: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+            commit["files"].as_array().map_or(0, Vec::len)
+        })
+        .sum();
+    let on_disk = crate::util::keys_under(Path::new(&remote))
+        .iter()
+        .filter(|k| k.ends_with(".parquet"))
+        .count();
+    assert!(named > 1, "{named}");
+    assert_eq!(on_disk, named);
+
+    let again = convert(&remote, &["--cluster", &url]);
+    assert!(
+        stderr(&again).contains("nothing new to convert"),
+        "{}",
+        stderr(&again)
+    );
+
+    let strict = convert(&lake("strict-lake"), &["--cluster", &url, "--strict"]);
+    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+    assert!(stderr(&strict).contains(bad), "{}", stderr(&strict));
+    let nothing = trailscope(&["query", "-a", a, "--lake", &lake("strict-lake"), "SELECT 1"]);
+    assert!(
+        stderr(&nothing).contains("no trailscope lake there yet"),
+        "{}",
+        stderr(&nothing)
+    );
 }

@@ -20,6 +20,12 @@ pub struct ConvertArgs {
     /// six times that, twice while sorting); smaller commits lose less work to an interruption.
     #[arg(long, value_name = "MIB", default_value_t = 32.0)]
     pub commit_mib: f64,
+    /// Convert on an Apache DataFusion Ballista cluster (`df://HOST:PORT`): executors read the
+    /// log files and write the Parquet (the archive and the lake at the same path on each, or
+    /// in S3); this process commits once every task has succeeded.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
 }
 
 pub async fn run(args: ConvertArgs, quiet: bool) -> Result<u8> {
@@ -38,6 +44,14 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> Result<u8> {
         commit_bytes: commit_bytes(args.commit_mib)?,
         ..ConvertOptions::default()
     };
+    #[cfg(feature = "cluster")]
+    let summary = match &args.cluster {
+        Some(url) => {
+            trailscope::cluster::convert::convert_on_cluster(url, &source, &lake, &options).await?
+        }
+        None => convert(&source, &lake, &options).await?,
+    };
+    #[cfg(not(feature = "cluster"))]
     let summary = convert(&source, &lake, &options).await?;
     if !quiet {
         eprintln!("{}", summary_line(&summary, lake.display(), started));

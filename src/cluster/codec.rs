@@ -20,6 +20,7 @@ use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConve
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
 
+use super::convert::{ConvertTask, ConvertTaskExec, ConvertTasks};
 use super::raw::{ArchiveObjects, ArchiveScanExec, ArchiveScanTask};
 use super::table::{LakeAndArchive, LakeFiles, ShippedTable, received_table};
 
@@ -28,6 +29,7 @@ const LAKE_FILES: u8 = b'L';
 const SHIPPED: u8 = b'S';
 const ARCHIVE_OBJECTS: u8 = b'R';
 const LAKE_AND_ARCHIVE: u8 = b'U';
+const CONVERT_TASKS: u8 = b'C';
 
 #[derive(Debug, Default)]
 pub struct TrailscopeCodec {
@@ -72,6 +74,10 @@ impl LogicalExtensionCodec for TrailscopeCodec {
                 let table: LakeAndArchive = serde_json::from_slice(json).map_err(codec_error)?;
                 Ok(Arc::new(table))
             }
+            Some((&CONVERT_TASKS, json)) => {
+                let table: ConvertTasks = serde_json::from_slice(json).map_err(codec_error)?;
+                Ok(Arc::new(table))
+            }
             Some((&SHIPPED, ipc)) => {
                 let reader = StreamReader::try_new(Cursor::new(ipc), None)?;
                 let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
@@ -108,6 +114,11 @@ impl LogicalExtensionCodec for TrailscopeCodec {
             serde_json::to_writer(&mut *buf, &sent).map_err(codec_error)?;
             return Ok(());
         }
+        if let Some(tasks) = node.downcast_ref::<ConvertTasks>() {
+            buf.push(CONVERT_TASKS);
+            serde_json::to_writer(&mut *buf, tasks).map_err(codec_error)?;
+            return Ok(());
+        }
         if let Some(shipped) = node.downcast_ref::<ShippedTable>() {
             buf.push(SHIPPED);
             let mut writer = StreamWriter::try_new(&mut *buf, &shipped.schema())?;
@@ -138,9 +149,10 @@ impl LogicalExtensionCodec for TrailscopeCodec {
     }
 }
 
-/// Starts an encoded [`ArchiveScanExec`]; Ballista's own nodes are protobuf messages, which
-/// never start with these bytes.
+/// Start an encoded [`ArchiveScanExec`] and [`ConvertTaskExec`]; Ballista's own nodes are
+/// protobuf messages, which never start with these bytes.
 const ARCHIVE_SCAN: &[u8] = b"trailscope-archive-scan\0";
+const CONVERT_TASK: &[u8] = b"trailscope-convert-task\0";
 
 /// The physical codec of scheduler and executors: our raw scan, then Ballista's nodes.
 #[derive(Debug, Default)]
@@ -156,13 +168,15 @@ impl PhysicalExtensionCodec for TrailscopePhysicalCodec {
         ctx: &TaskContext,
         converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match buf.strip_prefix(ARCHIVE_SCAN) {
-            Some(json) => {
-                let task: ArchiveScanTask = serde_json::from_slice(json).map_err(codec_error)?;
-                Ok(Arc::new(ArchiveScanExec::from_task(task)))
-            }
-            None => self.ballista.try_decode(buf, inputs, ctx, converter),
+        if let Some(json) = buf.strip_prefix(ARCHIVE_SCAN) {
+            let task: ArchiveScanTask = serde_json::from_slice(json).map_err(codec_error)?;
+            return Ok(Arc::new(ArchiveScanExec::from_task(task)));
         }
+        if let Some(json) = buf.strip_prefix(CONVERT_TASK) {
+            let task: ConvertTask = serde_json::from_slice(json).map_err(codec_error)?;
+            return Ok(Arc::new(ConvertTaskExec::new(task)));
+        }
+        self.ballista.try_decode(buf, inputs, ctx, converter)
     }
 
     fn try_encode(
@@ -171,13 +185,15 @@ impl PhysicalExtensionCodec for TrailscopePhysicalCodec {
         buf: &mut Vec<u8>,
         converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
-        match node.downcast_ref::<ArchiveScanExec>() {
-            Some(scan) => {
-                buf.extend_from_slice(ARCHIVE_SCAN);
-                serde_json::to_writer(&mut *buf, &scan.task()).map_err(codec_error)
-            }
-            None => self.ballista.try_encode(node, buf, converter),
+        if let Some(scan) = node.downcast_ref::<ArchiveScanExec>() {
+            buf.extend_from_slice(ARCHIVE_SCAN);
+            return serde_json::to_writer(&mut *buf, &scan.task()).map_err(codec_error);
         }
+        if let Some(convert) = node.downcast_ref::<ConvertTaskExec>() {
+            buf.extend_from_slice(CONVERT_TASK);
+            return serde_json::to_writer(&mut *buf, convert.task()).map_err(codec_error);
+        }
+        self.ballista.try_encode(node, buf, converter)
     }
 }
 

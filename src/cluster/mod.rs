@@ -13,6 +13,7 @@
 //! `trailscope cluster executor`): they decode our tables and know our SQL functions.
 
 pub mod codec;
+pub mod convert;
 pub mod raw;
 pub mod remote;
 pub mod server;
@@ -67,36 +68,7 @@ impl ClusterSession {
         let excluded = Excluded::default();
         let trail = cloudtrail(source, excluded.clone()).await?;
         let reads_raw = trail.downcast_ref::<LakeFiles>().is_none();
-        let base = local.state();
-        let config = base
-            .config()
-            .clone()
-            .with_ballista_logical_extension_codec(Arc::new(codec::TrailscopeCodec::default()))
-            .with_ballista_grpc_client_max_message_size(server::MAX_MESSAGE_BYTES as usize)
-            // Ballista 55's adaptive planner hands every task of a stage the whole of a scan it
-            // cannot cut to the task's partitions (ours of raw objects), so each task read them
-            // all (a count came back doubled with two executors); the static planner gives such
-            // a scan a stage per partition (see `raw::ArchiveObjects::plan`).
-            .with_ballista_adaptive_query_planner(!reads_raw);
-        // A catalog of its own: the cluster's tables must not replace the local ones, which
-        // compute what is shipped.
-        let state = SessionStateBuilder::new_from_existing(base.clone())
-            .with_config(config.with_create_default_catalog_and_schema(true))
-            .with_catalog_list(Arc::new(MemoryCatalogProviderList::new()))
-            .build();
-        let remote = SessionContext::remote_with_state(url, state)
-            .await
-            .map_err(|e| Error::input(crate::Input::Cluster, url, e.to_string()))?;
-        // Ballista replaces the session's functions with its own list: ours come back here.
-        for f in base.scalar_functions().values() {
-            remote.register_udf(f.as_ref().clone());
-        }
-        for f in base.aggregate_functions().values() {
-            remote.register_udaf(f.as_ref().clone());
-        }
-        for f in base.window_functions().values() {
-            remote.register_udwf(f.as_ref().clone());
-        }
+        let remote = remote_with(url, local.state(), !reads_raw).await?;
         register_tables(&remote, &local, trail).await?;
         if views {
             views::register_views(&remote).await?;
@@ -184,6 +156,49 @@ impl ClusterSession {
         }
         Ok(())
     }
+}
+
+/// A session whose jobs run on the scheduler at `url`, with our codec, and `base`'s settings
+/// and functions. `adaptive`: Ballista 55's adaptive planner, which hands every task of a stage
+/// the whole of a leaf it cannot cut to the task's partitions (our raw scans and convert tasks),
+/// so each task would read them all (a count came back doubled with two executors); the static
+/// planner gives such a leaf under a union a stage of its own (see `raw::ArchiveObjects::plan`).
+async fn remote_with(
+    url: &str,
+    base: datafusion::execution::SessionState,
+    adaptive: bool,
+) -> Result<SessionContext> {
+    let config = base
+        .config()
+        .clone()
+        .with_ballista_logical_extension_codec(Arc::new(codec::TrailscopeCodec::default()))
+        .with_ballista_grpc_client_max_message_size(server::MAX_MESSAGE_BYTES as usize)
+        .with_ballista_adaptive_query_planner(adaptive);
+    // A catalog of its own: the cluster's tables must not replace the local ones, which
+    // compute what is shipped.
+    let state = SessionStateBuilder::new_from_existing(base.clone())
+        .with_config(config.with_create_default_catalog_and_schema(true))
+        .with_catalog_list(Arc::new(MemoryCatalogProviderList::new()))
+        .build();
+    let remote = SessionContext::remote_with_state(url, state)
+        .await
+        .map_err(|e| Error::input(crate::Input::Cluster, url, e.to_string()))?;
+    // Ballista replaces the session's functions with its own list: ours come back here.
+    for f in base.scalar_functions().values() {
+        remote.register_udf(f.as_ref().clone());
+    }
+    for f in base.aggregate_functions().values() {
+        remote.register_udaf(f.as_ref().clone());
+    }
+    for f in base.window_functions().values() {
+        remote.register_udwf(f.as_ref().clone());
+    }
+    Ok(remote)
+}
+
+/// A session on the scheduler at `url` for jobs of our own plans (no tables, no functions).
+pub(crate) async fn remote_context(url: &str, adaptive: bool) -> Result<SessionContext> {
+    remote_with(url, SessionContext::new().state(), adaptive).await
 }
 
 /// `cloudtrail` as `trail`; every other base table of `local` shipped.

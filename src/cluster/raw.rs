@@ -86,7 +86,7 @@ impl ArchiveAddress {
 
     /// The archive, opened once per executor process: S3 with the executor's credentials and
     /// `AWS_ENDPOINT_URL_S3`, the bucket's region as the client found it.
-    async fn open(&self) -> crate::Result<Location> {
+    pub(crate) async fn open(&self) -> crate::Result<Location> {
         static OPENED: Mutex<Option<HashMap<ArchiveAddress, Location>>> = Mutex::new(None);
         let cached = |opened: &Mutex<Option<HashMap<ArchiveAddress, Location>>>| {
             let map = opened.lock().unwrap_or_else(|e| e.into_inner());
@@ -130,7 +130,7 @@ impl WireObject {
     }
 
     /// The listing entry back; `None` for a key that is not a log file's (never sent).
-    fn entry(&self) -> Option<ObjectEntry> {
+    pub(crate) fn entry(&self) -> Option<ObjectEntry> {
         Some(ObjectEntry {
             key: self.key.clone(),
             parsed: parse_key(&self.key)?,
