@@ -96,6 +96,20 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The first of `n` consecutive free ports, taken below Linux's ephemeral range (32768 up), so
+/// that the ports other tests take with [`free_port`] meanwhile cannot land among them.
+fn free_ports_below_ephemeral(n: u16) -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let seed = u64::from(std::process::id()) ^ nanos;
+    let start = 20_000 + (seed % 10_000) as u16;
+    (0..2_000)
+        .map(|i| 20_000 + (start - 20_000 + i * 7) % 10_000)
+        .find(|base| (0..n).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()))
+        .expect("no run of free ports between 20000 and 30000")
+}
+
 /// A scheduler and one executor on free loopback ports; the scheduler's `df://` URL.
 fn start_cluster(dir: &Path) -> (String, Vec<Server>) {
     let (url, scheduler_addr, scheduler) = start_scheduler(dir, &[]);
@@ -156,6 +170,14 @@ fn start_executor(
     executor.wait_for(flight_port);
     executor.wait_for(grpc_port);
     executor
+}
+
+/// Two executors of one task slot each, with `env` added to ours.
+fn two_executors(dir: &Path, scheduler_addr: &str, env: &[(&str, &str)]) -> Vec<Server> {
+    ["executor-1", "executor-2"]
+        .iter()
+        .map(|label| start_executor(dir, label, scheduler_addr, &["--concurrency", "1"], env))
+        .collect()
 }
 
 fn succeeded(out: Output, what: &str) -> String {
@@ -424,7 +446,7 @@ fn the_cluster_script_starts_a_scheduler_and_executors_and_stops_them_all() {
     let (archive, lake) = bundled_lake(dir.path());
     let logs = dir.path().join("logs");
     let (a, l) = (archive.to_str().unwrap(), lake.to_str().unwrap());
-    let base = free_port();
+    let base = free_ports_below_ephemeral(5);
     let mut script = Command::new("bash")
         .arg(root.join("scripts/cluster.sh"))
         .args(["-n", "2", "-p", &base.to_string()])
@@ -562,18 +584,7 @@ async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
         .chain([("AWS_ENDPOINT_URL_S3", moto.endpoint.as_str())])
         .collect();
     let (url, scheduler_addr, _scheduler) = start_scheduler(dir.path(), &[]);
-    let _executors: Vec<Server> = ["executor-1", "executor-2"]
-        .iter()
-        .map(|label| {
-            start_executor(
-                dir.path(),
-                label,
-                &scheduler_addr,
-                &["--concurrency", "1"],
-                &executor_env,
-            )
-        })
-        .collect();
+    let _executors = two_executors(dir.path(), &scheduler_addr, &executor_env);
     let s3 = |args: &[&str]| {
         let (command, rest) = args.split_first().unwrap();
         let out = trailscope_with_env(
@@ -631,18 +642,7 @@ fn check_report_and_detect_scan_on_the_cluster_as_they_do_locally() {
     let (archive, snapshot) = (root.join("testdata/archive"), root.join(SNAPSHOT));
     let (a, s) = (archive.to_str().unwrap(), snapshot.to_str().unwrap());
     let (url, scheduler_addr, _scheduler) = start_scheduler(dir.path(), &[]);
-    let executors: Vec<Server> = ["executor-1", "executor-2"]
-        .iter()
-        .map(|label| {
-            start_executor(
-                dir.path(),
-                label,
-                &scheduler_addr,
-                &["--concurrency", "1"],
-                &[],
-            )
-        })
-        .collect();
+    let executors = two_executors(dir.path(), &scheduler_addr, &[]);
     let both = |args: &[&str], out: Option<&str>| {
         let run = |cluster: bool| {
             let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -717,18 +717,7 @@ fn convert_on_the_cluster_commits_what_a_local_convert_does() {
     plant(&archive, bad, b"not gzip");
     let a = archive.to_str().unwrap();
     let (url, scheduler_addr, _scheduler) = start_scheduler(dir.path(), &[]);
-    let _executors: Vec<Server> = ["executor-1", "executor-2"]
-        .iter()
-        .map(|label| {
-            start_executor(
-                dir.path(),
-                label,
-                &scheduler_addr,
-                &["--concurrency", "1"],
-                &[],
-            )
-        })
-        .collect();
+    let _executors = two_executors(dir.path(), &scheduler_addr, &[]);
     let lake = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let (local, remote) = (lake("local-lake"), lake("cluster-lake"));
     // Small commits: several tasks, each writing its own files.

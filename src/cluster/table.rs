@@ -22,7 +22,7 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::object_store::ObjectStoreUrl;
 use datafusion::datasource::{MemTable, TableType};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::union::UnionExec;
@@ -36,6 +36,33 @@ use crate::table::cloudtrail::PRUNING;
 use crate::table::dialect_columns;
 use crate::table::lake::bloom;
 use crate::table::lake::{ExactRows, balance, files_in, parquet_scan};
+
+/// The methods every cluster `cloudtrail` writes the same way: the table's columns, and every
+/// filter offered to the scan (it prunes what it can; DataFusion applies them all again). Used
+/// inside `impl TableProvider for ...`.
+macro_rules! cluster_trail_methods {
+    () => {
+        fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+            crate::table::dialect_columns::table_schema()
+        }
+
+        fn table_type(&self) -> datafusion::datasource::TableType {
+            datafusion::datasource::TableType::Base
+        }
+
+        fn supports_filters_pushdown(
+            &self,
+            filters: &[&datafusion::logical_expr::Expr],
+        ) -> datafusion::error::Result<Vec<datafusion::logical_expr::TableProviderFilterPushDown>>
+        {
+            Ok(vec![
+                datafusion::logical_expr::TableProviderFilterPushDown::Inexact;
+                filters.len()
+            ])
+        }
+    };
+}
+pub(crate) use cluster_trail_methods;
 
 /// The user's `--from/--to/--account/--region`, as it travels in a plan.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -96,21 +123,7 @@ impl LakeFiles {
 
 #[async_trait]
 impl TableProvider for LakeFiles {
-    fn schema(&self) -> SchemaRef {
-        dialect_columns::table_schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    /// Every filter helps the Parquet scan prune; DataFusion re-applies them all.
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
-    }
+    super::table::cluster_trail_methods!();
 
     /// Runs on the scheduler: chooses files from the list (no listing), and plans DataFusion's
     /// Parquet scan of them in the `cloudtrail` column order.
@@ -184,20 +197,7 @@ pub struct LakeAndArchive {
 
 #[async_trait]
 impl TableProvider for LakeAndArchive {
-    fn schema(&self) -> SchemaRef {
-        dialect_columns::table_schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
-    }
+    super::table::cluster_trail_methods!();
 
     async fn scan(
         &self,
