@@ -12,11 +12,11 @@
 #   -l  where each process logs (default ./cluster-logs): scheduler.log, executor-I.log
 #   -b  the trailscope binary, built with the cluster feature (default: trailscope on PATH)
 #
-# The executors read the lake themselves: a local lake at the same path as the client's
-# --lake, or an S3 lake with the standard AWS environment, which they inherit from this script
+# The executors read the archive and the lake themselves: local ones at the same paths as the
+# client's, or S3 with the standard AWS environment, which they inherit from this script
 # (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, or a role; for an S3-compatible store
-# also AWS_ENDPOINT_URL_S3 and AWS_ALLOW_HTTP=true). Once the scheduler and every executor
-# listen, the script prints "ready: df://HOST:PORT", the URL to give `query --cluster`.
+# also AWS_ENDPOINT_URL_S3). Once the scheduler and every executor listen, the script prints
+# "ready: df://HOST:PORT", the URL to give `--cluster`.
 set -euo pipefail
 
 executors=2

@@ -1,5 +1,6 @@
 //! `trailscope cluster scheduler|executor`: Ballista's processes with trailscope's functions and
-//! tables, for `trailscope query --cluster df://host:port` (feature `cluster`).
+//! tables, for `--cluster df://host:port` (feature `cluster`), and the `--cluster` option of the
+//! commands whose scan runs there.
 
 use std::net::SocketAddr;
 
@@ -27,8 +28,9 @@ pub enum ClusterCommand {
         #[arg(long, value_name = "SECS", default_value_t = 180)]
         executor_timeout: u64,
     },
-    /// Run a Ballista executor for a scheduler. It reads the lake itself: give it the lake's
-    /// path (same path as the client's --lake) or S3 credentials in the environment.
+    /// Run a Ballista executor for a scheduler. It reads the archive and the lake itself (and
+    /// writes the lake for `convert --cluster`): the same paths as the client's, or S3
+    /// credentials (and AWS_ENDPOINT_URL_S3 for an S3-compatible store) in its environment.
     Executor {
         /// The scheduler's address.
         #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
