@@ -323,6 +323,14 @@ fn cluster_answers_as_the_local_engine_from_the_lake_and_the_archive() {
         assert!(local.lines().count() > 1, "{sql}: no rows\n{local}");
         assert_eq!(raw(sql, true), local, "raw: {sql}");
     }
+    // The executor's task lines say what its raw scans read.
+    let executor_log = servers[1].output();
+    assert!(
+        executor_log
+            .lines()
+            .any(|l| l.contains(": done in ") && l.contains(" log files (")),
+        "{executor_log}"
+    );
 }
 
 /// A log file the lake's conversion never saw: one event, delivered late.

@@ -29,6 +29,7 @@ use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{
@@ -289,6 +290,9 @@ pub struct ArchiveScanExec {
     objects: Vec<WireObject>,
     shape: ScanShape,
     properties: Arc<PlanProperties>,
+    /// The local scan this task runs, once it runs: its metrics (objects and bytes read) are
+    /// this plan's, for the executor's task line.
+    running: Arc<Mutex<Option<Arc<CloudTrailExec>>>>,
 }
 
 /// The wire form of [`ArchiveScanExec`].
@@ -312,6 +316,7 @@ impl ArchiveScanExec {
             objects,
             shape,
             properties: Arc::new(properties),
+            running: Arc::default(),
         }
     }
 
@@ -347,6 +352,11 @@ impl ExecutionPlan for ArchiveScanExec {
 
     crate::table::scan::leaf_plan_methods!();
 
+    fn metrics(&self) -> Option<MetricsSet> {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.as_ref().and_then(|scan| scan.metrics())
+    }
+
     /// Runs on an executor: opens the archive and reads this task's objects with the local
     /// scan; if any could not be read, fails at the end naming them all (see the module).
     fn execute(
@@ -363,6 +373,7 @@ impl ExecutionPlan for ArchiveScanExec {
         let objects: Vec<ObjectEntry> = self.objects.iter().filter_map(WireObject::entry).collect();
         let archive = self.archive.clone();
         let shape = self.shape.clone();
+        let running = Arc::clone(&self.running);
         let rows = stream::once(async move {
             let location = archive.open().await.map_err(DataFusionError::from)?;
             let mut source = ArchiveSource::new(location, Scope::default(), false);
@@ -386,7 +397,9 @@ impl ExecutionPlan for ArchiveScanExec {
                 1,
                 shape.batch_size,
             );
+            let scan = Arc::new(scan);
             let rows = scan.execute(0, context)?;
+            *running.lock().unwrap_or_else(|e| e.into_inner()) = Some(scan);
             let errors = source.errors.clone();
             let verdict = stream::once(async move {
                 match errors.all() {

@@ -66,6 +66,25 @@ impl Display for LoggedStage {
     }
 }
 
+impl LoggedStage {
+    /// What the task's raw scans read from the archive (`read 120 log files (3.1 MiB), `), or
+    /// nothing for a task without one.
+    fn archive_read(&self) -> String {
+        let (mut objects, mut bytes) = (0, 0);
+        for set in self.inner.collect_plan_metrics() {
+            objects += set.sum_by_name("objects_read").map_or(0, |v| v.as_usize());
+            bytes += set.sum_by_name("bytes_read").map_or(0, |v| v.as_usize());
+        }
+        if objects == 0 {
+            return String::new();
+        }
+        format!(
+            "read {objects} log files ({:.1} MiB), ",
+            bytes as f64 / (1024.0 * 1024.0)
+        )
+    }
+}
+
 #[async_trait::async_trait]
 impl QueryStageExecutor for LoggedStage {
     async fn execute_query_stage(
@@ -85,7 +104,8 @@ impl QueryStageExecutor for LoggedStage {
                 let rows: u64 = parts.iter().map(|p| p.num_rows).sum();
                 let bytes: u64 = parts.iter().map(|p| p.num_bytes).sum();
                 eprintln!(
-                    "{task}: done in {seconds:.2}s, {rows} rows ({:.1} MiB) to {} output partitions",
+                    "{task}: done in {seconds:.2}s, {}{rows} rows ({:.1} MiB) to {} output partitions",
+                    self.archive_read(),
                     bytes as f64 / (1024.0 * 1024.0),
                     parts.len()
                 );
