@@ -638,6 +638,30 @@ async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
             assert_eq!(s3(&lake), local, "lake in S3 on the cluster: {sql}");
         }
     }
+    // Every control's findings, the scan on the executors over S3, as locally from the copy.
+    let snapshot = root.join(SNAPSHOT);
+    let s = snapshot.to_str().unwrap();
+    let local = trailscope(&["check", "-q", "-a", a, "-s", s, "--format", "jsonl"]);
+    let out = trailscope_with_env(
+        &[
+            "check",
+            "--endpoint-url",
+            moto.endpoint.as_str(),
+            "-q",
+            "-a",
+            "s3://cluster-trail",
+            "-s",
+            s,
+            "--format",
+            "jsonl",
+            "--cluster",
+            &url,
+        ],
+        MOTO_ENV,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&local).lines().count() > 48, "{}", stdout(&local));
+    assert_eq!(stdout(&out), stdout(&local), "check over S3 on the cluster");
 }
 
 /// `check`, `report` and `detect` with `--cluster`: the scan of the period runs on two
