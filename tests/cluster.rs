@@ -832,3 +832,84 @@ fn convert_on_the_cluster_commits_what_a_local_convert_does() {
         stderr(&nothing)
     );
 }
+
+/// A client killed (SIGKILL) during `convert --cluster` has committed nothing: the lake shows no
+/// partial state, and a re-run converts it all, exactly as a local convert does (what the dead
+/// run's tasks wrote is never named by a manifest).
+#[test]
+fn a_convert_whose_client_is_killed_commits_nothing_and_a_rerun_completes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let a = archive.to_str().unwrap();
+    succeeded(
+        trailscope(&[
+            "generate",
+            a,
+            "--days",
+            "3",
+            "--events-per-day",
+            "20000",
+            "--no-digests",
+        ]),
+        "generate",
+    );
+    let (url, scheduler_addr, _scheduler) = start_scheduler(dir.path(), &[]);
+    let _executors = two_executors(dir.path(), &scheduler_addr, &[]);
+    let lake = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (local, remote) = (lake("local-lake"), lake("cluster-lake"));
+    let convert = |l: &str, cluster: bool| {
+        let mut args = vec!["convert", "-q", "-a", a, "--lake", l, "--commit-mib", "1"];
+        if cluster {
+            args.extend(["--cluster", url.as_str()]);
+        }
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let mut client = Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(convert(&remote, true))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let finished_first = client.try_wait().unwrap().is_some();
+    client.kill().unwrap();
+    client.wait().unwrap();
+    if !finished_first {
+        let query = trailscope(&["query", "-a", a, "--lake", &remote, "SELECT 1"]);
+        assert!(
+            stderr(&query).contains("no trailscope lake there yet"),
+            "a killed run left a commit: {}",
+            stderr(&query)
+        );
+    }
+
+    assert_eq!(
+        trailscope_args(convert(&remote, true)).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        trailscope_args(convert(&local, false)).status.code(),
+        Some(0)
+    );
+    let per_log_file = |l: &str| {
+        succeeded(
+            trailscope(&[
+                "query",
+                "-q",
+                "-a",
+                a,
+                "--lake",
+                l,
+                "--lake-only",
+                "--format",
+                "csv",
+                "SELECT log_file, count(*) AS n, count(DISTINCT eventid) AS ids FROM cloudtrail \
+                 GROUP BY 1 ORDER BY 1",
+            ]),
+            l,
+        )
+    };
+    let expected = per_log_file(&local);
+    assert!(expected.lines().count() > 1000, "{expected}");
+    assert_eq!(per_log_file(&remote), expected);
+}
