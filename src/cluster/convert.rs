@@ -32,7 +32,7 @@ use datafusion::physical_plan::{
 use futures::stream;
 use serde::{Deserialize, Serialize};
 
-use super::raw::{ArchiveAddress, WireObject};
+use super::raw::{StoreAddress, WireObject};
 use crate::archive::{ArchiveSource, ReadError, Scope};
 use crate::lake::convert::{Plan, Step, commit_steps, convert_uncommitted, run_id};
 use crate::lake::{ConvertOptions, ConvertSummary, Lake};
@@ -48,8 +48,8 @@ pub struct TaskOptions {
 /// A conversion's tasks, as a table the scheduler plans.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConvertTasks {
-    pub archive: ArchiveAddress,
-    pub lake: ArchiveAddress,
+    pub archive: StoreAddress,
+    pub lake: StoreAddress,
     /// The run's name; each task's files carry it, the task's number and a salt of their own.
     pub run: String,
     pub tasks: Vec<Vec<WireObject>>,
@@ -108,8 +108,8 @@ impl TableProvider for ConvertTasks {
 /// One task of a conversion, as it travels to an executor.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConvertTask {
-    pub archive: ArchiveAddress,
-    pub lake: ArchiveAddress,
+    pub archive: StoreAddress,
+    pub lake: StoreAddress,
     pub run: String,
     pub objects: Vec<WireObject>,
     pub options: TaskOptions,
@@ -236,8 +236,8 @@ pub async fn convert_on_cluster(
     let run = run_id();
     let todo = std::mem::take(&mut plan.todo);
     let tasks = ConvertTasks {
-        archive: ArchiveAddress::of(&source.location),
-        lake: ArchiveAddress::of(&lake.location),
+        archive: StoreAddress::of(&source.location),
+        lake: StoreAddress::of(&lake.location),
         run: run.clone(),
         tasks: tasks_of(&todo, options.commit_bytes),
         options: TaskOptions {

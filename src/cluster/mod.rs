@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::lake::LakeSnapshot;
 use crate::table::statements::StatementResult;
 use crate::table::{ArchiveSource, TableSource, views};
-use raw::{ArchiveAddress, ArchiveObjects, Excluded, WireObject};
+use raw::{ArchiveObjects, Excluded, StoreAddress, WireObject};
 use table::{LakeAndArchive, LakeFiles, ShippedTable, WireScope};
 
 /// Stack size of the runtime's threads in a `cluster` build. Encoding, decoding and planning a
@@ -235,7 +235,7 @@ async fn register_tables(
 async fn cloudtrail(source: &TableSource, excluded: Excluded) -> Result<Arc<dyn TableProvider>> {
     let archive = &source.archive;
     let raw = |objects: Vec<WireObject>| ArchiveObjects {
-        archive: ArchiveAddress::of(&archive.location),
+        archive: StoreAddress::of(&archive.location),
         objects,
         scope: WireScope::of(&archive.scope),
         excluded: excluded.clone(),

@@ -4,15 +4,14 @@
 //! The client lists the archive in the user's scope and sends the list inside the plan
 //! ([`ArchiveObjects`], through the logical codec). The scheduler prunes it with the query's
 //! filters and splits it into one scan per task ([`ArchiveScanExec`], through the physical
-//! codec).
-//! Each executor opens the archive itself (a path every executor sees, or S3 with its own AWS
-//! environment) and runs the local engine's scan of its share.
+//! codec). Each executor opens the archive itself (a path every executor sees, or S3 with its
+//! own AWS environment) and runs the local engine's scan of its share.
 //!
 //! An executor cannot hand unreadable objects back beside its rows: Ballista returns only
 //! rows and errors. So a task that met any fails once it has read its share, and its error carries
 //! the objects and their reasons ([`unreadable_error`]). The client files them as a local scan
-//! would (`--strict` and unfetched objects fail there), leaves them out and runs the statement
-//! again ([`super::ClusterSession::execute`]). Nothing an executor could not read is dropped
+//! would (`--strict` and unfetched objects fail there), leaves them out and runs the job again
+//! (`ClusterSession::run_filing_unreadable`). Nothing an executor could not read is dropped
 //! silently, and a clean archive is read once.
 
 use std::collections::{BTreeSet, HashMap};
@@ -47,9 +46,10 @@ use crate::table::cloudtrail::PRUNING;
 use crate::table::dialect_columns;
 use crate::table::scan::{CloudTrailExec, RawScan, balance};
 
-/// Where executors open the archive, with what they need besides their own AWS environment.
+/// Where executors open an archive or a lake, with what they need besides their own AWS
+/// environment.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ArchiveAddress {
+pub struct StoreAddress {
     /// An absolute local directory (the same path on every executor: a shared file system) or
     /// `s3://bucket/prefix`.
     pub location: String,
@@ -59,9 +59,9 @@ pub struct ArchiveAddress {
     pub retry_budget_ms: u64,
 }
 
-impl ArchiveAddress {
-    /// The address of an archive the client opened.
-    pub fn of(location: &Location) -> ArchiveAddress {
+impl StoreAddress {
+    /// The address of a location (archive or lake) the client opened.
+    pub fn of(location: &Location) -> StoreAddress {
         let (address, region) = match (&location.local_dir, &location.s3) {
             (Some(dir), _) => (dir.display().to_string(), None),
             (None, Some(s3)) => {
@@ -75,22 +75,19 @@ impl ArchiveAddress {
             }
             (None, None) => (location.display.clone(), None),
         };
-        ArchiveAddress {
+        StoreAddress {
             location: address,
             region,
             retry_budget_ms: location.retry.budget.as_millis() as u64,
         }
     }
 
-    /// The archive, opened once per executor process: S3 with the executor's credentials and
+    /// The location, opened once per executor process: S3 with the executor's credentials and
     /// `AWS_ENDPOINT_URL_S3`, the bucket's region as the client found it.
     pub(crate) async fn open(&self) -> crate::Result<Location> {
-        static OPENED: Mutex<Option<HashMap<ArchiveAddress, Location>>> = Mutex::new(None);
-        let cached = |opened: &Mutex<Option<HashMap<ArchiveAddress, Location>>>| {
-            let map = opened.lock().unwrap_or_else(|e| e.into_inner());
-            map.as_ref().and_then(|m| m.get(self).cloned())
-        };
-        if let Some(location) = cached(&OPENED) {
+        static OPENED: Mutex<Option<HashMap<StoreAddress, Location>>> = Mutex::new(None);
+        let opened = || OPENED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(location) = opened().as_ref().and_then(|m| m.get(self).cloned()) {
             return Ok(location);
         }
         let options = S3Options {
@@ -100,8 +97,8 @@ impl ArchiveAddress {
             retry_budget: Some(std::time::Duration::from_millis(self.retry_budget_ms)),
         };
         let location = Location::open(&self.location, &options).await?;
-        let mut map = OPENED.lock().unwrap_or_else(|e| e.into_inner());
-        map.get_or_insert_with(HashMap::new)
+        opened()
+            .get_or_insert_with(HashMap::new)
             .insert(self.clone(), location.clone());
         Ok(location)
     }
@@ -140,11 +137,17 @@ impl WireObject {
     }
 }
 
+/// About how many compressed bytes of log files one task of a raw scan reads (under a second
+/// of decoding on one core). The session's `target_partitions` is the client's core count,
+/// which says nothing of the cluster: the archive's size sets the number of tasks, so that
+/// every executor of a large cluster gets some.
+const TASK_BYTES: u64 = 32 << 20;
+
 /// `cloudtrail` as raw objects the client listed, restricted to the user's scope. Objects the
 /// executors could not read are left out of later statements (`excluded`, the client's).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArchiveObjects {
-    pub archive: ArchiveAddress,
+    pub archive: StoreAddress,
     pub objects: Vec<WireObject>,
     pub scope: WireScope,
     #[serde(skip)]
@@ -210,18 +213,23 @@ impl ArchiveObjects {
             limit,
             batch_size: state.config().batch_size().max(1),
         };
-        let mut scans: Vec<Arc<dyn ExecutionPlan>> =
-            balance(objects, state.config().target_partitions().max(1))
-                .into_iter()
-                .map(|p| {
-                    let task = p.iter().map(WireObject::of).collect();
-                    Arc::new(ArchiveScanExec::new(
-                        self.archive.clone(),
-                        task,
-                        shape.clone(),
-                    )) as Arc<dyn ExecutionPlan>
-                })
-                .collect();
+        let bytes: u64 = objects.iter().map(|o| o.size).sum();
+        let tasks = state
+            .config()
+            .target_partitions()
+            .max(bytes.div_ceil(TASK_BYTES) as usize)
+            .max(1);
+        let mut scans: Vec<Arc<dyn ExecutionPlan>> = balance(objects, tasks)
+            .into_iter()
+            .map(|p| {
+                let task = p.iter().map(WireObject::of).collect();
+                Arc::new(ArchiveScanExec::new(
+                    self.archive.clone(),
+                    task,
+                    shape.clone(),
+                )) as Arc<dyn ExecutionPlan>
+            })
+            .collect();
         // One scan per task under a union. Ballista gives each task of a stage the whole stage
         // plan, cut down to the task's partitions for the leaves it knows (file and shuffle
         // scans); a leaf of ours it cannot cut would be read whole by every task. A union
@@ -286,7 +294,7 @@ impl ScanShape {
 /// One task's share of a raw scan, as an executor runs it: one partition.
 #[derive(Debug)]
 pub struct ArchiveScanExec {
-    archive: ArchiveAddress,
+    archive: StoreAddress,
     objects: Vec<WireObject>,
     shape: ScanShape,
     properties: Arc<PlanProperties>,
@@ -298,13 +306,13 @@ pub struct ArchiveScanExec {
 /// The wire form of [`ArchiveScanExec`].
 #[derive(Serialize, Deserialize)]
 pub struct ArchiveScanTask {
-    pub archive: ArchiveAddress,
+    pub archive: StoreAddress,
     pub objects: Vec<WireObject>,
     pub shape: ScanShape,
 }
 
 impl ArchiveScanExec {
-    pub fn new(archive: ArchiveAddress, objects: Vec<WireObject>, shape: ScanShape) -> Self {
+    pub fn new(archive: StoreAddress, objects: Vec<WireObject>, shape: ScanShape) -> Self {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(shape.decoder().schema()),
             Partitioning::UnknownPartitioning(1),
@@ -464,6 +472,52 @@ mod tests {
             partially_read: false,
             unfetched,
         }
+    }
+
+    #[test]
+    fn the_archive_size_not_the_client_cores_sets_the_number_of_tasks() {
+        let objects: Vec<WireObject> = (0..100)
+            .map(|i| WireObject {
+                key: format!(
+                    "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/\
+                     111122223333_CloudTrail_us-east-1_20261001T0000Z_{i:016}.json.gz"
+                ),
+                size: 1 << 20,
+                last_modified: 0,
+                e_tag: None,
+            })
+            .collect();
+        let table = ArchiveObjects {
+            archive: StoreAddress {
+                location: "/nowhere".into(),
+                region: None,
+                retry_budget_ms: 0,
+            },
+            objects,
+            scope: WireScope::default(),
+            excluded: Excluded::default(),
+        };
+        let tasks = |target: usize| {
+            let state = datafusion::prelude::SessionContext::new_with_config(
+                datafusion::prelude::SessionConfig::new().with_target_partitions(target),
+            )
+            .state();
+            let plan = table.plan(&state, None, false, &[], None).unwrap();
+            let mut scans = Vec::new();
+            let mut todo = vec![plan];
+            while let Some(p) = todo.pop() {
+                match p.downcast_ref::<ArchiveScanExec>() {
+                    Some(scan) => scans.push(scan.objects.len()),
+                    None => todo.extend(p.children().into_iter().cloned()),
+                }
+            }
+            scans
+        };
+        // 100 MiB in tasks of about 32 MiB: four, whatever the client's two cores.
+        let four = tasks(2);
+        assert_eq!(four.len(), 4, "{four:?}");
+        assert_eq!(four.iter().sum::<usize>(), 100);
+        assert_eq!(tasks(8).len(), 8);
     }
 
     #[test]

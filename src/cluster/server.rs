@@ -2,7 +2,7 @@
 //! the scheduler decodes our tables and plans with our SQL functions; executors decode and run
 //! plans that call them. Both read the lake through object stores made from the URL (local
 //! files, or S3 with the standard AWS environment variables); executors open a raw archive the
-//! same way (`raw::ArchiveAddress`).
+//! same way (`raw::StoreAddress`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -96,6 +96,10 @@ impl WireScope {
     }
 }
 
+/// About how many bytes of the lake's Parquet one task reads (the columns a query needs are a
+/// part of it).
+const TASK_PARQUET_BYTES: u64 = 128 << 20;
+
 /// `cloudtrail` on a cluster: the manifest's files under the lake's root, restricted to the
 /// user's `--from/--to/--account/--region`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,9 +179,13 @@ impl LakeFiles {
             // A scheduler without the lake's store plans every file; executors filter the rows.
             Err(_) => bloom::whole(files),
         };
-        let groups = balance(&files, state.config().target_partitions().max(1), |p| {
-            self.path(p)
-        });
+        // As with raw objects, the lake's size sets the number of tasks, not the client's cores.
+        let bytes: u64 = files.iter().map(|c| c.file.bytes).sum();
+        let tasks = state
+            .config()
+            .target_partitions()
+            .max(bytes.div_ceil(TASK_PARQUET_BYTES) as usize);
+        let groups = balance(&files, tasks, |p| self.path(p));
         let exact = ExactRows {
             from: own.from,
             to: own.to,
