@@ -124,7 +124,7 @@ impl ExecutionPlan for ClusterScanExec {
 
     /// Sends the scan as a job, and streams its rows. A job fails before any row comes back,
     /// so the objects it could not read are filed and the job sent again without them, as for
-    /// a statement ([`ClusterSession::run_filing_unreadable`]).
+    /// a statement (`ClusterSession::run_filing_unreadable`).
     fn execute(
         &self,
         _partition: usize,
