@@ -180,6 +180,23 @@ fn two_executors(dir: &Path, scheduler_addr: &str, env: &[(&str, &str)]) -> Vec<
         .collect()
 }
 
+/// `sql` over the committed rows of the lake `lake` of `archive`, as CSV.
+fn lake_only_csv(archive: &str, lake: &str, sql: &str) -> String {
+    let args = [
+        "query",
+        "-q",
+        "-a",
+        archive,
+        "--lake",
+        lake,
+        "--lake-only",
+        "--format",
+        "csv",
+        sql,
+    ];
+    succeeded(trailscope(&args), lake)
+}
+
 fn succeeded(out: Output, what: &str) -> String {
     assert!(
         out.status.success(),
@@ -778,20 +795,10 @@ fn convert_on_the_cluster_commits_what_a_local_convert_does() {
     );
 
     let rows = |l: &str| {
-        succeeded(
-            trailscope(&[
-                "query",
-                "-q",
-                "-a",
-                a,
-                "--lake",
-                l,
-                "--lake-only",
-                "--format",
-                "csv",
-                "SELECT eventid, log_file, eventtime FROM cloudtrail ORDER BY 1, 2",
-            ]),
+        lake_only_csv(
+            a,
             l,
+            "SELECT eventid, log_file, eventtime FROM cloudtrail ORDER BY 1, 2",
         )
     };
     let local_rows = rows(&local);
@@ -892,21 +899,11 @@ fn a_convert_whose_client_is_killed_commits_nothing_and_a_rerun_completes_it() {
         Some(0)
     );
     let per_log_file = |l: &str| {
-        succeeded(
-            trailscope(&[
-                "query",
-                "-q",
-                "-a",
-                a,
-                "--lake",
-                l,
-                "--lake-only",
-                "--format",
-                "csv",
-                "SELECT log_file, count(*) AS n, count(DISTINCT eventid) AS ids FROM cloudtrail \
-                 GROUP BY 1 ORDER BY 1",
-            ]),
+        lake_only_csv(
+            a,
             l,
+            "SELECT log_file, count(*) AS n, count(DISTINCT eventid) AS ids FROM cloudtrail \
+             GROUP BY 1 ORDER BY 1",
         )
     };
     let expected = per_log_file(&local);
