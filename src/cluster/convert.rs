@@ -235,6 +235,11 @@ pub async fn convert_on_cluster(
     let mut plan = Plan::make(source, lake).await?;
     let run = run_id();
     let todo = std::mem::take(&mut plan.todo);
+    super::fits_in_a_plan(
+        todo.len(),
+        super::MAX_PLAN_OBJECTS,
+        &source.location.display,
+    )?;
     let tasks = ConvertTasks {
         archive: StoreAddress::of(&source.location),
         lake: StoreAddress::of(&lake.location),

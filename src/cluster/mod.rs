@@ -234,15 +234,18 @@ async fn register_tables(
 /// the raw objects it does not hold (none with `--lake-only`), listed as a local query lists.
 async fn cloudtrail(source: &TableSource, excluded: Excluded) -> Result<Arc<dyn TableProvider>> {
     let archive = &source.archive;
-    let raw = |objects: Vec<WireObject>| ArchiveObjects {
-        archive: StoreAddress::of(&archive.location),
-        objects,
-        scope: WireScope::of(&archive.scope),
-        excluded: excluded.clone(),
+    let raw = |objects: Vec<WireObject>| {
+        fits_in_a_plan(objects.len(), MAX_PLAN_OBJECTS, &archive.location.display)?;
+        Ok::<_, Error>(ArchiveObjects {
+            archive: StoreAddress::of(&archive.location),
+            objects,
+            scope: WireScope::of(&archive.scope),
+            excluded: excluded.clone(),
+        })
     };
     let Some(lake) = &source.lake else {
         let listed = crate::table::cloudtrail::list_for_scan(archive, &archive.scope).await?;
-        return Ok(Arc::new(raw(listed.iter().map(WireObject::of).collect())));
+        return Ok(Arc::new(raw(listed.iter().map(WireObject::of).collect())?));
     };
     let listed = crate::table::lake::raw_candidates(archive, lake, &archive.scope).await?;
     let (unconverted, changed) = crate::table::lake::unconverted(lake, listed);
@@ -253,8 +256,29 @@ async fn cloudtrail(source: &TableSource, excluded: Excluded) -> Result<Arc<dyn 
     files.changed = changed;
     Ok(Arc::new(LakeAndArchive {
         lake: files,
-        raw: raw(unconverted.iter().map(WireObject::of).collect()),
+        raw: raw(unconverted.iter().map(WireObject::of).collect())?,
     }))
+}
+
+/// The most log objects one cluster statement can carry: each travels in the plan (about 200
+/// bytes), and a plan is one gRPC message of at most [`server::MAX_MESSAGE_BYTES`]; a quarter
+/// of it is kept for the rest of the plan and its serialization's overhead.
+pub(crate) const MAX_PLAN_OBJECTS: usize = (server::MAX_MESSAGE_BYTES as usize / 4 * 3) / 200;
+
+/// Refuses, before anything is sent, a scope with more log objects than a plan can carry, with
+/// what to do instead (the scheduler would otherwise reject the message without saying why).
+pub(crate) fn fits_in_a_plan(objects: usize, limit: usize, archive: &str) -> Result<()> {
+    if objects <= limit {
+        return Ok(());
+    }
+    Err(Error::input(
+        crate::Input::Cluster,
+        archive,
+        format!(
+            "the scope holds {objects} log files, more than one cluster statement can carry \
+             (about {limit}): narrow it with --from/--to (or --account/--region) and ask in parts"
+        ),
+    ))
 }
 
 /// The lake's committed files, with the URL executors read them under.
@@ -282,4 +306,21 @@ fn lake_files(lake: &LakeSnapshot, source: &ArchiveSource) -> Result<LakeFiles> 
         scope: WireScope::of(&source.scope),
         changed: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_scope_too_large_for_one_plan_is_refused_with_what_to_do() {
+        assert!(super::fits_in_a_plan(10, 10, "s3://trail").is_ok());
+        let refused = super::fits_in_a_plan(11, 10, "s3://trail")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("s3://trail"), "{refused}");
+        assert!(refused.contains("11 log files"), "{refused}");
+        assert!(refused.contains("--from/--to"), "{refused}");
+    }
+
+    // The limit the docs state (about 4 million log files per statement), checked at compile time.
+    const _: () = assert!(super::MAX_PLAN_OBJECTS > 4_000_000);
 }
