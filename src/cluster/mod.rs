@@ -266,7 +266,8 @@ async fn cloudtrail(source: &TableSource, excluded: Excluded) -> Result<Arc<dyn 
 pub(crate) const MAX_PLAN_OBJECTS: usize = (server::MAX_MESSAGE_BYTES as usize / 4 * 3) / 200;
 
 /// Refuses, before anything is sent, a scope with more log objects than a plan can carry, with
-/// what to do instead (the scheduler would otherwise reject the message without saying why).
+/// what to do instead (otherwise the plan would fail on the gRPC message limit, far from the
+/// cause).
 pub(crate) fn fits_in_a_plan(objects: usize, limit: usize, archive: &str) -> Result<()> {
     if objects <= limit {
         return Ok(());
