@@ -63,6 +63,12 @@ pub async fn run(args: ClusterArgs) -> Result<u8> {
             concurrency,
             heartbeat,
         } => {
+            if grpc_port == bind.port() {
+                return Err(Error::usage(format!(
+                    "--grpc-port {grpc_port} is also the port of --bind {bind}: an executor \
+                     listens on two ports, give it two different ones"
+                )));
+            }
             server::run_executor(ExecutorOptions {
                 scheduler: host_port(&scheduler)?,
                 bind,

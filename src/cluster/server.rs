@@ -94,6 +94,17 @@ fn ballista_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("{what}: {e}"))
 }
 
+/// A clear error when `addr` is taken, before Ballista tries it: its executor would log the
+/// failure and exit 0 (as if stopped on purpose), its scheduler after saying it listens.
+fn can_listen(process: &str, addr: SocketAddr, option: &str) -> Result<()> {
+    std::net::TcpListener::bind(addr).map(drop).map_err(|e| {
+        Error::Runtime(format!(
+            "{process} cannot listen on {addr} ({e}): another process holds it; \
+             choose another port with {option}"
+        ))
+    })
+}
+
 /// Runs a Ballista scheduler on `bind` until the process is stopped. An executor silent for
 /// `executor_timeout` seconds is taken for dead and its tasks are run again elsewhere.
 pub async fn run_scheduler(bind: SocketAddr, executor_timeout: u64) -> Result<()> {
@@ -116,6 +127,7 @@ pub async fn run_scheduler(bind: SocketAddr, executor_timeout: u64) -> Result<()
     config.no_executors_grace_period_seconds = executor_timeout;
     config.override_logical_codec = Some(Arc::new(TrailscopeCodec::default()));
     config.override_physical_codec = Some(Arc::new(TrailscopePhysicalCodec::default()));
+    can_listen("scheduler", bind, "--bind")?;
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| ballista_error("scheduler", e))?;
@@ -164,6 +176,9 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         override_execution_engine: Some(Arc::new(super::task_log::LoggingEngine::default())),
         ..ExecutorProcessConfig::default()
     };
+    let task_addr = SocketAddr::new(options.bind.ip(), options.grpc_port);
+    can_listen("executor", options.bind, "--bind")?;
+    can_listen("executor", task_addr, "--grpc-port")?;
     eprintln!(
         "trailscope: Ballista executor on {} (tasks on port {}), scheduler {}:{}",
         options.bind, options.grpc_port, options.scheduler.0, options.scheduler.1
