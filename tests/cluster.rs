@@ -41,26 +41,29 @@ impl Server {
         Server { name, child, log }
     }
 
-    /// Waits until `port` accepts connections; panics with the process's output if it exits or
-    /// takes over a minute.
-    fn wait_for(&mut self, port: u16) {
+    /// Waits until every port of `ports` accepts connections; the process's output if it exits
+    /// first. Panics if that takes over a minute.
+    fn listening(&mut self, ports: &[u16]) -> Result<(), String> {
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "trailscope cluster {} exited ({status}) before listening on {port}:\n{}",
+        for &port in ports {
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if let Some(status) = self.child.try_wait().unwrap() {
+                    return Err(format!(
+                        "trailscope cluster {} exited ({status}) before listening on {port}:\n{}",
+                        self.name,
+                        self.output()
+                    ));
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "trailscope cluster {} not listening on {port} after 60 s:\n{}",
                     self.name,
                     self.output()
                 );
+                std::thread::sleep(Duration::from_millis(100));
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "trailscope cluster {} not listening on {port} after 60 s:\n{}",
-                self.name,
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(100));
         }
+        Ok(())
     }
 
     fn output(&self) -> String {
@@ -88,16 +91,16 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `N` different free ports: each listener is held until all are taken, since the system may
+/// hand a port just released out again.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: [TcpListener; N] =
+        std::array::from_fn(|_| TcpListener::bind("127.0.0.1:0").unwrap());
+    listeners.map(|l| l.local_addr().unwrap().port())
 }
 
 /// The first of `n` consecutive free ports, taken below Linux's ephemeral range (32768 up), so
-/// that the ports other tests take with [`free_port`] meanwhile cannot land among them.
+/// that the ports other tests take with [`free_ports`] meanwhile cannot land among them.
 fn free_ports_below_ephemeral(n: u16) -> u16 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -123,18 +126,36 @@ fn start_cluster(dir: &Path) -> (String, Vec<Server>) {
     (url, vec![scheduler, executor])
 }
 
+/// A server started by `start` on `N` free ports, once it listens on all of them. Another test
+/// may take a port between our choosing it and the server binding it; the server then says it
+/// cannot listen, and it is started again on other ports.
+fn start_on_free_ports<const N: usize>(start: impl Fn([u16; N]) -> Server) -> ([u16; N], Server) {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let ports = free_ports::<N>();
+        let mut server = start(ports);
+        match server.listening(&ports) {
+            Ok(()) => return (ports, server),
+            Err(output) if attempts < 3 && output.contains("cannot listen") => {}
+            Err(output) => panic!("{output}"),
+        }
+    }
+}
+
 /// A scheduler on a free loopback port: its `df://` URL and address.
 fn start_scheduler(dir: &Path, args: &[&str]) -> (String, String, Server) {
-    let port = free_port();
+    let ([port], scheduler) = start_on_free_ports(|[port]| {
+        let addr = format!("127.0.0.1:{port}");
+        Server::start(
+            "scheduler",
+            "scheduler",
+            &[&["--bind", addr.as_str()][..], args].concat(),
+            &[],
+            dir,
+        )
+    });
     let addr = format!("127.0.0.1:{port}");
-    let mut scheduler = Server::start(
-        "scheduler",
-        "scheduler",
-        &[&["--bind", addr.as_str()][..], args].concat(),
-        &[],
-        dir,
-    );
-    scheduler.wait_for(port);
     (format!("df://{addr}"), addr, scheduler)
 }
 
@@ -146,29 +167,28 @@ fn start_executor(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Server {
-    let (flight_port, grpc_port) = (free_port(), free_port());
-    let flight = format!("127.0.0.1:{flight_port}");
-    let grpc = grpc_port.to_string();
-    let mut executor = Server::start(
-        "executor",
-        label,
-        &[
+    let (_, executor) = start_on_free_ports(|[flight_port, grpc_port]| {
+        let flight = format!("127.0.0.1:{flight_port}");
+        let grpc = grpc_port.to_string();
+        Server::start(
+            "executor",
+            label,
             &[
-                "--scheduler",
-                scheduler_addr,
-                "--bind",
-                flight.as_str(),
-                "--grpc-port",
-                grpc.as_str(),
-            ][..],
-            args,
-        ]
-        .concat(),
-        env,
-        dir,
-    );
-    executor.wait_for(flight_port);
-    executor.wait_for(grpc_port);
+                &[
+                    "--scheduler",
+                    scheduler_addr,
+                    "--bind",
+                    flight.as_str(),
+                    "--grpc-port",
+                    grpc.as_str(),
+                ][..],
+                args,
+            ]
+            .concat(),
+            env,
+            dir,
+        )
+    });
     executor
 }
 
@@ -909,4 +929,42 @@ fn a_convert_whose_client_is_killed_commits_nothing_and_a_rerun_completes_it() {
     let expected = per_log_file(&local);
     assert!(expected.lines().count() > 1000, "{expected}");
     assert_eq!(per_log_file(&remote), expected);
+}
+
+/// An executor that cannot listen where it is told says so in one line and exits 2 (Ballista's
+/// own process logs the bind failure and exits 0, which a supervisor takes for a clean stop).
+#[test]
+fn an_executor_refuses_ports_it_cannot_listen_on() {
+    let [port, other] = free_ports();
+    let (held, bind) = (
+        TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        format!("127.0.0.1:{port}"),
+    );
+    let executor = |bind: &str, grpc: u16| {
+        let grpc = grpc.to_string();
+        trailscope(&[
+            "cluster",
+            "executor",
+            "--scheduler",
+            "127.0.0.1:1",
+            "--bind",
+            bind,
+            "--grpc-port",
+            &grpc,
+        ])
+    };
+    for (out, names) in [
+        (executor(&bind, other), "--bind"),
+        (executor(&format!("127.0.0.1:{other}"), port), "--grpc-port"),
+        (
+            executor(&format!("127.0.0.1:{other}"), other),
+            "--grpc-port",
+        ),
+    ] {
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(names), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    drop(held);
 }
