@@ -7,7 +7,6 @@
 //! on `eventtime` exactly afterwards.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -194,17 +193,51 @@ pub struct Listing {
 
 /// Lists the objects of `kind` that `scope` can need.
 pub async fn list_objects(location: &Location, kind: ObjectKind, scope: &Scope) -> Result<Listing> {
-    let requests = Arc::new(AtomicUsize::new(0));
-    let lister = Lister {
-        location,
-        requests: Arc::clone(&requests),
-    };
+    let (folders, requests) = folders_to_list(location, kind, scope).await?;
+    let mut listing = list_folders(location, kind, scope, &folders, usize::MAX)
+        .await?
+        .unwrap_or_default();
+    listing.list_requests += requests;
+    Ok(listing)
+}
+
+/// The folders whose listings hold every object of `kind` in `scope` (day, month or region
+/// folders, as the scope's dates allow), and how many list requests finding them took.
+pub async fn folders_to_list(
+    location: &Location,
+    kind: ObjectKind,
+    scope: &Scope,
+) -> Result<(Vec<Path>, usize)> {
+    let lister = Lister::new(location);
     let folders = lister.folders_to_list(&location.root, kind, scope).await?;
-    let listed: Vec<Listed> = stream::iter(folders)
+    Ok((folders, lister.requests.load(Ordering::Relaxed)))
+}
+
+/// The objects of `kind` in `scope` that `folders` hold (from [`folders_to_list`], perhaps on
+/// another machine), and what sits there but cannot be one; `None` as soon as more than
+/// `limit` objects turn up (what was listed is dropped).
+pub async fn list_folders(
+    location: &Location,
+    kind: ObjectKind,
+    scope: &Scope,
+    folders: &[Path],
+    limit: usize,
+) -> Result<Option<Listing>> {
+    let lister = Lister::new(location);
+    let found = AtomicUsize::new(0);
+    let listed: Vec<Listed> = stream::iter(folders.iter().cloned())
         .map(|folder| lister.list_all(folder))
         .buffer_unordered(LIST_CONCURRENCY)
+        .map_ok(|listed| {
+            found.fetch_add(listed.objects.len(), Ordering::Relaxed);
+            listed
+        })
+        .take_while(|_| futures::future::ready(found.load(Ordering::Relaxed) <= limit))
         .try_collect()
         .await?;
+    if found.load(Ordering::Relaxed) > limit {
+        return Ok(None);
+    }
     let mut listing = Listing::default();
     let in_folder = |key: &str, kind: ObjectKind| key.contains(&format!("/{}/", kind.folder()));
     for (key, reason) in listed.iter().flat_map(|l| l.odd.iter()) {
@@ -254,8 +287,8 @@ pub async fn list_objects(location: &Location, kind: ObjectKind, scope: &Scope) 
     }
     listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
     listing.skipped.sort_by(|a, b| a.key.cmp(&b.key));
-    listing.list_requests = requests.load(Ordering::Relaxed);
-    Ok(listing)
+    listing.list_requests = lister.requests.load(Ordering::Relaxed);
+    Ok(Some(listing))
 }
 
 /// One folder's listing: objects, and entries that cannot be objects (key, reason).
@@ -267,10 +300,17 @@ struct Listed {
 
 struct Lister<'a> {
     location: &'a Location,
-    requests: Arc<AtomicUsize>,
+    requests: AtomicUsize,
 }
 
-impl Lister<'_> {
+impl<'a> Lister<'a> {
+    fn new(location: &'a Location) -> Self {
+        Lister {
+            location,
+            requests: AtomicUsize::default(),
+        }
+    }
+
     /// A listing that failed for good, naming the archive and the prefix.
     fn failed(&self, prefix: &Path, e: impl std::fmt::Display) -> crate::Error {
         crate::Error::Archive {
