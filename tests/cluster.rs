@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{copy_tree, plant, stderr, stdout, trailscope};
+use crate::util::{copy_tree, plant, stderr, stdout, trailscope, trailscope_with_env};
 
 /// A `trailscope cluster ...` process, killed when the test ends however it ends.
 struct Server {
@@ -564,49 +564,64 @@ fn executors_name_the_objects_they_cannot_read() {
     plant(&archive, not_gzip, b"not gzip at all");
     let whole = crate::util::gzip(LATE_LOG.as_bytes());
     plant(&archive, cut_short, &whole[..whole.len() / 2]);
+    let misnamed = "AWSLogs/566424620868/CloudTrail/us-east-1/2026/10/02/notes.txt";
+    plant(&archive, misnamed, b"left here by someone");
     let a = archive.to_str().unwrap();
 
     let (url, _servers) = start_cluster(dir.path());
     let sql = "SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY 1 ORDER BY 1";
-    let run = |extra: &[&str]| {
-        trailscope(&[&["query", "-a", a, "--format", "csv", sql][..], extra].concat())
-    };
-    let local = run(&[]);
-    let remote = run(&["--cluster", &url]);
+    let local = trailscope(&["query", "-a", a, "--format", "csv", sql]);
     assert_eq!(local.status.code(), Some(0), "{}", stderr(&local));
-    assert_eq!(remote.status.code(), Some(0), "{}", stderr(&remote));
     assert!(stdout(&local).lines().count() > 2, "{}", stdout(&local));
-    assert_eq!(stdout(&remote), stdout(&local));
-    let named = stderr(&remote);
-    assert!(
-        named.contains("2 objects could not be fully read"),
-        "{named}"
+    assert_eq!(
+        trailscope(&["query", "-a", a, "--strict", sql])
+            .status
+            .code(),
+        Some(1)
     );
-    for key in [not_gzip, cut_short] {
-        assert!(named.contains(key), "{key} not named:\n{named}");
-    }
-    // The same objects, in `read_errors`, in the same statement's session.
-    let listed = trailscope(&[
-        "query",
-        "-q",
-        "-a",
-        a,
-        "--cluster",
-        &url,
-        "--format",
-        "csv",
-        "SELECT count(*) AS n FROM cloudtrail; SELECT key FROM read_errors ORDER BY key",
-    ]);
-    assert!(stdout(&listed).contains(not_gzip), "{}", stdout(&listed));
+    // The client lists the objects, or (past its listing limit, here none) the executors list
+    // the folders it sends: either way the same objects are named.
+    for listing in ["100000", "0"] {
+        let env = [("TRAILSCOPE_CLUSTER_CLIENT_LISTING", listing)];
+        let run = |extra: &[&str]| {
+            let args = [&["query", "-a", a, "--cluster", &url][..], extra].concat();
+            trailscope_with_env(&args, &env)
+        };
+        let remote = run(&["--format", "csv", sql]);
+        assert_eq!(remote.status.code(), Some(0), "{}", stderr(&remote));
+        assert_eq!(stdout(&remote), stdout(&local), "listing limit {listing}");
+        let named = stderr(&remote);
+        assert!(
+            named.contains("3 objects could not be fully read"),
+            "{named}"
+        );
+        for key in [not_gzip, cut_short, misnamed] {
+            assert!(named.contains(key), "{key} not named:\n{named}");
+        }
+        let listed_by = match listing {
+            "0" => "folders of raw objects left to the executors to list",
+            _ => "raw objects listed",
+        };
+        assert!(named.contains(listed_by), "{named}");
+        // The same objects, in `read_errors`, in the same statement's session.
+        let listed = run(&[
+            "-q",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM cloudtrail; SELECT key FROM read_errors ORDER BY key",
+        ]);
+        for key in [not_gzip, cut_short, misnamed] {
+            assert!(stdout(&listed).contains(key), "{}", stdout(&listed));
+        }
 
-    let strict = run(&["--cluster", &url, "--strict"]);
-    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
-    assert!(
-        stderr(&strict).contains("strict mode"),
-        "{}",
-        stderr(&strict)
-    );
-    assert_eq!(run(&["--strict"]).status.code(), Some(1));
+        let strict = run(&["--strict", sql]);
+        assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+        assert!(
+            stderr(&strict).contains("strict mode"),
+            "{}",
+            stderr(&strict)
+        );
+    }
 }
 
 /// The archive and its lake in S3 (moto on 127.0.0.1): executors convert the one into the other
@@ -614,7 +629,7 @@ fn executors_name_the_objects_they_cannot_read() {
 /// local copy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
-    use crate::util::{MOTO_ENV, moto, trailscope_with_env};
+    use crate::util::{MOTO_ENV, moto};
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let archive = root.join("testdata/archive");
     let moto = moto();
@@ -630,18 +645,22 @@ async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
         .collect();
     let (url, scheduler_addr, _scheduler) = start_scheduler(dir.path(), &[]);
     let _executors = two_executors(dir.path(), &scheduler_addr, &executor_env);
-    let s3 = |args: &[&str]| {
+    // With the client's listing limit at zero, executors list the archive's folders in S3.
+    let executors_list: Vec<(&str, &str)> = MOTO_ENV
+        .iter()
+        .copied()
+        .chain([("TRAILSCOPE_CLUSTER_CLIENT_LISTING", "0")])
+        .collect();
+    let s3_with = |args: &[&str], env: &[(&str, &str)]| {
         let (command, rest) = args.split_first().unwrap();
-        let out = trailscope_with_env(
-            &[
-                &[*command, "--endpoint-url", moto.endpoint.as_str()][..],
-                rest,
-            ]
-            .concat(),
-            MOTO_ENV,
-        );
-        succeeded(out, &format!("{args:?}"))
+        let args = [
+            &[*command, "--endpoint-url", moto.endpoint.as_str()][..],
+            rest,
+        ]
+        .concat();
+        trailscope_with_env(&args, env)
     };
+    let s3 = |args: &[&str]| succeeded(s3_with(args, MOTO_ENV), &format!("{args:?}"));
     // Converted by the executors, which write the lake's files to S3 themselves.
     s3(&[
         "convert",
@@ -665,6 +684,11 @@ async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
         let mut raw = vec!["query", "-q", "-a", "s3://cluster-trail", "--format", "csv"];
         raw.extend(["--cluster", url.as_str(), sql]);
         assert_eq!(s3(&raw), local, "raw from S3 on the cluster: {sql}");
+        let listed_there = succeeded(s3_with(&raw, &executors_list), sql);
+        assert_eq!(
+            listed_there, local,
+            "raw from S3 listed by executors: {sql}"
+        );
         if sql != RAW_ONLY {
             let lake = [
                 &raw[..4],
@@ -679,26 +703,24 @@ async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
     let snapshot = root.join(SNAPSHOT);
     let s = snapshot.to_str().unwrap();
     let local = trailscope(&["check", "-q", "-a", a, "-s", s, "--format", "jsonl"]);
-    let out = trailscope_with_env(
-        &[
-            "check",
-            "--endpoint-url",
-            moto.endpoint.as_str(),
-            "-q",
-            "-a",
-            "s3://cluster-trail",
-            "-s",
-            s,
-            "--format",
-            "jsonl",
-            "--cluster",
-            &url,
-        ],
-        MOTO_ENV,
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stdout(&local).lines().count() > 48, "{}", stdout(&local));
-    assert_eq!(stdout(&out), stdout(&local), "check over S3 on the cluster");
+    let check = [
+        "check",
+        "-q",
+        "-a",
+        "s3://cluster-trail",
+        "-s",
+        s,
+        "--format",
+        "jsonl",
+        "--cluster",
+        &url,
+    ];
+    for env in [MOTO_ENV, &executors_list] {
+        let out = s3_with(&check, env);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_eq!(stdout(&out), stdout(&local), "check over S3 on the cluster");
+    }
 }
 
 /// `check`, `report` and `detect` with `--cluster`: the scan of the period runs on two

@@ -83,6 +83,8 @@ impl ArchiveSource {
 pub struct ScanStats {
     pub list_requests: AtomicU64,
     pub objects_planned: AtomicU64,
+    /// Folders left to a cluster's executors to list (a scope too large to list on the client).
+    pub folders_for_executors: AtomicU64,
     pub objects_opened: AtomicU64,
     pub bytes_read: AtomicU64,
     pub records: AtomicU64,

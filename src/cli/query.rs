@@ -173,11 +173,14 @@ fn cluster_summary_line(rows: usize, source: &TableSource, started: Instant) -> 
         Some(lake) => format!("{} lake files and ", lake.files.len()),
         None => String::new(),
     };
+    let raw = match ScanStats::get(&s.folders_for_executors) {
+        0 => format!("{} raw objects listed", ScanStats::get(&s.objects_planned)),
+        n => format!("{n} folders of raw objects left to the executors to list"),
+    };
     format!(
-        "{rows} row{} in {:.2}s on the cluster ({lake}{} raw objects listed, {} list requests)",
+        "{rows} row{} in {:.2}s on the cluster ({lake}{raw}, {} list requests)",
         if rows == 1 { "" } else { "s" },
         started.elapsed().as_secs_f64(),
-        ScanStats::get(&s.objects_planned),
         ScanStats::get(&s.list_requests),
     )
 }

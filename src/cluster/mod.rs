@@ -32,10 +32,12 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement;
 
+use crate::archive::ObjectKind;
+use crate::archive::listing::{folders_to_list, list_folders};
 use crate::error::{Error, Result};
 use crate::lake::LakeSnapshot;
 use crate::table::statements::StatementResult;
-use crate::table::{ArchiveSource, TableSource, views};
+use crate::table::{ArchiveSource, ScanStats, TableSource, views};
 use raw::{ArchiveObjects, Excluded, StoreAddress, WireObject};
 use table::{LakeAndArchive, LakeFiles, ShippedTable, WireScope};
 
@@ -234,18 +236,24 @@ async fn register_tables(
 /// the raw objects it does not hold (none with `--lake-only`), listed as a local query lists.
 async fn cloudtrail(source: &TableSource, excluded: Excluded) -> Result<Arc<dyn TableProvider>> {
     let archive = &source.archive;
-    let raw = |objects: Vec<WireObject>| {
-        fits_in_a_plan(objects.len(), MAX_PLAN_OBJECTS, &archive.location.display)?;
+    let raw = |objects: Vec<WireObject>, folders: Vec<String>| {
+        fits_in_a_plan(
+            objects.len() + folders.len(),
+            MAX_PLAN_OBJECTS,
+            &archive.location.display,
+        )?;
         Ok::<_, Error>(ArchiveObjects {
             archive: StoreAddress::of(&archive.location),
             objects,
+            folders,
+            leave_out: Vec::new(),
             scope: WireScope::of(&archive.scope),
             excluded: excluded.clone(),
         })
     };
     let Some(lake) = &source.lake else {
-        let listed = crate::table::cloudtrail::list_for_scan(archive, &archive.scope).await?;
-        return Ok(Arc::new(raw(listed.iter().map(WireObject::of).collect())?));
+        let (objects, folders) = list_or_leave_to_executors(archive).await?;
+        return Ok(Arc::new(raw(objects, folders)?));
     };
     let listed = crate::table::lake::raw_candidates(archive, lake, &archive.scope).await?;
     let (unconverted, changed) = crate::table::lake::unconverted(lake, listed);
@@ -256,8 +264,38 @@ async fn cloudtrail(source: &TableSource, excluded: Excluded) -> Result<Arc<dyn 
     files.changed = changed;
     Ok(Arc::new(LakeAndArchive {
         lake: files,
-        raw: raw(unconverted.iter().map(WireObject::of).collect())?,
+        raw: raw(unconverted.iter().map(WireObject::of).collect(), Vec::new())?,
     }))
+}
+
+/// The log objects of `archive`'s scope, listed here; or, when they are more than the client
+/// lists ([`raw::client_listing_limit`]), none and the folders that hold them, for executors
+/// to list.
+async fn list_or_leave_to_executors(
+    archive: &ArchiveSource,
+) -> Result<(Vec<WireObject>, Vec<String>)> {
+    let (location, stats) = (&archive.location, &archive.stats);
+    let (folders, requests) = folders_to_list(location, ObjectKind::Log, &archive.scope).await?;
+    ScanStats::add(&stats.list_requests, requests as u64);
+    let limit = raw::client_listing_limit();
+    match list_folders(location, ObjectKind::Log, &archive.scope, &folders, limit).await? {
+        Some(listing) => {
+            ScanStats::add(&stats.list_requests, listing.list_requests as u64);
+            ScanStats::add(&stats.objects_planned, listing.objects.len() as u64);
+            archive.report_skipped(&listing.skipped)?;
+            Ok((
+                listing.objects.iter().map(WireObject::of).collect(),
+                Vec::new(),
+            ))
+        }
+        None => {
+            ScanStats::add(&stats.folders_for_executors, folders.len() as u64);
+            Ok((
+                Vec::new(),
+                folders.iter().map(ToString::to_string).collect(),
+            ))
+        }
+    }
 }
 
 /// The most log objects one cluster statement can carry: each travels in the plan (about 200

@@ -7,6 +7,10 @@
 //! codec). Each executor opens the archive itself (a path every executor sees, or S3 with its
 //! own AWS environment) and runs the local engine's scan of its share.
 //!
+//! A scope of more objects than the client lists itself ([`client_listing_limit`]: a year of an
+//! organization holds tens of millions) travels as the folders that hold them instead, and each
+//! task lists its share of the folders where it runs ([`FolderShare`]), as a local scan would.
+//!
 //! An executor cannot hand unreadable objects back beside its rows: Ballista returns only
 //! rows and errors. So a task that met any fails once it has read its share, and its error carries
 //! the objects and their reasons ([`unreadable_error`]). The client files them as a local scan
@@ -36,11 +40,15 @@ use datafusion::physical_plan::{
     SendableRecordBatchStream,
 };
 use futures::{StreamExt, TryStreamExt, stream};
+use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::table::WireScope;
 use crate::archive::layout::parse_key;
-use crate::archive::{ArchiveSource, Location, ObjectEntry, ReadError, S3Options, Scope};
+use crate::archive::listing::list_folders;
+use crate::archive::{
+    ArchiveSource, Location, ObjectEntry, ObjectKind, ReadError, S3Options, Scope,
+};
 use crate::decode::Decoder;
 use crate::table::cloudtrail::PRUNING;
 use crate::table::dialect_columns;
@@ -143,12 +151,34 @@ impl WireObject {
 /// every executor of a large cluster gets some.
 const TASK_BYTES: u64 = 32 << 20;
 
+/// How many folders one task of a raw scan lists and reads, when executors list (a day folder of
+/// a busy region holds a few hundred log files).
+const TASK_FOLDERS: usize = 4;
+
+/// How many log objects the client lists itself before it leaves the listing to executors
+/// (`TRAILSCOPE_CLUSTER_CLIENT_LISTING`, default 100,000): each listed object travels in every
+/// statement's plan, about 200 bytes, and listing tens of millions on one machine is the slow
+/// part of a year's question.
+pub fn client_listing_limit() -> usize {
+    std::env::var("TRAILSCOPE_CLUSTER_CLIENT_LISTING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
 /// `cloudtrail` as raw objects the client listed, restricted to the user's scope. Objects the
 /// executors could not read are left out of later statements (`excluded`, the client's).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArchiveObjects {
     pub archive: StoreAddress,
     pub objects: Vec<WireObject>,
+    /// Instead of `objects`, for a scope larger than the client lists: the folders that hold
+    /// them, listed by the tasks.
+    #[serde(default)]
+    pub folders: Vec<String>,
+    /// With `folders`: the keys of `excluded`, which the tasks leave out of their listings.
+    #[serde(default)]
+    pub leave_out: Vec<String>,
     pub scope: WireScope,
     #[serde(skip)]
     pub excluded: Excluded,
@@ -165,6 +195,11 @@ impl Excluded {
         let before = set.len();
         set.extend(keys.into_iter().map(str::to_string));
         set.len() > before
+    }
+
+    fn keys(&self) -> Vec<String> {
+        let set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.iter().cloned().collect()
     }
 
     fn contains(&self, key: &str) -> bool {
@@ -185,6 +220,10 @@ impl ArchiveObjects {
                 .filter(|o| !self.excluded.contains(&o.key))
                 .cloned()
                 .collect(),
+            leave_out: match self.folders.is_empty() {
+                true => Vec::new(),
+                false => self.excluded.keys(),
+            },
             ..self.clone()
         }
     }
@@ -199,12 +238,6 @@ impl ArchiveObjects {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let scope = self.scope.scope().intersect(&PRUNING.scope(filters));
-        let objects: Vec<ObjectEntry> = self
-            .objects
-            .iter()
-            .filter_map(WireObject::entry)
-            .filter(|o| scope.may_contain(&o.parsed))
-            .collect();
         let shape = ScanShape {
             projection: projection.cloned(),
             record_json,
@@ -213,31 +246,81 @@ impl ArchiveObjects {
             limit,
             batch_size: state.config().batch_size().max(1),
         };
-        let bytes: u64 = objects.iter().map(|o| o.size).sum();
-        let tasks = state
-            .config()
-            .target_partitions()
-            .max(bytes.div_ceil(TASK_BYTES) as usize)
-            .max(1);
-        let mut scans: Vec<Arc<dyn ExecutionPlan>> = balance(objects, tasks)
-            .into_iter()
-            .map(|p| {
-                let task = p.iter().map(WireObject::of).collect();
-                Arc::new(ArchiveScanExec::new(
-                    self.archive.clone(),
-                    task,
-                    shape.clone(),
-                )) as Arc<dyn ExecutionPlan>
-            })
-            .collect();
+        let target = state.config().target_partitions();
+        let mut scans: Vec<Arc<dyn ExecutionPlan>> = if self.folders.is_empty() {
+            self.object_scans(&scope, &shape, target)
+        } else {
+            self.folder_scans(&scope, &shape, target)
+        }
+        .into_iter()
+        .map(|scan| Arc::new(scan) as Arc<dyn ExecutionPlan>)
+        .collect();
         // One scan per task under a union. Ballista gives each task of a stage the whole stage
         // plan, cut down to the task's partitions for the leaves it knows (file and shuffle
         // scans); a leaf of ours it cannot cut would be read whole by every task. A union
         // whose branch it cannot cut gets a stage per branch, so each scan runs exactly once.
         match scans.len() {
+            0 => Ok(Arc::new(ArchiveScanExec::new(
+                self.archive.clone(),
+                Share::Objects(Vec::new()),
+                shape,
+            ))),
             1 => Ok(scans.remove(0)),
             _ => UnionExec::try_new(scans),
         }
+    }
+
+    /// The listed objects `scope` can need, in about one scan per [`TASK_BYTES`] of them.
+    fn object_scans(
+        &self,
+        scope: &Scope,
+        shape: &ScanShape,
+        target: usize,
+    ) -> Vec<ArchiveScanExec> {
+        let objects: Vec<ObjectEntry> = self
+            .objects
+            .iter()
+            .filter_map(WireObject::entry)
+            .filter(|o| scope.may_contain(&o.parsed))
+            .collect();
+        let bytes: u64 = objects.iter().map(|o| o.size).sum();
+        let tasks = target.max(bytes.div_ceil(TASK_BYTES) as usize).max(1);
+        balance(objects, tasks)
+            .into_iter()
+            .map(|p| {
+                let share = Share::Objects(p.iter().map(WireObject::of).collect());
+                ArchiveScanExec::new(self.archive.clone(), share, shape.clone())
+            })
+            .collect()
+    }
+
+    /// The folders, [`TASK_FOLDERS`] to a scan (at least one per core of the client while
+    /// there are folders), each listing its own with `scope`. Sizes are unknown until listed;
+    /// dealt round-robin, neighbouring days go to different tasks.
+    fn folder_scans(
+        &self,
+        scope: &Scope,
+        shape: &ScanShape,
+        target: usize,
+    ) -> Vec<ArchiveScanExec> {
+        let tasks = target
+            .max(self.folders.len().div_ceil(TASK_FOLDERS))
+            .min(self.folders.len());
+        let mut shares = vec![Vec::new(); tasks];
+        for (i, folder) in self.folders.iter().enumerate() {
+            shares[i % tasks].push(folder.clone());
+        }
+        shares
+            .into_iter()
+            .map(|folders| {
+                let share = Share::Folders(FolderShare {
+                    folders,
+                    scope: WireScope::of(scope),
+                    leave_out: self.leave_out.clone(),
+                });
+                ArchiveScanExec::new(self.archive.clone(), share, shape.clone())
+            })
+            .collect()
     }
 }
 
@@ -291,11 +374,58 @@ impl ScanShape {
     }
 }
 
+/// What one task of a raw scan reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Share {
+    /// Objects the client listed.
+    Objects(Vec<WireObject>),
+    /// Folders the task lists itself.
+    Folders(FolderShare),
+}
+
+/// Folders one task lists and reads: what `scope` can need in them, but `leave_out` (objects
+/// an earlier run of the statement could not read, already filed by the client).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FolderShare {
+    pub folders: Vec<String>,
+    pub scope: WireScope,
+    pub leave_out: Vec<String>,
+}
+
+impl FolderShare {
+    /// Lists the folders in `location`: the objects to read, and what sits there but cannot be
+    /// read (filed in `source`, as a local listing files it).
+    async fn list(&self, location: &Location, source: &ArchiveSource) -> Result<Vec<ObjectEntry>> {
+        let folders = self
+            .folders
+            .iter()
+            .map(|f| Path::parse(f).map_err(|e| DataFusionError::External(Box::new(e))))
+            .collect::<Result<Vec<_>>>()?;
+        let scope = self.scope.scope();
+        let listing = list_folders(location, ObjectKind::Log, &scope, &folders, usize::MAX)
+            .await?
+            .unwrap_or_default();
+        let leave_out: BTreeSet<&str> = self.leave_out.iter().map(String::as_str).collect();
+        let kept = |key: &str| !leave_out.contains(key);
+        let skipped: Vec<_> = listing
+            .skipped
+            .into_iter()
+            .filter(|s| kept(&s.key))
+            .collect();
+        source.errors.record_skipped(&skipped);
+        Ok(listing
+            .objects
+            .into_iter()
+            .filter(|o| kept(&o.key))
+            .collect())
+    }
+}
+
 /// One task's share of a raw scan, as an executor runs it: one partition.
 #[derive(Debug)]
 pub struct ArchiveScanExec {
     archive: StoreAddress,
-    objects: Vec<WireObject>,
+    share: Share,
     shape: ScanShape,
     properties: Arc<PlanProperties>,
     /// The local scan this task runs, once it runs: its metrics (objects and bytes read) are
@@ -307,12 +437,12 @@ pub struct ArchiveScanExec {
 #[derive(Serialize, Deserialize)]
 pub struct ArchiveScanTask {
     pub archive: StoreAddress,
-    pub objects: Vec<WireObject>,
+    pub share: Share,
     pub shape: ScanShape,
 }
 
 impl ArchiveScanExec {
-    pub fn new(archive: StoreAddress, objects: Vec<WireObject>, shape: ScanShape) -> Self {
+    pub fn new(archive: StoreAddress, share: Share, shape: ScanShape) -> Self {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(shape.decoder().schema()),
             Partitioning::UnknownPartitioning(1),
@@ -321,7 +451,7 @@ impl ArchiveScanExec {
         );
         ArchiveScanExec {
             archive,
-            objects,
+            share,
             shape,
             properties: Arc::new(properties),
             running: Arc::default(),
@@ -331,25 +461,32 @@ impl ArchiveScanExec {
     pub fn task(&self) -> ArchiveScanTask {
         ArchiveScanTask {
             archive: self.archive.clone(),
-            objects: self.objects.clone(),
+            share: self.share.clone(),
             shape: self.shape.clone(),
         }
     }
 
     pub fn from_task(task: ArchiveScanTask) -> Self {
-        ArchiveScanExec::new(task.archive, task.objects, task.shape)
+        ArchiveScanExec::new(task.archive, task.share, task.shape)
     }
 }
 
 impl DisplayAs for ArchiveScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "ArchiveScanExec: archive={}, objects={}, bytes={}",
-            self.archive.location,
-            self.objects.len(),
-            self.objects.iter().map(|o| o.size).sum::<u64>(),
-        )
+        let archive = &self.archive.location;
+        match &self.share {
+            Share::Objects(objects) => write!(
+                f,
+                "ArchiveScanExec: archive={archive}, objects={}, bytes={}",
+                objects.len(),
+                objects.iter().map(|o| o.size).sum::<u64>(),
+            ),
+            Share::Folders(share) => write!(
+                f,
+                "ArchiveScanExec: archive={archive}, folders={}",
+                share.folders.len()
+            ),
+        }
     }
 }
 
@@ -378,15 +515,18 @@ impl ExecutionPlan for ArchiveScanExec {
             )));
         }
         let schema = self.properties.eq_properties.schema().clone();
-        let objects: Vec<ObjectEntry> = self.objects.iter().filter_map(WireObject::entry).collect();
         let archive = self.archive.clone();
-        let shape = self.shape.clone();
+        let (share, shape) = (self.share.clone(), self.shape.clone());
         let running = Arc::clone(&self.running);
         let rows = stream::once(async move {
             let location = archive.open().await.map_err(DataFusionError::from)?;
-            let mut source = ArchiveSource::new(location, Scope::default(), false);
+            let mut source = ArchiveSource::new(location.clone(), Scope::default(), false);
             // Both kinds are the client's to judge: it knows --strict and --allow-partial.
             source.allow_partial = true;
+            let objects = match &share {
+                Share::Objects(objects) => objects.iter().filter_map(WireObject::entry).collect(),
+                Share::Folders(share) => share.list(&location, &source).await?,
+            };
             let micros = |t: Option<i64>| t.and_then(DateTime::<Utc>::from_timestamp_micros);
             let scope = Scope {
                 from: micros(shape.from),
@@ -474,6 +614,42 @@ mod tests {
         }
     }
 
+    fn table(objects: Vec<WireObject>, folders: Vec<String>) -> ArchiveObjects {
+        ArchiveObjects {
+            archive: StoreAddress {
+                location: "/nowhere".into(),
+                region: None,
+                retry_budget_ms: 0,
+            },
+            objects,
+            folders,
+            leave_out: Vec::new(),
+            scope: WireScope::default(),
+            excluded: Excluded::default(),
+        }
+    }
+
+    /// The share of each scan `table` plans with `target` partitions: objects, or folders.
+    fn shares(table: &ArchiveObjects, target: usize) -> Vec<Vec<String>> {
+        let state = datafusion::prelude::SessionContext::new_with_config(
+            datafusion::prelude::SessionConfig::new().with_target_partitions(target),
+        )
+        .state();
+        let plan = table.plan(&state, None, false, &[], None).unwrap();
+        let mut shares = Vec::new();
+        let mut todo = vec![plan];
+        while let Some(p) = todo.pop() {
+            match p.downcast_ref::<ArchiveScanExec>().map(|scan| &scan.share) {
+                Some(Share::Objects(objects)) => {
+                    shares.push(objects.iter().map(|o| o.key.clone()).collect())
+                }
+                Some(Share::Folders(share)) => shares.push(share.folders.clone()),
+                None => todo.extend(p.children().into_iter().cloned()),
+            }
+        }
+        shares
+    }
+
     #[test]
     fn the_archive_size_not_the_client_cores_sets_the_number_of_tasks() {
         let objects: Vec<WireObject> = (0..100)
@@ -487,37 +663,27 @@ mod tests {
                 e_tag: None,
             })
             .collect();
-        let table = ArchiveObjects {
-            archive: StoreAddress {
-                location: "/nowhere".into(),
-                region: None,
-                retry_budget_ms: 0,
-            },
-            objects,
-            scope: WireScope::default(),
-            excluded: Excluded::default(),
-        };
-        let tasks = |target: usize| {
-            let state = datafusion::prelude::SessionContext::new_with_config(
-                datafusion::prelude::SessionConfig::new().with_target_partitions(target),
-            )
-            .state();
-            let plan = table.plan(&state, None, false, &[], None).unwrap();
-            let mut scans = Vec::new();
-            let mut todo = vec![plan];
-            while let Some(p) = todo.pop() {
-                match p.downcast_ref::<ArchiveScanExec>() {
-                    Some(scan) => scans.push(scan.objects.len()),
-                    None => todo.extend(p.children().into_iter().cloned()),
-                }
-            }
-            scans
-        };
+        let table = table(objects, Vec::new());
         // 100 MiB in tasks of about 32 MiB: four, whatever the client's two cores.
-        let four = tasks(2);
+        let four = shares(&table, 2);
         assert_eq!(four.len(), 4, "{four:?}");
-        assert_eq!(four.iter().sum::<usize>(), 100);
-        assert_eq!(tasks(8).len(), 8);
+        assert_eq!(four.iter().map(Vec::len).sum::<usize>(), 100);
+        assert_eq!(shares(&table, 8).len(), 8);
+    }
+
+    #[test]
+    fn folders_left_to_executors_are_dealt_out_each_to_one_task() {
+        let folders: Vec<String> = (1..=10)
+            .map(|d| format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/{d:02}"))
+            .collect();
+        let table = table(Vec::new(), folders.clone());
+        for (target, tasks) in [(1, 3), (2, 3), (16, 10)] {
+            let shares = shares(&table, target);
+            assert_eq!(shares.len(), tasks, "{shares:?}");
+            let mut dealt: Vec<String> = shares.concat();
+            dealt.sort();
+            assert_eq!(dealt, folders);
+        }
     }
 
     #[test]
