@@ -750,15 +750,17 @@ fn check_report_and_detect_scan_on_the_cluster_as_they_do_locally() {
             let out = trailscope_args(all);
             // Findings and detections exit 1; anything else is a failure to run.
             assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
-            match file {
+            let output = match file {
                 Some(file) => std::fs::read_to_string(file).unwrap(),
                 None => stdout(&out),
-            }
+            };
+            (output, stderr(&out))
         };
-        (run(false), run(true))
+        let ((local, _), (remote, said)) = (run(false), run(true));
+        (local, remote, said)
     };
 
-    let (local, remote) = both(
+    let (local, remote, _) = both(
         &["check", "-q", "-a", a, "-s", s, "--format", "jsonl"],
         None,
     );
@@ -769,16 +771,23 @@ fn check_report_and_detect_scan_on_the_cluster_as_they_do_locally() {
     assert_eq!(controls.len(), 48, "{local}");
     assert_eq!(remote, local, "check");
 
-    let (local, remote) = both(
+    let (local, remote, said) = both(
         &[
-            "report", "-q", "-a", a, "-s", s, "--period", "2026-10", "--format", "json",
+            "report", "-a", a, "-s", s, "--period", "2026-10", "--format", "json",
         ],
         Some("report.json"),
     );
     assert!(local.contains("StopLogging"), "{local}");
     assert_eq!(remote, local, "report");
+    // Verify and the manifest took the hashes of the period's log files from the executors.
+    let report: serde_json::Value = serde_json::from_str(&local).unwrap();
+    let log_files = report["manifest"]["log_files"].as_array().unwrap().len();
+    assert!(
+        said.contains(&format!(": {log_files} log files hashed on the cluster")),
+        "{log_files} log files: {said}"
+    );
 
-    let (local, remote) = both(&["detect", "-q", "-a", a, "--format", "jsonl"], None);
+    let (local, remote, _) = both(&["detect", "-q", "-a", a, "--format", "jsonl"], None);
     assert!(local.lines().count() > 10, "{local}");
     assert_eq!(remote, local, "detect");
 

@@ -18,6 +18,6 @@ pub use folder_days::FolderDays;
 pub use layout::{ObjectKind, ParsedKey, parse_key};
 pub use listing::{Listing, ObjectEntry, Scope, Skipped, list_objects};
 pub use location::{Location, S3Options};
-pub use readings::{ContentHash, Reading, Readings};
+pub use readings::{ContentHash, Reading, Readings, ReadingsElsewhere};
 pub use retry::RetryPolicy;
 pub use source::{ArchiveSource, ErrorLog, ScanStats};

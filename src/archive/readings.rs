@@ -54,3 +54,11 @@ impl Readings {
         self.len() == 0
     }
 }
+
+/// Readings made where a command's scans ran, when that is elsewhere (a cluster's executors):
+/// the checks that would fetch every log file again take them instead.
+#[async_trait::async_trait]
+pub trait ReadingsElsewhere: std::fmt::Debug + Send + Sync {
+    /// Files the readings of the raw objects the scans read in `readings`; how many.
+    async fn fill(&self, readings: &Readings) -> crate::Result<usize>;
+}

@@ -85,6 +85,8 @@ pub struct ScanStats {
     pub objects_planned: AtomicU64,
     /// Folders left to a cluster's executors to list (a scope too large to list on the client).
     pub folders_for_executors: AtomicU64,
+    /// Log files hashed where they were read (a cluster's executors), for the checks here.
+    pub objects_hashed_elsewhere: AtomicU64,
     pub objects_opened: AtomicU64,
     pub bytes_read: AtomicU64,
     pub records: AtomicU64,

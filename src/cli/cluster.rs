@@ -3,9 +3,12 @@
 //! commands whose scan runs there.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
+use trailscope::cluster::ClusterSession;
+use trailscope::cluster::remote::{ClusterReadings, RemoteCloudTrail};
 use trailscope::cluster::server::{self, ExecutorOptions};
 use trailscope::error::{Error, Result};
 
@@ -123,12 +126,10 @@ impl ScanOnCluster {
             return Ok(source);
         };
         let local = datafusion::prelude::SessionContext::new();
-        let session =
-            trailscope::cluster::ClusterSession::connect(url, local, &source, false).await?;
-        let remote =
-            trailscope::cluster::remote::RemoteCloudTrail::new(std::sync::Arc::new(session))
-                .await?;
-        source.cloudtrail_elsewhere = Some(std::sync::Arc::new(remote));
+        let session = Arc::new(ClusterSession::connect(url, local, &source, false).await?);
+        let remote = RemoteCloudTrail::new(Arc::clone(&session)).await?;
+        source.cloudtrail_elsewhere = Some(Arc::new(remote));
+        source.readings_elsewhere = Some(Arc::new(ClusterReadings(session)));
         Ok(source)
     }
 }

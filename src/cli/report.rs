@@ -16,6 +16,7 @@ use trailscope::integrity::{KeyRing, KeySource, load_signatures};
 use trailscope::report::render::{self, Format};
 use trailscope::report::{self, ComplianceReport, Framework, Period, ReportInputs};
 use trailscope::snapshot::Snapshot;
+use trailscope::table::ScanStats;
 use trailscope::time::parse_duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -177,6 +178,13 @@ pub async fn run(args: ReportArgs, quiet: bool) -> Result<u8> {
             s.read_errors,
             built.manifest.report_sha256.as_deref().unwrap_or("")
         );
+        let hashed = ScanStats::get(&source.stats.objects_hashed_elsewhere);
+        if hashed > 0 {
+            eprintln!(
+                "report {}: {hashed} log files hashed on the cluster",
+                built.period.label
+            );
+        }
     }
     let partial = super::query::report_read_errors(&source, quiet);
     let strict_failure = source.strict && built.summary.read_errors > 0;

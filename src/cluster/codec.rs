@@ -22,6 +22,7 @@ use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtens
 
 use super::convert::{ConvertTask, ConvertTaskExec, ConvertTasks};
 use super::raw::{ArchiveObjects, ArchiveScanExec, ArchiveScanTask};
+use super::readings::{ObjectReadings, ReadingsExec, ReadingsTask};
 use super::table::{LakeAndArchive, LakeFiles, ShippedTable, received_table};
 
 /// First byte of an encoded table: which of ours it is.
@@ -30,6 +31,7 @@ const SHIPPED: u8 = b'S';
 const ARCHIVE_OBJECTS: u8 = b'R';
 const LAKE_AND_ARCHIVE: u8 = b'U';
 const CONVERT_TASKS: u8 = b'C';
+const OBJECT_READINGS: u8 = b'H';
 
 #[derive(Debug, Default)]
 pub struct TrailscopeCodec {
@@ -78,6 +80,10 @@ impl LogicalExtensionCodec for TrailscopeCodec {
                 let table: ConvertTasks = serde_json::from_slice(json).map_err(codec_error)?;
                 Ok(Arc::new(table))
             }
+            Some((&OBJECT_READINGS, json)) => {
+                let table: ObjectReadings = serde_json::from_slice(json).map_err(codec_error)?;
+                Ok(Arc::new(table))
+            }
             Some((&SHIPPED, ipc)) => {
                 let reader = StreamReader::try_new(Cursor::new(ipc), None)?;
                 let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
@@ -119,6 +125,14 @@ impl LogicalExtensionCodec for TrailscopeCodec {
             serde_json::to_writer(&mut *buf, tasks).map_err(codec_error)?;
             return Ok(());
         }
+        if let Some(readings) = node.downcast_ref::<ObjectReadings>() {
+            buf.push(OBJECT_READINGS);
+            let sent = ObjectReadings {
+                raw: readings.raw.to_send(),
+            };
+            serde_json::to_writer(&mut *buf, &sent).map_err(codec_error)?;
+            return Ok(());
+        }
         if let Some(shipped) = node.downcast_ref::<ShippedTable>() {
             buf.push(SHIPPED);
             let mut writer = StreamWriter::try_new(&mut *buf, &shipped.schema())?;
@@ -149,10 +163,11 @@ impl LogicalExtensionCodec for TrailscopeCodec {
     }
 }
 
-/// Start an encoded [`ArchiveScanExec`] and [`ConvertTaskExec`]; Ballista's own nodes are
-/// protobuf messages, which never start with these bytes.
+/// Start an encoded [`ArchiveScanExec`], [`ConvertTaskExec`] and [`ReadingsExec`]; Ballista's
+/// own nodes are protobuf messages, which never start with these bytes.
 const ARCHIVE_SCAN: &[u8] = b"trailscope-archive-scan\0";
 const CONVERT_TASK: &[u8] = b"trailscope-convert-task\0";
+const READINGS_TASK: &[u8] = b"trailscope-readings-task\0";
 
 /// The physical codec of scheduler and executors: our raw scan, then Ballista's nodes.
 #[derive(Debug, Default)]
@@ -176,6 +191,10 @@ impl PhysicalExtensionCodec for TrailscopePhysicalCodec {
             let task: ConvertTask = serde_json::from_slice(json).map_err(codec_error)?;
             return Ok(Arc::new(ConvertTaskExec::new(task)));
         }
+        if let Some(json) = buf.strip_prefix(READINGS_TASK) {
+            let task: ReadingsTask = serde_json::from_slice(json).map_err(codec_error)?;
+            return Ok(Arc::new(ReadingsExec::new(task)));
+        }
         self.ballista.try_decode(buf, inputs, ctx, converter)
     }
 
@@ -192,6 +211,10 @@ impl PhysicalExtensionCodec for TrailscopePhysicalCodec {
         if let Some(convert) = node.downcast_ref::<ConvertTaskExec>() {
             buf.extend_from_slice(CONVERT_TASK);
             return serde_json::to_writer(&mut *buf, convert.task()).map_err(codec_error);
+        }
+        if let Some(readings) = node.downcast_ref::<ReadingsExec>() {
+            buf.extend_from_slice(READINGS_TASK);
+            return serde_json::to_writer(&mut *buf, readings.task()).map_err(codec_error);
         }
         self.ballista.try_encode(node, buf, converter)
     }

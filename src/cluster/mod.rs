@@ -15,6 +15,7 @@
 pub mod codec;
 pub mod convert;
 pub mod raw;
+pub mod readings;
 pub mod remote;
 pub mod server;
 pub mod table;
@@ -32,8 +33,8 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement;
 
-use crate::archive::ObjectKind;
 use crate::archive::listing::{folders_to_list, list_folders};
+use crate::archive::{ObjectKind, Readings};
 use crate::error::{Error, Result};
 use crate::lake::LakeSnapshot;
 use crate::table::statements::StatementResult;
@@ -55,6 +56,8 @@ pub struct ClusterSession {
     source: ArchiveSource,
     /// Raw objects an executor could not read: left out of the statements that follow.
     excluded: Excluded,
+    /// The raw objects `cloudtrail` reads (none when a lake holds them all).
+    raw: Option<ArchiveObjects>,
 }
 
 impl ClusterSession {
@@ -69,7 +72,11 @@ impl ClusterSession {
     ) -> Result<ClusterSession> {
         let excluded = Excluded::default();
         let trail = cloudtrail(source, excluded.clone()).await?;
-        let reads_raw = trail.downcast_ref::<LakeFiles>().is_none();
+        let raw = match trail.downcast_ref::<LakeAndArchive>() {
+            Some(both) => Some(both.raw.clone()),
+            None => trail.downcast_ref::<ArchiveObjects>().cloned(),
+        };
+        let reads_raw = raw.is_some();
         let remote = remote_with(url, local.state(), !reads_raw).await?;
         register_tables(&remote, &local, trail).await?;
         if views {
@@ -80,7 +87,19 @@ impl ClusterSession {
             local,
             source: source.archive.clone(),
             excluded,
+            raw,
         })
+    }
+
+    /// Files in `readings` the hashes of the raw objects `cloudtrail` reads, made on the
+    /// executors ([`readings`]); how many. Objects the scans could not read are left out.
+    pub async fn fill_readings(&self, readings: &Readings) -> Result<usize> {
+        let Some(raw) = &self.raw else {
+            return Ok(0);
+        };
+        let job = Arc::new(readings::ObjectReadings { raw: raw.clone() });
+        let rows = self.remote.read_table(job)?.collect().await?;
+        Ok(readings::record(&rows, readings)?)
     }
 
     /// Runs statements in order on the cluster, collecting each result.

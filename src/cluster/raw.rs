@@ -246,15 +246,14 @@ impl ArchiveObjects {
             limit,
             batch_size: state.config().batch_size().max(1),
         };
-        let target = state.config().target_partitions();
-        let mut scans: Vec<Arc<dyn ExecutionPlan>> = if self.folders.is_empty() {
-            self.object_scans(&scope, &shape, target)
-        } else {
-            self.folder_scans(&scope, &shape, target)
-        }
-        .into_iter()
-        .map(|scan| Arc::new(scan) as Arc<dyn ExecutionPlan>)
-        .collect();
+        let mut scans: Vec<Arc<dyn ExecutionPlan>> = self
+            .shares(&scope, state.config().target_partitions())
+            .into_iter()
+            .map(|share| {
+                let scan = ArchiveScanExec::new(self.archive.clone(), share, shape.clone());
+                Arc::new(scan) as Arc<dyn ExecutionPlan>
+            })
+            .collect();
         // One scan per task under a union. Ballista gives each task of a stage the whole stage
         // plan, cut down to the task's partitions for the leaves it knows (file and shuffle
         // scans); a leaf of ours it cannot cut would be read whole by every task. A union
@@ -270,13 +269,18 @@ impl ArchiveObjects {
         }
     }
 
-    /// The listed objects `scope` can need, in about one scan per [`TASK_BYTES`] of them.
-    fn object_scans(
-        &self,
-        scope: &Scope,
-        shape: &ScanShape,
-        target: usize,
-    ) -> Vec<ArchiveScanExec> {
+    /// What `scope` can need, spread over tasks (at least `target` while there is enough):
+    /// listed objects by size, else folders.
+    pub(crate) fn shares(&self, scope: &Scope, target: usize) -> Vec<Share> {
+        if self.folders.is_empty() {
+            self.object_shares(scope, target)
+        } else {
+            self.folder_shares(scope, target)
+        }
+    }
+
+    /// The listed objects `scope` can need, about [`TASK_BYTES`] of them to a task.
+    fn object_shares(&self, scope: &Scope, target: usize) -> Vec<Share> {
         let objects: Vec<ObjectEntry> = self
             .objects
             .iter()
@@ -287,22 +291,14 @@ impl ArchiveObjects {
         let tasks = target.max(bytes.div_ceil(TASK_BYTES) as usize).max(1);
         balance(objects, tasks)
             .into_iter()
-            .map(|p| {
-                let share = Share::Objects(p.iter().map(WireObject::of).collect());
-                ArchiveScanExec::new(self.archive.clone(), share, shape.clone())
-            })
+            .map(|p| Share::Objects(p.iter().map(WireObject::of).collect()))
             .collect()
     }
 
-    /// The folders, [`TASK_FOLDERS`] to a scan (at least one per core of the client while
-    /// there are folders), each listing its own with `scope`. Sizes are unknown until listed;
-    /// dealt round-robin, neighbouring days go to different tasks.
-    fn folder_scans(
-        &self,
-        scope: &Scope,
-        shape: &ScanShape,
-        target: usize,
-    ) -> Vec<ArchiveScanExec> {
+    /// The folders, [`TASK_FOLDERS`] to a task, each task listing its own with `scope`. Their
+    /// sizes are unknown until listed; dealt round-robin, neighbouring days go to different
+    /// tasks.
+    fn folder_shares(&self, scope: &Scope, target: usize) -> Vec<Share> {
         let tasks = target
             .max(self.folders.len().div_ceil(TASK_FOLDERS))
             .min(self.folders.len());
@@ -313,12 +309,11 @@ impl ArchiveObjects {
         shares
             .into_iter()
             .map(|folders| {
-                let share = Share::Folders(FolderShare {
+                Share::Folders(FolderShare {
                     folders,
                     scope: WireScope::of(scope),
                     leave_out: self.leave_out.clone(),
-                });
-                ArchiveScanExec::new(self.archive.clone(), share, shape.clone())
+                })
             })
             .collect()
     }
@@ -381,6 +376,21 @@ pub enum Share {
     Objects(Vec<WireObject>),
     /// Folders the task lists itself.
     Folders(FolderShare),
+}
+
+impl Share {
+    /// The objects to read: those listed, or those the folders hold now (what sits there but
+    /// cannot be read is filed in `source`).
+    pub(crate) async fn objects(
+        &self,
+        location: &Location,
+        source: &ArchiveSource,
+    ) -> Result<Vec<ObjectEntry>> {
+        match self {
+            Share::Objects(objects) => Ok(objects.iter().filter_map(WireObject::entry).collect()),
+            Share::Folders(share) => share.list(location, source).await,
+        }
+    }
 }
 
 /// Folders one task lists and reads: what `scope` can need in them, but `leave_out` (objects
@@ -523,10 +533,7 @@ impl ExecutionPlan for ArchiveScanExec {
             let mut source = ArchiveSource::new(location.clone(), Scope::default(), false);
             // Both kinds are the client's to judge: it knows --strict and --allow-partial.
             source.allow_partial = true;
-            let objects = match &share {
-                Share::Objects(objects) => objects.iter().filter_map(WireObject::entry).collect(),
-                Share::Folders(share) => share.list(&location, &source).await?,
-            };
+            let objects = share.objects(&location, &source).await?;
             let micros = |t: Option<i64>| t.and_then(DateTime::<Utc>::from_timestamp_micros);
             let scope = Scope {
                 from: micros(shape.from),

@@ -27,6 +27,22 @@ use futures::{StreamExt, TryStreamExt, stream};
 use super::ClusterSession;
 use crate::archive::ScanStats;
 
+/// The hashes of the raw log files the cluster read, made there (see [`super::readings`]).
+pub struct ClusterReadings(pub Arc<ClusterSession>);
+
+impl fmt::Debug for ClusterReadings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClusterReadings")
+    }
+}
+
+#[async_trait]
+impl crate::archive::ReadingsElsewhere for ClusterReadings {
+    async fn fill(&self, readings: &crate::archive::Readings) -> crate::Result<usize> {
+        self.0.fill_readings(readings).await
+    }
+}
+
 /// The cluster's `cloudtrail`, as a table of a local session.
 pub struct RemoteCloudTrail {
     cluster: Arc<ClusterSession>,

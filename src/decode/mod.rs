@@ -387,31 +387,11 @@ fn inflate_one(
     decoded: &mut Decoded,
     readings: Option<&Readings>,
 ) -> Option<Vec<u8>> {
-    let hex = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
     // Content hashes only when a later step reads them: hashing every object costs a scan.
     let hashed = readings.is_some();
-    let (outcome, trailing, content) = match gzip::inflate(&object.bytes, gzip::MAX_LOG_INFLATED) {
-        Ok(i) => {
-            let content = hashed.then(|| ContentHash {
-                sha256: hex(&i.bytes),
-                uncompressed_len: i.bytes.len() as u64,
-                trailing_bytes: i.trailing_bytes,
-            });
-            (Ok(Some(i.bytes)), i.trailing_bytes, content)
-        }
-        Err(gzip::InflateError::TooLarge { .. }) => match slices::check(object, hashed) {
-            Ok(checked) => (Ok(None), checked.trailing_bytes, checked.content),
-            Err(reason) => (Err(reason), 0, None),
-        },
-        Err(e) => (Err(e.to_string()), 0, None),
-    };
+    let (outcome, trailing, content) = inflate_hashing(object, hashed);
     if let Some(readings) = readings {
-        let reading = Reading {
-            size: object.bytes.len() as u64,
-            stored_sha256: hex(&object.bytes),
-            content,
-        };
-        readings.record(&object.key, reading);
+        readings.record(&object.key, reading(object, content));
     }
     if trailing > 0 {
         decoded.errors.push(read_error(
@@ -433,6 +413,43 @@ fn inflate_one(
             None
         }
     }
+}
+
+/// An object inflated (`None`: too large to inflate whole, but checked readable in slices) or
+/// why not, the bytes after its gzip member, and its content's hash when `hashed`.
+fn inflate_hashing(
+    object: &SourceObject,
+    hashed: bool,
+) -> (Result<Option<Vec<u8>>, String>, usize, Option<ContentHash>) {
+    match gzip::inflate(&object.bytes, gzip::MAX_LOG_INFLATED) {
+        Ok(i) => {
+            let content = hashed.then(|| ContentHash {
+                sha256: hex::encode(Sha256::digest(&i.bytes)),
+                uncompressed_len: i.bytes.len() as u64,
+                trailing_bytes: i.trailing_bytes,
+            });
+            (Ok(Some(i.bytes)), i.trailing_bytes, content)
+        }
+        Err(gzip::InflateError::TooLarge { .. }) => match slices::check(object, hashed) {
+            Ok(checked) => (Ok(None), checked.trailing_bytes, checked.content),
+            Err(reason) => (Err(reason), 0, None),
+        },
+        Err(e) => (Err(e.to_string()), 0, None),
+    }
+}
+
+fn reading(object: &SourceObject, content: Option<ContentHash>) -> Reading {
+    Reading {
+        size: object.bytes.len() as u64,
+        stored_sha256: hex::encode(Sha256::digest(&object.bytes)),
+        content,
+    }
+}
+
+/// An object's hashes as a scan records them, without decoding it: for checks whose scan ran
+/// elsewhere (on a cluster's executors).
+pub fn reading_of(object: &SourceObject) -> Reading {
+    reading(object, inflate_hashing(object, true).2)
 }
 
 fn read_error(object: &SourceObject, reason: String, partially_read: bool) -> ReadError {

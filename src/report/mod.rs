@@ -26,7 +26,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::archive::Readings;
+use crate::archive::{Readings, ScanStats};
 use crate::controls::{self, Control, Finding, Kind, ParamValues, Severity, Status};
 use crate::error::{Error, Result};
 use crate::integrity::{GapOptions, KeySource, VerifyOptions};
@@ -298,6 +298,11 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
     // The shared rows and the matched events are not read again: their memory goes before
     // verify, the other large step, begins.
     drop(ctx);
+    // Scanned on a cluster: the executors hash the log files, not this machine.
+    if let (Some(readings), Some(elsewhere)) = (&source.readings, &source.readings_elsewhere) {
+        let hashed = elsewhere.fill(readings).await?;
+        ScanStats::add(&source.stats.objects_hashed_elsewhere, hashed as u64);
+    }
     let verify_options = VerifyOptions {
         readings: source.readings.clone(),
         keys: inputs.keys.clone(),

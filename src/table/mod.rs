@@ -54,6 +54,8 @@ pub struct TableSource {
     pub enrichment: Arc<Enrichment>,
     /// `cloudtrail` read elsewhere (a cluster's, with `--cluster`) instead of from here.
     pub cloudtrail_elsewhere: Option<Arc<dyn datafusion::catalog::TableProvider>>,
+    /// The hashes of the log files read there, for the checks that would read them again.
+    pub readings_elsewhere: Option<Arc<dyn crate::archive::ReadingsElsewhere>>,
 }
 
 impl TableSource {
@@ -64,6 +66,7 @@ impl TableSource {
             partition_names: Default::default(),
             enrichment: Arc::default(),
             cloudtrail_elsewhere: None,
+            readings_elsewhere: None,
         }
     }
 
