@@ -21,13 +21,11 @@ use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
-use datafusion::physical_expr::EquivalenceProperties;
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-    SendableRecordBatchStream,
+    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
 use futures::stream;
 use serde::{Deserialize, Serialize};
@@ -133,16 +131,8 @@ pub struct ConvertTaskExec {
 
 impl ConvertTaskExec {
     pub fn new(task: ConvertTask) -> Self {
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(output_schema()),
-            Partitioning::UnknownPartitioning(1),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        );
-        ConvertTaskExec {
-            task,
-            properties: Arc::new(properties),
-        }
+        let properties = super::one_task(output_schema(), EmissionType::Final);
+        ConvertTaskExec { task, properties }
     }
 
     pub fn task(&self) -> &ConvertTask {

@@ -30,6 +30,9 @@ use datafusion::datasource::{TableType, source_as_provider};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::{Partitioning, PlanProperties};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement;
 
@@ -215,6 +218,20 @@ async fn remote_with(
         remote.register_udwf(f.as_ref().clone());
     }
     Ok(remote)
+}
+
+/// The properties of a leaf of ours that runs as one task: a single partition of `schema`,
+/// bounded, its rows handed on as they come (`Final`: all at the end).
+pub(crate) fn one_task(
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    emission: EmissionType,
+) -> Arc<PlanProperties> {
+    Arc::new(PlanProperties::new(
+        EquivalenceProperties::new(schema),
+        Partitioning::UnknownPartitioning(1),
+        emission,
+        Boundedness::Bounded,
+    ))
 }
 
 /// A session on the scheduler at `url` for jobs of our own plans (no tables, no functions).

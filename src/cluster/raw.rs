@@ -30,14 +30,12 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
-use datafusion::physical_expr::EquivalenceProperties;
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-    SendableRecordBatchStream,
+    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
 use futures::{StreamExt, TryStreamExt, stream};
 use object_store::path::Path;
@@ -453,17 +451,12 @@ pub struct ArchiveScanTask {
 
 impl ArchiveScanExec {
     pub fn new(archive: StoreAddress, share: Share, shape: ScanShape) -> Self {
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(shape.decoder().schema()),
-            Partitioning::UnknownPartitioning(1),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
+        let properties = super::one_task(shape.decoder().schema(), EmissionType::Incremental);
         ArchiveScanExec {
             archive,
             share,
             shape,
-            properties: Arc::new(properties),
+            properties,
             running: Arc::default(),
         }
     }
