@@ -153,6 +153,11 @@ const TASK_BYTES: u64 = 32 << 20;
 /// a busy region holds a few hundred log files).
 const TASK_FOLDERS: usize = 4;
 
+/// The most tasks folders are dealt to (more folders make each task larger). Ballista plans each
+/// raw-scan task as a stage of its own (see [`ArchiveObjects::plan`]); tens of thousands of
+/// stages in one job were never tried, a thousand keeps a hundred task slots busy ten times.
+const MAX_FOLDER_TASKS: usize = 1024;
+
 /// How many log objects the client lists itself before it leaves the listing to executors
 /// (`TRAILSCOPE_CLUSTER_CLIENT_LISTING`, default 100,000): each listed object travels in every
 /// statement's plan, about 200 bytes, and listing tens of millions on one machine is the slow
@@ -293,12 +298,16 @@ impl ArchiveObjects {
             .collect()
     }
 
-    /// The folders, [`TASK_FOLDERS`] to a task, each task listing its own with `scope`. Their
-    /// sizes are unknown until listed; dealt round-robin, neighbouring days go to different
-    /// tasks.
+    /// The folders, [`TASK_FOLDERS`] to a task (more past [`MAX_FOLDER_TASKS`]), each task
+    /// listing its own with `scope`. Their sizes are unknown until listed; dealt round-robin,
+    /// neighbouring days go to different tasks.
     fn folder_shares(&self, scope: &Scope, target: usize) -> Vec<Share> {
-        let tasks = target
-            .max(self.folders.len().div_ceil(TASK_FOLDERS))
+        let tasks = self
+            .folders
+            .len()
+            .div_ceil(TASK_FOLDERS)
+            .min(MAX_FOLDER_TASKS)
+            .max(target)
             .min(self.folders.len());
         let mut shares = vec![Vec::new(); tasks];
         for (i, folder) in self.folders.iter().enumerate() {
@@ -684,6 +693,18 @@ mod tests {
             dealt.sort();
             assert_eq!(dealt, folders);
         }
+        // A year by month folders of 200 accounts in 17 regions: the tasks stop growing in
+        // number and grow in size.
+        let many: Vec<String> = (0..40_800).map(|i| format!("f{i:05}")).collect();
+        let year = self::table(Vec::new(), many);
+        let shares = shares(&year, 2);
+        assert_eq!(shares.len(), MAX_FOLDER_TASKS);
+        assert_eq!(shares.iter().map(Vec::len).sum::<usize>(), 40_800);
+        assert!(
+            shares.iter().all(|s| s.len() <= 40),
+            "{:?}",
+            shares[0].len()
+        );
     }
 
     #[test]
