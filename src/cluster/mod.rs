@@ -18,6 +18,7 @@ pub mod raw;
 pub mod readings;
 pub mod remote;
 pub mod server;
+pub mod share;
 pub mod table;
 pub mod task_log;
 
@@ -305,7 +306,7 @@ async fn cloudtrail(source: &TableSource, excluded: Excluded) -> Result<Arc<dyn 
 }
 
 /// The log objects of `archive`'s scope, listed here; or, when they are more than the client
-/// lists ([`raw::client_listing_limit`]), none and the folders that hold them, for executors
+/// lists ([`share::client_listing_limit`]), none and the folders that hold them, for executors
 /// to list.
 async fn list_or_leave_to_executors(
     archive: &ArchiveSource,
@@ -313,7 +314,7 @@ async fn list_or_leave_to_executors(
     let (location, stats) = (&archive.location, &archive.stats);
     let (folders, requests) = folders_to_list(location, ObjectKind::Log, &archive.scope).await?;
     ScanStats::add(&stats.list_requests, requests as u64);
-    let limit = raw::client_listing_limit();
+    let limit = share::client_listing_limit();
     match list_folders(location, ObjectKind::Log, &archive.scope, &folders, limit).await? {
         Some(listing) => {
             ScanStats::add(&stats.list_requests, listing.list_requests as u64);

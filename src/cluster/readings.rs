@@ -28,7 +28,8 @@ use datafusion::physical_plan::{
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
-use super::raw::{ArchiveObjects, Share, StoreAddress};
+use super::raw::{ArchiveObjects, StoreAddress};
+use super::share::Share;
 use crate::archive::fetch::{fetch_unit, units};
 use crate::archive::{ArchiveSource, ContentHash, Reading, Readings, Scope};
 
