@@ -73,6 +73,14 @@ pub enum Literal {
 
 impl Pattern {
     pub fn parse(text: &str) -> std::result::Result<Pattern, String> {
+        // CloudWatch Logs takes patterns of at most 1,024 characters (PutMetricFilter); longer
+        // ones are not real, and bound how deep the expression and its evaluation go.
+        let length = text.chars().count();
+        if length > MAX_PATTERN_CHARS {
+            return Err(format!(
+                "a filter pattern has at most {MAX_PATTERN_CHARS} characters, this one {length}"
+            ));
+        }
         let trimmed = text.trim();
         if let Some(inner) = trimmed.strip_prefix('{') {
             let inner = inner
@@ -81,6 +89,7 @@ impl Pattern {
             let mut p = Parser {
                 tokens: tokenize(inner)?,
                 pos: 0,
+                depth: 0,
             };
             let expr = p.or()?;
             if p.pos != p.tokens.len() {
@@ -307,9 +316,17 @@ fn tokenize(text: &str) -> std::result::Result<Vec<Token>, String> {
     Ok(out)
 }
 
+/// The longest filter pattern CloudWatch Logs accepts.
+const MAX_PATTERN_CHARS: usize = 1024;
+
+/// How deep parentheses may nest: each level is a few frames of recursion, and a deep stack of
+/// them overflowed the parser's thread (found by fuzzing). Real metric filters nest two or three.
+const MAX_NESTING: usize = 32;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -348,7 +365,14 @@ impl Parser {
     fn atom(&mut self) -> std::result::Result<Expr, String> {
         match self.next() {
             Some(Token::Open) => {
+                self.depth += 1;
+                if self.depth > MAX_NESTING {
+                    return Err(format!(
+                        "parentheses nested deeper than {MAX_NESTING} levels"
+                    ));
+                }
                 let e = self.or()?;
+                self.depth -= 1;
                 match self.next() {
                     Some(Token::Close) => Ok(e),
                     other => Err(format!("expected ')', found {other:?}")),
@@ -475,6 +499,21 @@ mod tests {
             let err = Pattern::parse(pattern).unwrap_err();
             assert!(err.starts_with("unexpected '"), "{pattern}: {err}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_and_overlong_patterns_are_refused_not_overflowed() {
+        // About 2,000 '(' overflowed the stack of the fuzz target's debug build (SIGSEGV, found
+        // by fuzzing); the length limit alone refuses that many, the nesting limit fewer.
+        let deep = format!("{{ {}$.a = 1 }}", "(".repeat(900));
+        let refused = Pattern::parse(&deep).unwrap_err();
+        assert!(refused.contains("nested deeper than 32"), "{refused}");
+        let nested = |n: usize| format!("{{ {}$.a = 1{} }}", "(".repeat(n), ")".repeat(n));
+        assert!(m(&nested(32), r#"{"a":1}"#));
+        assert!(Pattern::parse(&nested(33)).is_err());
+        let long = format!("{{ $.a = \"{}\" }}", "x".repeat(1100));
+        let refused = Pattern::parse(&long).unwrap_err();
+        assert!(refused.contains("at most 1024 characters"), "{refused}");
     }
 
     #[test]
