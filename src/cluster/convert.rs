@@ -23,7 +23,6 @@ use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
@@ -82,7 +81,7 @@ impl TableProvider for ConvertTasks {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let mut tasks: Vec<Arc<dyn ExecutionPlan>> = self
+        let tasks: Vec<Arc<dyn ExecutionPlan>> = self
             .tasks
             .iter()
             .enumerate()
@@ -96,10 +95,7 @@ impl TableProvider for ConvertTasks {
                 })) as Arc<dyn ExecutionPlan>
             })
             .collect();
-        match tasks.len() {
-            1 => Ok(tasks.remove(0)),
-            _ => UnionExec::try_new(tasks),
-        }
+        super::stage_each(tasks)
     }
 }
 

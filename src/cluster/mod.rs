@@ -235,6 +235,17 @@ pub(crate) fn one_task(
     ))
 }
 
+/// Our task leaves as one plan: under a union, which Ballista's static planner cuts into a stage
+/// per branch, so each runs exactly once (see `raw::ArchiveObjects::plan`).
+pub(crate) fn stage_each(
+    mut tasks: Vec<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,
+) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+    match tasks.len() {
+        1 => Ok(tasks.remove(0)),
+        _ => datafusion::physical_plan::union::UnionExec::try_new(tasks),
+    }
+}
+
 /// A session on the scheduler at `url` for jobs of our own plans (no tables, no functions).
 pub(crate) async fn remote_context(url: &str, adaptive: bool) -> Result<SessionContext> {
     remote_with(url, SessionContext::new().state(), adaptive).await
@@ -317,9 +328,7 @@ async fn list_or_leave_to_executors(
     let limit = share::client_listing_limit();
     match list_folders(location, ObjectKind::Log, &archive.scope, &folders, limit).await? {
         Some(listing) => {
-            ScanStats::add(&stats.list_requests, listing.list_requests as u64);
-            ScanStats::add(&stats.objects_planned, listing.objects.len() as u64);
-            archive.report_skipped(&listing.skipped)?;
+            crate::table::cloudtrail::record_listing(archive, &listing)?;
             Ok((
                 listing.objects.iter().map(WireObject::of).collect(),
                 Vec::new(),

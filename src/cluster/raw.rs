@@ -34,7 +34,6 @@ use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
@@ -222,7 +221,7 @@ impl ArchiveObjects {
             limit,
             batch_size: state.config().batch_size().max(1),
         };
-        let mut scans: Vec<Arc<dyn ExecutionPlan>> = self
+        let scans: Vec<Arc<dyn ExecutionPlan>> = self
             .shares(&scope, state.config().target_partitions())
             .into_iter()
             .map(|share| {
@@ -234,15 +233,7 @@ impl ArchiveObjects {
         // plan, cut down to the task's partitions for the leaves it knows (file and shuffle
         // scans); a leaf of ours it cannot cut would be read whole by every task. A union
         // whose branch it cannot cut gets a stage per branch, so each scan runs exactly once.
-        match scans.len() {
-            0 => Ok(Arc::new(ArchiveScanExec::new(
-                self.archive.clone(),
-                Share::Objects(Vec::new()),
-                shape,
-            ))),
-            1 => Ok(scans.remove(0)),
-            _ => UnionExec::try_new(scans),
-        }
+        super::stage_each(scans)
     }
 }
 

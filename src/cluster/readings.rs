@@ -21,7 +21,6 @@ use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::execution_plan::EmissionType;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
@@ -70,7 +69,7 @@ impl TableProvider for ObjectReadings {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let scope = self.raw.scope.scope();
         let target = state.config().target_partitions();
-        let mut tasks: Vec<Arc<dyn ExecutionPlan>> = self
+        let tasks: Vec<Arc<dyn ExecutionPlan>> = self
             .raw
             .shares(&scope, target)
             .into_iter()
@@ -82,15 +81,7 @@ impl TableProvider for ObjectReadings {
                 Arc::new(ReadingsExec::new(task)) as Arc<dyn ExecutionPlan>
             })
             .collect();
-        // Under a union, each in a stage of its own (see `ArchiveObjects::plan`).
-        match tasks.len() {
-            0 => Ok(Arc::new(ReadingsExec::new(ReadingsTask {
-                archive: self.raw.archive.clone(),
-                share: Share::Objects(Vec::new()),
-            }))),
-            1 => Ok(tasks.remove(0)),
-            _ => UnionExec::try_new(tasks),
-        }
+        super::stage_each(tasks)
     }
 }
 

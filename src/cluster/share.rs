@@ -43,11 +43,16 @@ pub fn client_listing_limit() -> usize {
 impl ArchiveObjects {
     /// What `scope` can need, spread over tasks (at least `target` while there is enough):
     /// listed objects by size, else folders.
+    /// Never none: an empty share stands for an empty scope (a union needs a branch).
     pub(crate) fn shares(&self, scope: &Scope, target: usize) -> Vec<Share> {
-        if self.folders.is_empty() {
+        let shares = if self.folders.is_empty() {
             self.object_shares(scope, target)
         } else {
             self.folder_shares(scope, target)
+        };
+        match shares.is_empty() {
+            true => vec![Share::Objects(Vec::new())],
+            false => shares,
         }
     }
 

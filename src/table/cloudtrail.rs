@@ -154,9 +154,18 @@ pub(crate) async fn list_for_scan(
     scope: &Scope,
 ) -> Result<Vec<ObjectEntry>> {
     let listing = list_objects(&source.location, ObjectKind::Log, scope).await?;
+    record_listing(source, &listing)?;
+    Ok(listing.objects)
+}
+
+/// Counts what a listing for a scan cost and found, and records what looks like ours but cannot
+/// be (a failure under `--strict`).
+pub(crate) fn record_listing(
+    source: &ArchiveSource,
+    listing: &crate::archive::Listing,
+) -> crate::Result<()> {
     let stats = &source.stats;
     super::ScanStats::add(&stats.list_requests, listing.list_requests as u64);
     super::ScanStats::add(&stats.objects_planned, listing.objects.len() as u64);
-    source.report_skipped(&listing.skipped)?;
-    Ok(listing.objects)
+    source.report_skipped(&listing.skipped)
 }
