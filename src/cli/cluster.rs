@@ -30,6 +30,8 @@ pub enum ClusterCommand {
         /// the executors' --heartbeat.
         #[arg(long, value_name = "SECS", default_value_t = 180)]
         executor_timeout: u64,
+        #[command(flatten)]
+        log: BallistaLog,
     },
     /// Run a Ballista executor for a scheduler. It reads the archive and the lake itself (and
     /// writes the lake for `convert --cluster`): the same paths as the client's, or S3
@@ -50,6 +52,8 @@ pub enum ClusterCommand {
         /// Seconds between heartbeats to the scheduler (shorter than its --executor-timeout).
         #[arg(long, value_name = "SECS", default_value_t = 60)]
         heartbeat: u64,
+        #[command(flatten)]
+        log: BallistaLog,
     },
 }
 
@@ -58,14 +62,20 @@ pub async fn run(args: ClusterArgs) -> Result<u8> {
         ClusterCommand::Scheduler {
             bind,
             executor_timeout,
-        } => server::run_scheduler(bind, positive(executor_timeout, "--executor-timeout")?).await?,
+            log,
+        } => {
+            log.install();
+            server::run_scheduler(bind, positive(executor_timeout, "--executor-timeout")?).await?
+        }
         ClusterCommand::Executor {
             scheduler,
             bind,
             grpc_port,
             concurrency,
             heartbeat,
+            log,
         } => {
+            log.install();
             if grpc_port == bind.port() {
                 return Err(Error::usage(format!(
                     "--grpc-port {grpc_port} is also the port of --bind {bind}: an executor \
@@ -83,6 +93,44 @@ pub async fn run(args: ClusterArgs) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// What Ballista itself says (an executor lost, a task failed and run again, a job failed), on
+/// stderr after trailscope's own lines.
+#[derive(Debug, Args)]
+pub struct BallistaLog {
+    /// Ballista's messages shown on stderr: at this level and above.
+    #[arg(long = "log", value_name = "LEVEL", default_value = "warn")]
+    level: log::LevelFilter,
+}
+
+impl BallistaLog {
+    fn install(&self) {
+        // Only fails when a logger is already set, and none is in this process.
+        let _ = log::set_boxed_logger(Box::new(StderrLog(self.level)));
+        log::set_max_level(self.level);
+    }
+}
+
+struct StderrLog(log::LevelFilter);
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= self.0
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let level = record.level().as_str().to_ascii_lowercase();
+            eprintln!(
+                "trailscope: {level} ({}): {}",
+                record.target(),
+                record.args()
+            );
+        }
+    }
+
+    fn flush(&self) {}
 }
 
 fn positive(seconds: u64, option: &str) -> Result<u64> {
