@@ -241,7 +241,8 @@ pub async fn convert_on_cluster(
     let mut unreadable = Vec::new();
     if !tasks.tasks.is_empty() {
         let remote = super::remote_context(url, false).await?;
-        let rows = remote.read_table(Arc::new(tasks))?.collect().await?;
+        let rows = remote.read_table(Arc::new(tasks))?.collect().await;
+        let rows = rows.map_err(super::job_failure)?;
         for batch in &rows {
             for json in batch.column(0).as_string::<i32>().iter().flatten() {
                 let output: TaskOutput = serde_json::from_str(json)

@@ -19,6 +19,7 @@ pub mod readings;
 pub mod remote;
 pub mod server;
 pub mod share;
+mod slots;
 pub mod table;
 pub mod task_log;
 
@@ -102,8 +103,8 @@ impl ClusterSession {
             return Ok(0);
         };
         let job = Arc::new(readings::ObjectReadings { raw: raw.clone() });
-        let rows = self.remote.read_table(job)?.collect().await?;
-        Ok(readings::record(&rows, readings)?)
+        let rows = self.remote.read_table(job)?.collect().await;
+        Ok(readings::record(&rows.map_err(job_failure)?, readings)?)
     }
 
     /// Runs statements in order on the cluster, collecting each result.
@@ -149,7 +150,7 @@ impl ClusterSession {
             };
             let unreadable = raw::unreadable_in(&failure.to_string());
             if !self.excluded.add(unreadable.iter().map(|e| e.key.as_str())) {
-                return Err(failure.into());
+                return Err(job_failure(failure));
             }
             self.source.record_read_errors(unreadable)?;
         }
@@ -219,6 +220,19 @@ async fn remote_with(
         remote.register_udwf(f.as_ref().clone());
     }
     Ok(remote)
+}
+
+/// A job's failure, with what to do when the scheduler cancelled it: our scheduler does that
+/// when an executor the job ran on is lost (see `slots`), and nothing else cancels our jobs.
+pub(crate) fn job_failure(failure: DataFusionError) -> Error {
+    let message = failure.to_string();
+    if message.ends_with("failed: Cancelled") {
+        return Error::Runtime(format!(
+            "{message}: an executor it ran on was lost (the scheduler's log names it); run it \
+             again on the executors left"
+        ));
+    }
+    failure.into()
 }
 
 /// The properties of a leaf of ours that runs as one task: a single partition of `schema`,

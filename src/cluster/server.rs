@@ -12,7 +12,7 @@ use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::start_server;
+use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service};
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::{SessionState, SessionStateBuilder};
@@ -21,6 +21,7 @@ use object_store::ObjectStore;
 use url::Url;
 
 use super::codec::{TrailscopeCodec, TrailscopePhysicalCodec};
+use super::slots::{SlotLedger, give_back_leaked_slots};
 use crate::error::{Error, Result};
 
 /// Plans and results larger than Ballista's 16 MiB default travel between client, scheduler and
@@ -128,11 +129,21 @@ pub async fn run_scheduler(bind: SocketAddr, executor_timeout: u64) -> Result<()
     config.override_logical_codec = Some(Arc::new(TrailscopeCodec::default()));
     config.override_physical_codec = Some(Arc::new(TrailscopePhysicalCodec::default()));
     can_listen("scheduler", bind, "--bind")?;
-    let cluster = BallistaCluster::new_from_config(&config)
+    config
+        .validate()
+        .map_err(|e| ballista_error("scheduler", e))?;
+    let in_memory = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| ballista_error("scheduler", e))?;
+    let ledger = Arc::new(SlotLedger::new(in_memory.cluster_state()));
+    let cluster = BallistaCluster::new(ledger.clone(), in_memory.job_state());
+    let scheduler = create_scheduler(cluster, Arc::new(config))
+        .await
+        .map_err(|e| ballista_error("scheduler", e))?;
+    ledger.serve(scheduler.clone());
+    tokio::spawn(give_back_leaked_slots(ledger, scheduler.clone()));
     eprintln!("trailscope: Ballista scheduler listening on {bind}");
-    start_server(cluster, bind, Arc::new(config))
+    start_grpc_service(bind, scheduler)
         .await
         .map_err(|e| ballista_error(&format!("scheduler on {bind}"), e))
 }
