@@ -49,8 +49,58 @@ struct Book {
     changes: u64,
     /// Checks made so far.
     checks: u64,
-    /// The jobs each executor has been given tasks of.
-    jobs: HashMap<String, HashSet<JobId>>,
+    /// The jobs each executor has been given tasks of, with the check each was last bound before.
+    jobs: HashMap<String, HashMap<JobId, u64>>,
+}
+
+impl Book {
+    fn bind(&mut self, executor: &str, task: TaskRef, job: JobId, slots: u32) {
+        let since = self.checks;
+        *self.bound.entry(executor.to_string()).or_default() += slots;
+        self.tasks
+            .insert(task, (executor.to_string(), slots, since));
+        self.jobs
+            .entry(executor.to_string())
+            .or_default()
+            .insert(job, since);
+        self.changes += 1;
+    }
+
+    /// Slots per executor that no running task accounts for, given the tasks and jobs running
+    /// now (read before this is called); and the book's change count they were seen at.
+    fn unaccounted(
+        &mut self,
+        running: &HashSet<(TaskRef, String)>,
+        running_jobs: &HashSet<JobId>,
+    ) -> (u64, HashMap<String, u32>) {
+        self.checks += 1;
+        let now = self.checks;
+        let is_running =
+            |task: &TaskRef, executor: &String| running.contains(&(task.clone(), executor.clone()));
+        // What was bound since the previous check may have been bound after `running` was
+        // read: it is kept, and a task only counted once the graph shows it.
+        let recent = |since: u64| since + 2 > now;
+        self.tasks
+            .retain(|task, (executor, _, since)| is_running(task, executor) || recent(*since));
+        for jobs in self.jobs.values_mut() {
+            jobs.retain(|job, since| running_jobs.contains(job) || recent(*since));
+        }
+        let mut held: HashMap<String, u32> = HashMap::new();
+        for (task, (executor, slots, _)) in &self.tasks {
+            if is_running(task, executor) {
+                *held.entry(executor.clone()).or_default() += slots;
+            }
+        }
+        let excess = self
+            .bound
+            .iter()
+            .filter_map(|(executor, &bound)| {
+                let extra = bound.saturating_sub(held.get(executor).copied().unwrap_or(0));
+                (extra > 0).then(|| (executor.clone(), extra))
+            })
+            .collect();
+        (self.changes, excess)
+    }
 }
 
 /// The scheduler's cluster state, with a book of the slots it binds and returns.
@@ -79,39 +129,12 @@ impl SlotLedger {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Slots per executor that no running task accounts for, given the tasks running now.
     fn unaccounted(
         &self,
         running: &HashSet<(TaskRef, String)>,
         running_jobs: &HashSet<JobId>,
     ) -> (u64, HashMap<String, u32>) {
-        let mut book = self.book();
-        book.checks += 1;
-        let now = book.checks;
-        let is_running =
-            |task: &TaskRef, executor: &String| running.contains(&(task.clone(), executor.clone()));
-        // A task bound since the previous check may have been bound after `running` was read:
-        // it is kept, and only counted once the graph shows it.
-        book.tasks
-            .retain(|task, (executor, _, since)| is_running(task, executor) || *since + 2 > now);
-        for jobs in book.jobs.values_mut() {
-            jobs.retain(|job| running_jobs.contains(job));
-        }
-        let mut held: HashMap<String, u32> = HashMap::new();
-        for (task, (executor, slots, _)) in &book.tasks {
-            if is_running(task, executor) {
-                *held.entry(executor.clone()).or_default() += slots;
-            }
-        }
-        let excess = book
-            .bound
-            .iter()
-            .filter_map(|(executor, &bound)| {
-                let extra = bound.saturating_sub(held.get(executor).copied().unwrap_or(0));
-                (extra > 0).then(|| (executor.clone(), extra))
-            })
-            .collect();
-        (book.changes, excess)
+        self.book().unaccounted(running, running_jobs)
     }
 
     fn returned(&self, slots: &[ExecutorSlot]) {
@@ -143,18 +166,13 @@ impl ClusterState for SlotLedger {
             .await?;
         let mut book = self.book();
         for (executor, task) in &bound {
-            *book.bound.entry(executor.clone()).or_default() += task.vcores_consumed;
             let key = (
                 task.key.job_id.to_string(),
                 task.key.stage_id,
                 task.key.task_id,
             );
-            let since = book.checks;
-            (book.jobs.entry(executor.clone()).or_default()).insert(task.key.job_id.clone());
-            book.tasks
-                .insert(key, (executor.clone(), task.vcores_consumed, since));
+            book.bind(executor, key, task.key.job_id.clone(), task.vcores_consumed);
         }
-        book.changes += 1;
         Ok(bound)
     }
 
@@ -200,7 +218,7 @@ impl ClusterState for SlotLedger {
         };
         if let Some(scheduler) = self.scheduler.get() {
             let running = scheduler.state.task_manager.get_running_job_cache();
-            for job in jobs.into_iter().filter(|job| running.contains_key(job)) {
+            for job in jobs.into_keys().filter(|job| running.contains_key(job)) {
                 log::warn!(
                     "job {job} cancelled: executor {executor_id} was lost while it ran, and \
                      Ballista 55 can count rerun work twice; run the query again"
@@ -302,4 +320,55 @@ fn alive(scheduler: &Scheduler, executor: &str) -> bool {
                 Some(ballista_core::serde::protobuf::executor_status::Status::Dead(_))
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(job: &str, stage: usize, id: usize) -> TaskRef {
+        (job.to_string(), stage, id)
+    }
+
+    #[test]
+    fn slots_of_tasks_no_longer_running_are_unaccounted_on_later_checks_only() {
+        let mut book = Book::default();
+        let job = JobId::from("job-1");
+        book.bind("kept", task("job-1", 1, 0), job.clone(), 1);
+        book.bind("kept", task("job-1", 2, 0), job.clone(), 2);
+        let jobs = HashSet::from([job.clone()]);
+        // Bound after the graph was read: not yet running there, and not counted against.
+        let (_, excess) = book.unaccounted(&HashSet::new(), &jobs);
+        assert_eq!(excess, HashMap::from([("kept".to_string(), 3)]));
+        // Both running: everything accounted for.
+        let both = HashSet::from([
+            (task("job-1", 1, 0), "kept".to_string()),
+            (task("job-1", 2, 0), "kept".to_string()),
+        ]);
+        assert!(book.unaccounted(&both, &jobs).1.is_empty());
+        // The stage-2 task's stage was rolled back and its status returned nothing: its two
+        // slots are held with no task behind them.
+        let one = HashSet::from([(task("job-1", 1, 0), "kept".to_string())]);
+        let (changes, excess) = book.unaccounted(&one, &jobs);
+        assert_eq!(excess, HashMap::from([("kept".to_string(), 2)]));
+        assert_eq!(book.unaccounted(&one, &jobs), (changes, excess));
+        // A status that returns the slot, as Ballista's does when the graph still knows it.
+        book.bound.insert("kept".to_string(), 1);
+        assert!(book.unaccounted(&one, &jobs).1.is_empty());
+    }
+
+    #[test]
+    fn an_executors_jobs_are_kept_while_they_run_or_were_just_bound() {
+        let mut book = Book::default();
+        let (a, b) = (JobId::from("a"), JobId::from("b"));
+        book.bind("e", task("a", 0, 0), a.clone(), 1);
+        book.unaccounted(&HashSet::new(), &HashSet::new());
+        book.bind("e", task("b", 0, 0), b.clone(), 1);
+        // `a` has ended; `b` was bound after the running jobs were read.
+        book.unaccounted(&HashSet::new(), &HashSet::new());
+        let jobs: HashSet<&JobId> = book.jobs["e"].keys().collect();
+        assert_eq!(jobs, HashSet::from([&b]));
+        book.unaccounted(&HashSet::new(), &HashSet::from([b.clone()]));
+        assert!(book.jobs["e"].contains_key(&b));
+    }
 }
