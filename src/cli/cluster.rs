@@ -112,6 +112,9 @@ impl BallistaLog {
     }
 }
 
+/// The longest Ballista message shown whole below `--log debug`.
+const MAX_LOG_LINE: usize = 600;
+
 struct StderrLog(log::LevelFilter);
 
 impl log::Log for StderrLog {
@@ -119,15 +122,23 @@ impl log::Log for StderrLog {
         metadata.level() <= self.0
     }
 
+    /// One line per message. Ballista puts whole plans, debug-formatted, in some errors (10 KB
+    /// and more): below `debug` they are cut, saying how much was left out.
     fn log(&self, record: &log::Record) {
-        if self.enabled(record.metadata()) {
-            let level = record.level().as_str().to_ascii_lowercase();
-            eprintln!(
-                "trailscope: {level} ({}): {}",
-                record.target(),
-                record.args()
-            );
+        if !self.enabled(record.metadata()) {
+            return;
         }
+        let level = record.level().as_str().to_ascii_lowercase();
+        let mut message = record.args().to_string().replace('\n', " ");
+        if self.0 < log::LevelFilter::Debug && message.len() > MAX_LOG_LINE {
+            let cut = message.floor_char_boundary(MAX_LOG_LINE);
+            let left_out = message.len() - cut;
+            message.truncate(cut);
+            message.push_str(&format!(
+                " ... ({left_out} more bytes; --log debug shows all)"
+            ));
+        }
+        eprintln!("trailscope: {level} ({}): {message}", record.target());
     }
 
     fn flush(&self) {}
