@@ -480,12 +480,7 @@ fn an_executor_killed_mid_query_fails_it_loudly_never_a_wrong_answer() {
         let on_cluster = |what| succeeded(trailscope_args(query(&["--cluster", &url])), what);
         assert_eq!(on_cluster("with two executors"), local);
         let before = tasks_done(&label);
-        let client = Command::new(env!("CARGO_BIN_EXE_trailscope"))
-            .args(query(&["--cluster", &url]))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let client = spawn_trailscope(&query(&["--cluster", &url]));
         let started = Instant::now();
         while tasks_done(&label) == before && started.elapsed() < Duration::from_secs(60) {
             std::thread::sleep(Duration::from_millis(10));
@@ -531,13 +526,17 @@ fn trailscope_args(args: Vec<String>) -> Output {
 /// `trailscope ARGS`, killed (and the test failed) if it has not ended after two minutes: a
 /// cluster that hangs is a failure, not a wait.
 fn within_two_minutes(args: Vec<String>) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
-        .args(&args)
+    within_two_minutes_of(spawn_trailscope(&args), &args)
+}
+
+/// `trailscope ARGS` started, its output piped.
+fn spawn_trailscope(args: &[String]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    within_two_minutes_of(child, &args)
+        .unwrap()
 }
 
 /// The output of `child` (started with `args`), killed if it has not ended after two minutes.

@@ -17,9 +17,10 @@
 //! the query can be run again on the executors left.
 //!
 //! [`SlotLedger`] wraps the scheduler's cluster state and keeps its own book of what was bound
-//! and returned, and of the jobs each executor has run tasks for. [`give_back_leaked_slots`] compares, every second, each executor's bound slots
-//! with the tasks the running jobs' graphs still show on it; slots held with no task behind them
-//! on two checks in a row are returned, and the scheduler is asked to offer them again.
+//! and returned, and of the jobs each executor has run tasks for. [`give_back_leaked_slots`]
+//! compares, every second, each executor's bound slots with the tasks the running jobs' graphs
+//! still show on it; slots held with no task behind them on two checks in a row are returned,
+//! and the scheduler is asked to offer them again.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -36,8 +37,22 @@ use ballista_scheduler::scheduler_server::SchedulerServer;
 use ballista_scheduler::state::task_manager::JobInfoCache;
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 
-/// A task, as the execution graph names it while it runs.
-type TaskRef = (String, usize, usize);
+/// A task, as the execution graph names it while it runs: job, stage, task.
+type TaskRef = (JobId, usize, usize);
+
+/// What the running jobs' graphs show, read before a check.
+#[derive(Debug, Default)]
+struct Running {
+    /// Each running task's executor.
+    tasks: HashMap<TaskRef, String>,
+    jobs: HashSet<JobId>,
+}
+
+impl Running {
+    fn on(&self, task: &TaskRef, executor: &str) -> bool {
+        self.tasks.get(task).is_some_and(|e| e == executor)
+    }
+}
 
 #[derive(Debug, Default)]
 struct Book {
@@ -54,40 +69,34 @@ struct Book {
 }
 
 impl Book {
-    fn bind(&mut self, executor: &str, task: TaskRef, job: JobId, slots: u32) {
+    fn bind(&mut self, executor: &str, task: TaskRef, slots: u32) {
         let since = self.checks;
         *self.bound.entry(executor.to_string()).or_default() += slots;
-        self.tasks
-            .insert(task, (executor.to_string(), slots, since));
         self.jobs
             .entry(executor.to_string())
             .or_default()
-            .insert(job, since);
+            .insert(task.0.clone(), since);
+        self.tasks
+            .insert(task, (executor.to_string(), slots, since));
         self.changes += 1;
     }
 
     /// Slots per executor that no running task accounts for, given the tasks and jobs running
     /// now (read before this is called); and the book's change count they were seen at.
-    fn unaccounted(
-        &mut self,
-        running: &HashSet<(TaskRef, String)>,
-        running_jobs: &HashSet<JobId>,
-    ) -> (u64, HashMap<String, u32>) {
+    fn unaccounted(&mut self, running: &Running) -> (u64, HashMap<String, u32>) {
         self.checks += 1;
         let now = self.checks;
-        let is_running =
-            |task: &TaskRef, executor: &String| running.contains(&(task.clone(), executor.clone()));
         // What was bound since the previous check may have been bound after `running` was
         // read: it is kept, and a task only counted once the graph shows it.
         let recent = |since: u64| since + 2 > now;
         self.tasks
-            .retain(|task, (executor, _, since)| is_running(task, executor) || recent(*since));
+            .retain(|task, (executor, _, since)| running.on(task, executor) || recent(*since));
         for jobs in self.jobs.values_mut() {
-            jobs.retain(|job, since| running_jobs.contains(job) || recent(*since));
+            jobs.retain(|job, since| running.jobs.contains(job) || recent(*since));
         }
         let mut held: HashMap<String, u32> = HashMap::new();
         for (task, (executor, slots, _)) in &self.tasks {
-            if is_running(task, executor) {
+            if running.on(task, executor) {
                 *held.entry(executor.clone()).or_default() += slots;
             }
         }
@@ -129,12 +138,8 @@ impl SlotLedger {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn unaccounted(
-        &self,
-        running: &HashSet<(TaskRef, String)>,
-        running_jobs: &HashSet<JobId>,
-    ) -> (u64, HashMap<String, u32>) {
-        self.book().unaccounted(running, running_jobs)
+    fn unaccounted(&self, running: &Running) -> (u64, HashMap<String, u32>) {
+        self.book().unaccounted(running)
     }
 
     fn returned(&self, slots: &[ExecutorSlot]) {
@@ -166,12 +171,8 @@ impl ClusterState for SlotLedger {
             .await?;
         let mut book = self.book();
         for (executor, task) in &bound {
-            let key = (
-                task.key.job_id.to_string(),
-                task.key.stage_id,
-                task.key.task_id,
-            );
-            book.bind(executor, key, task.key.job_id.clone(), task.vcores_consumed);
+            let key = (task.key.job_id.clone(), task.key.stage_id, task.key.task_id);
+            book.bind(executor, key, task.vcores_consumed);
         }
         Ok(bound)
     }
@@ -250,8 +251,7 @@ pub async fn give_back_leaked_slots(ledger: Arc<SlotLedger>, scheduler: Schedule
     let mut suspect: Option<(u64, HashMap<String, u32>)> = None;
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let (running, running_jobs) = running_tasks(&scheduler).await;
-        let (changes, excess) = ledger.unaccounted(&running, &running_jobs);
+        let (changes, excess) = ledger.unaccounted(&running(&scheduler).await);
         let confirmed = match suspect.take() {
             Some((before, earlier)) if before == changes => excess
                 .iter()
@@ -295,18 +295,21 @@ pub async fn give_back_leaked_slots(ledger: Arc<SlotLedger>, scheduler: Schedule
     }
 }
 
-/// The tasks the running jobs' graphs show as running, each with its executor; and those jobs.
-async fn running_tasks(scheduler: &Scheduler) -> (HashSet<(TaskRef, String)>, HashSet<JobId>) {
-    let mut running = HashSet::new();
+/// The running jobs, and the tasks their graphs show as running.
+async fn running(scheduler: &Scheduler) -> Running {
     let jobs = scheduler.state.task_manager.get_running_job_cache();
+    let mut running = Running {
+        jobs: jobs.keys().cloned().collect(),
+        ..Running::default()
+    };
     for job in jobs.values() {
         let graph = job.execution_graph.read().await;
         for task in graph.running_tasks() {
-            let key = (task.job_id.to_string(), task.stage_id, task.task_id);
-            running.insert((key, task.executor_id));
+            let key = (task.job_id, task.stage_id, task.task_id);
+            running.tasks.insert(key, task.executor_id);
         }
     }
-    (running, jobs.keys().cloned().collect())
+    running
 }
 
 fn alive(scheduler: &Scheduler, executor: &str) -> bool {
@@ -327,48 +330,55 @@ mod tests {
     use super::*;
 
     fn task(job: &str, stage: usize, id: usize) -> TaskRef {
-        (job.to_string(), stage, id)
+        (JobId::from(job), stage, id)
+    }
+
+    /// `tasks` running on `executor`, in `jobs`.
+    fn running(executor: &str, tasks: &[TaskRef], jobs: &[&JobId]) -> Running {
+        Running {
+            tasks: tasks
+                .iter()
+                .map(|t| (t.clone(), executor.to_string()))
+                .collect(),
+            jobs: jobs.iter().map(|j| (*j).clone()).collect(),
+        }
     }
 
     #[test]
     fn slots_of_tasks_no_longer_running_are_unaccounted_on_later_checks_only() {
         let mut book = Book::default();
         let job = JobId::from("job-1");
-        book.bind("kept", task("job-1", 1, 0), job.clone(), 1);
-        book.bind("kept", task("job-1", 2, 0), job.clone(), 2);
-        let jobs = HashSet::from([job.clone()]);
+        book.bind("kept", task("job-1", 1, 0), 1);
+        book.bind("kept", task("job-1", 2, 0), 2);
         // Bound after the graph was read: not yet running there, and not counted against.
-        let (_, excess) = book.unaccounted(&HashSet::new(), &jobs);
+        let (_, excess) = book.unaccounted(&running("kept", &[], &[&job]));
         assert_eq!(excess, HashMap::from([("kept".to_string(), 3)]));
         // Both running: everything accounted for.
-        let both = HashSet::from([
-            (task("job-1", 1, 0), "kept".to_string()),
-            (task("job-1", 2, 0), "kept".to_string()),
-        ]);
-        assert!(book.unaccounted(&both, &jobs).1.is_empty());
+        let both = running("kept", &[task("job-1", 1, 0), task("job-1", 2, 0)], &[&job]);
+        assert!(book.unaccounted(&both).1.is_empty());
         // The stage-2 task's stage was rolled back and its status returned nothing: its two
         // slots are held with no task behind them.
-        let one = HashSet::from([(task("job-1", 1, 0), "kept".to_string())]);
-        let (changes, excess) = book.unaccounted(&one, &jobs);
+        let one = running("kept", &[task("job-1", 1, 0)], &[&job]);
+        let (changes, excess) = book.unaccounted(&one);
         assert_eq!(excess, HashMap::from([("kept".to_string(), 2)]));
-        assert_eq!(book.unaccounted(&one, &jobs), (changes, excess));
+        assert_eq!(book.unaccounted(&one), (changes, excess));
         // A status that returns the slot, as Ballista's does when the graph still knows it.
         book.bound.insert("kept".to_string(), 1);
-        assert!(book.unaccounted(&one, &jobs).1.is_empty());
+        assert!(book.unaccounted(&one).1.is_empty());
     }
 
     #[test]
     fn an_executors_jobs_are_kept_while_they_run_or_were_just_bound() {
         let mut book = Book::default();
-        let (a, b) = (JobId::from("a"), JobId::from("b"));
-        book.bind("e", task("a", 0, 0), a.clone(), 1);
-        book.unaccounted(&HashSet::new(), &HashSet::new());
-        book.bind("e", task("b", 0, 0), b.clone(), 1);
+        let b = JobId::from("b");
+        book.bind("e", task("a", 0, 0), 1);
+        book.unaccounted(&Running::default());
+        book.bind("e", task("b", 0, 0), 1);
         // `a` has ended; `b` was bound after the running jobs were read.
-        book.unaccounted(&HashSet::new(), &HashSet::new());
+        book.unaccounted(&Running::default());
         let jobs: HashSet<&JobId> = book.jobs["e"].keys().collect();
         assert_eq!(jobs, HashSet::from([&b]));
-        book.unaccounted(&HashSet::new(), &HashSet::from([b.clone()]));
+        book.unaccounted(&running("e", &[], &[&b]));
         assert!(book.jobs["e"].contains_key(&b));
     }
 }
