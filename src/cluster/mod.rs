@@ -194,12 +194,24 @@ async fn remote_with(
     base: datafusion::execution::SessionState,
     adaptive: bool,
 ) -> Result<SessionContext> {
+    // Ballista's settings for DataFusion first (no dynamic filters or physical scalar
+    // subqueries, which cannot cross its stages; no view types; ...): setting any Ballista
+    // option below marks the configuration as upgraded, and Ballista then skips them.
     let config = base
         .config()
         .clone()
+        .upgrade_for_ballista()
         .with_ballista_logical_extension_codec(Arc::new(codec::TrailscopeCodec::default()))
         .with_ballista_grpc_client_max_message_size(server::MAX_MESSAGE_BYTES as usize)
-        .with_ballista_adaptive_query_planner(adaptive);
+        .with_ballista_adaptive_query_planner(adaptive)
+        // The client sends its optimized plan to the scheduler. The columns this rule extracts
+        // (`__datafusion_extracted_N`) come back qualified from DataFusion 55's protobuf, and an
+        // aggregate that names one (`array_agg(named_struct(...)) ORDER BY ...`) no longer finds
+        // its input: "No field named ...". The scheduler optimizes the plan again, with it.
+        .set_bool(
+            "datafusion.optimizer.enable_leaf_expression_pushdown",
+            false,
+        );
     // A catalog of its own: the cluster's tables must not replace the local ones, which
     // compute what is shipped.
     let state = SessionStateBuilder::new_from_existing(base.clone())

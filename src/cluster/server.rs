@@ -29,7 +29,13 @@ use crate::error::{Error, Result};
 pub const MAX_MESSAGE_BYTES: u32 = 1 << 30;
 
 /// Our functions and settings, with the configuration a client sent.
-fn session_state(config: SessionConfig) -> datafusion::error::Result<SessionState> {
+fn session_state(mut config: SessionConfig) -> datafusion::error::Result<SessionState> {
+    // Off in the plan a client sends, because it cannot cross protobuf (see `remote_with`); on
+    // for the scheduler's own planning, which keeps the plan in process.
+    config
+        .options_mut()
+        .optimizer
+        .enable_leaf_expression_pushdown = true;
     let base = crate::table::base_session()
         .map_err(datafusion::error::DataFusionError::from)?
         .state();
