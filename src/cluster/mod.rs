@@ -22,6 +22,7 @@ pub mod share;
 mod slots;
 pub mod table;
 pub mod task_log;
+mod union_aggregates;
 
 use std::sync::Arc;
 

@@ -43,6 +43,9 @@ fn session_state(mut config: SessionConfig) -> datafusion::error::Result<Session
         .with_config(config)
         .with_runtime_env(runtime_env()?)
         .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
+        .with_physical_optimizer_rule(Arc::new(
+            super::union_aggregates::PartialAggregatesIntoUnionBranches,
+        ))
         .build())
 }
 
