@@ -23,6 +23,7 @@ mod slots;
 pub mod table;
 pub mod task_log;
 mod union_aggregates;
+mod unsupported;
 
 use std::sync::Arc;
 
@@ -125,6 +126,7 @@ impl ClusterSession {
                 .state()
                 .statement_to_plan(statement.clone())
                 .await?;
+            unsupported::refuse_unsupported(&plan)?;
             self.ship_tables_read_by(&plan)
                 .await
                 .map_err(|e| DataFusionError::External(Box::new(e)))?;
