@@ -358,9 +358,17 @@ impl ExecutionPlan for ArchiveScanExec {
 
     crate::table::scan::leaf_plan_methods!();
 
+    /// The running scan's; an empty set before it runs, as on the scheduler. The scheduler
+    /// matches its plan's metric sets with an executor's one to one, and logs an error for
+    /// every stage where their numbers differ.
     fn metrics(&self) -> Option<MetricsSet> {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        running.as_ref().and_then(|scan| scan.metrics())
+        Some(
+            running
+                .as_ref()
+                .and_then(|scan| scan.metrics())
+                .unwrap_or_default(),
+        )
     }
 
     /// Runs on an executor: opens the archive and reads this task's objects with the local
