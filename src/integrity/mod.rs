@@ -20,5 +20,6 @@ pub use gaps::{Gap, GapClass, GapOptions, GapReport, StopEventSource, gaps};
 pub use keys::{KeyRing, PublicKey};
 pub use logs::{LogFileCheck, LogFileStatus};
 pub use verify::{
-    KeySource, VerifyOptions, VerifyReport, digest_inventory, load_signatures, verify,
+    DigestReadings, KeySource, VerifyOptions, VerifyReport, digest_inventory, load_signatures,
+    read_digests_once, verify,
 };

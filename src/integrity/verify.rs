@@ -52,6 +52,9 @@ pub struct VerifyOptions {
     /// Hashes a scan of the same command already took (the report's): log files found there
     /// are judged from them instead of being read again.
     pub readings: Option<Arc<Readings>>,
+    /// The scope's digests, already read for another check of the same command (the report's
+    /// gap analysis): not read again.
+    pub digests: Option<DigestReadings>,
 }
 
 impl Default for VerifyOptions {
@@ -63,6 +66,7 @@ impl Default for VerifyOptions {
             concurrency: 64,
             allow_partial: false,
             readings: None,
+            digests: None,
         }
     }
 }
@@ -139,7 +143,7 @@ pub async fn verify(
     logs_scope.late_margin = Duration::zero();
     // Listing the log files needs nothing from the digests: it runs while they are read.
     let (phase, logs) = tokio::try_join!(
-        read_digests(location, scope, options),
+        digests_of(location, scope, options),
         list_objects(location, ObjectKind::Log, &logs_scope),
     )?;
     let logs = logs.objects;
@@ -252,6 +256,41 @@ pub(crate) struct DigestPhase {
     pub range: Range,
     pub inputs: Vec<DigestInput>,
     pub listed: Vec<Listed>,
+}
+
+/// A scope's digests read once, for the checks of one command that all need them (the report's
+/// gap analysis and verify): given in their options, they are not read again.
+#[derive(Clone)]
+pub struct DigestReadings(Arc<DigestPhase>);
+
+impl std::fmt::Debug for DigestReadings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DigestReadings({} digests)", self.0.inputs.len())
+    }
+}
+
+/// Reads the digests of `scope` for [`VerifyOptions::digests`] and `GapOptions::digests`, with
+/// `options`' signatures file and concurrency.
+pub async fn read_digests_once(
+    location: &Location,
+    scope: &Scope,
+    options: &VerifyOptions,
+) -> Result<DigestReadings> {
+    Ok(DigestReadings(Arc::new(
+        read_digests(location, scope, options).await?,
+    )))
+}
+
+/// The digests `options` carry, or those of `scope` read now.
+pub(crate) async fn digests_of(
+    location: &Location,
+    scope: &Scope,
+    options: &VerifyOptions,
+) -> Result<Arc<DigestPhase>> {
+    match &options.digests {
+        Some(DigestReadings(phase)) => Ok(Arc::clone(phase)),
+        None => Ok(Arc::new(read_digests(location, scope, options).await?)),
+    }
 }
 
 /// Lists and reads the digests of `scope` plus a couple of hours of context on each side.

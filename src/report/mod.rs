@@ -287,8 +287,21 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         _ => None,
     };
 
+    let mut verify_options = VerifyOptions {
+        readings: source.readings.clone(),
+        keys: inputs.keys.clone(),
+        signatures: inputs.signatures.clone(),
+        allow_partial: source.allow_partial,
+        ..VerifyOptions::default()
+    };
+    // The gap analysis and verify read the same digests: once, here.
+    let digests =
+        crate::integrity::read_digests_once(&source.location, &source.scope, &verify_options)
+            .await?;
+    verify_options.digests = Some(digests.clone());
     let gap_options = GapOptions {
         threshold: inputs.gap_threshold,
+        digests: Some(digests),
         ..GapOptions::default()
     };
     // Stops recorded in another account (an organization trail's owner) or region count too, so
@@ -303,13 +316,6 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         let hashed = elsewhere.fill(readings).await?;
         ScanStats::add(&source.stats.objects_hashed_elsewhere, hashed as u64);
     }
-    let verify_options = VerifyOptions {
-        readings: source.readings.clone(),
-        keys: inputs.keys.clone(),
-        signatures: inputs.signatures.clone(),
-        allow_partial: source.allow_partial,
-        ..VerifyOptions::default()
-    };
     let verified =
         crate::integrity::verify(&source.location, &source.scope, &verify_options).await?;
     let integrity = integrity::section(&verified, &gaps);

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::chain::{DigestCheck, DigestStatus};
-use super::verify::{Listed, VerifyOptions, check_all, read_digests};
+use super::verify::{DigestReadings, Listed, VerifyOptions, check_all, digests_of};
 use crate::archive::layout::parse_key;
 use crate::archive::{Location, ObjectKind, Scope, list_objects};
 use crate::error::Result;
@@ -38,6 +38,9 @@ pub struct GapOptions {
     /// Whether a digest that cannot be fetched (after retries) is left out of the attestation
     /// instead of failing the run.
     pub allow_partial: bool,
+    /// The scope's digests, already read for another check of the same command (the report's
+    /// verify): not read again.
+    pub digests: Option<DigestReadings>,
 }
 
 impl Default for GapOptions {
@@ -47,6 +50,7 @@ impl Default for GapOptions {
             trail: None,
             stop_lookback: Duration::days(7),
             allow_partial: false,
+            digests: None,
         }
     }
 }
@@ -141,9 +145,10 @@ pub async fn gaps(
     let verify_options = VerifyOptions {
         trail: None,
         allow_partial: options.allow_partial,
+        digests: options.digests.clone(),
         ..VerifyOptions::default()
     };
-    let phase = read_digests(location, scope, &verify_options).await?;
+    let phase = digests_of(location, scope, &verify_options).await?;
     let checks: Vec<DigestCheck> = check_all(phase.inputs.clone(), None, phase.range)
         .await?
         .into_iter()
