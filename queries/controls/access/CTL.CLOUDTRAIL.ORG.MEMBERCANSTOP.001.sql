@@ -5,7 +5,7 @@
 -- denial: inconclusive rather than fail when no denial was found. DeleteTrail, UpdateTrail and
 -- PutEventSelectors are reported (not_denied) but only StopLogging decides. The management
 -- account (SCPs do not bind it) and non-members pass with a note.
-WITH parents AS (
+WITH RECURSIVE parents AS (
   SELECT account_id,
          json_get_str(params, 'ChildId') AS child,
          json_get_str(response, 'Parents', 0, 'Id') AS parent,
@@ -13,48 +13,13 @@ WITH parents AS (
   FROM snapshot_calls
   WHERE service = 'organizations' AND operation = 'ListParents' AND error_code IS NULL
 ),
--- The path, one level up per step: eight steps (an organization nests OUs five deep). Written out
--- rather than as a recursive CTE, which a Ballista cluster cannot run (`query --cluster`).
-path0 AS (
+path(account_id, target, target_type, depth) AS (
   SELECT account_id, account_id AS target, 'ACCOUNT' AS target_type, 0 AS depth
   FROM (SELECT DISTINCT account_id FROM snapshots)
-),
-path1 AS (
-  SELECT p.account_id, r.parent AS target, r.parent_type AS target_type, p.depth + 1 AS depth
-  FROM path0 p JOIN parents r ON r.account_id = p.account_id AND r.child = p.target
-),
-path2 AS (
-  SELECT p.account_id, r.parent AS target, r.parent_type AS target_type, p.depth + 1 AS depth
-  FROM path1 p JOIN parents r ON r.account_id = p.account_id AND r.child = p.target
-),
-path3 AS (
-  SELECT p.account_id, r.parent AS target, r.parent_type AS target_type, p.depth + 1 AS depth
-  FROM path2 p JOIN parents r ON r.account_id = p.account_id AND r.child = p.target
-),
-path4 AS (
-  SELECT p.account_id, r.parent AS target, r.parent_type AS target_type, p.depth + 1 AS depth
-  FROM path3 p JOIN parents r ON r.account_id = p.account_id AND r.child = p.target
-),
-path5 AS (
-  SELECT p.account_id, r.parent AS target, r.parent_type AS target_type, p.depth + 1 AS depth
-  FROM path4 p JOIN parents r ON r.account_id = p.account_id AND r.child = p.target
-),
-path6 AS (
-  SELECT p.account_id, r.parent AS target, r.parent_type AS target_type, p.depth + 1 AS depth
-  FROM path5 p JOIN parents r ON r.account_id = p.account_id AND r.child = p.target
-),
-path7 AS (
-  SELECT p.account_id, r.parent AS target, r.parent_type AS target_type, p.depth + 1 AS depth
-  FROM path6 p JOIN parents r ON r.account_id = p.account_id AND r.child = p.target
-),
-path8 AS (
-  SELECT p.account_id, r.parent AS target, r.parent_type AS target_type, p.depth + 1 AS depth
-  FROM path7 p JOIN parents r ON r.account_id = p.account_id AND r.child = p.target
-),
-path AS (
-  SELECT * FROM path0 UNION ALL SELECT * FROM path1 UNION ALL SELECT * FROM path2
-  UNION ALL SELECT * FROM path3 UNION ALL SELECT * FROM path4 UNION ALL SELECT * FROM path5
-  UNION ALL SELECT * FROM path6 UNION ALL SELECT * FROM path7 UNION ALL SELECT * FROM path8
+  UNION ALL
+  SELECT p.account_id, r.parent, r.parent_type, p.depth + 1
+  FROM path p JOIN parents r ON r.account_id = p.account_id AND r.child = p.target
+  WHERE p.depth < 8
 ),
 listed AS (
   SELECT DISTINCT account_id, json_get_str(params, 'TargetId') AS target
