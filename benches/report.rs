@@ -203,21 +203,32 @@ fn phases<F, Fut>(
         for (secs, id) in each.iter().take(6) {
             println!("    {secs:6.2} s  {id}");
         }
+        // As the report does: the digests read once, for the gaps and verify.
         let started = Instant::now();
-        let options = trailscope::integrity::VerifyOptions {
+        let mut options = trailscope::integrity::VerifyOptions {
             readings: s.readings.clone(),
             ..Default::default()
         };
+        let digests = trailscope::integrity::read_digests_once(&s.location, &s.scope, &options)
+            .await
+            .unwrap();
+        options.digests = Some(digests.clone());
+        time("the period's digests", started);
+        let started = Instant::now();
         trailscope::integrity::verify(&s.location, &s.scope, &options)
             .await
             .unwrap();
-        time("verify (no signatures)", started);
+        time("verify (no signatures), digests read", started);
         let started = Instant::now();
         // As the report does: the stop events from the shared rows.
-        trailscope::table::stop_events::gaps(&s.clone().into(), &Default::default(), Some(&ctx))
+        let gap_options = trailscope::integrity::GapOptions {
+            digests: Some(digests),
+            ..Default::default()
+        };
+        trailscope::table::stop_events::gaps(&s.clone().into(), &gap_options, Some(&ctx))
             .await
             .unwrap();
-        time("gaps", started);
+        time("gaps, digests read", started);
         let started = Instant::now();
         let inputs = ReportInputs {
             period: period.clone(),
