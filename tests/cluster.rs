@@ -799,12 +799,9 @@ async fn a_cluster_reads_an_archive_and_a_lake_in_s3() {
 /// byte for byte.
 #[test]
 fn check_report_and_detect_scan_on_the_cluster_as_they_do_locally() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let (archive, snapshot) = (root.join("testdata/archive"), root.join(SNAPSHOT));
-    let (a, s) = (archive.to_str().unwrap(), snapshot.to_str().unwrap());
-    let (url, scheduler_addr, _scheduler) = start_scheduler(dir.path(), &[]);
-    let executors = two_executors(dir.path(), &scheduler_addr, &[]);
+    let cluster = BundledCluster::start(dir.path());
+    let (a, s, url) = cluster.paths();
     let both = |args: &[&str], out: Option<&str>| {
         let run = |cluster: bool| {
             let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -816,7 +813,7 @@ fn check_report_and_detect_scan_on_the_cluster_as_they_do_locally() {
                 all.extend(["-o".into(), file.to_str().unwrap().into()]);
             }
             if cluster {
-                all.extend(["--cluster".into(), url.clone()]);
+                all.extend(["--cluster".into(), url.to_string()]);
             }
             let out = trailscope_args(all);
             // Findings and detections exit 1; anything else is a failure to run.
@@ -863,13 +860,41 @@ fn check_report_and_detect_scan_on_the_cluster_as_they_do_locally() {
     assert_eq!(remote, local, "detect");
 
     // The scans ran on the executors: each ran tasks that handed on rows.
-    for executor in &executors {
+    for executor in &cluster.executors {
         let log = executor.output();
         assert!(
             log.lines()
                 .any(|l| l.contains(": done in ") && !l.contains(" 0 rows")),
             "{log}"
         );
+    }
+}
+
+/// A scheduler and two executors, with the bundled archive and snapshot's paths.
+struct BundledCluster {
+    archive: String,
+    snapshot: String,
+    url: String,
+    executors: Vec<Server>,
+    _scheduler: Server,
+}
+
+impl BundledCluster {
+    fn start(dir: &Path) -> BundledCluster {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let (url, scheduler_addr, scheduler) = start_scheduler(dir, &[]);
+        BundledCluster {
+            archive: root.join("testdata/archive").to_str().unwrap().into(),
+            snapshot: root.join(SNAPSHOT).to_str().unwrap().into(),
+            url,
+            executors: two_executors(dir, &scheduler_addr, &[]),
+            _scheduler: scheduler,
+        }
+    }
+
+    /// The archive, the snapshot and the scheduler's URL.
+    fn paths(&self) -> (&str, &str, &str) {
+        (&self.archive, &self.snapshot, &self.url)
     }
 }
 
@@ -883,15 +908,13 @@ fn check_report_and_detect_scan_on_the_cluster_as_they_do_locally() {
 fn every_control_runs_as_a_query_on_the_cluster_with_the_local_answer() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let (archive, snapshot) = (root.join("testdata/archive"), root.join(SNAPSHOT));
-    let (a, s) = (archive.to_str().unwrap(), snapshot.to_str().unwrap());
-    let (url, scheduler_addr, _scheduler) = start_scheduler(dir.path(), &[]);
-    let _executors = two_executors(dir.path(), &scheduler_addr, &[]);
+    let cluster = BundledCluster::start(dir.path());
+    let (a, s, url) = cluster.paths();
     let query = |sql: Vec<&str>, cluster: bool| {
         let mut args = vec!["query", "-q", "-a", a, "-s", s, "--format", "csv"];
         args.extend(sql);
         if cluster {
-            args.extend(["--cluster", url.as_str()]);
+            args.extend(["--cluster", url]);
         }
         trailscope(&args)
     };
@@ -920,12 +943,7 @@ fn every_control_runs_as_a_query_on_the_cluster_with_the_local_answer() {
         let remote = query(vec!["-f", f], true);
         // A recursive query is refused (`check --cluster` runs such a control on the client).
         if sql.contains("WITH RECURSIVE") {
-            assert_eq!(remote.status.code(), Some(2), "{f}");
-            assert!(
-                stderr(&remote).contains("cannot run on a cluster"),
-                "{f}: {}",
-                stderr(&remote)
-            );
+            refused(remote, "cannot run on a cluster");
             continue;
         }
         let remote = succeeded(remote, f);
@@ -946,12 +964,9 @@ fn every_control_runs_as_a_query_on_the_cluster_with_the_local_answer() {
 
     let many_rows = "SELECT count(*) FROM cloudtrail WHERE eventname = \
                      (SELECT eventname FROM cloudtrail GROUP BY 1 ORDER BY count(*) DESC LIMIT 2)";
-    let out = query(vec![many_rows], true);
-    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("may give more than one row cannot run on a cluster"),
-        "{}",
-        stderr(&out)
+    refused(
+        query(vec![many_rows], true),
+        "may give more than one row cannot run on a cluster",
     );
     // Made one row by its shape, it runs, with the local answer.
     let one_row = many_rows.replace("LIMIT 2", "LIMIT 1");
@@ -960,13 +975,16 @@ fn every_control_runs_as_a_query_on_the_cluster_with_the_local_answer() {
 
     let recursive = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) \
                      SELECT * FROM n";
-    let out = query(vec![recursive], true);
-    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("the recursive query \"n\" cannot run on a cluster"),
-        "{}",
-        stderr(&out)
+    refused(
+        query(vec![recursive], true),
+        "the recursive query \"n\" cannot run on a cluster",
     );
+}
+
+/// A usage error (exit 2) whose message says `says`.
+fn refused(out: Output, says: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains(says), "{}", stderr(&out));
 }
 
 /// `convert --cluster`: two executors write the lake, the client commits; the lake holds what a
