@@ -11,57 +11,44 @@
 use datafusion::catalog::view::ViewTable;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::source_as_provider;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// Fails with what to do when `plan`, or a view it reads, holds SQL a cluster cannot answer as
 /// this machine would.
 pub(crate) fn refuse_unsupported(plan: &LogicalPlan) -> Result<()> {
-    let mut refusal = None;
-    check(plan, &mut refusal)?;
-    match refusal {
-        Some(reason) => Err(Error::Usage(reason)),
-        None => Ok(()),
-    }
-}
-
-fn check(plan: &LogicalPlan, refusal: &mut Option<String>) -> Result<()> {
+    let refuse = |reason: String| Err(DataFusionError::from(Error::Usage(reason)));
     plan.apply_with_subqueries(|node| {
         if let LogicalPlan::RecursiveQuery(query) = node {
-            *refusal = Some(format!(
+            return refuse(format!(
                 "the recursive query {:?} cannot run on a cluster (Ballista cannot ship its \
                  plan); run it without --cluster",
                 query.name
             ));
-            return Ok(TreeNodeRecursion::Stop);
         }
         if let LogicalPlan::TableScan(scan) = node
             && let Ok(provider) = source_as_provider(&scan.source)
             && let Some(view) = provider.downcast_ref::<ViewTable>()
         {
-            check(view.logical_plan(), refusal)?;
+            refuse_unsupported(view.logical_plan())?;
         }
         node.apply_expressions(|expr| {
-            expr.apply(|e| {
-                if let Expr::ScalarSubquery(subquery) = e
-                    && subquery.outer_ref_columns.is_empty()
-                    && subquery.subquery.max_rows().is_none_or(|rows| rows > 1)
+            expr.apply(|e| match e {
+                Expr::ScalarSubquery(subquery)
+                    if subquery.outer_ref_columns.is_empty()
+                        && subquery.subquery.max_rows().is_none_or(|rows| rows > 1) =>
                 {
-                    *refusal = Some(
+                    refuse(
                         "a scalar subquery that may give more than one row cannot run on a \
                          cluster (it would answer with every row where this machine fails); give \
                          it an aggregate without GROUP BY or LIMIT 1, or run without --cluster"
                             .to_string(),
-                    );
-                    return Ok(TreeNodeRecursion::Stop);
+                    )
                 }
-                Ok(TreeNodeRecursion::Continue)
+                _ => Ok(TreeNodeRecursion::Continue),
             })
-        })?;
-        Ok(match refusal {
-            Some(_) => TreeNodeRecursion::Stop,
-            None => TreeNodeRecursion::Continue,
         })
     })?;
     Ok(())

@@ -289,7 +289,7 @@ pub(crate) async fn digests_of(
 ) -> Result<Arc<DigestPhase>> {
     match &options.digests {
         Some(DigestReadings(phase)) => Ok(Arc::clone(phase)),
-        None => Ok(Arc::new(read_digests(location, scope, options).await?)),
+        None => Ok(read_digests_once(location, scope, options).await?.0),
     }
 }
 
