@@ -3,12 +3,11 @@
 //! computed for every event during the report's one scan and counted into the `activity` rollup
 //! ([`Rollup`]); every table here is a small query over it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Int64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
+use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use serde::de::DeserializeOwned;
@@ -175,7 +174,9 @@ pub fn rows_sql(places: bool) -> Result<String> {
 #[derive(Default)]
 pub struct Rollup {
     converter: Option<(RowConverter, SchemaRef)>,
-    counts: HashMap<OwnedRow, u64>,
+    /// Counts by each combination's row bytes: looked up by the batch's rows as they are (no
+    /// allocation for a combination seen before, which is nearly every event).
+    counts: datafusion::common::HashMap<Box<[u8]>, u64>,
 }
 
 impl Rollup {
@@ -194,7 +195,12 @@ impl Rollup {
         };
         let rows = arrow_ok(converter.convert_columns(batch.columns()))?;
         for row in rows.iter() {
-            *self.counts.entry(row.owned()).or_insert(0) += 1;
+            match self.counts.get_mut(row.as_ref()) {
+                Some(count) => *count += 1,
+                None => {
+                    self.counts.insert(row.as_ref().into(), 1);
+                }
+            }
         }
         Ok(())
     }
@@ -204,10 +210,12 @@ impl Rollup {
         let Some((converter, schema)) = self.converter else {
             return Ok(None);
         };
-        let mut counted: Vec<(OwnedRow, u64)> = self.counts.into_iter().collect();
+        let mut counted: Vec<(Box<[u8]>, u64)> = self.counts.into_iter().collect();
+        // Row bytes compare as the rows do: the rollup's order is the columns' order.
         counted.sort_by(|a, b| a.0.cmp(&b.0));
+        let parser = converter.parser();
         let mut columns =
-            arrow_ok(converter.convert_rows(counted.iter().map(|(row, _)| row.row())))?;
+            arrow_ok(converter.convert_rows(counted.iter().map(|(row, _)| parser.parse(row))))?;
         columns.push(Arc::new(Int64Array::from_iter_values(
             counted.iter().map(|(_, n)| *n as i64),
         )));
