@@ -275,18 +275,13 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         along,
     )
     .await?;
-    let activity = activity::summarize(rollup, &inputs.period, places).await?;
-    let outcome = controls::run_controls(&ctx, &inputs.controls, &inputs.values).await?;
-    let controls = control_results(&inputs.controls, &outcome.findings);
-    let detections = match (&inputs.rules, pass, matched) {
-        (Some(set), Some(pass), Some(collector)) => {
-            let _matched = collector.register(&ctx, pass.schema()).await?;
-            let hits = crate::detect::run::run_rules(&ctx, pass).await?;
-            Some(detections::section(set, &hits))
-        }
+    // What follows the scan reads the kept rows, the matched events or the digests, each on its
+    // own: the controls, the rules, the activity tables and the gap analysis run at once (each
+    // plans on one core for much of its time).
+    let registered = match (pass.as_ref(), matched) {
+        (Some(pass), Some(collector)) => Some(collector.register(&ctx, pass.schema()).await?),
         _ => None,
     };
-
     let mut verify_options = VerifyOptions {
         readings: source.readings.clone(),
         keys: inputs.keys.clone(),
@@ -294,20 +289,45 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         allow_partial: source.allow_partial,
         ..VerifyOptions::default()
     };
-    // The gap analysis and verify read the same digests: once, here.
-    let digests =
-        crate::integrity::read_digests_once(&source.location, &source.scope, &verify_options)
+    let (activity, outcome, hits, (digests, gaps)) = tokio::try_join!(
+        activity::summarize(rollup, &inputs.period, places),
+        controls::run_controls(&ctx, &inputs.controls, &inputs.values),
+        async {
+            match pass {
+                Some(pass) => crate::detect::run::run_rules(&ctx, pass).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        async {
+            // The gap analysis and verify read the same digests: once, here.
+            let digests = crate::integrity::read_digests_once(
+                &source.location,
+                &source.scope,
+                &verify_options,
+            )
             .await?;
-    verify_options.digests = Some(digests.clone());
-    let gap_options = GapOptions {
-        threshold: inputs.gap_threshold,
-        digests: Some(digests),
-        ..GapOptions::default()
-    };
-    // Stops recorded in another account (an organization trail's owner) or region count too, so
-    // the shared rows stand in for a scan only when the report is not narrowed to some of them.
-    let whole = source.scope.accounts.is_empty() && source.scope.regions.is_empty();
-    let gaps = crate::table::stop_events::gaps(source, &gap_options, whole.then_some(&ctx)).await?;
+            let gap_options = GapOptions {
+                threshold: inputs.gap_threshold,
+                digests: Some(digests.clone()),
+                ..GapOptions::default()
+            };
+            // Stops recorded in another account (an organization trail's owner) or region count
+            // too, so the shared rows stand in for a scan only when the report is not narrowed
+            // to some of them.
+            let whole = source.scope.accounts.is_empty() && source.scope.regions.is_empty();
+            let gaps = crate::table::stop_events::gaps(source, &gap_options, whole.then_some(&ctx))
+                .await?;
+            Ok::<_, Error>((digests, gaps))
+        },
+    )?;
+    let controls = control_results(&inputs.controls, &outcome.findings);
+    let detections = inputs
+        .rules
+        .as_ref()
+        .zip(hits)
+        .map(|(set, hits)| detections::section(set, &hits));
+    drop(registered);
+    verify_options.digests = Some(digests);
     // The shared rows and the matched events are not read again: their memory goes before
     // verify, the other large step, begins.
     drop(ctx);
@@ -316,8 +336,12 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         let hashed = elsewhere.fill(readings).await?;
         ScanStats::add(&source.stats.objects_hashed_elsewhere, hashed as u64);
     }
-    let verified =
-        crate::integrity::verify(&source.location, &source.scope, &verify_options).await?;
+    // Verify checks the digests; the manifest lists and hashes every input: neither reads the
+    // other's result.
+    let (verified, mut manifest) = tokio::try_join!(
+        crate::integrity::verify(&source.location, &source.scope, &verify_options),
+        manifest::collect(source, inputs),
+    )?;
     let integrity = integrity::section(&verified, &gaps);
 
     let read_errors: Vec<ReadErrorEntry> = source
@@ -332,7 +356,6 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         .collect();
     let frameworks = frameworks::summarize(&inputs.frameworks, &controls);
     let summary = summary(&controls, &integrity, &read_errors, &activity);
-    let mut manifest = manifest::collect(source, inputs).await?;
     manifest.enrichment = manifest::enrichment_files(&source.enrichment);
     let changes = inputs
         .baseline
