@@ -78,10 +78,9 @@ calls AS (
          count(*) FILTER (WHERE errorcode IS NULL) AS successful,
          min(eventtime) AS first_call,
          max(eventtime) AS last_call,
-         array_agg(named_struct('eventtime', eventtime, 'trail', json_extract_scalar(requestparameters, '$.name'),
-                                'error_code', errorcode, 'caller', useridentity.arn,
-                                'source_ip', sourceipaddress, 'region', awsregion, 'log_file', log_file)
-                   ORDER BY eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', eventtime, 'trail', json_extract_scalar(requestparameters, '$.name'),
+                                           'error_code', errorcode, 'caller', useridentity.arn,
+                                           'source_ip', sourceipaddress, 'region', awsregion, 'log_file', log_file))) AS events
   FROM cloudtrail
   WHERE eventname = 'StopLogging' AND eventsource = 'cloudtrail.amazonaws.com'
   GROUP BY 1, 2

@@ -108,9 +108,8 @@ outside AS (
   SELECT l.account_id,
          min(l.eventtime) AS window_start,
          max(l.eventtime) AS window_end,
-         array_agg(named_struct('eventtime', l.eventtime, 'principal', l.principal_arn, 'caller', l.caller,
-                                'source_ip', l.sourceipaddress, 'region', l.awsregion, 'log_file', l.log_file)
-                   ORDER BY l.eventtime) AS calls
+         array_sort(array_agg(named_struct('eventtime', l.eventtime, 'principal', l.principal_arn, 'caller', l.caller,
+                                           'source_ip', l.sourceipaddress, 'region', l.awsregion, 'log_file', l.log_file))) AS calls
   FROM lookups l
   LEFT JOIN allowed_match m ON m.principal_arn = l.principal_arn
   WHERE m.allowed_by IS NULL

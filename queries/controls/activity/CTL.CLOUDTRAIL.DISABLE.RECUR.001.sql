@@ -64,9 +64,9 @@ open_stops AS (
 attempts AS (
   SELECT trail_arn,
          count(*) AS failed_attempts,
-         to_json(array_agg(named_struct('eventtime', eventtime, 'call', eventname,
-                 'errorcode', errorcode, 'principal', principal, 'source_ip', source_ip,
-                 'log_file', log_file) ORDER BY eventtime)) AS attempts
+         to_json(array_sort(array_agg(named_struct('eventtime', eventtime, 'call', eventname,
+                            'errorcode', errorcode, 'principal', principal, 'source_ip', source_ip,
+                            'log_file', log_file)))) AS attempts
   FROM named
   WHERE errorcode IS NOT NULL
   GROUP BY trail_arn
@@ -90,11 +90,11 @@ recurring AS (
 ),
 per_trail AS (
   SELECT trail_arn, min(account_id) AS account_id, count(*) AS cycles,
-         to_json(array_agg(named_struct('stopped_at', stopped_at, 'restarted_at', restarted_at,
-                 'off_for_seconds', date_part('epoch', restarted_at) - date_part('epoch', stopped_at),
-                 'stopped_by_call', stopped_by_call, 'stopped_by', stopped_by, 'source_ip', source_ip,
-                 'restarted_by', restarted_by, 'stop_log_file', stop_log_file,
-                 'restart_log_file', restart_log_file) ORDER BY stopped_at)) AS cycle_list
+         to_json(array_sort(array_agg(named_struct('stopped_at', stopped_at, 'restarted_at', restarted_at,
+                            'off_for_seconds', date_part('epoch', restarted_at) - date_part('epoch', stopped_at),
+                            'stopped_by_call', stopped_by_call, 'stopped_by', stopped_by, 'source_ip', source_ip,
+                            'restarted_by', restarted_by, 'stop_log_file', stop_log_file,
+                            'restart_log_file', restart_log_file)))) AS cycle_list
   FROM cycles
   GROUP BY trail_arn
 ),

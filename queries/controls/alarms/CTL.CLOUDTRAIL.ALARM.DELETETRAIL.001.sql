@@ -33,9 +33,9 @@ deletions AS (
   SELECT coalesce(recipientaccountid, account_id) AS account_id,
          min(eventtime) AS window_start,
          max(eventtime) AS window_end,
-         array_agg(named_struct('eventtime', eventtime, 'trail', json_extract_scalar(requestparameters, '$.name'),
-                                'principal', useridentity.arn, 'source_ip', sourceipaddress,
-                                'region', awsregion, 'log_file', log_file) ORDER BY eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', eventtime, 'trail', json_extract_scalar(requestparameters, '$.name'),
+                                           'principal', useridentity.arn, 'source_ip', sourceipaddress,
+                                           'region', awsregion, 'log_file', log_file))) AS events
   FROM cloudtrail
   WHERE eventname = 'DeleteTrail' AND eventsource = 'cloudtrail.amazonaws.com' AND errorcode IS NULL
   GROUP BY coalesce(recipientaccountid, account_id)

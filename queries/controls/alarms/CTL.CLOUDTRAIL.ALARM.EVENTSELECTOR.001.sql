@@ -150,11 +150,11 @@ changes AS (
          min(eventtime) AS window_start,
          max(eventtime) AS window_end,
          bool_or(reasons <> '') AS narrowing,
-         array_agg(named_struct('eventtime', eventtime, 'trail', trail,
-                                'narrowing', reasons <> '', 'reasons', string_to_array(nullif(reasons, ''), '; '),
-                                'removed_data_resources', removed,
-                                'principal', principal, 'source_ip', sourceipaddress,
-                                'region', awsregion, 'log_file', log_file) ORDER BY eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', eventtime, 'trail', trail,
+                                           'narrowing', reasons <> '', 'reasons', string_to_array(nullif(reasons, ''), '; '),
+                                           'removed_data_resources', removed,
+                                           'principal', principal, 'source_ip', sourceipaddress,
+                                           'region', awsregion, 'log_file', log_file))) AS events
   FROM judged
   GROUP BY account_id
 ),

@@ -93,15 +93,15 @@ bins AS (
 ),
 bursts AS (
   SELECT account_id, window_start, window_end, count(*) AS attempts,
-         to_json(array_agg(named_struct('eventtime', eventtime, 'principal', principal,
-                 'source_ip', source_ip, 'log_file', log_file) ORDER BY eventtime)) AS events
+         to_json(array_sort(array_agg(named_struct('eventtime', eventtime, 'principal', principal,
+                            'source_ip', source_ip, 'log_file', log_file)))) AS events
   FROM in_window
   GROUP BY account_id, window_start, window_end
 ),
 burst_bins AS (
   -- The fixed bins a CloudWatch alarm would have counted, for each burst.
   SELECT b.account_id, b.window_start,
-         to_json(array_agg(named_struct('bin_start', x.bin, 'attempts', x.n) ORDER BY x.bin)) AS alarm_bins
+         to_json(array_sort(array_agg(named_struct('bin_start', x.bin, 'attempts', x.n)))) AS alarm_bins
   FROM bursts b
   JOIN bins x ON x.account_id = b.account_id
              AND x.bin BETWEEN b.window_start - ${failed_login_window} AND b.window_end

@@ -51,10 +51,10 @@ disabling AS (
   SELECT coalesce(recipientaccountid, account_id) AS account_id,
          min(eventtime) AS window_start,
          max(eventtime) AS window_end,
-         array_agg(named_struct('eventtime', eventtime, 'eventname', eventname,
-                                'detector', json_extract_scalar(requestparameters, '$.detectorId'),
-                                'principal', useridentity.arn, 'source_ip', sourceipaddress,
-                                'region', awsregion, 'log_file', log_file) ORDER BY eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', eventtime, 'eventname', eventname,
+                                           'detector', json_extract_scalar(requestparameters, '$.detectorId'),
+                                           'principal', useridentity.arn, 'source_ip', sourceipaddress,
+                                           'region', awsregion, 'log_file', log_file))) AS events
   FROM cloudtrail
   WHERE eventsource = 'guardduty.amazonaws.com' AND errorcode IS NULL
     AND (eventname IN ('DeleteDetector', 'DisableOrganizationAdminAccount', 'StopMonitoringMembers')

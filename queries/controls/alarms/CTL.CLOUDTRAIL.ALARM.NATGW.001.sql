@@ -46,11 +46,11 @@ changes AS (
   SELECT coalesce(recipientaccountid, account_id) AS account_id,
          min(eventtime) AS window_start,
          max(eventtime) AS window_end,
-         array_agg(named_struct('eventtime', eventtime, 'eventname', eventname,
-                                'nat_gateway', coalesce(json_extract_scalar(responseelements, '$.CreateNatGatewayResponse.natGateway.natGatewayId'),
-                                                        json_extract_scalar(requestparameters, '$.DeleteNatGatewayRequest.NatGatewayId')),
-                                'principal', useridentity.arn, 'source_ip', sourceipaddress,
-                                'region', awsregion, 'log_file', log_file) ORDER BY eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', eventtime, 'eventname', eventname,
+                                           'nat_gateway', coalesce(json_extract_scalar(responseelements, '$.CreateNatGatewayResponse.natGateway.natGatewayId'),
+                                                                   json_extract_scalar(requestparameters, '$.DeleteNatGatewayRequest.NatGatewayId')),
+                                           'principal', useridentity.arn, 'source_ip', sourceipaddress,
+                                           'region', awsregion, 'log_file', log_file))) AS events
   FROM cloudtrail
   WHERE eventname IN ('CreateNatGateway', 'DeleteNatGateway') AND eventsource = 'ec2.amazonaws.com'
     AND errorcode IS NULL

@@ -51,12 +51,12 @@ changes AS (
   SELECT coalesce(recipientaccountid, account_id) AS account_id,
          min(eventtime) AS window_start,
          max(eventtime) AS window_end,
-         array_agg(named_struct('eventtime', eventtime, 'eventname', eventname,
-                                'target_account', coalesce(json_extract_scalar(requestparameters, '$.accountId'),
-                                                           json_extract_scalar(requestparameters, '$.target.id'),
-                                                           json_extract_scalar(requestparameters, '$.accountName')),
-                                'principal', useridentity.arn, 'source_ip', sourceipaddress,
-                                'region', awsregion, 'log_file', log_file) ORDER BY eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', eventtime, 'eventname', eventname,
+                                           'target_account', coalesce(json_extract_scalar(requestparameters, '$.accountId'),
+                                                                      json_extract_scalar(requestparameters, '$.target.id'),
+                                                                      json_extract_scalar(requestparameters, '$.accountName')),
+                                           'principal', useridentity.arn, 'source_ip', sourceipaddress,
+                                           'region', awsregion, 'log_file', log_file))) AS events
   FROM cloudtrail
   WHERE eventsource = 'organizations.amazonaws.com' AND errorcode IS NULL
     AND eventname IN ('LeaveOrganization', 'RemoveAccountFromOrganization', 'InviteAccountToOrganization',

@@ -89,9 +89,9 @@ bins AS (
 bursts AS (
   SELECT m.account_id, m.window_start, m.window_end, count(*) AS calls,
          count(DISTINCT c.eventsource) AS services, count(DISTINCT c.principal) AS principals,
-         to_json(array_agg(named_struct('eventtime', c.eventtime, 'eventname', c.eventname,
-                 'region', c.awsregion, 'principal', c.principal, 'source_ip', c.source_ip,
-                 'log_file', c.log_file) ORDER BY c.eventtime)) AS events
+         to_json(array_sort(array_agg(named_struct('eventtime', c.eventtime, 'eventname', c.eventname,
+                            'region', c.awsregion, 'principal', c.principal, 'source_ip', c.source_ip,
+                            'log_file', c.log_file)))) AS events
   FROM merged m
   JOIN calls c ON c.account_id = m.account_id
               AND c.eventtime BETWEEN m.window_start AND m.window_end
@@ -100,7 +100,7 @@ bursts AS (
 burst_bins AS (
   -- The fixed bins a CloudWatch alarm would have counted, for each burst.
   SELECT b.account_id, b.window_start,
-         to_json(array_agg(named_struct('bin_start', x.bin, 'calls', x.n) ORDER BY x.bin)) AS alarm_bins
+         to_json(array_sort(array_agg(named_struct('bin_start', x.bin, 'calls', x.n)))) AS alarm_bins
   FROM bursts b
   JOIN bins x ON x.account_id = b.account_id
              AND x.bin BETWEEN b.window_start - ${bulk_delete_window} AND b.window_end

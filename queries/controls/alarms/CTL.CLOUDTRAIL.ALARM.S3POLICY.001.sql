@@ -73,10 +73,10 @@ changes AS (
          min(eventtime) AS window_start,
          max(eventtime) AS window_end,
          bool_or(trail_bucket) AS trail_bucket,
-         array_agg(named_struct('eventtime', eventtime, 'eventname', eventname, 'bucket', bucket,
-                                'trail_bucket', trail_bucket,
-                                'principal', useridentity.arn, 'source_ip', sourceipaddress,
-                                'region', awsregion, 'log_file', log_file) ORDER BY eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', eventtime, 'eventname', eventname, 'bucket', bucket,
+                                           'trail_bucket', trail_bucket,
+                                           'principal', useridentity.arn, 'source_ip', sourceipaddress,
+                                           'region', awsregion, 'log_file', log_file))) AS events
   FROM flagged
   GROUP BY coalesce(recipientaccountid, account_id)
 ),

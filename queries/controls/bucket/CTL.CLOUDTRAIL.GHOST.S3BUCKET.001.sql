@@ -77,9 +77,9 @@ deleted AS (
   SELECT d.account_id,
          min(d.eventtime) AS window_start,
          max(d.eventtime) AS window_end,
-         array_agg(named_struct('eventtime', d.eventtime, 'bucket', d.bucket, 'principal', d.principal,
-                                'source_ip', d.sourceipaddress, 'region', d.awsregion,
-                                'log_file', d.log_file) ORDER BY d.eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', d.eventtime, 'bucket', d.bucket, 'principal', d.principal,
+                                           'source_ip', d.sourceipaddress, 'region', d.awsregion,
+                                           'log_file', d.log_file))) AS events
   FROM deletes d
   GROUP BY 1
 ),

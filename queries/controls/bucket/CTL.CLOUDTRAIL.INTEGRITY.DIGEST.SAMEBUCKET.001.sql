@@ -67,10 +67,10 @@ per_trail AS (
   SELECT account_id, trail_arn,
          bool_or(cross_account) AS any_cross,
          bool_or(cross_account IS NULL) AS any_unknown,
-         to_json(array_agg(named_struct('rule', rule_id, 'prefix', rule_prefix,
-                                        'destination_bucket', destination_bucket,
-                                        'destination_account', destination_account,
-                                        'cross_account', cross_account) ORDER BY rule_id)) AS rules_copying_digests
+         to_json(array_sort(array_agg(named_struct('rule', rule_id, 'prefix', rule_prefix,
+                                                   'destination_bucket', destination_bucket,
+                                                   'destination_account', destination_account,
+                                                   'cross_account', cross_account)))) AS rules_copying_digests
   FROM covering
   GROUP BY 1, 2
 )

@@ -70,9 +70,9 @@ per_bucket AS (
   SELECT account_id, bucket, log_prefix,
          bool_or(cross_account) AS any_cross,
          bool_or(cross_account IS NULL) AS any_unknown,
-         to_json(array_agg(named_struct('rule', rule_id, 'destination_bucket', destination_bucket,
-                                        'destination_account', destination_account,
-                                        'cross_account', cross_account) ORDER BY rule_id)) AS covering_rules
+         to_json(array_sort(array_agg(named_struct('rule', rule_id, 'destination_bucket', destination_bucket,
+                                                   'destination_account', destination_account,
+                                                   'cross_account', cross_account)))) AS covering_rules
   FROM covering
   GROUP BY 1, 2, 3
 )

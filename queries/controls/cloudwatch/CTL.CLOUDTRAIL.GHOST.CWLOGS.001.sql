@@ -85,10 +85,10 @@ deleted AS (
   SELECT coalesce(c.recipientaccountid, c.account_id) AS account_id,
          min(c.eventtime) AS window_start,
          max(c.eventtime) AS window_end,
-         array_agg(named_struct('eventtime', c.eventtime,
-                                'log_group', json_extract_scalar(c.requestparameters, '$.logGroupName'),
-                                'principal', c.useridentity.arn, 'source_ip', c.sourceipaddress,
-                                'region', c.awsregion, 'log_file', c.log_file) ORDER BY c.eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', c.eventtime,
+                                           'log_group', json_extract_scalar(c.requestparameters, '$.logGroupName'),
+                                           'principal', c.useridentity.arn, 'source_ip', c.sourceipaddress,
+                                           'region', c.awsregion, 'log_file', c.log_file))) AS events
   FROM cloudtrail c
   JOIN named n
     ON n.group_name = json_extract_scalar(c.requestparameters, '$.logGroupName')

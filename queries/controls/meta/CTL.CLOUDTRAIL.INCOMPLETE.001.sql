@@ -36,8 +36,8 @@ per_scope AS (
 ),
 listed AS (
   SELECT scope,
-         array_agg(named_struct('control_id', control_id, 'findings', findings,
-                                'resources', resources, 'reasons', reasons) ORDER BY control_id) AS inconclusive_controls
+         array_sort(array_agg(named_struct('control_id', control_id, 'findings', findings,
+                                           'resources', resources, 'reasons', reasons))) AS inconclusive_controls
   FROM per_control
   GROUP BY scope
 ),

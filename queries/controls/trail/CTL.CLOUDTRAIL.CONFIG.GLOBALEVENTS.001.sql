@@ -63,10 +63,10 @@ restored AS (
 drift AS (
   SELECT u.account_id, u.trail_arn,
          min(u.eventtime) AS window_start, max(u.eventtime) AS window_end,
-         array_agg(named_struct('eventtime', u.eventtime, 'principal', u.principal,
-                                'source_ip', u.sourceipaddress, 'region', u.awsregion,
-                                'restored_later', coalesce(r.last_on > u.eventtime, false),
-                                'log_file', u.log_file) ORDER BY u.eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', u.eventtime, 'principal', u.principal,
+                                           'source_ip', u.sourceipaddress, 'region', u.awsregion,
+                                           'restored_later', coalesce(r.last_on > u.eventtime, false),
+                                           'log_file', u.log_file))) AS events
   FROM updates u
   LEFT JOIN restored r ON r.account_id = u.account_id AND r.trail_arn = u.trail_arn
   WHERE u.include_global = 'false'

@@ -94,10 +94,9 @@ advanced_hits AS (
 drift AS (
   SELECT p.account_id, p.trail_arn,
          min(p.eventtime) AS window_start, max(p.eventtime) AS window_end,
-         array_agg(named_struct('eventtime', p.eventtime, 'principal', p.principal,
-                                'source_ip', p.sourceipaddress, 'region', p.awsregion,
-                                'request', p.requestparameters, 'log_file', p.log_file)
-                   ORDER BY p.eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', p.eventtime, 'principal', p.principal,
+                                           'source_ip', p.sourceipaddress, 'region', p.awsregion,
+                                           'request', p.requestparameters, 'log_file', p.log_file))) AS events
   FROM puts p
   JOIN (SELECT id FROM classic_hits UNION SELECT id FROM advanced_hits) h ON h.id = p.id
   GROUP BY p.account_id, p.trail_arn

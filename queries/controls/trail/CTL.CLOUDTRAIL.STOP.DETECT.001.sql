@@ -49,10 +49,9 @@ open_stops AS (
          min(c.eventtime) AS stopped_at,
          max(c.eventtime) AS last_off,
          max(l.started_at) AS last_start,
-         array_agg(named_struct('eventtime', c.eventtime, 'event', c.eventname,
-                                'principal', c.principal, 'source_ip', c.sourceipaddress,
-                                'region', c.awsregion, 'log_file', c.log_file)
-                   ORDER BY c.eventtime) AS events
+         array_sort(array_agg(named_struct('eventtime', c.eventtime, 'event', c.eventname,
+                                           'principal', c.principal, 'source_ip', c.sourceipaddress,
+                                           'region', c.awsregion, 'log_file', c.log_file))) AS events
   FROM changes c
   LEFT JOIN last_start l ON l.account_id = c.account_id AND l.trail_arn = c.trail_arn
   WHERE NOT c.is_on AND (l.started_at IS NULL OR c.eventtime > l.started_at)
