@@ -150,6 +150,7 @@ async fn query(archive: &Path, sql: &str) -> Vec<arrow::record_batch::RecordBatc
 
 /// Runs one question in this (child) process and prints seconds, peak RSS, rows, checksum.
 fn child(archive: &str, sql: &str) {
+    trailscope::bound_allocator();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
     let batches = runtime.block_on(query(Path::new(archive), sql));

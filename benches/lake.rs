@@ -346,6 +346,7 @@ async fn query(
 
 /// Runs one question in this (child) process and prints seconds, peak RSS, rows, checksum.
 fn child(mode: &str, data: &str, sql: &str) {
+    trailscope::bound_allocator();
     let data = Path::new(data);
     let archive = data.join("archive");
     let lake = (mode == "lake").then(|| data.join("lake"));

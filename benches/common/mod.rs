@@ -61,6 +61,8 @@ pub fn flag(name: &str) -> bool {
 }
 
 pub fn prepare(data: &Path) -> PathBuf {
+    // The binary's allocator settings, so memory and time are what a user's process shows.
+    trailscope::bound_allocator();
     let archive = data.join("archive");
     if archive.join("_trailscope/public-keys.json").exists() {
         return archive;
