@@ -981,6 +981,85 @@ fn every_control_runs_as_a_query_on_the_cluster_with_the_local_answer() {
     );
 }
 
+/// The enrichment functions answer on the executors from the client's files, which the plan
+/// names by absolute path and SHA-256 (the client was given relative paths): the answers and the
+/// impossible-travel hunt equal the local ones, the client names the files they used, and
+/// without files it says why the answers are NULL. Executors used to answer NULL, silently.
+#[test]
+fn enrichment_answers_on_the_executors_from_the_clients_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let absolute = crate::enrich::data_files(&data);
+    let relative: Vec<String> = absolute
+        .iter()
+        .map(|a| {
+            a.strip_prefix(&format!("{}/", dir.path().display()))
+                .unwrap_or(a)
+                .to_string()
+        })
+        .collect();
+    let archive = dir.path().join("archive");
+    crate::enrich::archive(&archive);
+    let (url, _servers) = start_cluster(dir.path());
+    let run = |query: &[&str], cluster: bool, files: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailscope"));
+        cmd.current_dir(dir.path()).stdin(Stdio::null());
+        cmd.args(["query", "-a", "archive", "--format", "jsonl"])
+            .args(query);
+        if cluster {
+            cmd.args(["--cluster", url.as_str()]);
+        }
+        if files {
+            cmd.args(&relative);
+        }
+        cmd.output().unwrap()
+    };
+    let sql = "SELECT sourceipaddress AS ip, ip_country(sourceipaddress) AS country, \
+               ip_asn(sourceipaddress) AS asn, ip_as_org(sourceipaddress) AS org, \
+               ip_aws_service(sourceipaddress) AS aws, ip_in(sourceipaddress, 'tor-exits') AS tor, \
+               known_bad(sourceipaddress) AS bad FROM cloudtrail GROUP BY 1 ORDER BY 1";
+    let hunt = root.join("queries/hunts/impossible_travel.sql");
+    let hunt: &[&str] = &["-f", hunt.to_str().unwrap()];
+    for query in [&[sql][..], hunt] {
+        let local = succeeded(run(query, false, true), "local");
+        let remote = run(query, true, true);
+        assert_eq!(succeeded(remote, "cluster"), local, "{query:?}");
+    }
+    let local = succeeded(run(&[sql], false, true), "local");
+    assert!(
+        local.contains(r#""country":"DE""#) && local.contains(r#""aws":"EC2""#),
+        "{local}"
+    );
+
+    let remote = run(&[sql], true, true);
+    let err = stderr(&remote);
+    // Named as the user gave them.
+    assert!(
+        err.contains("enrichment: geoip data/GeoLite2-Country.mmdb"),
+        "{err}"
+    );
+    assert!(err.contains("enrichment: ip-list:tor-exits"), "{err}");
+
+    // Without the files: NULL on the executors, and the client says why.
+    let remote = run(&[sql], true, false);
+    let out = succeeded(remote.clone(), "cluster without files");
+    assert!(
+        !out.contains("country") && out.lines().count() == 3,
+        "{out}"
+    );
+    let err = stderr(&remote);
+    for note in [
+        "ip_country() returned NULL: no --geoip file was given",
+        "ip_asn() returned NULL: no --asn file was given",
+        "ip_aws_service() returned NULL: no --ip-ranges file was given",
+        "known_bad() returned NULL: no --ip-list file was given",
+    ] {
+        assert!(err.contains(note), "{note}: {err}");
+    }
+}
+
 /// A usage error (exit 2) whose message says `says`.
 fn refused(out: Output, says: &str) {
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));

@@ -39,7 +39,7 @@ fn write_mmdb<T: Serialize>(path: &Path, kind: &str, entries: &[(&str, T)]) {
 }
 
 /// The data files: DE and US networks, two ASNs, AWS ranges, a list of exits.
-fn data_files(dir: &Path) -> Vec<String> {
+pub(crate) fn data_files(dir: &Path) -> Vec<String> {
     let (geo, asn, ranges, list) = (
         dir.join("GeoLite2-Country.mmdb"),
         dir.join("GeoLite2-ASN.mmdb"),
@@ -122,7 +122,7 @@ fn trace_json(args: &[&str]) -> Value {
 }
 
 /// One principal from Germany, then from the US twenty minutes later; another from an AWS address.
-fn archive(dir: &Path) {
+pub(crate) fn archive(dir: &Path) {
     let who = |arn: &str| {
         let key = format!(
             "AKIA{:0>16}",

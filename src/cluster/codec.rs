@@ -13,7 +13,7 @@ use datafusion::common::TableReference;
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::logical_expr::{Extension, LogicalPlan};
+use datafusion::logical_expr::{Extension, LogicalPlan, ScalarUDF};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
@@ -24,6 +24,8 @@ use super::convert::{ConvertTask, ConvertTaskExec, ConvertTasks};
 use super::raw::{ArchiveObjects, ArchiveScanExec, ArchiveScanTask};
 use super::readings::{ObjectReadings, ReadingsExec, ReadingsTask};
 use super::table::{LakeAndArchive, LakeFiles, ShippedTable, received_table};
+use crate::enrich::Pinned;
+use crate::table::ip_functions;
 
 /// First byte of an encoded table: which of ours it is.
 const LAKE_FILES: u8 = b'L';
@@ -42,7 +44,37 @@ fn codec_error(what: impl std::fmt::Display) -> DataFusionError {
     DataFusionError::Internal(format!("trailscope cluster codec: {what}"))
 }
 
+/// Starts an encoded IP function: its enrichment files, pinned (see [`ip_functions::shipped`]).
+/// Every other function goes by name, from the receiver's registry.
+const PINNED_FUNCTION: &[u8] = b"trailscope-pinned-enrichment\0";
+
+fn encode_udf(node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+    if let Some(pinned) = ip_functions::shipped(node) {
+        buf.extend_from_slice(PINNED_FUNCTION);
+        serde_json::to_writer(&mut *buf, &pinned).map_err(codec_error)?;
+    }
+    Ok(())
+}
+
+fn decode_udf(name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+    let Some(json) = buf.strip_prefix(PINNED_FUNCTION) else {
+        return Err(codec_error(format!("no function {name} in this process")));
+    };
+    let pinned: Pinned = serde_json::from_slice(json).map_err(codec_error)?;
+    ip_functions::pinned_udf(name, pinned)
+        .map(Arc::new)
+        .ok_or_else(|| codec_error(format!("{name} is not an enrichment function")))
+}
+
 impl LogicalExtensionCodec for TrailscopeCodec {
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        encode_udf(node, buf)
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        decode_udf(name, buf)
+    }
+
     fn try_decode(
         &self,
         buf: &[u8],
@@ -176,6 +208,14 @@ pub struct TrailscopePhysicalCodec {
 }
 
 impl PhysicalExtensionCodec for TrailscopePhysicalCodec {
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        encode_udf(node, buf)
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        decode_udf(name, buf)
+    }
+
     fn try_decode(
         &self,
         buf: &[u8],

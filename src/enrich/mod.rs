@@ -16,6 +16,7 @@
 
 mod config;
 mod networks;
+mod pinned;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -29,6 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 pub use networks::Networks;
+pub use pinned::Pinned;
 
 /// The files to enrich from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -204,6 +206,23 @@ impl Enrichment {
             .lock()
             .map(|n| n.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// `function` will be asked elsewhere (a cluster's executors, from these files): marks the
+    /// enrichment used and notes a missing file, as a lookup here would. `ip_in` is not noted:
+    /// which list it asks for is its argument.
+    pub fn asked_elsewhere(&self, function: &str) {
+        self.asked();
+        let missing = match function {
+            "ip_country" => self.geo.is_none().then_some("--geoip"),
+            "ip_asn" | "ip_as_org" => self.asn.is_none().then_some("--asn"),
+            "ip_aws_service" => self.aws.is_none().then_some("--ip-ranges"),
+            "known_bad" => self.lists.is_empty().then_some("--ip-list"),
+            _ => None,
+        };
+        if let Some(option) = missing {
+            self.missing(function, option);
+        }
     }
 
     fn missing(&self, function: &str, option: &str) {

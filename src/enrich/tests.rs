@@ -1,4 +1,5 @@
 use std::io::Write;
+use std::sync::Arc;
 
 use super::*;
 
@@ -174,4 +175,85 @@ fn unreadable_files_are_named() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("line 2"), "{err}");
+}
+
+#[derive(serde::Serialize)]
+struct Country {
+    country: Code,
+}
+
+#[derive(serde::Serialize)]
+struct Code {
+    iso_code: &'static str,
+}
+
+fn country_db(code: &'static str) -> tempfile::NamedTempFile {
+    mmdb(
+        "GeoLite2-Country",
+        &[(
+            "185.220.101.0/24",
+            Country {
+                country: Code { iso_code: code },
+            },
+        )],
+    )
+}
+
+/// What an executor does with the client's pin: the same file answers; a file changed since
+/// the client read it, or missing, is an error naming it, never a quiet NULL.
+#[test]
+fn a_pinned_enrichment_loads_only_the_files_it_names() {
+    let geo = country_db("DE");
+    let client = Enrichment::load(&EnrichOptions {
+        geoip: Some(geo.path().into()),
+        ..EnrichOptions::default()
+    })
+    .unwrap();
+    let pinned = client.pinned();
+    assert_eq!(pinned.files.len(), 1);
+    assert!(std::path::Path::new(&pinned.files[0].path).is_absolute());
+    let executor = pinned.load().unwrap();
+    assert_eq!(executor.country("185.220.101.47").as_deref(), Some("DE"));
+    assert!(
+        Arc::ptr_eq(&executor, &pinned.load().unwrap()),
+        "loaded once"
+    );
+
+    // The same path with other content: a pin whose digest it does not match.
+    let mut changed = pinned.clone();
+    changed.files[0].sha256 = "0".repeat(64);
+    let err = changed.load().unwrap_err().to_string();
+    assert!(
+        err.contains(&pinned.files[0].path)
+            && err.contains("is not the client's")
+            && err.contains("same paths"),
+        "{err}"
+    );
+    assert!(!err.contains('\n'));
+
+    let mut missing = pinned.clone();
+    missing.files[0].path = "/nonexistent/GeoLite2-Country.mmdb".into();
+    let err = missing.load().unwrap_err().to_string();
+    assert!(
+        err.contains("/nonexistent/GeoLite2-Country.mmdb") && err.contains("same paths"),
+        "{err}"
+    );
+
+    // No files: every function answers NULL, as the client's would.
+    assert_eq!(
+        Pinned::default().load().unwrap().country("185.220.101.47"),
+        None
+    );
+}
+
+#[test]
+fn a_function_asked_elsewhere_is_noted_as_a_lookup_here_would_be() {
+    let e = Enrichment::default();
+    e.asked_elsewhere("ip_country");
+    e.asked_elsewhere("ip_in");
+    assert!(e.used());
+    assert_eq!(
+        e.notes(),
+        ["ip_country() returned NULL: no --geoip file was given"]
+    );
 }

@@ -1,6 +1,8 @@
 //! The enrichment functions ([`crate::enrich`]) as SQL: `ip_country(ip)`, `ip_asn(ip)`,
 //! `ip_as_org(ip)`, `ip_aws_service(ip)`, `ip_in(ip, 'list')` and `known_bad(ip)`. Each answers
 //! from the session's [`Enrichment`]; without its file, NULL (and the enrichment notes why).
+//! On a cluster a function travels with its files' [`Pinned`] names ([`shipped`], [`pinned_udf`])
+//! and the executor loads the same files.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -9,12 +11,12 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, UInt32Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::common::{DataFusionError, Result, ScalarValue, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use crate::enrich::Enrichment;
+use crate::enrich::{Enrichment, Pinned};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
@@ -39,15 +41,35 @@ const FUNCTIONS: [(&str, Kind); 6] = [
 pub fn udfs(enrichment: &Arc<Enrichment>) -> Vec<ScalarUDF> {
     FUNCTIONS
         .iter()
-        .map(|(name, kind)| {
-            ScalarUDF::new_from_impl(IpFunction {
-                name,
-                kind: *kind,
-                enrichment: Arc::clone(enrichment),
-                signature: Signature::user_defined(Volatility::Immutable),
-            })
-        })
+        .map(|(name, kind)| IpFunction::udf(name, *kind, Files::Loaded(Arc::clone(enrichment))))
         .collect()
+}
+
+/// What `udf` carries to another process when it is an IP function: its files, pinned. Marks
+/// them used (the client's output cites them) and notes a missing one.
+pub fn shipped(udf: &ScalarUDF) -> Option<Pinned> {
+    let f = udf.inner().downcast_ref::<IpFunction>()?;
+    Some(match &f.files {
+        Files::Loaded(e) => {
+            e.asked_elsewhere(f.name);
+            e.pinned()
+        }
+        Files::Pinned(p) => p.clone(),
+    })
+}
+
+/// The IP function `name` answering from `pinned`'s files, loaded when it is first asked (a
+/// scheduler plans with it and never loads them).
+pub fn pinned_udf(name: &str, pinned: Pinned) -> Option<ScalarUDF> {
+    let (name, kind) = FUNCTIONS.iter().find(|(n, _)| *n == name)?;
+    Some(IpFunction::udf(name, *kind, Files::Pinned(pinned)))
+}
+
+/// Where a function's answers come from.
+#[derive(Debug)]
+enum Files {
+    Loaded(Arc<Enrichment>),
+    Pinned(Pinned),
 }
 
 /// `look` applied to each row's address (NULL stays NULL), each distinct address looked up once.
@@ -69,13 +91,18 @@ fn per_address<'a, T: Clone>(
 struct IpFunction {
     name: &'static str,
     kind: Kind,
-    enrichment: Arc<Enrichment>,
+    files: Files,
     signature: Signature,
 }
 
 impl PartialEq for IpFunction {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && Arc::ptr_eq(&self.enrichment, &other.enrichment)
+        self.kind == other.kind
+            && match (&self.files, &other.files) {
+                (Files::Loaded(a), Files::Loaded(b)) => Arc::ptr_eq(a, b),
+                (Files::Pinned(a), Files::Pinned(b)) => a == b,
+                _ => false,
+            }
     }
 }
 
@@ -88,6 +115,24 @@ impl Hash for IpFunction {
 }
 
 impl IpFunction {
+    fn udf(name: &'static str, kind: Kind, files: Files) -> ScalarUDF {
+        ScalarUDF::new_from_impl(IpFunction {
+            name,
+            kind,
+            files,
+            signature: Signature::user_defined(Volatility::Immutable),
+        })
+    }
+
+    fn enrichment(&self) -> Result<Arc<Enrichment>> {
+        match &self.files {
+            Files::Loaded(e) => Ok(Arc::clone(e)),
+            Files::Pinned(p) => p
+                .load()
+                .map_err(|e| DataFusionError::Execution(e.to_string())),
+        }
+    }
+
     fn arity(&self) -> usize {
         if self.kind == Kind::InList { 2 } else { 1 }
     }
@@ -134,7 +179,7 @@ impl ScalarUDFImpl for IpFunction {
         let ips = texts(0)?;
         let ips = ips.as_string::<i32>();
         let cell = |row: usize| (!ips.is_null(row)).then(|| ips.value(row));
-        let e = &self.enrichment;
+        let e = self.enrichment()?;
         // A batch repeats few addresses: each is looked up once per batch.
         let each = |look: &dyn Fn(&str) -> Option<String>| per_address(rows, &cell, look);
         let array: ArrayRef = match self.kind {

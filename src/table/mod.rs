@@ -16,7 +16,7 @@ pub mod dialect_columns;
 pub mod filter_pattern;
 pub mod filters;
 pub mod integrity;
-mod ip_functions;
+pub mod ip_functions;
 pub mod json_functions;
 pub mod lake;
 pub mod listed;
