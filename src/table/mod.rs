@@ -142,7 +142,13 @@ impl From<&TableSource> for TableSource {
 /// A session with the archive's tables and our SQL functions registered.
 pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
     let source = source.into();
-    let ctx = base_session()?;
+    // Local only: a cluster's scheduler plans with `base_session`, and the operator this rule
+    // puts in a plan does not cross to executors.
+    let ctx = SessionContext::new_with_state(
+        SessionStateBuilder::new_from_existing(base_session()?.state())
+            .with_physical_optimizer_rule(Arc::new(lake::dictionary_groups::DictionaryGroups))
+            .build(),
+    );
     for udf in ip_functions::udfs(&source.enrichment) {
         ctx.register_udf(udf);
     }

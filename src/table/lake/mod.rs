@@ -13,6 +13,7 @@
 //! values (the path), everything else, `log_file` included, is in the files.
 
 pub(crate) mod bloom;
+pub(crate) mod dictionary_groups;
 
 use std::sync::Arc;
 

@@ -1,0 +1,479 @@
+//! GROUP BY on a lake's low-cardinality text columns, on their dictionary keys.
+//!
+//! The lake's Parquet dictionary-encodes text columns such as the event name and source. DataFusion
+//! 55 reads them as plain strings, copying each row's value out of the dictionary, and its
+//! aggregate then hashes every string: most of the work of `SELECT eventname, count(*) ... GROUP
+//! BY 1`. [`DictionaryGroups`] finds a partial aggregate grouped by such columns over a lake scan,
+//! has the scan read those columns as dictionaries, and puts [`DictionaryGroupsExec`] in the
+//! aggregate's place: it hashes each batch's distinct values once and finds a row's group from
+//! its keys. Its output is the partial aggregate's, column for column and type for type, so the
+//! final aggregate above it is unchanged, and so is the answer.
+//!
+//! The rule leaves a plan alone unless everything between the aggregate and the scan is a filter
+//! that does not read the group columns or a round-robin repartition, the scan's own row filter reads them only through `IS
+//! [NOT] NULL`, and every aggregate is a plain one (no DISTINCT, ORDER BY or FILTER) that does
+//! not read them either: only then is no expression handed a dictionary it was not planned for.
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Int32Type, SchemaRef};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{HashMap, internal_err};
+use datafusion::datasource::physical_plan::{
+    FileGroup, FileScanConfig, FileScanConfigBuilder, FileSource, ParquetSource,
+};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::error::Result;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
+use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
+use datafusion::physical_expr::expressions::{Column, IsNotNullExpr, IsNullExpr};
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties,
+    SendableRecordBatchStream, replace_children_if_necessary,
+};
+use futures::StreamExt;
+
+use super::STORE_URL;
+use crate::lake::write::lake_file_schema;
+use crate::table::shared_scan::with_dictionaries;
+
+/// The lake's text columns with few distinct values, worth grouping on their keys.
+const LOW_CARDINALITY: &[&str] = &[
+    "eventname",
+    "eventsource",
+    "awsregion",
+    "errorcode",
+    "eventtype",
+    "eventcategory",
+    "recipientaccountid",
+];
+
+/// Groups at most this many columns (a group is a fixed array of their value numbers).
+const MAX_COLUMNS: usize = 4;
+
+/// The physical optimizer rule (see the module's documentation).
+#[derive(Debug, Default)]
+pub(crate) struct DictionaryGroups;
+
+impl PhysicalOptimizerRule for DictionaryGroups {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(|node| {
+            Ok(match rewrite(&node)? {
+                Some(rewritten) => Transformed::yes(rewritten),
+                None => Transformed::no(node),
+            })
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "dictionary_groups"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// `node` rewritten, when it is a partial aggregate the rule can take over.
+fn rewrite(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let Some(aggregate) = node.downcast_ref::<AggregateExec>() else {
+        return Ok(None);
+    };
+    let plain_aggregates =
+        aggregate.aggr_expr().iter().all(|a| {
+            a.groups_accumulator_supported() && !a.is_distinct() && a.order_bys().is_empty()
+        }) && aggregate.filter_expr().iter().all(Option::is_none);
+    if *aggregate.mode() != AggregateMode::Partial
+        || !aggregate.group_expr().is_single()
+        || aggregate.limit_options().is_some()
+        || !plain_aggregates
+    {
+        return Ok(None);
+    }
+    // The group columns, by name: the lake's columns are named uniquely from scan to aggregate.
+    let input_schema = aggregate.input().schema();
+    let mut names = Vec::new();
+    for (expr, _) in aggregate.group_expr().expr() {
+        let Some(column) = expr.downcast_ref::<Column>() else {
+            return Ok(None);
+        };
+        let name = column.name();
+        let is_text = input_schema
+            .field_with_name(name)
+            .is_ok_and(|f| f.data_type() == &DataType::Utf8);
+        if !LOW_CARDINALITY.contains(&name) || !is_text || names.contains(&name) {
+            return Ok(None);
+        }
+        names.push(name);
+    }
+    if names.is_empty() || names.len() > MAX_COLUMNS {
+        return Ok(None);
+    }
+    let aggregates_read_groups = aggregate
+        .aggr_expr()
+        .iter()
+        .flat_map(|a| a.expressions())
+        .any(|e| reads(&e, &names, false));
+    if aggregates_read_groups {
+        return Ok(None);
+    }
+    let Some(input) = with_dictionary_scan(aggregate.input(), &names)? else {
+        return Ok(None);
+    };
+    let group_indices = names
+        .iter()
+        .map(|n| input.schema().index_of(n))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Some(Arc::new(DictionaryGroupsExec::new(
+        input,
+        group_indices,
+        aggregate.aggr_expr().to_vec(),
+        aggregate.schema(),
+    ))))
+}
+
+/// `plan` (filters over a lake scan) again, its scan reading `names` as dictionaries; `None`
+/// when it is something else, or when an expression in it reads one of them as text.
+fn with_dictionary_scan(
+    plan: &Arc<dyn ExecutionPlan>,
+    names: &[&str],
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    // Operators that pass rows on without reading the group columns.
+    let passes_on = match plan.downcast_ref::<FilterExec>() {
+        Some(filter) => !reads(filter.predicate(), names, false),
+        None => plan.downcast_ref::<RepartitionExec>().is_some_and(|r| {
+            matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)) && !r.preserve_order()
+        }),
+    };
+    if passes_on {
+        let Some(input) = with_dictionary_scan(plan.children()[0], names)? else {
+            return Ok(None);
+        };
+        return replace_children_if_necessary(Arc::clone(plan), vec![input]).map(Some);
+    }
+    let Some(config) = plan
+        .downcast_ref::<DataSourceExec>()
+        .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
+    else {
+        return Ok(None);
+    };
+    let Some(parquet) = config.file_source().downcast_ref::<ParquetSource>() else {
+        return Ok(None);
+    };
+    let ours = config.object_store_url.as_str().trim_end_matches('/') == STORE_URL;
+    let filter = parquet.filter();
+    if !ours || filter.as_ref().is_some_and(|p| reads(p, names, true)) {
+        return Ok(None);
+    }
+    // Each file read as dictionaries (the reader keeps a dictionary page's values and keys).
+    let file_schema = with_dictionaries(&lake_file_schema(), names);
+    let table = TableSchema::builder(Arc::clone(&file_schema))
+        .with_table_partition_cols(parquet.table_schema().table_partition_cols().to_vec())
+        .build();
+    let mut source = ParquetSource::new(table)
+        .with_table_parquet_options(parquet.table_parquet_options().clone());
+    if let Some(predicate) = filter {
+        source = source.with_predicate(predicate);
+    }
+    // The scan's own projection (columns, and struct fields DataFusion pushed into it), over the
+    // new types.
+    let source: Arc<dyn FileSource> = match parquet.projection() {
+        Some(projection) => match source.try_pushdown_projection(projection)? {
+            Some(projected) => projected,
+            None => return Ok(None),
+        },
+        None => Arc::new(source),
+    };
+    let groups = config
+        .file_groups
+        .iter()
+        .map(|group| {
+            FileGroup::new(
+                group
+                    .iter()
+                    .map(|f| f.clone().with_arrow_schema(Arc::clone(&file_schema)))
+                    .collect(),
+            )
+        })
+        .collect();
+    let config = FileScanConfigBuilder::from(config.clone())
+        .with_source(source)
+        .with_file_groups(groups)
+        .build();
+    Ok(Some(DataSourceExec::from_data_source(config)))
+}
+
+/// Whether `expr` reads one of `names`; with `nulls_only_ok`, reading one only to test it for
+/// NULL does not count (a test that means the same on a dictionary).
+fn reads(expr: &Arc<dyn PhysicalExpr>, names: &[&str], nulls_only_ok: bool) -> bool {
+    let mut found = false;
+    let _ = expr.apply(|e| {
+        if nulls_only_ok && (e.is::<IsNullExpr>() || e.is::<IsNotNullExpr>()) {
+            let tests_a_column = e.children().first().is_some_and(|c| c.is::<Column>());
+            if tests_a_column {
+                return Ok(TreeNodeRecursion::Jump);
+            }
+        }
+        if let Some(c) = e.downcast_ref::<Column>()
+            && names.contains(&c.name())
+        {
+            found = true;
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
+}
+
+/// A partial aggregate grouped by dictionary columns (see the module's documentation).
+#[derive(Debug)]
+pub(crate) struct DictionaryGroupsExec {
+    input: Arc<dyn ExecutionPlan>,
+    /// The group columns' positions in the input.
+    groups: Vec<usize>,
+    aggregates: Vec<Arc<AggregateFunctionExpr>>,
+    /// The replaced aggregate's output: the group columns as text, then each aggregate's state.
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl DictionaryGroupsExec {
+    fn new(
+        input: Arc<dyn ExecutionPlan>,
+        groups: Vec<usize>,
+        aggregates: Vec<Arc<AggregateFunctionExpr>>,
+        schema: SchemaRef,
+    ) -> Self {
+        let partitions = input.output_partitioning().partition_count();
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(partitions),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        DictionaryGroupsExec {
+            input,
+            groups,
+            aggregates,
+            schema,
+            properties,
+        }
+    }
+}
+
+impl DisplayAs for DictionaryGroupsExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let input = self.input.schema();
+        let groups: Vec<&str> = self
+            .groups
+            .iter()
+            .map(|&i| input.field(i).name().as_str())
+            .collect();
+        let aggregates: Vec<&str> = self.aggregates.iter().map(|a| a.name()).collect();
+        write!(
+            f,
+            "DictionaryGroupsExec: mode=Partial, gby=[{}], aggr=[{}]",
+            groups.join(", "),
+            aggregates.join(", ")
+        )
+    }
+}
+
+impl ExecutionPlan for DictionaryGroupsExec {
+    fn name(&self) -> &str {
+        "DictionaryGroupsExec"
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        let mut recursion = TreeNodeRecursion::Continue;
+        for e in self.aggregates.iter().flat_map(|a| a.expressions()) {
+            recursion = f(&e)?;
+            if recursion == TreeNodeRecursion::Stop {
+                break;
+            }
+        }
+        Ok(recursion)
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.len() != 1 {
+            return internal_err!("DictionaryGroupsExec has one input");
+        }
+        Ok(Arc::new(DictionaryGroupsExec::new(
+            children.remove(0),
+            self.groups.clone(),
+            self.aggregates.clone(),
+            Arc::clone(&self.schema),
+        )))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let mut input = self.input.execute(partition, context)?;
+        let mut groups = Groups::new(self.groups.clone(), &self.aggregates)?;
+        let schema = Arc::clone(&self.schema);
+        let output = futures::stream::once(async move {
+            while let Some(batch) = input.next().await {
+                groups.add(&batch?)?;
+            }
+            groups.finish(&schema)
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            output,
+        )))
+    }
+}
+
+/// A group column's values met so far, each numbered once.
+#[derive(Default)]
+struct Values {
+    numbers: HashMap<Box<str>, u32>,
+    texts: Vec<Box<str>>,
+}
+
+/// The number of a NULL group value.
+const NULL: u32 = u32::MAX;
+
+impl Values {
+    fn number(&mut self, text: &str) -> u32 {
+        if let Some(&n) = self.numbers.get(text) {
+            return n;
+        }
+        let n = self.texts.len() as u32;
+        self.texts.push(text.into());
+        self.numbers.insert(text.into(), n);
+        n
+    }
+}
+
+/// One partition's groups and accumulators.
+struct Groups {
+    columns: Vec<usize>,
+    values: Vec<Values>,
+    /// Each group's value numbers, one per column (unused ones 0).
+    keys: Vec<[u32; MAX_COLUMNS]>,
+    index: HashMap<[u32; MAX_COLUMNS], usize>,
+    arguments: Vec<Vec<Arc<dyn PhysicalExpr>>>,
+    accumulators: Vec<Box<dyn GroupsAccumulator>>,
+}
+
+impl Groups {
+    fn new(columns: Vec<usize>, aggregates: &[Arc<AggregateFunctionExpr>]) -> Result<Groups> {
+        Ok(Groups {
+            values: columns.iter().map(|_| Values::default()).collect(),
+            columns,
+            keys: Vec::new(),
+            index: HashMap::new(),
+            arguments: aggregates.iter().map(|a| a.expressions()).collect(),
+            accumulators: aggregates
+                .iter()
+                .map(|a| a.create_groups_accumulator())
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    fn add(&mut self, batch: &RecordBatch) -> Result<()> {
+        let rows = batch.num_rows();
+        // Each dictionary value numbered once; then each row's group from its keys.
+        let mut row_keys = vec![[0u32; MAX_COLUMNS]; rows];
+        for (c, (&position, values)) in self.columns.iter().zip(&mut self.values).enumerate() {
+            let Some(dictionary) = batch.column(position).as_dictionary_opt::<Int32Type>() else {
+                return internal_err!(
+                    "DictionaryGroupsExec: column {position} is not a dictionary"
+                );
+            };
+            let Some(texts) = dictionary.values().as_string_opt::<i32>() else {
+                return internal_err!("DictionaryGroupsExec: dictionary values are not text");
+            };
+            let numbers: Vec<u32> = (0..texts.len())
+                .map(|i| {
+                    if texts.is_null(i) {
+                        NULL
+                    } else {
+                        values.number(texts.value(i))
+                    }
+                })
+                .collect();
+            let keys = dictionary.keys();
+            for (row, key) in row_keys.iter_mut().enumerate() {
+                key[c] = if keys.is_null(row) {
+                    NULL
+                } else {
+                    numbers[keys.value(row) as usize]
+                };
+            }
+        }
+        let group_of_row: Vec<usize> = row_keys
+            .iter()
+            .map(|key| {
+                *self.index.entry(*key).or_insert_with(|| {
+                    self.keys.push(*key);
+                    self.keys.len() - 1
+                })
+            })
+            .collect();
+        let total = self.keys.len();
+        for (arguments, accumulator) in self.arguments.iter().zip(&mut self.accumulators) {
+            let values = arguments
+                .iter()
+                .map(|e| e.evaluate(batch)?.into_array(rows))
+                .collect::<Result<Vec<ArrayRef>>>()?;
+            accumulator.update_batch(&values, &group_of_row, None, total)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, schema: &SchemaRef) -> Result<RecordBatch> {
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for (c, values) in self.values.iter().enumerate() {
+            let texts: StringArray = self
+                .keys
+                .iter()
+                .map(|key| (key[c] != NULL).then(|| &*values.texts[key[c] as usize]))
+                .collect();
+            columns.push(Arc::new(texts));
+        }
+        for accumulator in &mut self.accumulators {
+            columns.extend(accumulator.state(EmitTo::All)?);
+        }
+        Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+    }
+}
+
+#[cfg(test)]
+mod tests;
