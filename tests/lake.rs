@@ -1230,4 +1230,24 @@ fn grouping_on_dictionary_keys_answers_as_the_raw_archive() {
             stdout(&plan)
         );
     }
+
+    // A lake behind its archive: the lake's branch of the union groups on keys, the raw
+    // objects' branch as before.
+    let behind = dir.path().join("behind");
+    let b = behind.to_str().unwrap();
+    let out = trailscope(&["convert", "-q", "-a", a, "--lake", b, "--to", "2017-07-01"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (sql, _) = cases[1];
+    let raw = trailscope(&["query", "-q", "-a", a, "--format", "csv", sql]);
+    let via = trailscope(&["query", "-q", "-a", a, "--lake", b, "--format", "csv", sql]);
+    assert_eq!(stdout(&via), stdout(&raw), "{}", stderr(&via));
+    let explain = format!("EXPLAIN {sql}");
+    let plan = trailscope(&[
+        "query", "-q", "-a", a, "--lake", b, "--format", "csv", &explain,
+    ]);
+    let plan = stdout(&plan);
+    assert!(
+        plan.contains("DictionaryGroupsExec") && plan.contains("CloudTrailScan"),
+        "{plan}"
+    );
 }
