@@ -225,9 +225,10 @@ async fn remote_with(
         .await
         .map_err(|e| Error::input(crate::Input::Cluster, url, e.to_string()))?;
     // Ballista replaces the session's functions with its own list: ours come back here.
-    for f in base.scalar_functions().values() {
+    crate::table::keep_own_names(base.scalar_functions(), |f| {
         remote.register_udf(f.as_ref().clone());
-    }
+        Ok::<(), Error>(())
+    })?;
     for f in base.aggregate_functions().values() {
         remote.register_udaf(f.as_ref().clone());
     }

@@ -39,14 +39,19 @@ fn session_state(mut config: SessionConfig) -> datafusion::error::Result<Session
     let base = crate::table::base_session()
         .map_err(datafusion::error::DataFusionError::from)?
         .state();
-    Ok(SessionStateBuilder::new_from_existing(base)
+    let functions = base.scalar_functions().clone();
+    let mut state = SessionStateBuilder::new_from_existing(base)
         .with_config(config)
         .with_runtime_env(runtime_env()?)
         .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
         .with_physical_optimizer_rule(Arc::new(
             super::union_aggregates::PartialAggregatesIntoUnionBranches,
         ))
-        .build())
+        .build();
+    crate::table::keep_own_names(&functions, |f| {
+        datafusion::execution::FunctionRegistry::register_udf(&mut state, f).map(|_| ())
+    })?;
+    Ok(state)
 }
 
 fn runtime_env() -> datafusion::error::Result<Arc<RuntimeEnv>> {

@@ -35,6 +35,8 @@ pub mod views;
 use std::sync::Arc;
 
 use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use crate::archive::{ArchiveSource, ErrorLog, ScanStats};
@@ -144,11 +146,7 @@ pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
     let source = source.into();
     // Local only: a cluster's scheduler plans with `base_session`, and the operator this rule
     // puts in a plan does not cross to executors.
-    let ctx = SessionContext::new_with_state(
-        SessionStateBuilder::new_from_existing(base_session()?.state())
-            .with_physical_optimizer_rule(Arc::new(lake::dictionary_groups::DictionaryGroups))
-            .build(),
-    );
+    let ctx = session_with(Some(Arc::new(lake::dictionary_groups::DictionaryGroups)))?;
     for udf in ip_functions::udfs(&source.enrichment) {
         ctx.register_udf(udf);
     }
@@ -158,14 +156,27 @@ pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
 
 /// A session with our functions and settings but no tables.
 pub fn base_session() -> Result<SessionContext> {
+    session_with(None)
+}
+
+/// [`base_session`], with `rule` after DataFusion's physical optimizer rules. (Not a state
+/// rebuilt from `base_session`'s: that registers its functions again in a hash map's order, and
+/// DataFusion's `map_extract`, whose alias is `element_at`, then replaced ours about half the
+/// time; see [`keep_own_names`].)
+fn session_with(
+    rule: Option<Arc<dyn PhysicalOptimizerRule + Send + Sync>>,
+) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let mut state = SessionStateBuilder::new()
+    let mut builder = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
-        .with_analyzer_rules(dialect::analyzer_rules())
-        .build();
+        .with_analyzer_rules(dialect::analyzer_rules());
+    if let Some(rule) = rule {
+        builder = builder.with_physical_optimizer_rule(rule);
+    }
+    let mut state = builder.build();
     datafusion_functions_json::register_all(&mut state)?;
     let ctx = SessionContext::new_with_state(state);
     json_functions::register(&ctx);
@@ -180,6 +191,27 @@ pub fn base_session() -> Result<SessionContext> {
         ctx.register_udf(udf);
     }
     Ok(ctx)
+}
+
+/// Registers `functions` again through `register`, so that another function's alias cannot hold
+/// the own name of one of ours: a session built from another's state (`SessionStateBuilder::
+/// new_from_existing`, Ballista's remote session) registers functions in a hash map's order,
+/// and DataFusion's `map_extract`, also called `element_at`, then took the name of our Trino
+/// `element_at` about half the time. Functions with aliases go first, those without (ours)
+/// after, each under its own name.
+pub fn keep_own_names<E>(
+    functions: &std::collections::HashMap<String, Arc<ScalarUDF>>,
+    mut register: impl FnMut(Arc<ScalarUDF>) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    let own = functions
+        .iter()
+        .filter(|(name, udf)| udf.name() == name.as_str())
+        .map(|(_, udf)| udf);
+    let (aliased, plain): (Vec<_>, Vec<_>) = own.partition(|udf| !udf.aliases().is_empty());
+    for udf in aliased.into_iter().chain(plain) {
+        register(Arc::clone(udf))?;
+    }
+    Ok(())
 }
 
 /// Everything a control may read: the archive's tables, the snapshots' tables and the shared

@@ -334,3 +334,37 @@ async fn approx_percentile_is_datafusions_approx_percentile_cont() {
         "3.0"
     );
 }
+
+/// DataFusion's `map_extract` is also called `element_at`, and a session built from another's
+/// state registers functions in a hash map's order: ours must keep its name in every session,
+/// fresh or rebuilt (it lost it about half the time, and Trino's `element_at(array, 1)` failed).
+#[test]
+fn element_at_keeps_its_name_in_every_session() {
+    use datafusion::execution::SessionStateBuilder;
+    use datafusion::prelude::SessionContext;
+    let ours = |ctx: &SessionContext| {
+        ctx.state()
+            .scalar_functions()
+            .get("element_at")
+            .is_some_and(|f| f.name() == "element_at")
+    };
+    for _ in 0..16 {
+        let base = base_session().unwrap();
+        assert!(ours(&base));
+        let with_rule = crate::table::session_with(Some(std::sync::Arc::new(
+            crate::table::lake::dictionary_groups::DictionaryGroups,
+        )))
+        .unwrap();
+        assert!(ours(&with_rule));
+        let functions = base.state().scalar_functions().clone();
+        let rebuilt = SessionContext::new_with_state(
+            SessionStateBuilder::new_from_existing(base.state()).build(),
+        );
+        crate::table::keep_own_names(&functions, |f| {
+            rebuilt.register_udf(f.as_ref().clone());
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert!(ours(&rebuilt));
+    }
+}
