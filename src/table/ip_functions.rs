@@ -54,7 +54,7 @@ pub fn shipped(udf: &ScalarUDF) -> Option<Pinned> {
             e.asked_elsewhere(f.name);
             e.pinned()
         }
-        Files::Pinned(p) => p.clone(),
+        Files::Pinned(p, _) => p.clone(),
     })
 }
 
@@ -62,14 +62,19 @@ pub fn shipped(udf: &ScalarUDF) -> Option<Pinned> {
 /// scheduler plans with it and never loads them).
 pub fn pinned_udf(name: &str, pinned: Pinned) -> Option<ScalarUDF> {
     let (name, kind) = FUNCTIONS.iter().find(|(n, _)| *n == name)?;
-    Some(IpFunction::udf(name, *kind, Files::Pinned(pinned)))
+    Some(IpFunction::udf(
+        name,
+        *kind,
+        Files::Pinned(pinned, std::sync::OnceLock::new()),
+    ))
 }
 
-/// Where a function's answers come from.
+/// Where a function's answers come from: files loaded here, or pinned ones, loaded (through
+/// the process's cache) when first asked and then kept for the function's later batches.
 #[derive(Debug)]
 enum Files {
     Loaded(Arc<Enrichment>),
-    Pinned(Pinned),
+    Pinned(Pinned, std::sync::OnceLock<Arc<Enrichment>>),
 }
 
 /// `look` applied to each row's address (NULL stays NULL), each distinct address looked up once.
@@ -100,7 +105,7 @@ impl PartialEq for IpFunction {
         self.kind == other.kind
             && match (&self.files, &other.files) {
                 (Files::Loaded(a), Files::Loaded(b)) => Arc::ptr_eq(a, b),
-                (Files::Pinned(a), Files::Pinned(b)) => a == b,
+                (Files::Pinned(a, _), Files::Pinned(b, _)) => a == b,
                 _ => false,
             }
     }
@@ -127,9 +132,15 @@ impl IpFunction {
     fn enrichment(&self) -> Result<Arc<Enrichment>> {
         match &self.files {
             Files::Loaded(e) => Ok(Arc::clone(e)),
-            Files::Pinned(p) => p
-                .load()
-                .map_err(|e| DataFusionError::Execution(e.to_string())),
+            Files::Pinned(p, loaded) => {
+                if let Some(e) = loaded.get() {
+                    return Ok(Arc::clone(e));
+                }
+                let e = p
+                    .load()
+                    .map_err(|e| DataFusionError::Execution(e.to_string()))?;
+                Ok(Arc::clone(loaded.get_or_init(|| e)))
+            }
         }
     }
 

@@ -493,7 +493,15 @@ impl Groups {
                 key[c] = if keys.is_null(row) {
                     NULL
                 } else {
-                    numbers[keys.value(row) as usize]
+                    let at = usize::try_from(keys.value(row)).ok();
+                    match at.and_then(|at| numbers.get(at)) {
+                        Some(&number) => number,
+                        None => {
+                            return internal_err!(
+                                "DictionaryGroupsExec: a key outside its dictionary in column {position}"
+                            );
+                        }
+                    }
                 };
             }
         }
