@@ -15,15 +15,13 @@
 //! - an event is a **member** when a window ends within `timespan` at or after it;
 //! - members in time order split into **bursts** where two are more than `timespan` apart.
 
-use std::collections::HashMap;
+use datafusion::common::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Int64Array, NullArray, RecordBatch, UInt32Array,
-};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{cast, concat_batches, take};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::arrow::row::{RowConverter, Rows, SortField};
+use datafusion::arrow::row::{RowConverter, SortField};
 
 use crate::error::{Error, Result};
 
@@ -89,37 +87,36 @@ pub fn bursts(
     )
     .map_err(arrow)?;
     let times = times.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
-    let group_keys = keys(&group_columns, batch.num_rows())?;
+    let group_keys = ranks(&group_columns, batch.num_rows())?;
     let counted = match window.measure {
         Measure::Events => None,
         Measure::Distinct(name) => Some(column(name)?),
     };
     let value_keys = match &counted {
-        Some(c) => Some(keys(std::slice::from_ref(c), batch.num_rows())?),
+        Some(c) => Some(ranks(std::slice::from_ref(c), batch.num_rows())?),
         None => None,
     };
 
     // Rows with a time (and, when distinct values are counted, rows whose value is null still
-    // count as events of the group: they can be members), by group, then time.
-    let mut order: Vec<usize> = (0..batch.num_rows())
+    // count as events of the group: they can be members), by group, then time, then row (the
+    // order a stable sort by group and time gives).
+    let mut keyed: Vec<(u32, i64, usize)> = (0..batch.num_rows())
         .filter(|&i| times.is_valid(i))
+        .map(|i| (group_keys[i], times.value(i), i))
         .collect();
-    order.sort_by(|&a, &b| {
-        group_keys
-            .row(a)
-            .cmp(&group_keys.row(b))
-            .then(times.value(a).cmp(&times.value(b)))
-    });
+    keyed.sort_unstable();
+    let order: Vec<usize> = keyed.iter().map(|&(_, _, i)| i).collect();
+    drop(keyed);
     let mut members: Vec<u32> = Vec::new();
     let mut burst_numbers: Vec<i64> = Vec::new();
-    for group in order.chunk_by(|&a, &b| group_keys.row(a) == group_keys.row(b)) {
+    for group in order.chunk_by(|&a, &b| group_keys[a] == group_keys[b]) {
         let at: Vec<i64> = group.iter().map(|&i| times.value(i)).collect();
         let ends = match (&counted, &value_keys) {
             (Some(values), Some(value_keys)) => {
                 let present = group
                     .iter()
                     .filter(|&&i| values.is_valid(i))
-                    .map(|&i| (value_keys.row(i), times.value(i)));
+                    .map(|&i| (value_keys[i], times.value(i)));
                 distinct_ends(present, window)
             }
             _ => count_ends(&at, window),
@@ -217,21 +214,77 @@ fn distinct_ends<K: Eq + std::hash::Hash>(
     ends
 }
 
-/// Each row's comparable key over `columns` (equal values, NULL included, give equal keys; no
-/// columns: one key for all).
-fn keys(columns: &[ArrayRef], rows: usize) -> Result<Rows> {
-    let all_one: [ArrayRef; 1] = [Arc::new(NullArray::new(rows))];
-    let columns = if columns.is_empty() {
-        &all_one[..]
-    } else {
-        columns
-    };
-    let fields = columns
+/// Each row's rank among the distinct values of `columns` (equal values, NULL included, share a
+/// rank; ranks follow the values' order, NULL first; no columns: one rank for all). The sweep
+/// sorts and groups on these numbers: comparing row keys, or encoding a month's merged
+/// dictionaries as row keys, took most of a broad correlation's time.
+fn ranks(columns: &[ArrayRef], rows: usize) -> Result<Vec<u32>> {
+    let mut combined = vec![0u32; rows];
+    for column in columns {
+        let own = column_ranks(column)?;
+        // Lexicographic over the columns: ranks are dense, so a pair fits in a u64.
+        let pairs: Vec<u64> = combined
+            .iter()
+            .zip(&own)
+            .map(|(&so_far, &this)| (u64::from(so_far) << 32) | u64::from(this))
+            .collect();
+        combined = dense_ranks(&pairs);
+    }
+    Ok(combined)
+}
+
+fn column_ranks(column: &ArrayRef) -> Result<Vec<u32>> {
+    if let Some(dictionary) = column.as_any_dictionary_opt() {
+        // Rank the dictionary's values once; a row takes its value's rank.
+        let values = dictionary.values();
+        if values.is_empty() {
+            // Every key is NULL (arrow cannot normalize keys into no values).
+            return Ok(vec![0; column.len()]);
+        }
+        let value_ranks = column_ranks(values)?;
+        let keys = dictionary.normalized_keys();
+        let row_values: Vec<Option<u32>> = (0..column.len())
+            .map(|i| {
+                let key = keys[i];
+                (column.is_valid(i) && values.is_valid(key)).then(|| value_ranks[key])
+            })
+            .collect();
+        return Ok(dense_ranks(&row_values));
+    }
+    if let Some(text) = column.as_string_opt::<i32>() {
+        return Ok(dense_ranks(&text.iter().collect::<Vec<_>>()));
+    }
+    if let Some(text) = column.as_string_opt::<i64>() {
+        return Ok(dense_ranks(&text.iter().collect::<Vec<_>>()));
+    }
+    if let Some(text) = column.as_string_view_opt() {
+        return Ok(dense_ranks(&text.iter().collect::<Vec<_>>()));
+    }
+    let converter =
+        RowConverter::new(vec![SortField::new(column.data_type().clone())]).map_err(arrow)?;
+    let keys = converter
+        .convert_columns(std::slice::from_ref(column))
+        .map_err(arrow)?;
+    Ok(dense_ranks(&keys.iter().collect::<Vec<_>>()))
+}
+
+/// Each value's rank among the distinct `values`, in their order.
+fn dense_ranks<T: Ord + std::hash::Hash + Copy>(values: &[T]) -> Vec<u32> {
+    let mut first_seen: HashMap<T, u32> = HashMap::new();
+    let ids: Vec<u32> = values
         .iter()
-        .map(|c| SortField::new(c.data_type().clone()))
+        .map(|&value| {
+            let next = first_seen.len() as u32;
+            *first_seen.entry(value).or_insert(next)
+        })
         .collect();
-    let converter = RowConverter::new(fields).map_err(arrow)?;
-    converter.convert_columns(columns).map_err(arrow)
+    let mut distinct: Vec<(T, u32)> = first_seen.into_iter().collect();
+    distinct.sort_unstable();
+    let mut rank_of = vec![0u32; distinct.len()];
+    for (rank, (_, id)) in distinct.iter().enumerate() {
+        rank_of[*id as usize] = rank as u32;
+    }
+    ids.into_iter().map(|id| rank_of[id as usize]).collect()
 }
 
 fn arrow(e: datafusion::arrow::error::ArrowError) -> Error {
@@ -265,9 +318,48 @@ mod tests {
 
     #[test]
     fn without_group_by_every_row_is_in_one_group() {
-        let rows = keys(&[], 3).unwrap();
-        assert_eq!(rows.num_rows(), 3);
-        assert!(rows.row(0) == rows.row(2));
+        assert_eq!(ranks(&[], 3).unwrap(), [0, 0, 0]);
+    }
+
+    #[test]
+    fn equal_values_share_a_rank_and_ranks_follow_their_order() {
+        let names: ArrayRef = Arc::new(datafusion::arrow::array::StringArray::from(vec![
+            Some("b"),
+            None,
+            Some("a"),
+            Some("b"),
+            None,
+        ]));
+        // NULL is a value of its own, ordered first.
+        assert_eq!(ranks(&[names], 5).unwrap(), [2, 0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn a_dictionary_ranks_by_value_whatever_its_keys() {
+        use datafusion::arrow::array::{DictionaryArray, Int32Array, StringArray};
+        // Merged dictionaries repeat values ("b" twice) and may hold a NULL value.
+        let values = StringArray::from(vec![Some("b"), Some("a"), Some("b"), None]);
+        let keys = Int32Array::from(vec![Some(0), Some(1), Some(2), Some(3), None]);
+        let names: ArrayRef = Arc::new(DictionaryArray::new(keys, Arc::new(values)));
+        assert_eq!(ranks(&[names], 5).unwrap(), [2, 1, 2, 0, 0]);
+        let no_values = StringArray::from(Vec::<Option<&str>>::new());
+        let keys = Int32Array::from(vec![None, None]);
+        let nulls: ArrayRef = Arc::new(DictionaryArray::new(keys, Arc::new(no_values)));
+        assert_eq!(ranks(&[nulls], 2).unwrap(), [0, 0]);
+    }
+
+    #[test]
+    fn several_columns_rank_as_their_values_together() {
+        let text =
+            |v: Vec<&str>| -> ArrayRef { Arc::new(datafusion::arrow::array::StringArray::from(v)) };
+        let hours: ArrayRef =
+            Arc::new(datafusion::arrow::array::Int64Array::from(vec![2, 1, 2, 2]));
+        let columns = [
+            text(vec!["x", "x", "y", "x"]),
+            text(vec!["b", "a", "b", "b"]),
+            hours,
+        ];
+        assert_eq!(ranks(&columns, 4).unwrap(), [1, 0, 2, 1]);
     }
 
     #[test]
