@@ -9,6 +9,7 @@
 //! out of range unseen, and a query's projection would decide the object's verdict).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -79,6 +80,58 @@ impl ColumnBuilder {
     }
 }
 
+/// The fields of a struct column a query reads, by name: `Whole` builds a field with all it
+/// holds, `Only` builds the named fields of a struct and no others (they are parsed and checked,
+/// as an unprojected column is, and come out all NULL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    Whole,
+    Only(BTreeMap<String, Need>),
+}
+
+impl Need {
+    /// What both `self` and `other` read.
+    pub fn merge(&mut self, other: Need) {
+        match (self, other) {
+            (Need::Whole, _) => {}
+            (me, Need::Whole) => *me = Need::Whole,
+            (Need::Only(mine), Need::Only(theirs)) => {
+                for (name, need) in theirs {
+                    match mine.get_mut(&name) {
+                        Some(have) => have.merge(need),
+                        None => {
+                            mine.insert(name, need);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `self` read at `path` inside a struct (`useridentity.sessioncontext` then `arn`...).
+    pub fn at(path: &[String], leaf: Need) -> Need {
+        path.iter().rev().fold(leaf, |inner, name| {
+            Need::Only(BTreeMap::from([(name.clone(), inner)]))
+        })
+    }
+}
+
+impl fmt::Display for Need {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Need::Whole => Ok(()),
+            Need::Only(fields) => {
+                f.write_str("{")?;
+                for (i, (name, need)) in fields.iter().enumerate() {
+                    let comma = if i > 0 { "," } else { "" };
+                    write!(f, "{comma}{name}{need}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
 /// A struct column: one builder per child, plus the struct's own validity.
 pub struct StructBuilder {
     fields: &'static [Field],
@@ -113,6 +166,34 @@ impl StructBuilder {
             record_json: None,
             next_guess: 0,
         }
+    }
+
+    /// Builds only the fields of child `index` (a struct) that `fields` names.
+    pub fn narrow_child(&mut self, index: usize, fields: &BTreeMap<String, Need>) {
+        if let (Some(child), Some(Kind::Struct(children))) = (
+            self.children.get_mut(index),
+            self.fields.get(index).map(|f| &f.kind),
+        ) && !matches!(child, ColumnBuilder::Skip)
+        {
+            *child = ColumnBuilder::Struct(StructBuilder::narrowed(children, fields));
+        }
+    }
+
+    fn narrowed(fields: &'static [Field], only: &BTreeMap<String, Need>) -> Self {
+        let mut builder = StructBuilder::new(fields, None);
+        for (child, field) in builder.children.iter_mut().zip(fields) {
+            match only.get(field.name) {
+                None => *child = ColumnBuilder::Skip,
+                Some(Need::Whole) => {}
+                Some(Need::Only(inner)) => {
+                    if let Kind::Struct(grandchildren) = &field.kind {
+                        *child =
+                            ColumnBuilder::Struct(StructBuilder::narrowed(grandchildren, inner));
+                    }
+                }
+            }
+        }
+        builder
     }
 
     pub fn collect_other_fields(&mut self) {

@@ -10,6 +10,7 @@ pub mod gzip;
 pub mod schema;
 pub mod slices;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use sha2::{Digest, Sha256};
 
 use crate::archive::{ContentHash, ReadError, Reading, Readings, SourceObject};
-use builder::{StructBuilder, StructSeed};
+use builder::{Need, StructBuilder, StructSeed};
 use schema::{RECORD_FIELDS, cloudtrail_schema, other_fields_index};
 
 /// The result of decoding a unit of objects, or a group of one (see [`Decoder::groups`]).
@@ -136,6 +137,8 @@ pub struct Decoder {
     record_json: bool,
     /// Where each object's hashes are recorded as it is inflated (see [`Readings`]).
     readings: Option<Arc<Readings>>,
+    /// Struct columns (index into [`cloudtrail_schema`]) of which only some fields are built.
+    narrowed: Vec<(usize, BTreeMap<String, Need>)>,
 }
 
 const EVENTTIME: usize = 2;
@@ -161,7 +164,29 @@ impl Decoder {
             time_range,
             record_json: false,
             readings: None,
+            narrowed: Vec::new(),
         }
+    }
+
+    /// The same decoder building, of each struct column given (by its position among the
+    /// projected columns), only the fields named; the others come out NULL. For a plan that reads
+    /// `useridentity.arn` and no other part of `useridentity`: its session context and the rest
+    /// are then parsed and checked but not built.
+    pub fn with_narrowed(mut self, columns: Vec<(usize, BTreeMap<String, Need>)>) -> Self {
+        self.narrowed = columns
+            .into_iter()
+            .filter_map(|(position, fields)| Some((*self.projection.get(position)?, fields)))
+            .collect();
+        self
+    }
+
+    /// The narrowed struct columns, by name, for a plan's display.
+    pub fn narrowed(&self) -> Vec<String> {
+        let full = cloudtrail_schema();
+        self.narrowed
+            .iter()
+            .map(|(i, fields)| format!("{}{}", full.field(*i).name(), Need::Only(fields.clone())))
+            .collect()
     }
 
     /// The same decoder, recording each object's hashes into `readings` (when given) as it
@@ -306,6 +331,9 @@ impl Decoder {
             record_projection.push(EVENTTIME);
         }
         let mut records = StructBuilder::new(RECORD_FIELDS, Some(&record_projection));
+        for (index, fields) in &self.narrowed {
+            records.narrow_child(*index, fields);
+        }
         if self.projection.contains(&other_index) {
             records.collect_other_fields();
         }

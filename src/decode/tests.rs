@@ -323,3 +323,70 @@ fn an_object_too_large_to_inflate_whole_is_streamed_checked_and_hashed() {
         .sum();
     assert_eq!(rows, n);
 }
+
+#[test]
+fn a_narrowed_struct_builds_only_the_fields_named_and_checks_the_rest() {
+    use super::builder::Need;
+    let schema = cloudtrail_schema();
+    let identity = schema.index_of("useridentity").unwrap();
+    let only_arn = || {
+        vec![(
+            0,
+            BTreeMap::from([
+                ("arn".to_string(), Need::Whole),
+                (
+                    "sessioncontext".to_string(),
+                    Need::at(&["attributes".into()], Need::Whole),
+                ),
+            ]),
+        )]
+    };
+    let narrowed = Decoder::new(Some(&[identity]), None, None).with_narrowed(only_arn());
+    let whole = Decoder::new(Some(&[identity]), None, None);
+    let (n, w) = (
+        narrowed.decode(&[object("k", DRIFTED)]).batch(),
+        whole.decode(&[object("k", DRIFTED)]).batch(),
+    );
+    assert_eq!(n.schema(), w.schema(), "the schema does not change");
+    let (n, w) = (n.column(0).as_struct(), w.column(0).as_struct());
+    assert_eq!(n.column_by_name("arn"), w.column_by_name("arn"));
+    assert_eq!(n.nulls(), w.nulls(), "an absent userIdentity stays NULL");
+    assert_eq!(w.column_by_name("type").unwrap().null_count(), 1);
+    assert_eq!(n.column_by_name("type").unwrap().null_count(), 2);
+    let session = |s: &arrow::array::StructArray| {
+        let context = s
+            .column_by_name("sessioncontext")
+            .unwrap()
+            .as_struct()
+            .clone();
+        let attributes = context.column_by_name("attributes").unwrap().clone();
+        (
+            context
+                .column_by_name("sessionissuer")
+                .unwrap()
+                .null_count(),
+            attributes,
+        )
+    };
+    let ((n_issuer_nulls, n_attributes), (_, w_attributes)) = (session(n), session(w));
+    assert!(
+        n_attributes == w_attributes,
+        "a field named deeper is built"
+    );
+    assert_eq!(n_issuer_nulls, 2, "its siblings are not");
+    assert_eq!(
+        narrowed.narrowed(),
+        ["useridentity{arn,sessioncontext{attributes}}"]
+    );
+
+    // A field not built is still read: a bad value in it fails the object as before.
+    let bad = object(
+        "bad",
+        "{\"Records\":[{\"eventName\":\"A\",\"userIdentity\":{\"arn\":\"a\",\"type\":\"\\ud800\"}}]}",
+    );
+    let bad = std::slice::from_ref(&bad);
+    let (n, w) = (narrowed.decode(bad), whole.decode(bad));
+    assert_eq!(w.errors.len(), 1);
+    assert_eq!(n.errors.len(), 1, "{:?}", n.errors);
+    assert_eq!(n.errors[0].reason, w.errors[0].reason);
+}

@@ -20,6 +20,7 @@ pub mod ip_functions;
 pub mod json_functions;
 pub mod lake;
 pub mod listed;
+mod narrow_structs;
 pub mod registry;
 pub mod scan;
 pub mod shared_scan;
@@ -144,9 +145,13 @@ impl From<&TableSource> for TableSource {
 /// A session with the archive's tables and our SQL functions registered.
 pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
     let source = source.into();
-    // Local only: a cluster's scheduler plans with `base_session`, and the operator this rule
-    // puts in a plan does not cross to executors.
-    let ctx = session_with(Some(Arc::new(lake::dictionary_groups::DictionaryGroups)))?;
+    // Local only: a cluster's scheduler plans with `base_session`: the operator the dictionary
+    // rule puts in a plan does not cross to executors, nor does a narrowed scan (executors
+    // decode whole structs).
+    let ctx = session_with(vec![
+        Arc::new(lake::dictionary_groups::DictionaryGroups),
+        Arc::new(narrow_structs::NarrowStructs),
+    ])?;
     for udf in ip_functions::udfs(&source.enrichment) {
         ctx.register_udf(udf);
     }
@@ -156,15 +161,15 @@ pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
 
 /// A session with our functions and settings but no tables.
 pub fn base_session() -> Result<SessionContext> {
-    session_with(None)
+    session_with(Vec::new())
 }
 
-/// [`base_session`], with `rule` after DataFusion's physical optimizer rules. (Not a state
+/// [`base_session`], with `rules` after DataFusion's physical optimizer rules. (Not a state
 /// rebuilt from `base_session`'s: that registers its functions again in a hash map's order, and
 /// DataFusion's `map_extract`, whose alias is `element_at`, then replaced ours about half the
 /// time; see [`keep_own_names`].)
 fn session_with(
-    rule: Option<Arc<dyn PhysicalOptimizerRule + Send + Sync>>,
+    rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>>,
 ) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_information_schema(true)
@@ -173,7 +178,7 @@ fn session_with(
         .with_config(config)
         .with_default_features()
         .with_analyzer_rules(dialect::analyzer_rules());
-    if let Some(rule) = rule {
+    for rule in rules {
         builder = builder.with_physical_optimizer_rule(rule);
     }
     let mut state = builder.build();

@@ -7,6 +7,7 @@
 //! and its first group decoded while the previous one is consumed, so memory stays bounded by
 //! partitions × 2 groups whatever the archive's size or its objects' compression ratio.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::archive::fetch::{fetch_unit, units};
 use crate::archive::{ArchiveSource, ObjectEntry, ScanStats, Scope};
+use crate::decode::builder::Need;
 use crate::decode::slices::Slices;
 use crate::decode::{Decoded, Decoder};
 
@@ -126,6 +128,21 @@ impl CloudTrailExec {
         }
     }
 
+    /// The same scan building, of each struct column given (by output position), only the fields
+    /// named (see [`Decoder::with_narrowed`]); the schema is unchanged.
+    pub fn narrowed(&self, columns: Vec<(usize, BTreeMap<String, Need>)>) -> CloudTrailExec {
+        CloudTrailExec {
+            source: self.source.clone(),
+            partitions: self.partitions.clone(),
+            decoder: self.decoder.clone().with_narrowed(columns),
+            limit: self.limit,
+            batch_size: self.batch_size,
+            scope: self.scope.clone(),
+            properties: Arc::clone(&self.properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+
     fn object_count(&self) -> usize {
         self.partitions.iter().map(Vec::len).sum()
     }
@@ -186,6 +203,10 @@ impl DisplayAs for CloudTrailExec {
         )?;
         if let Some(limit) = self.limit {
             write!(f, ", limit={limit}")?;
+        }
+        let narrowed = self.decoder.narrowed();
+        if !narrowed.is_empty() {
+            write!(f, ", narrowed={}", narrowed.join(" "))?;
         }
         Ok(())
     }

@@ -351,9 +351,9 @@ fn element_at_keeps_its_name_in_every_session() {
     for _ in 0..16 {
         let base = base_session().unwrap();
         assert!(ours(&base));
-        let with_rule = crate::table::session_with(Some(std::sync::Arc::new(
+        let with_rule = crate::table::session_with(vec![std::sync::Arc::new(
             crate::table::lake::dictionary_groups::DictionaryGroups,
-        )))
+        )])
         .unwrap();
         assert!(ours(&with_rule));
         let functions = base.state().scalar_functions().clone();
