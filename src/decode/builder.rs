@@ -108,7 +108,8 @@ impl Need {
         }
     }
 
-    /// `self` read at `path` inside a struct (`useridentity.sessioncontext` then `arn`...).
+    /// `leaf` read at `path` inside a struct (`sessioncontext`, `sessionissuer`, `arn`: the need
+    /// of `useridentity.sessioncontext.sessionissuer.arn` of `useridentity`).
     pub fn at(path: &[String], leaf: Need) -> Need {
         path.iter().rev().fold(leaf, |inner, name| {
             Need::Only(BTreeMap::from([(name.clone(), inner)]))

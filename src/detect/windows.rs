@@ -15,13 +15,13 @@
 //! - an event is a **member** when a window ends within `timespan` at or after it;
 //! - members in time order split into **bursts** where two are more than `timespan` apart.
 
-use datafusion::common::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{cast, concat_batches, take};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::common::HashMap;
 
 use crate::error::{Error, Result};
 
