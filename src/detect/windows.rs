@@ -105,25 +105,23 @@ pub fn bursts(
         .map(|i| (group_keys[i], times.value(i), i))
         .collect();
     keyed.sort_unstable();
-    let order: Vec<usize> = keyed.iter().map(|&(_, _, i)| i).collect();
-    drop(keyed);
     let mut members: Vec<u32> = Vec::new();
     let mut burst_numbers: Vec<i64> = Vec::new();
-    for group in order.chunk_by(|&a, &b| group_keys[a] == group_keys[b]) {
-        let at: Vec<i64> = group.iter().map(|&i| times.value(i)).collect();
+    for group in keyed.chunk_by(|a, b| a.0 == b.0) {
+        let at: Vec<i64> = group.iter().map(|&(_, t, _)| t).collect();
         let ends = match (&counted, &value_keys) {
             (Some(values), Some(value_keys)) => {
                 let present = group
                     .iter()
-                    .filter(|&&i| values.is_valid(i))
-                    .map(|&i| (value_keys[i], times.value(i)));
+                    .filter(|&&(_, _, i)| values.is_valid(i))
+                    .map(|&(_, t, i)| (value_keys[i], t));
                 distinct_ends(present, window)
             }
             _ => count_ends(&at, window),
         };
         let mut burst = 0;
         let mut previous: Option<i64> = None;
-        for (&row, &t) in group.iter().zip(&at) {
+        for &(_, t, row) in group {
             // A member: some window ends in [t, t + span].
             let next_end = ends.partition_point(|&e| e < t);
             if ends.get(next_end).is_none_or(|&e| e > t + window.span) {

@@ -110,20 +110,13 @@ fn reads_of_children(plan: &Arc<dyn ExecutionPlan>, reads: Reads) -> Option<Vec<
     }
     if let Some(filter) = plan.downcast_ref::<FilterExec>() {
         let mut below = vec![None; input_width(0)];
-        match filter.projection() {
-            Some(kept) => {
-                for (&column, read) in kept.iter().zip(reads) {
-                    if let Some(read) = read {
-                        merge(&mut below, column, read);
-                    }
-                }
-            }
-            None => {
-                for (column, read) in reads.into_iter().enumerate() {
-                    if let Some(read) = read {
-                        merge(&mut below, column, read);
-                    }
-                }
+        let kept: Vec<usize> = match filter.projection() {
+            Some(kept) => kept.to_vec(),
+            None => (0..reads.len()).collect(),
+        };
+        for (column, read) in kept.into_iter().zip(reads) {
+            if let Some(read) = read {
+                merge(&mut below, column, read);
             }
         }
         read_by(filter.predicate(), Need::Whole, &mut below);
