@@ -65,11 +65,14 @@ impl Location {
     /// lake): on S3, every read retried under [`Location::retry`], and a read given up is
     /// reported in one line like the archive's.
     pub fn retrying_reads(&self) -> Arc<dyn ObjectStore> {
-        match self.s3 {
-            Some(_) => {
+        match (&self.s3, &self.local_files) {
+            (Some(_), _) => {
                 super::retrying_store::ReadRetryingStore::wrap(Arc::clone(&self.store), self.retry)
             }
-            None => Arc::clone(&self.store),
+            (None, Some(files)) => {
+                super::inline_local_reads::InlineLocalReads::wrap(Arc::clone(files))
+            }
+            (None, None) => Arc::clone(&self.store),
         }
     }
 

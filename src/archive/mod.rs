@@ -3,6 +3,7 @@
 
 pub mod fetch;
 pub mod folder_days;
+mod inline_local_reads;
 pub mod layout;
 pub mod listing;
 pub mod location;
