@@ -136,7 +136,7 @@ fn sql_schema(name: &str) -> SchemaRef {
 }
 
 fn sql_table(name: &'static str) -> Arc<dyn TableProvider> {
-    Arc::new(SqlTable::new(name, sql_of(name), sql_schema(name)))
+    Arc::new(SqlTable::planned_on_use(name, sql_of(name), sql_schema))
 }
 
 /// The table called `name`, if there is one.

@@ -25,11 +25,29 @@ use crate::decode::schema::cloudtrail_schema;
 pub struct SqlTable {
     name: &'static str,
     sql: &'static str,
-    schema: SchemaRef,
+    schema: TableSchema,
+}
+
+/// A table's schema: known, or planned by the function when first asked for.
+#[derive(Debug)]
+enum TableSchema {
+    Known(SchemaRef),
+    Planned(fn(&str) -> SchemaRef),
 }
 
 impl SqlTable {
     pub fn new(name: &'static str, sql: &'static str, schema: SchemaRef) -> SqlTable {
+        let schema = TableSchema::Known(schema);
+        SqlTable { name, sql, schema }
+    }
+
+    /// A table whose schema `plan(name)` gives when a query first names it.
+    pub fn planned_on_use(
+        name: &'static str,
+        sql: &'static str,
+        plan: fn(&str) -> SchemaRef,
+    ) -> SqlTable {
+        let schema = TableSchema::Planned(plan);
         SqlTable { name, sql, schema }
     }
 }
@@ -75,7 +93,10 @@ pub(crate) fn full_state<'a>(state: &'a dyn Session, table: &str) -> Result<&'a 
 #[async_trait]
 impl TableProvider for SqlTable {
     fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
+        match &self.schema {
+            TableSchema::Known(schema) => Arc::clone(schema),
+            TableSchema::Planned(plan) => plan(self.name),
+        }
     }
 
     fn table_type(&self) -> TableType {
