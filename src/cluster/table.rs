@@ -191,7 +191,7 @@ impl LakeFiles {
             to: own.to,
             changed: &self.changed,
         };
-        parquet_scan(state, url, groups, projection, exact).await
+        parquet_scan(state, url, groups, projection, filters, exact).await
     }
 }
 

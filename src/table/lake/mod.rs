@@ -233,7 +233,7 @@ impl LakeScan {
             return Ok(raw_plan);
         }
         let lake_plan = self
-            .parquet_plan(state, &files, projection, &changed)
+            .parquet_plan(state, &files, projection, filters, &changed)
             .await?;
         if raw_objects == 0 {
             // The lake alone: its plan keeps the statistics a union would blur.
@@ -251,6 +251,7 @@ impl LakeScan {
         state: &dyn Session,
         files: &[Candidate<'_>],
         projection: Option<&Vec<usize>>,
+        filters: &[Expr],
         changed: &[String],
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let url = ObjectStoreUrl::parse(STORE_URL)?;
@@ -266,7 +267,7 @@ impl LakeScan {
             to: self.source.scope.to,
             changed,
         };
-        parquet_scan(state, url, groups, projection, exact).await
+        parquet_scan(state, url, groups, projection, filters, exact).await
     }
 }
 
@@ -277,6 +278,18 @@ pub(crate) struct ExactRows<'a> {
     pub to: Option<chrono::DateTime<chrono::Utc>>,
     /// Objects changed since converted: their rows are read raw instead.
     pub changed: &'a [String],
+}
+
+/// Whether a scan reads its files' page indexes: only when it filters on `eventtime`, the one
+/// column a file's pages are ordered by (within an account, region and day), so the only one
+/// whose page bounds skip anything. Reading the index of every column of every file cost 5 ms
+/// of a 40 ms question over 104 files at 5M events, and pruned no page for `errorcode`.
+fn filters_on_time(filters: &[Expr], exact_rows: &ExactRows<'_>) -> bool {
+    exact_rows.from.is_some()
+        || exact_rows.to.is_some()
+        || filters
+            .iter()
+            .any(|f| f.column_refs().iter().any(|c| c.name == "eventtime"))
 }
 
 /// DataFusion's Parquet scan of lake files, in the `cloudtrail` column order, with `exact` rows
@@ -293,6 +306,7 @@ pub(crate) async fn parquet_scan(
     url: ObjectStoreUrl,
     groups: Vec<FileGroup>,
     projection: Option<&Vec<usize>>,
+    filters: &[Expr],
     exact_rows: ExactRows<'_>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let mut exact = Vec::new();
@@ -312,6 +326,7 @@ pub(crate) async fn parquet_scan(
     // A lake file's footer is ~16 KiB (its page index is read only when a filter needs it);
     // DataFusion's default first read of 512 KiB from the end is most of a small file.
     options.global.metadata_size_hint = Some(FOOTER_READ);
+    options.global.enable_page_index = filters_on_time(filters, &exact_rows);
     let parquet = ParquetSource::new(table_schema());
 
     // Output columns in the raw table's order, plus what the exact filter needs.
