@@ -21,7 +21,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Int32Type, SchemaRef};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -440,6 +440,20 @@ impl Values {
     }
 }
 
+/// The dictionary key of `row` (`numbered - 1`, the NULL's place, for a NULL key), checked to
+/// lie inside its dictionary of `numbered - 1` values.
+fn local_key(keys: &Int32Array, row: usize, numbered: usize, position: usize) -> Result<usize> {
+    if keys.is_null(row) {
+        return Ok(numbered - 1);
+    }
+    match usize::try_from(keys.value(row)) {
+        Ok(at) if at < numbered - 1 => Ok(at),
+        _ => {
+            internal_err!("DictionaryGroupsExec: a key outside its dictionary in column {position}")
+        }
+    }
+}
+
 /// One partition's groups and accumulators.
 struct Groups {
     columns: Vec<usize>,
@@ -468,9 +482,9 @@ impl Groups {
 
     fn add(&mut self, batch: &RecordBatch) -> Result<()> {
         let rows = batch.num_rows();
-        // Each dictionary value numbered once; then each row's group from its keys.
-        let mut row_keys = vec![[0u32; MAX_COLUMNS]; rows];
-        for (c, (&position, values)) in self.columns.iter().zip(&mut self.values).enumerate() {
+        // Each dictionary value numbered once, its NULL after the values.
+        let mut columns = Vec::with_capacity(self.columns.len());
+        for (&position, values) in self.columns.iter().zip(&mut self.values) {
             let Some(dictionary) = batch.column(position).as_dictionary_opt::<Int32Type>() else {
                 return internal_err!(
                     "DictionaryGroupsExec: column {position} is not a dictionary"
@@ -479,7 +493,7 @@ impl Groups {
             let Some(texts) = dictionary.values().as_string_opt::<i32>() else {
                 return internal_err!("DictionaryGroupsExec: dictionary values are not text");
             };
-            let numbers: Vec<u32> = (0..texts.len())
+            let mut numbers: Vec<u32> = (0..texts.len())
                 .map(|i| {
                     if texts.is_null(i) {
                         NULL
@@ -488,39 +502,75 @@ impl Groups {
                     }
                 })
                 .collect();
-            let keys = dictionary.keys();
-            for (row, key) in row_keys.iter_mut().enumerate() {
-                key[c] = if keys.is_null(row) {
-                    NULL
-                } else {
-                    let at = usize::try_from(keys.value(row)).ok();
-                    match at.and_then(|at| numbers.get(at)) {
-                        Some(&number) => number,
-                        None => {
-                            return internal_err!(
-                                "DictionaryGroupsExec: a key outside its dictionary in column {position}"
-                            );
-                        }
-                    }
-                };
-            }
+            numbers.push(NULL);
+            columns.push((position, dictionary.keys(), numbers));
         }
-        let group_of_row: Vec<usize> = row_keys
+        // A row's dictionary keys, all columns' together, are one number below `combinations`;
+        // each number met is looked up in the groups once per batch, not once per row.
+        let combinations = columns
             .iter()
-            .map(|key| {
-                *self.index.entry(*key).or_insert_with(|| {
-                    self.keys.push(*key);
-                    self.keys.len() - 1
-                })
+            .try_fold(1usize, |product, (_, _, numbers)| {
+                product.checked_mul(numbers.len())
             })
-            .collect();
+            .filter(|&n| n <= rows.max(1024) * 4);
+        let Some(combinations) = combinations else {
+            return self.add_hashing_rows(batch, &columns);
+        };
+        let mut group_of_combination = vec![usize::MAX; combinations];
+        let mut group_of_row = Vec::with_capacity(rows);
+        for row in 0..rows {
+            let (mut combination, mut stride) = (0, 1);
+            for (position, keys, numbers) in &columns {
+                combination += stride * local_key(keys, row, numbers.len(), *position)?;
+                stride *= numbers.len();
+            }
+            let mut group = group_of_combination[combination];
+            if group == usize::MAX {
+                let mut key = [0u32; MAX_COLUMNS];
+                for (c, (position, keys, numbers)) in columns.iter().enumerate() {
+                    key[c] = numbers[local_key(keys, row, numbers.len(), *position)?];
+                }
+                group = self.group(key);
+                group_of_combination[combination] = group;
+            }
+            group_of_row.push(group);
+        }
+        self.accumulate(batch, &group_of_row)
+    }
+
+    /// Rows grouped one by one, for dictionaries too large to combine densely.
+    fn add_hashing_rows(
+        &mut self,
+        batch: &RecordBatch,
+        columns: &[(usize, &Int32Array, Vec<u32>)],
+    ) -> Result<()> {
+        let mut group_of_row = Vec::with_capacity(batch.num_rows());
+        for row in 0..batch.num_rows() {
+            let mut key = [0u32; MAX_COLUMNS];
+            for (c, (position, keys, numbers)) in columns.iter().enumerate() {
+                key[c] = numbers[local_key(keys, row, numbers.len(), *position)?];
+            }
+            group_of_row.push(self.group(key));
+        }
+        self.accumulate(batch, &group_of_row)
+    }
+
+    /// The group of the value numbers `key`, new if not met before.
+    fn group(&mut self, key: [u32; MAX_COLUMNS]) -> usize {
+        *self.index.entry(key).or_insert_with(|| {
+            self.keys.push(key);
+            self.keys.len() - 1
+        })
+    }
+
+    fn accumulate(&mut self, batch: &RecordBatch, group_of_row: &[usize]) -> Result<()> {
         let total = self.keys.len();
         for (arguments, accumulator) in self.arguments.iter().zip(&mut self.accumulators) {
             let values = arguments
                 .iter()
-                .map(|e| e.evaluate(batch)?.into_array(rows))
+                .map(|e| e.evaluate(batch)?.into_array(batch.num_rows()))
                 .collect::<Result<Vec<ArrayRef>>>()?;
-            accumulator.update_batch(&values, &group_of_row, None, total)?;
+            accumulator.update_batch(&values, group_of_row, None, total)?;
         }
         Ok(())
     }
