@@ -454,6 +454,18 @@ fn local_key(keys: &Int32Array, row: usize, numbered: usize, position: usize) ->
     }
 }
 
+/// The value numbers of `row`, one per column: a group's key.
+fn value_numbers(
+    columns: &[(usize, &Int32Array, Vec<u32>)],
+    row: usize,
+) -> Result<[u32; MAX_COLUMNS]> {
+    let mut key = [0u32; MAX_COLUMNS];
+    for (c, (position, keys, numbers)) in columns.iter().enumerate() {
+        key[c] = numbers[local_key(keys, row, numbers.len(), *position)?];
+    }
+    Ok(key)
+}
+
 /// One partition's groups and accumulators.
 struct Groups {
     columns: Vec<usize>,
@@ -526,11 +538,7 @@ impl Groups {
             }
             let mut group = group_of_combination[combination];
             if group == usize::MAX {
-                let mut key = [0u32; MAX_COLUMNS];
-                for (c, (position, keys, numbers)) in columns.iter().enumerate() {
-                    key[c] = numbers[local_key(keys, row, numbers.len(), *position)?];
-                }
-                group = self.group(key);
+                group = self.group(value_numbers(&columns, row)?);
                 group_of_combination[combination] = group;
             }
             group_of_row.push(group);
@@ -546,11 +554,7 @@ impl Groups {
     ) -> Result<()> {
         let mut group_of_row = Vec::with_capacity(batch.num_rows());
         for row in 0..batch.num_rows() {
-            let mut key = [0u32; MAX_COLUMNS];
-            for (c, (position, keys, numbers)) in columns.iter().enumerate() {
-                key[c] = numbers[local_key(keys, row, numbers.len(), *position)?];
-            }
-            group_of_row.push(self.group(key));
+            group_of_row.push(self.group(value_numbers(columns, row)?));
         }
         self.accumulate(batch, &group_of_row)
     }
