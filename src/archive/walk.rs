@@ -85,7 +85,15 @@ pub(crate) fn walk(root: &FsPath, prefix: &Path) -> Walked {
                 continue;
             }
             let path = entry.path();
-            let meta = match fs::metadata(&path) {
+            let linked = entry.file_type().is_ok_and(|t| t.is_symlink());
+            // A plain entry is looked up in its open folder (`fstatat`), not by its whole path
+            // from the root again: a recent-folder listing stats a few thousand log files.
+            let meta = if linked {
+                fs::metadata(&path)
+            } else {
+                entry.metadata()
+            };
+            let meta = match meta {
                 Ok(meta) => meta,
                 Err(e) => {
                     let reason = match fs::symlink_metadata(&path) {
@@ -98,7 +106,6 @@ pub(crate) fn walk(root: &FsPath, prefix: &Path) -> Walked {
                     continue;
                 }
             };
-            let linked = entry.file_type().is_ok_and(|t| t.is_symlink());
             if meta.is_dir() && linked {
                 walked.odd.push((
                     child_key,
