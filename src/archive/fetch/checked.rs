@@ -133,14 +133,9 @@ fn read_local_and_check<I, R>(
     check: &(impl Fn(&I, &[u8]) -> R + ?Sized),
     item: &I,
 ) -> Outcome<R> {
-    // CloudTrail keys need no escaping: join them to the root directly, and leave the object
-    // store's URL round trip (a few % of a run) to keys that do.
-    let path = match root.filter(|_| plain_key(key)) {
-        Some(root) => root.join(key),
-        None => match files.path_to_filesystem(&store_path(key)) {
-            Ok(path) => path,
-            Err(e) => return Outcome::Failed(e.to_string()),
-        },
+    let path = match super::local_path(files, root, key) {
+        Ok(path) => path,
+        Err(e) => return Outcome::Failed(e),
     };
     FILE_BUFFER.with_borrow_mut(|buffer| {
         buffer.clear();
@@ -155,16 +150,6 @@ fn read_local_and_check<I, R>(
         }
         outcome
     })
-}
-
-/// A key made only of characters that mean the same in a path and need no escaping, with no
-/// `.` or `..` segment.
-fn plain_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'.'))
-        && key.split('/').all(|part| !matches!(part, "" | "." | ".."))
 }
 
 /// Runs the check, turning a panic into a failure of this object alone.
@@ -240,30 +225,5 @@ async fn get(
         Ok(got) => Ok(Some(got)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e.fetch_reason()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::plain_key;
-
-    #[test]
-    fn only_keys_that_mean_the_same_as_paths_are_plain() {
-        assert!(plain_key(
-            "AWSLogs/111122223333/CloudTrail/us-east-1/2026/10/01/111122223333_CloudTrail_us-east-1_20261001T0000Z_Ab12.json.gz"
-        ));
-        for odd in [
-            "",
-            "/etc/passwd",
-            "a/../b",
-            "a//b",
-            "./a",
-            "a b",
-            "a%20b",
-            "a:b",
-            "ä",
-        ] {
-            assert!(!plain_key(odd), "{odd}");
-        }
     }
 }
