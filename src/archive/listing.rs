@@ -6,7 +6,8 @@
 //! **delivery** date, so the upper bound is widened by a late-delivery margin; rows are filtered
 //! on `eventtime` exactly afterwards.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -225,7 +226,7 @@ pub async fn list_folders(
 ) -> Result<Option<Listing>> {
     let lister = Lister::new(location);
     let found = AtomicUsize::new(0);
-    let listed: Vec<Listed> = stream::iter(folders.iter().cloned())
+    let listed: Vec<Arc<Listed>> = stream::iter(folders.iter().cloned())
         .map(|folder| lister.list_all(folder))
         .buffer_unordered(LIST_CONCURRENCY)
         .map_ok(|listed| {
@@ -251,7 +252,7 @@ pub async fn list_folders(
             });
         }
     }
-    for meta in listed.into_iter().flat_map(|l| l.objects) {
+    for meta in listed.iter().flat_map(|l| l.objects.iter()) {
         let key = meta.location.to_string();
         match parse_key(&key) {
             Some(parsed) if parsed.kind == kind => {
@@ -270,7 +271,7 @@ pub async fn list_folders(
                     parsed,
                     size: meta.size,
                     last_modified: meta.last_modified,
-                    e_tag: meta.e_tag,
+                    e_tag: meta.e_tag.clone(),
                 });
             }
             Some(_) => {}
@@ -291,8 +292,15 @@ pub async fn list_folders(
     Ok(Some(listing))
 }
 
+/// Folder listings kept for reuse (see [`Location::remembering_listings`]): each folder is
+/// listed once, the first time a step asks for it.
+#[derive(Default, Debug)]
+pub struct ListingMemo {
+    folders: std::sync::Mutex<HashMap<Path, Arc<tokio::sync::OnceCell<Arc<Listed>>>>>,
+}
+
 /// One folder's listing: objects, and entries that cannot be objects (key, reason).
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct Listed {
     objects: Vec<object_store::ObjectMeta>,
     odd: Vec<(String, String)>,
@@ -338,7 +346,22 @@ impl<'a> Lister<'a> {
             .map_err(|e| self.failed(prefix, e))
     }
 
-    async fn list_all(&self, prefix: Path) -> Result<Listed> {
+    /// Everything under `prefix`, from the location's memo when it keeps one.
+    async fn list_all(&self, prefix: Path) -> Result<Arc<Listed>> {
+        let Some(memo) = &self.location.listings else {
+            return self.list_all_now(prefix).await.map(Arc::new);
+        };
+        let cell = {
+            let mut folders = memo.folders.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(folders.entry(prefix.clone()).or_default())
+        };
+        // Two steps asking for one folder at once wait for one listing; a failed one is not kept.
+        cell.get_or_try_init(|| async { self.list_all_now(prefix).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    async fn list_all_now(&self, prefix: Path) -> Result<Listed> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if let Some(dir) = &self.location.local_dir {
             let (dir, folder) = (dir.clone(), prefix.clone());
@@ -621,5 +644,46 @@ mod tests {
         assert!(!a.intersect(&b).wants_account("1"));
         assert!(!a.intersect(&b).wants_account("2"));
         assert!(a.intersect(&Scope::default()).wants_account("1"));
+    }
+
+    /// A location remembering its listings lists each folder once: a file delivered after the
+    /// first listing is not seen by its later ones (one state of the archive for a whole run),
+    /// while a location that does not remember lists it again and sees it.
+    #[tokio::test]
+    async fn remembered_listings_list_each_folder_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir
+            .path()
+            .join("AWSLogs/123456789012/CloudTrail/us-east-1/2024/03/01");
+        std::fs::create_dir_all(&folder).unwrap();
+        let deliver = |n: usize| {
+            let name = format!("123456789012_CloudTrail_us-east-1_20240301T00{n:02}Z_x.json.gz");
+            std::fs::write(folder.join(name), b"not read here").unwrap();
+        };
+        deliver(1);
+        deliver(2);
+        let plain = Location::open(
+            dir.path().to_str().unwrap(),
+            &crate::archive::S3Options::default(),
+        )
+        .await
+        .unwrap();
+        let remembering = plain.remembering_listings();
+        let scope = Scope::default();
+
+        let first = list_objects(&remembering, ObjectKind::Log, &scope)
+            .await
+            .unwrap();
+        assert_eq!(first.objects.len(), 2);
+        deliver(3);
+        let again = list_objects(&remembering.clone(), ObjectKind::Log, &scope)
+            .await
+            .unwrap();
+        let keys = |l: &Listing| l.objects.iter().map(|o| o.key.clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&again), keys(&first));
+        // Only the folders' discovery was asked again, none of their listings.
+        assert!(again.list_requests < first.list_requests);
+        let fresh = list_objects(&plain, ObjectKind::Log, &scope).await.unwrap();
+        assert_eq!(fresh.objects.len(), 3);
     }
 }

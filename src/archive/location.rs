@@ -50,6 +50,8 @@ pub struct Location {
     pub retry: RetryPolicy,
     /// The bucket, its region and the options it was opened with, for an S3 archive.
     pub s3: Option<S3Access>,
+    /// Folder listings kept for reuse, when [`Location::remembering_listings`] asked for it.
+    pub listings: Option<Arc<super::listing::ListingMemo>>,
 }
 
 /// What listing an S3 archive with the AWS SDK needs (see `raw_listing`).
@@ -76,6 +78,16 @@ impl Location {
         }
     }
 
+    /// The same location, each of its folders listed at most once from now on (by any clone of
+    /// what this returns): for a run of several steps that must see one state of the archive
+    /// (a report's scan, verify, gap analysis and manifest) and should not list it once each.
+    pub fn remembering_listings(&self) -> Location {
+        Location {
+            listings: Some(Arc::default()),
+            ..self.clone()
+        }
+    }
+
     /// An archive with no objects, in memory: for planning SQL when only the tables' shapes
     /// matter (`lint`).
     pub fn empty() -> Location {
@@ -87,6 +99,7 @@ impl Location {
             local_files: None,
             retry: RetryPolicy::NONE,
             s3: None,
+            listings: None,
         }
     }
 
@@ -139,6 +152,7 @@ fn open_local(display: &str, dir: &std::path::Path) -> Result<Location> {
         local_files: Some(store),
         retry: RetryPolicy::NONE,
         s3: None,
+        listings: None,
     })
 }
 
@@ -224,6 +238,7 @@ async fn open_s3(display: &str, rest: &str, opts: &S3Options) -> Result<Location
             region,
             options: opts.clone(),
         }),
+        listings: None,
     })
 }
 

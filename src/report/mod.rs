@@ -230,6 +230,9 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
     // read them again (same errors and counters: the clone shares them).
     let mut source = source.clone();
     source.archive.readings = Some(Arc::new(Readings::default()));
+    // The scan, verify, the gap analysis and the manifest each list the period's folders: once
+    // for all of them, so they also see one state of the archive.
+    source.archive.location = source.archive.location.remembering_listings();
     let source = &source;
 
     // One scan of the period: it keeps the rows the controls and the gap analysis's stop events
