@@ -21,6 +21,7 @@ pub mod json_functions;
 pub mod lake;
 pub mod listed;
 mod narrow_structs;
+mod own_columns;
 pub mod registry;
 pub mod scan;
 pub mod shared_scan;
@@ -147,10 +148,11 @@ pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
     let source = source.into();
     // Local only: a cluster's scheduler plans with `base_session`: the operator the dictionary
     // rule puts in a plan does not cross to executors, nor does a narrowed scan (executors
-    // decode whole structs).
+    // decode whole structs) or an expression on its own columns.
     let ctx = session_with(vec![
         Arc::new(lake::dictionary_groups::DictionaryGroups),
         Arc::new(narrow_structs::NarrowStructs),
+        Arc::new(own_columns::OwnColumns),
     ])?;
     for udf in ip_functions::udfs(&source.enrichment) {
         ctx.register_udf(udf);
