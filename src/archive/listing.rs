@@ -294,13 +294,21 @@ pub async fn list_folders(
 
 /// Folder listings kept for reuse (see [`Location::remembering_listings`]): each folder is
 /// listed once, the first time a step asks for it.
-#[derive(Default, Debug)]
+#[derive(Default)]
 pub struct ListingMemo {
     folders: std::sync::Mutex<HashMap<Path, Arc<tokio::sync::OnceCell<Arc<Listed>>>>>,
 }
 
+impl std::fmt::Debug for ListingMemo {
+    /// The number of folders, not tens of thousands of objects in a message about a location.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let folders = self.folders.lock().map_or(0, |m| m.len());
+        write!(f, "ListingMemo {{ folders: {folders} }}")
+    }
+}
+
 /// One folder's listing: objects, and entries that cannot be objects (key, reason).
-#[derive(Default, Debug)]
+#[derive(Default)]
 struct Listed {
     objects: Vec<object_store::ObjectMeta>,
     odd: Vec<(String, String)>,

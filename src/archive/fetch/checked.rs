@@ -20,12 +20,10 @@ use futures::stream::{self, BoxStream};
 use object_store::local::LocalFileSystem;
 use object_store::{Attribute, ObjectStore, ObjectStoreExt};
 
-use super::store_path;
+use super::{LOCAL_BATCH, store_path};
 use crate::archive::Location;
 use crate::archive::retry::RetryPolicy;
 
-/// Local files read and checked by one blocking task.
-const LOCAL_BATCH: usize = 32;
 /// The largest read buffer a thread keeps between files.
 const KEPT_BUFFER: usize = 16 << 20;
 

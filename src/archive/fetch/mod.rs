@@ -136,10 +136,10 @@ pub async fn fetch(
     }
 }
 
-/// Local files one blocking task reads in turn, and how many such tasks a unit keeps going.
-/// Through the object store a local file costs two hand-offs to the blocking pool (open, then
-/// read), more CPU than reading a small log file; a few batches at once still overlap a cold
-/// disk's waits.
+/// Local files one blocking task reads (and, for [`checked`], checks) in turn, and how many
+/// such tasks a unit keeps going. Through the object store a local file costs two hand-offs to
+/// the blocking pool (open, then read), more CPU than reading a small log file; a few batches
+/// at once still overlap a cold disk's waits.
 const LOCAL_BATCH: usize = 32;
 const LOCAL_BATCHES_AT_ONCE: usize = 4;
 
