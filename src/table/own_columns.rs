@@ -111,6 +111,7 @@ fn on_own_columns(
     if short_circuits(expr) {
         let mut columns: Vec<usize> = collect_columns(expr).iter().map(Column::index).collect();
         columns.sort_unstable();
+        columns.dedup();
         if columns.len() < schema.fields().len() {
             return OnOwnColumns::wrap(Arc::clone(expr), columns, schema);
         }
