@@ -1144,6 +1144,41 @@ fn convert_on_the_cluster_commits_what_a_local_convert_does() {
         stderr(&again)
     );
 
+    // In waves of at most 7 log files: a job and a commit each, and the same lake.
+    let waves = lake("waves-lake");
+    let in_waves = trailscope_with_env(
+        &[
+            "convert",
+            "-a",
+            a,
+            "--lake",
+            &waves,
+            "--commit-mib",
+            "0.5",
+            "--cluster",
+            &url,
+        ],
+        &[("TRAILSCOPE_CLUSTER_CONVERT_WAVE", "7")],
+    );
+    assert_eq!(in_waves.status.code(), Some(0), "{}", stderr(&in_waves));
+    let sources_by_commit: Vec<usize> =
+        std::fs::read_dir(Path::new(&waves).join("_trailscope_lake"))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                let commit: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+                commit["sources"].as_array().map_or(0, Vec::len)
+            })
+            .filter(|&n| n > 0)
+            .collect();
+    assert!(sources_by_commit.len() > 2, "{sources_by_commit:?}");
+    assert!(
+        sources_by_commit.iter().all(|&n| n <= 7),
+        "{sources_by_commit:?}"
+    );
+    assert_eq!(rows(&waves), local_rows);
+
     let strict = convert(&lake("strict-lake"), &["--cluster", &url, "--strict"]);
     assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
     assert!(stderr(&strict).contains(bad), "{}", stderr(&strict));

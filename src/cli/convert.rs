@@ -22,7 +22,8 @@ pub struct ConvertArgs {
     pub commit_mib: f64,
     /// Convert on an Apache DataFusion Ballista cluster (`df://HOST:PORT`): executors read the
     /// log files and write the Parquet (the archive and the lake at the same path on each, or
-    /// in S3); this process commits once every task has succeeded.
+    /// in S3); this process commits each wave of 100,000 log files once all its tasks have
+    /// succeeded.
     #[cfg(feature = "cluster")]
     #[arg(long, value_name = "URL")]
     pub cluster: Option<String>,

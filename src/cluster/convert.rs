@@ -2,13 +2,14 @@
 //! the client commits.
 //!
 //! The client plans the run as a local one does (the lake's last commit, its orphans removed,
-//! the archive listed, the objects still to convert), cuts the objects into tasks of
-//! neighbouring keys, and sends them as one job ([`ConvertTasks`] through the logical codec,
-//! one [`ConvertTaskExec`] per task through the physical one). Each task converts its objects
-//! into files under a name of its own and answers with what it wrote, as one row. Only when every
-//! task has succeeded does the client commit, all files in one commit: an executor or a client
-//! killed before then leaves files no manifest names, which the next run deletes before it
-//! converts what is still missing (the local guarantees: no loss, no doubles).
+//! the archive listed, the objects still to convert), cuts the objects into waves of at most
+//! [`wave_objects`] and each wave into tasks of neighbouring keys, and sends a wave as one job
+//! ([`ConvertTasks`] through the logical codec, one [`ConvertTaskExec`] per task through the
+//! physical one). Each task converts its objects into files under a name of its own and answers
+//! with what it wrote, as one row. Only when every task of a wave has succeeded does the client
+//! commit the wave, all its files in one commit: an executor or a client killed before then
+//! leaves files no manifest names, which the next run deletes before it converts what is still
+//! missing (the local guarantees: no loss, no doubles).
 
 use std::fmt;
 use std::sync::Arc;
@@ -211,7 +212,22 @@ async fn run_task(task: ConvertTask) -> crate::Result<TaskOutput> {
     })
 }
 
-/// Converts the objects of `source` the lake does not hold yet on the cluster at `url`.
+/// How many objects one job of a cluster conversion carries (`TRAILSCOPE_CLUSTER_CONVERT_WAVE`,
+/// default 100,000: a plan of about 20 MiB). A larger conversion runs as several jobs, one after
+/// another, each committed once all its tasks have succeeded: an organization's first
+/// conversion (tens of millions of objects) fits no single plan, and a run killed after hours
+/// keeps every wave it finished.
+fn wave_objects() -> usize {
+    std::env::var("TRAILSCOPE_CLUSTER_CONVERT_WAVE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(100_000)
+        .min(super::MAX_PLAN_OBJECTS)
+}
+
+/// Converts the objects of `source` the lake does not hold yet on the cluster at `url`, a wave
+/// of objects (in key order) per job and per commit.
 pub async fn convert_on_cluster(
     url: &str,
     source: &ArchiveSource,
@@ -221,41 +237,41 @@ pub async fn convert_on_cluster(
     let mut plan = Plan::make(source, lake).await?;
     let run = run_id();
     let todo = std::mem::take(&mut plan.todo);
-    super::fits_in_a_plan(
-        todo.len(),
-        super::MAX_PLAN_OBJECTS,
-        &source.location.display,
-    )?;
-    let tasks = ConvertTasks {
-        archive: StoreAddress::of(&source.location),
-        lake: StoreAddress::of(&lake.location),
-        run: run.clone(),
-        tasks: tasks_of(&todo, options.commit_bytes),
-        options: TaskOptions {
-            commit_bytes: options.commit_bytes,
-            step_decoded_bytes: options.step_decoded_bytes,
-            max_file_rows: options.max_file_rows,
-        },
-    };
-    let mut steps = Vec::new();
     let mut unreadable = Vec::new();
-    if !tasks.tasks.is_empty() {
+    if !todo.is_empty() {
         let remote = super::remote_context(url, false).await?;
-        let rows = remote.read_table(Arc::new(tasks))?.collect().await;
-        let rows = rows.map_err(super::job_failure)?;
-        for batch in &rows {
-            for json in batch.column(0).as_string::<i32>().iter().flatten() {
-                let output: TaskOutput = serde_json::from_str(json)
-                    .map_err(|e| crate::Error::Runtime(format!("a convert task's answer: {e}")))?;
-                // Fails here, before anything is committed, under --strict (or for an object
-                // that could not be fetched).
-                source.record_read_errors(output.errors)?;
-                steps.extend(output.steps);
-                unreadable.extend(output.unreadable);
+        for wave in todo.chunks(wave_objects()) {
+            let tasks = ConvertTasks {
+                archive: StoreAddress::of(&source.location),
+                lake: StoreAddress::of(&lake.location),
+                run: run.clone(),
+                tasks: tasks_of(wave, options.commit_bytes),
+                options: TaskOptions {
+                    commit_bytes: options.commit_bytes,
+                    step_decoded_bytes: options.step_decoded_bytes,
+                    max_file_rows: options.max_file_rows,
+                },
+            };
+            let rows = remote.read_table(Arc::new(tasks))?.collect().await;
+            let rows = rows.map_err(super::job_failure)?;
+            let mut steps = Vec::new();
+            for batch in &rows {
+                for json in batch.column(0).as_string::<i32>().iter().flatten() {
+                    let output: TaskOutput = serde_json::from_str(json).map_err(|e| {
+                        crate::Error::Runtime(format!("a convert task's answer: {e}"))
+                    })?;
+                    // Fails here, before the wave is committed, under --strict (or for an
+                    // object that could not be fetched).
+                    source.record_read_errors(output.errors)?;
+                    steps.extend(output.steps);
+                    unreadable.extend(output.unreadable);
+                }
             }
+            commit_steps(&mut plan, lake, &run, steps).await?;
         }
     }
-    commit_steps(plan, source, lake, &run, steps, unreadable).await
+    plan.summary.objects_unreadable = unreadable.len();
+    plan.finish(source, lake, &run, unreadable).await
 }
 
 /// Objects in key order cut into tasks of about `bytes` compressed bytes each: a task covers

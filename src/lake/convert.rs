@@ -205,17 +205,15 @@ pub async fn convert_uncommitted(
     Ok((steps, unreadable))
 }
 
-/// Commits the steps a cluster's tasks wrote, all in one commit, then finishes the run as a
-/// local one does (see [`Plan::finish`]).
+/// Commits the steps a cluster's tasks wrote for one wave of a run, all in one commit (the run
+/// ends with [`Plan::finish`], as a local one does).
 #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub(crate) async fn commit_steps(
-    mut plan: Plan,
-    source: &ArchiveSource,
+    plan: &mut Plan,
     lake: &Lake,
     run: &str,
     steps: Vec<Step>,
-    unreadable: Vec<String>,
-) -> Result<ConvertSummary> {
+) -> Result<()> {
     let mut all = Step::default();
     for step in steps {
         plan.summary.converted_in_slices.extend(step.in_slices);
@@ -226,8 +224,7 @@ pub(crate) async fn commit_steps(
         let commit = commit(&plan.snapshot, run, all);
         publish(lake, &mut plan.snapshot, &mut plan.summary, commit).await?;
     }
-    plan.summary.objects_unreadable = unreadable.len();
-    plan.finish(source, lake, run, unreadable).await
+    Ok(())
 }
 
 /// Publishes a commit and counts what it holds.
