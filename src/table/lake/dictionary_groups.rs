@@ -52,19 +52,8 @@ use datafusion::physical_plan::{
 use futures::StreamExt;
 
 use super::STORE_URL;
-use crate::lake::write::lake_file_schema;
+use crate::lake::write::{FEW_VALUES, lake_file_schema};
 use crate::table::shared_scan::with_dictionaries;
-
-/// The lake's text columns with few distinct values, worth grouping on their keys.
-const LOW_CARDINALITY: &[&str] = &[
-    "eventname",
-    "eventsource",
-    "awsregion",
-    "errorcode",
-    "eventtype",
-    "eventcategory",
-    "recipientaccountid",
-];
 
 /// Groups at most this many columns (a group is a fixed array of their value numbers).
 const MAX_COLUMNS: usize = 4;
@@ -124,7 +113,7 @@ fn rewrite(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan
         let is_text = input_schema
             .field_with_name(name)
             .is_ok_and(|f| f.data_type() == &DataType::Utf8);
-        if !LOW_CARDINALITY.contains(&name) || !is_text || names.contains(&name) {
+        if !FEW_VALUES.contains(&name) || !is_text || names.contains(&name) {
             return Ok(None);
         }
         names.push(name);
