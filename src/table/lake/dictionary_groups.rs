@@ -517,20 +517,52 @@ impl Groups {
         let Some(combinations) = combinations else {
             return self.add_hashing_rows(batch, &columns);
         };
-        let mut group_of_combination = vec![usize::MAX; combinations];
-        let mut group_of_row = Vec::with_capacity(rows);
-        for row in 0..rows {
-            let (mut combination, mut stride) = (0, 1);
-            for (position, keys, numbers) in &columns {
-                combination += stride * local_key(keys, row, numbers.len(), *position)?;
-                stride *= numbers.len();
+        // Column by column, each row's combination of keys (a NULL key is its column's last
+        // place): tight loops over the key arrays, not a call per row and column.
+        let mut group_of_row = vec![0usize; rows];
+        let mut stride: usize = 1;
+        for (position, keys, numbers) in &columns {
+            let null_place = numbers.len() - 1;
+            // A negative key wraps to a large number: outside, as a key past the end is (and the
+            // sums wrap rather than overflow until the batch is refused below).
+            let mut outside = false;
+            match keys.nulls() {
+                None => {
+                    for (combination, &key) in group_of_row.iter_mut().zip(keys.values()) {
+                        outside |= key as usize >= null_place;
+                        *combination = combination.wrapping_add(stride.wrapping_mul(key as usize));
+                    }
+                }
+                Some(nulls) => {
+                    for (row, (combination, &key)) in
+                        group_of_row.iter_mut().zip(keys.values()).enumerate()
+                    {
+                        let key = match nulls.is_valid(row) {
+                            true => {
+                                outside |= key as usize >= null_place;
+                                key as usize
+                            }
+                            false => null_place,
+                        };
+                        *combination = combination.wrapping_add(stride.wrapping_mul(key));
+                    }
+                }
             }
-            let mut group = group_of_combination[combination];
+            if outside {
+                return internal_err!(
+                    "DictionaryGroupsExec: a key outside its dictionary in column {position}"
+                );
+            }
+            stride *= numbers.len();
+        }
+        let mut group_of_combination = vec![usize::MAX; combinations];
+        for (row, slot) in group_of_row.iter_mut().enumerate() {
+            let mut group = group_of_combination[*slot];
             if group == usize::MAX {
                 group = self.group(value_numbers(&columns, row)?);
-                group_of_combination[combination] = group;
+                group_of_combination[*slot] = group;
             }
-            group_of_row.push(group);
+            *slot = group;
         }
         self.accumulate(batch, &group_of_row)
     }

@@ -127,7 +127,20 @@ fn groups_are_found_by_value_whatever_each_batch_numbers_them() {
 /// A key outside its dictionary is an error naming the column, on either path, not a panic.
 #[test]
 fn a_key_outside_its_dictionary_is_an_error() {
-    for padding in [0, 200] {
+    // Past the end, past the end beside a NULL key (whose place is just past the end), negative.
+    let wrong: [Vec<Option<i32>>; 3] = [
+        vec![Some(0), Some(1)],
+        vec![None, Some(1)],
+        vec![Some(0), Some(-1)],
+    ];
+    for (padding, keys) in [0, 200]
+        .into_iter()
+        .flat_map(|p| wrong.clone().map(|k| (p, k)))
+    {
+        let keys: Vec<Option<i32>> = keys
+            .into_iter()
+            .map(|k| k.map(|k| if k > 0 { k + padding } else { k }))
+            .collect();
         let mut names: Vec<String> = vec!["Get".into()];
         names.extend((0..padding).map(|i| format!("Unused{i}")));
         let codes: Vec<Option<&str>> = (0..=padding).map(|_| None).collect();
@@ -136,7 +149,7 @@ fn a_key_outside_its_dictionary_is_an_error() {
         // test checks every key before it indexes with it.
         let outside = unsafe {
             DictionaryArray::<Int32Type>::new_unchecked(
-                Int32Array::from(vec![Some(0), Some(1 + padding)]),
+                Int32Array::from(keys.clone()),
                 Arc::new(names),
             )
         };
@@ -148,7 +161,7 @@ fn a_key_outside_its_dictionary_is_an_error() {
         let error = grouped(&[bad]).unwrap_err().to_string();
         assert!(
             error.contains("a key outside its dictionary in column 0"),
-            "{error}"
+            "{keys:?}: {error}"
         );
     }
 }
