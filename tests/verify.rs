@@ -334,6 +334,20 @@ async fn verdicts_from_a_scans_readings_are_those_of_reading_again() {
         "every verdict as when reading again"
     );
 
+    // Verify recorded each digest's hash as stored, which the report's manifest takes.
+    for (key, _) in &all {
+        use sha2::Digest;
+        let bytes = std::fs::read(dir.path().join(key)).unwrap();
+        let reading = readings
+            .get(key)
+            .unwrap_or_else(|| panic!("{key} not recorded"));
+        assert_eq!(
+            reading.stored_sha256,
+            hex::encode(sha2::Sha256::digest(&bytes))
+        );
+        assert_eq!(reading.size, bytes.len() as u64);
+    }
+
     // They were judged from the readings: a file forged after the scan still shows what was read.
     forge_first_event_name(&dir.path().join(&files[3]), "Y");
     assert_eq!(problems(&judge(Some(readings)).await), expected);

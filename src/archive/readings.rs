@@ -3,7 +3,8 @@
 //! inflated and hashed by `verify` (against its digest), and hashed as stored by the evidence
 //! manifest. With [`Readings`] attached to the source, the scan hashes the bytes it already holds
 //! and the other two take the hashes from here; an object the scan did not read (or could not
-//! inflate) is fetched by them as before. Judging the same bytes the events were decoded from is
+//! inflate) is fetched by them as before. Digests are read once for `verify` and the gap analysis,
+//! and their hashes as stored are recorded the same way, for the manifest. Judging the same bytes the events were decoded from is
 //! also the stronger evidence: the events reported are those of the verified file.
 
 use std::collections::HashMap;

@@ -20,7 +20,7 @@ use super::keys::{KeyRing, list_public_keys};
 use super::logs::{LogFileCheck, LogFileStatus, judge, judge_hashed};
 use crate::archive::fetch::checked::{Outcome, check_each};
 use crate::archive::layout::parse_key;
-use crate::archive::{Location, ObjectKind, Readings, S3Options, Scope, list_objects};
+use crate::archive::{Location, ObjectKind, Reading, Readings, S3Options, Scope, list_objects};
 use crate::decode::gzip::{MAX_DIGEST_INFLATED, inflate};
 use crate::error::{Error, Result};
 
@@ -314,8 +314,20 @@ pub(crate) async fn read_digests(
         .into_iter()
         .map(|entry| (entry.key.clone(), entry))
         .collect();
+    // The evidence manifest hashes every digest as stored: hashed here, it is not read again.
+    let readings = options.readings.clone();
     let mut inputs: Vec<DigestInput> =
-        check_each(location, items, options.concurrency, |_, bytes| {
+        check_each(location, items, options.concurrency, move |entry, bytes| {
+            if let Some(readings) = &readings {
+                let stored_sha256 = sha256_hex(bytes);
+                let size = bytes.len() as u64;
+                let reading = Reading {
+                    size,
+                    stored_sha256,
+                    content: None,
+                };
+                readings.record(&entry.key, reading);
+            }
             read_digest_body(bytes)
         })
         .map(|read| {

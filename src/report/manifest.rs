@@ -98,7 +98,7 @@ pub async fn collect(source: &ArchiveSource, inputs: &ReportInputs) -> Result<Ma
     }
     Ok(Manifest {
         log_files: hash_all(location, logs.objects, keep_e_tag, readings).await?,
-        digests: hash_all(location, digests.objects, keep_e_tag, None).await?,
+        digests: hash_all(location, digests.objects, keep_e_tag, readings).await?,
         snapshots: inputs
             .snapshots
             .iter()
@@ -128,7 +128,8 @@ async fn hash_all(
         .map(|o| {
             let store = Arc::clone(&location.store);
             let retry = location.retry;
-            // The report's scan hashed what it read: the same object (same size) is not read again.
+            // The report's scan hashed the log files it read, and the digests' reading the digests:
+            // the same object (same size) is not read again.
             let read = readings
                 .and_then(|r| r.get(&o.key))
                 .filter(|r| r.size == o.size);
