@@ -517,9 +517,10 @@ impl Groups {
         let Some(combinations) = combinations else {
             return self.add_hashing_rows(batch, &columns);
         };
-        // Column by column, each row's combination of keys (a NULL key is its column's last
-        // place): tight loops over the key arrays, not a call per row and column.
-        let mut group_of_row = vec![0usize; rows];
+        // Each row's combination of keys (a NULL key is its column's last place), column by
+        // column in tight loops over the key arrays, not a call per row and column; then, in
+        // place, each row's group.
+        let mut per_row = vec![0usize; rows];
         let mut stride: usize = 1;
         for (position, keys, numbers) in &columns {
             let null_place = numbers.len() - 1;
@@ -528,14 +529,14 @@ impl Groups {
             let mut outside = false;
             match keys.nulls() {
                 None => {
-                    for (combination, &key) in group_of_row.iter_mut().zip(keys.values()) {
+                    for (combination, &key) in per_row.iter_mut().zip(keys.values()) {
                         outside |= key as usize >= null_place;
                         *combination = combination.wrapping_add(stride.wrapping_mul(key as usize));
                     }
                 }
                 Some(nulls) => {
                     for (row, (combination, &key)) in
-                        group_of_row.iter_mut().zip(keys.values()).enumerate()
+                        per_row.iter_mut().zip(keys.values()).enumerate()
                     {
                         let key = match nulls.is_valid(row) {
                             true => {
@@ -556,7 +557,7 @@ impl Groups {
             stride *= numbers.len();
         }
         let mut group_of_combination = vec![usize::MAX; combinations];
-        for (row, slot) in group_of_row.iter_mut().enumerate() {
+        for (row, slot) in per_row.iter_mut().enumerate() {
             let mut group = group_of_combination[*slot];
             if group == usize::MAX {
                 group = self.group(value_numbers(&columns, row)?);
@@ -564,7 +565,7 @@ impl Groups {
             }
             *slot = group;
         }
-        self.accumulate(batch, &group_of_row)
+        self.accumulate(batch, &per_row)
     }
 
     /// Rows grouped one by one, for dictionaries too large to combine densely.
