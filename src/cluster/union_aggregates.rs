@@ -17,7 +17,6 @@
 use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
@@ -36,23 +35,23 @@ impl PhysicalOptimizerRule for PartialAggregatesIntoUnionBranches {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
+        crate::table::rewrite_nodes(plan, |node| {
             let partial = node
                 .downcast_ref::<AggregateExec>()
                 .is_some_and(|a| *a.mode() == AggregateMode::Partial);
             if !partial {
-                return Ok(Transformed::no(node));
+                return Ok(None);
             }
             // The aggregate and the operators between it and a union that work on each
             // partition alone (a sort is put there for an ordered aggregate).
-            let mut chain = vec![Arc::clone(&node)];
+            let mut chain = vec![Arc::clone(node)];
             let mut below = Arc::clone(node.children()[0]);
             while works_per_partition(&below) {
                 chain.push(Arc::clone(&below));
                 below = Arc::clone(below.children()[0]);
             }
             if !below.is::<UnionExec>() {
-                return Ok(Transformed::no(node));
+                return Ok(None);
             }
             let branches = below
                 .children()
@@ -66,9 +65,8 @@ impl PhysicalOptimizerRule for PartialAggregatesIntoUnionBranches {
                         })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(Transformed::yes(UnionExec::try_new(branches)?))
+            Ok(Some(UnionExec::try_new(branches)?))
         })
-        .map(|t| t.data)
     }
 
     fn name(&self) -> &str {

@@ -161,6 +161,26 @@ pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
     Ok(ctx)
 }
 
+/// `plan` with each node, bottom up, replaced by what `rewrite` makes of it (`None`: kept as it
+/// is): the walk every physical optimizer rule of ours makes.
+pub(crate) fn rewrite_nodes(
+    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    rewrite: impl Fn(
+        &Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    ) -> datafusion::error::Result<
+        Option<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,
+    >,
+) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    plan.transform_up(|node| {
+        Ok(match rewrite(&node)? {
+            Some(rewritten) => Transformed::yes(rewritten),
+            None => Transformed::no(node),
+        })
+    })
+    .map(|t| t.data)
+}
+
 /// A session with our functions and settings but no tables.
 pub fn base_session() -> Result<SessionContext> {
     session_with(Vec::new())

@@ -45,46 +45,7 @@ impl PhysicalOptimizerRule for OwnColumns {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            if let Some(projection) = node.downcast_ref::<ProjectionExec>() {
-                let input = projection.input();
-                let schema = input.schema();
-                let mut changed = false;
-                let exprs: Vec<ProjectionExpr> = projection
-                    .expr()
-                    .iter()
-                    .map(|p| {
-                        let expr = on_own_columns(&p.expr, &schema, true)?;
-                        changed |= !Arc::ptr_eq(&expr, &p.expr);
-                        Ok(ProjectionExpr {
-                            expr,
-                            alias: p.alias.clone(),
-                        })
-                    })
-                    .collect::<Result<_>>()?;
-                if !changed {
-                    return Ok(Transformed::no(node));
-                }
-                let rebuilt = ProjectionExec::try_new_with_schema_metadata(
-                    exprs,
-                    Arc::clone(input),
-                    &projection.schema(),
-                )?;
-                return Ok(Transformed::yes(Arc::new(rebuilt) as Arc<dyn ExecutionPlan>));
-            }
-            if let Some(filter) = node.downcast_ref::<FilterExec>() {
-                let predicate = on_own_columns(filter.predicate(), &filter.input().schema(), true)?;
-                if Arc::ptr_eq(&predicate, filter.predicate()) {
-                    return Ok(Transformed::no(node));
-                }
-                let rebuilt = FilterExecBuilder::from(filter)
-                    .with_predicate(predicate)
-                    .build()?;
-                return Ok(Transformed::yes(Arc::new(rebuilt) as Arc<dyn ExecutionPlan>));
-            }
-            Ok(Transformed::no(node))
-        })
-        .map(|t| t.data)
+        super::rewrite_nodes(plan, rewrite)
     }
 
     fn name(&self) -> &str {
@@ -94,6 +55,55 @@ impl PhysicalOptimizerRule for OwnColumns {
     fn schema_check(&self) -> bool {
         true
     }
+}
+
+/// `node` with the expressions of a projection or a filter on their own columns, when any is.
+fn rewrite(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    if let Some(projection) = node.downcast_ref::<ProjectionExec>() {
+        return own_projection(projection);
+    }
+    match node.downcast_ref::<FilterExec>() {
+        Some(filter) => own_filter(filter),
+        None => Ok(None),
+    }
+}
+
+fn own_projection(projection: &ProjectionExec) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let input = projection.input();
+    let schema = input.schema();
+    let mut changed = false;
+    let exprs: Vec<ProjectionExpr> = projection
+        .expr()
+        .iter()
+        .map(|p| {
+            let expr = on_own_columns(&p.expr, &schema, true)?;
+            changed |= !Arc::ptr_eq(&expr, &p.expr);
+            Ok(ProjectionExpr {
+                expr,
+                alias: p.alias.clone(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    if !changed {
+        return Ok(None);
+    }
+    let rebuilt = ProjectionExec::try_new_with_schema_metadata(
+        exprs,
+        Arc::clone(input),
+        &projection.schema(),
+    )?;
+    Ok(Some(Arc::new(rebuilt)))
+}
+
+fn own_filter(filter: &FilterExec) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let predicate = on_own_columns(filter.predicate(), &filter.input().schema(), true)?;
+    if Arc::ptr_eq(&predicate, filter.predicate()) {
+        return Ok(None);
+    }
+    let rebuilt = FilterExecBuilder::from(filter)
+        .with_predicate(predicate)
+        .build()?;
+    Ok(Some(Arc::new(rebuilt)))
 }
 
 /// `expr` over `schema` with each short-circuiting part that reads fewer columns than `schema`
