@@ -240,17 +240,22 @@ pub async fn convert_on_cluster(
     let mut unreadable = Vec::new();
     if !todo.is_empty() {
         let remote = super::remote_context(url, false).await?;
+        // What every wave's job carries but its tasks.
+        let job = ConvertTasks {
+            archive: StoreAddress::of(&source.location),
+            lake: StoreAddress::of(&lake.location),
+            run: run.clone(),
+            tasks: Vec::new(),
+            options: TaskOptions {
+                commit_bytes: options.commit_bytes,
+                step_decoded_bytes: options.step_decoded_bytes,
+                max_file_rows: options.max_file_rows,
+            },
+        };
         for wave in todo.chunks(wave_objects()) {
             let tasks = ConvertTasks {
-                archive: StoreAddress::of(&source.location),
-                lake: StoreAddress::of(&lake.location),
-                run: run.clone(),
                 tasks: tasks_of(wave, options.commit_bytes),
-                options: TaskOptions {
-                    commit_bytes: options.commit_bytes,
-                    step_decoded_bytes: options.step_decoded_bytes,
-                    max_file_rows: options.max_file_rows,
-                },
+                ..job.clone()
             };
             let rows = remote.read_table(Arc::new(tasks))?.collect().await;
             let rows = rows.map_err(super::job_failure)?;
