@@ -367,8 +367,20 @@ async fn plan_needs(ctx: &SessionContext, schema: &SchemaRef, queries: &[String]
     let mut row_sets: Vec<Expr> = Vec::new();
     let mut every_row = false;
     let mut planned = 0;
-    for sql in queries {
-        let Some(scans) = scans_of(ctx, sql).await else {
+    // Planning is most of the time before the scan starts: the queries are planned on every core.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let planned_scans: Vec<Option<Vec<Scan>>> = futures::stream::iter(queries)
+        .map(|sql| {
+            let (ctx, sql) = (ctx.clone(), sql.clone());
+            let task = tokio::spawn(async move { scans_of(&ctx, &sql).await });
+            // A task that failed planned nothing we can see into.
+            async move { task.await.ok().flatten() }
+        })
+        .buffered(cores)
+        .collect()
+        .await;
+    for scans in planned_scans {
+        let Some(scans) = scans else {
             // A query we cannot see into may read anything.
             return Needs {
                 queries: planned,
