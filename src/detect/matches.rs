@@ -228,6 +228,53 @@ impl Matcher {
         format!("SELECT {} FROM cloudtrail", columns.join(", "))
     }
 
+    /// One query for every rule that is not a correlation, over the matched events: the event
+    /// columns and the flags of those rules' conditions, for the rows any of them holds for. Each
+    /// rule then takes its rows with [`Self::rows_of`]: the matched events are read and planned
+    /// once for all of them rather than once per rule. `None` when they have no flag.
+    pub fn plain_sql(&self, rules: &[&Compiled]) -> Option<String> {
+        let flags: std::collections::BTreeSet<&String> = rules
+            .iter()
+            .flat_map(|r| &r.selections)
+            .filter_map(|s| self.flags.get(&s.condition))
+            .collect();
+        if flags.is_empty() {
+            return None;
+        }
+        let columns: Vec<&str> = EVENT_COLUMN_NAMES
+            .iter()
+            .copied()
+            .chain(flags.iter().map(|f| f.as_str()))
+            .collect();
+        let any: Vec<&str> = flags.iter().map(|f| f.as_str()).collect();
+        Some(format!(
+            "SELECT {}\nFROM {TABLE}\nWHERE {}",
+            columns.join(", "),
+            any.join(" OR ")
+        ))
+    }
+
+    /// The rows of `batches` (read by [`Self::plain_sql`]) that `rule` selects: those of each of
+    /// its selections in turn, as the `UNION ALL` of [`Selection::sql`] gives them.
+    pub fn rows_of(&self, rule: &Compiled, batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
+        let mut rows = Vec::new();
+        for selection in &rule.selections {
+            let Some(flag) = self.flags.get(&selection.condition) else {
+                continue;
+            };
+            for batch in batches {
+                let Some(mask) = batch.column_by_name(flag).and_then(|c| c.as_boolean_opt()) else {
+                    continue;
+                };
+                let kept = filter_record_batch(batch, &null_as_false(mask)).map_err(arrow_error)?;
+                if kept.num_rows() > 0 {
+                    rows.push(kept);
+                }
+            }
+        }
+        Ok(rows)
+    }
+
     /// Keeps, batch by batch, the events some rule matched; see [`Collector`].
     pub fn collector(&self) -> Collector {
         Collector {
@@ -501,6 +548,130 @@ mod tests {
         let mut outside = collector().spilling_past(0, Some(elsewhere));
         outside.add(batch).expect("spills outside the archive");
         assert!(outside.spill.is_some());
+    }
+
+    /// Rules that are not correlations read the matched events once; each takes the rows its
+    /// own query would give (a NULL flag, a field the event lacks, matches nothing).
+    #[tokio::test]
+    async fn plain_rules_take_from_one_read_the_rows_of_their_own_queries() {
+        let rule = |name: &str, id: &str, field: &str, value: &str| {
+            (
+                format!("{name}.yml"),
+                format!(
+                    "title: {name}\nid: {id}\nstatus: test\nlogsource:\n  product: aws\n  \
+                     service: cloudtrail\ndetection:\n  selection:\n    {field}: {value}\n  \
+                     condition: selection\nlevel: low\n"
+                ),
+            )
+        };
+        let set = super::super::load::load(&[
+            rule(
+                "stops",
+                "6e4c4bd2-8b07-4b43-9d11-5d0d8d5e0c01",
+                "eventName",
+                "StopLogging",
+            ),
+            rule(
+                "denied",
+                "6e4c4bd2-8b07-4b43-9d11-5d0d8d5e0c02",
+                "errorCode",
+                "AccessDenied",
+            ),
+        ]);
+        let rules = set.runnable();
+        assert_eq!(rules.len(), 2, "{:?}", set.failed);
+        let matcher = Matcher::new(&rules);
+        let flag = |r: &Compiled| matcher.flags[&r.selections[0].condition].clone();
+        let (stops, denied) = (flag(&rules[0]), flag(&rules[1]));
+        // Five matched events: a stop, a denial, both, a stop whose other flag is NULL, neither
+        // (kept for a correlation, say).
+        let flags = [
+            (Some(true), Some(false)),
+            (Some(false), Some(true)),
+            (Some(true), Some(true)),
+            (Some(true), None),
+            (Some(false), Some(false)),
+        ];
+        let mut fields: Vec<Field> = EVENT_COLUMN_NAMES
+            .iter()
+            .map(|c| Field::new(*c, DataType::Utf8, true))
+            .collect();
+        let mut columns: Vec<datafusion::arrow::array::ArrayRef> = EVENT_COLUMN_NAMES
+            .iter()
+            .map(|c| {
+                Arc::new(datafusion::arrow::array::StringArray::from_iter_values(
+                    (0..flags.len()).map(|row| format!("{c} {row}")),
+                )) as _
+            })
+            .collect();
+        for (name, pick) in [(&stops, 0), (&denied, 1)] {
+            fields.push(Field::new(name, DataType::Boolean, true));
+            columns.push(Arc::new(BooleanArray::from(
+                flags
+                    .iter()
+                    .map(|f| if pick == 0 { f.0 } else { f.1 })
+                    .collect::<Vec<_>>(),
+            )));
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .expect("event columns and two flags");
+        let ctx = SessionContext::new();
+        ctx.register_batch(TABLE, batch).expect("registers");
+
+        let run = |sql: String| {
+            let ctx = ctx.clone();
+            async move {
+                let batches = ctx
+                    .sql(&sql)
+                    .await
+                    .expect("plans")
+                    .collect()
+                    .await
+                    .expect("runs");
+                let mut ids: Vec<String> = batches
+                    .iter()
+                    .flat_map(|b| {
+                        let ids = b
+                            .column_by_name("eventid")
+                            .expect("eventid")
+                            .as_string::<i32>();
+                        (0..b.num_rows())
+                            .map(|i| ids.value(i).to_string())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                ids.sort();
+                (batches, ids)
+            }
+        };
+        let plain: Vec<&Compiled> = rules.iter().collect();
+        let (read, _) = run(matcher.plain_sql(&plain).expect("two flags")).await;
+        let source = Source::Matches(&matcher);
+        let mut taken = Vec::new();
+        for rule in &rules {
+            let own = run(rule.sql_over(&source)).await.1;
+            let mut mine: Vec<String> = matcher
+                .rows_of(rule, &read)
+                .expect("filters")
+                .iter()
+                .flat_map(|b| {
+                    let ids = b
+                        .column_by_name("eventid")
+                        .expect("eventid")
+                        .as_string::<i32>();
+                    (0..b.num_rows())
+                        .map(|i| ids.value(i).to_string())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            mine.sort();
+            assert_eq!(mine, own, "{}", rule.rule.title);
+            taken.push(mine);
+        }
+        let ids = |rows: &[usize]| -> Vec<String> {
+            rows.iter().map(|r| format!("eventid {r}")).collect()
+        };
+        assert_eq!(taken, vec![ids(&[0, 2, 3]), ids(&[1, 2])]);
     }
 
     #[test]

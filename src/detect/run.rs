@@ -180,11 +180,35 @@ fn name(rule: &Compiled) -> String {
 pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let source = Source::Matches(&pass.matcher);
+    // The rules that are not correlations take their rows from one query over the matched events.
+    let plain: Vec<&Compiled> = pass.rules.iter().filter(|r| !r.is_correlation()).collect();
+    let plain_rows = match pass.matcher.plain_sql(&plain) {
+        Some(sql) => rows(ctx, &Query::Sql(sql)).await.map_err(|e| e.to_string()),
+        None => Ok(Vec::new()),
+    };
+    let mut outcome = Outcome {
+        errors: pass.errors.clone(),
+        ..Outcome::default()
+    };
+    for rule in plain {
+        let hits = plain_rows.clone().and_then(|batches| {
+            let mine = pass
+                .matcher
+                .rows_of(rule, &batches)
+                .map_err(|e| e.to_string())?;
+            to_hits(rule, &mine)
+        });
+        match hits {
+            Ok(hits) => outcome.hits.extend(hits),
+            Err(why) => outcome.errors.push((name(rule), why)),
+        }
+    }
     // A correlation the sweep evaluates runs as its `matched` rows, the sweep, and the join of
-    // its members' events; any other rule as its query.
+    // its members' events; any other as its query.
     let queries: Vec<(Compiled, Query)> = pass
         .rules
         .iter()
+        .filter(|r| r.is_correlation())
         .enumerate()
         .map(|(i, r)| {
             let table = format!("detect_bursts_{i}");
@@ -215,10 +239,6 @@ pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
         .buffered(cores)
         .collect()
         .await;
-    let mut outcome = Outcome {
-        errors: pass.errors.clone(),
-        ..Outcome::default()
-    };
     for result in results {
         match result {
             Ok((_, Ok(hits))) => outcome.hits.extend(hits),
