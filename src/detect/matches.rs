@@ -618,41 +618,9 @@ mod tests {
         let ctx = SessionContext::new();
         ctx.register_batch(TABLE, batch).expect("registers");
 
-        let run = |sql: String| {
-            let ctx = ctx.clone();
-            async move {
-                let batches = ctx
-                    .sql(&sql)
-                    .await
-                    .expect("plans")
-                    .collect()
-                    .await
-                    .expect("runs");
-                let mut ids: Vec<String> = batches
-                    .iter()
-                    .flat_map(|b| {
-                        let ids = b
-                            .column_by_name("eventid")
-                            .expect("eventid")
-                            .as_string::<i32>();
-                        (0..b.num_rows())
-                            .map(|i| ids.value(i).to_string())
-                            .collect::<Vec<_>>()
-                    })
-                    .collect();
-                ids.sort();
-                (batches, ids)
-            }
-        };
-        let plain: Vec<&Compiled> = rules.iter().collect();
-        let (read, _) = run(matcher.plain_sql(&plain).expect("two flags")).await;
-        let source = Source::Matches(&matcher);
-        let mut taken = Vec::new();
-        for rule in &rules {
-            let own = run(rule.sql_over(&source)).await.1;
-            let mut mine: Vec<String> = matcher
-                .rows_of(rule, &read)
-                .expect("filters")
+        // The event ids of some rows, sorted.
+        let event_ids = |batches: &[RecordBatch]| -> Vec<String> {
+            let mut ids: Vec<String> = batches
                 .iter()
                 .flat_map(|b| {
                     let ids = b
@@ -664,7 +632,27 @@ mod tests {
                         .collect::<Vec<_>>()
                 })
                 .collect();
-            mine.sort();
+            ids.sort();
+            ids
+        };
+        let run = |sql: String| {
+            let ctx = ctx.clone();
+            async move {
+                ctx.sql(&sql)
+                    .await
+                    .expect("plans")
+                    .collect()
+                    .await
+                    .expect("runs")
+            }
+        };
+        let plain: Vec<&Compiled> = rules.iter().collect();
+        let read = run(matcher.plain_sql(&plain).expect("two flags")).await;
+        let source = Source::Matches(&matcher);
+        let mut taken = Vec::new();
+        for rule in &rules {
+            let own = event_ids(&run(rule.sql_over(&source)).await);
+            let mine = event_ids(&matcher.rows_of(rule, &read).expect("filters"));
             assert_eq!(mine, own, "{}", rule.rule.title);
             taken.push(mine);
         }
