@@ -233,24 +233,20 @@ impl Matcher {
     /// rule then takes its rows with [`Self::rows_of`]: the matched events are read and planned
     /// once for all of them rather than once per rule. `None` when they have no flag.
     pub fn plain_sql(&self, rules: &[&Compiled]) -> Option<String> {
-        let flags: std::collections::BTreeSet<&String> = rules
+        let flags: std::collections::BTreeSet<&str> = rules
             .iter()
             .flat_map(|r| &r.selections)
-            .filter_map(|s| self.flags.get(&s.condition))
+            .filter_map(|s| Some(self.flags.get(&s.condition)?.as_str()))
             .collect();
         if flags.is_empty() {
             return None;
         }
-        let columns: Vec<&str> = EVENT_COLUMN_NAMES
-            .iter()
-            .copied()
-            .chain(flags.iter().map(|f| f.as_str()))
-            .collect();
-        let any: Vec<&str> = flags.iter().map(|f| f.as_str()).collect();
+        let flags: Vec<&str> = flags.into_iter().collect();
         Some(format!(
-            "SELECT {}\nFROM {TABLE}\nWHERE {}",
-            columns.join(", "),
-            any.join(" OR ")
+            "SELECT {}, {}\nFROM {TABLE}\nWHERE {}",
+            EVENT_COLUMN_NAMES.join(", "),
+            flags.join(", "),
+            flags.join(" OR ")
         ))
     }
 

@@ -181,7 +181,8 @@ pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let source = Source::Matches(&pass.matcher);
     // The rules that are not correlations take their rows from one query over the matched events.
-    let plain: Vec<&Compiled> = pass.rules.iter().filter(|r| !r.is_correlation()).collect();
+    let (plain, correlations): (Vec<&Compiled>, Vec<&Compiled>) =
+        pass.rules.iter().partition(|r| !r.is_correlation());
     let plain_rows = match pass.matcher.plain_sql(&plain) {
         Some(sql) => rows(ctx, &Query::Sql(sql)).await.map_err(|e| e.to_string()),
         None => Ok(Vec::new()),
@@ -191,13 +192,13 @@ pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
         ..Outcome::default()
     };
     for rule in plain {
-        let hits = plain_rows.clone().and_then(|batches| {
-            let mine = pass
-                .matcher
-                .rows_of(rule, &batches)
-                .map_err(|e| e.to_string())?;
-            to_hits(rule, &mine)
-        });
+        let hits = match &plain_rows {
+            Ok(batches) => match pass.matcher.rows_of(rule, batches) {
+                Ok(mine) => to_hits(rule, &mine),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(why) => Err(why.clone()),
+        };
         match hits {
             Ok(hits) => outcome.hits.extend(hits),
             Err(why) => outcome.errors.push((name(rule), why)),
@@ -205,10 +206,8 @@ pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
     }
     // A correlation the sweep evaluates runs as its `matched` rows, the sweep, and the join of
     // its members' events; any other as its query.
-    let queries: Vec<(Compiled, Query)> = pass
-        .rules
-        .iter()
-        .filter(|r| r.is_correlation())
+    let queries: Vec<(Compiled, Query)> = correlations
+        .into_iter()
         .enumerate()
         .map(|(i, r)| {
             let table = format!("detect_bursts_{i}");
