@@ -36,9 +36,12 @@ pub mod views;
 
 use std::sync::Arc;
 
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::error::Result as DfResult;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use crate::archive::{ArchiveSource, ErrorLog, ScanStats};
@@ -164,14 +167,9 @@ pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
 /// `plan` with each node, bottom up, replaced by what `rewrite` makes of it (`None`: kept as it
 /// is): the walk every physical optimizer rule of ours makes.
 pub(crate) fn rewrite_nodes(
-    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
-    rewrite: impl Fn(
-        &Arc<dyn datafusion::physical_plan::ExecutionPlan>,
-    ) -> datafusion::error::Result<
-        Option<Arc<dyn datafusion::physical_plan::ExecutionPlan>>,
-    >,
-) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
-    use datafusion::common::tree_node::{Transformed, TreeNode};
+    plan: Arc<dyn ExecutionPlan>,
+    rewrite: impl Fn(&Arc<dyn ExecutionPlan>) -> DfResult<Option<Arc<dyn ExecutionPlan>>>,
+) -> DfResult<Arc<dyn ExecutionPlan>> {
     plan.transform_up(|node| {
         Ok(match rewrite(&node)? {
             Some(rewritten) => Transformed::yes(rewritten),
