@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{AsArray, BooleanArray};
-use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::compute::{BatchCoalescer, cast, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
@@ -194,7 +194,12 @@ async fn scan_with_sides(
         })
         .collect();
     let mut stream = frame.execute_stream().await?;
-    let mut rows = Vec::new();
+    // Each decoded batch keeps a few rows at most (the catalog's 7,873 rows of a month came in
+    // thousands of batches), and every plan over the shared table reads each batch's size for its
+    // statistics: the kept rows go on in batches of a sensible size. Batches already that large
+    // pass through uncopied (a query that reads every row).
+    let mut rows = BatchCoalescer::new(Arc::clone(&shared_schema), KEPT_BATCH_ROWS)
+        .with_biggest_coalesce_batch_size(Some(KEPT_BATCH_ROWS));
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         for ((indices, schema), sink) in side_parts.iter().zip(sinks.iter_mut()) {
@@ -217,11 +222,16 @@ async fn scan_with_sides(
             &mask,
         ))?;
         if kept_rows.num_rows() > 0 {
-            rows.push(kept_rows);
+            arrow_ok(rows.push_batch(kept_rows))?;
         }
     }
+    arrow_ok(rows.finish_buffered_batch())?;
+    let rows = std::iter::from_fn(|| rows.next_completed_batch()).collect();
     Ok((shared_schema, vec![rows]))
 }
+
+/// Rows per batch of the shared table (DataFusion's default batch size).
+const KEPT_BATCH_ROWS: usize = 8192;
 
 const KEEP: &str = "__trailscope_keep";
 
@@ -555,5 +565,49 @@ mod tests {
         let mut any = sets.clone();
         any.push(col("errorcode").eq(lit("AccessDenied")));
         assert_eq!(prefiltered(any.clone()), balanced_or(any));
+    }
+
+    #[tokio::test]
+    async fn kept_rows_of_many_small_batches_are_held_in_few() -> Result<()> {
+        use datafusion::arrow::array::{Int64Array, StringArray};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(EVENTNAME, DataType::Utf8, false),
+            Field::new("n", DataType::Int64, false),
+        ]));
+        // 500 batches of two events, one of each kept.
+        let batches = (0..500)
+            .map(|i| {
+                let names = StringArray::from(vec!["Kept", "Dropped"]);
+                let numbers = Int64Array::from(vec![2 * i, 2 * i + 1]);
+                arrow_ok(RecordBatch::try_new(
+                    Arc::clone(&schema),
+                    vec![Arc::new(names), Arc::new(numbers)],
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let ctx = SessionContext::new();
+        let frame = ctx.read_table(Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+        let (mut side_batches, mut side_rows) = (0, 0);
+        let mut sink = |b: RecordBatch| {
+            side_batches += 1;
+            side_rows += b.num_rows();
+            Ok(())
+        };
+        let sides: Vec<Side<'_>> = vec![(vec![col("n")], &mut sink)];
+        let keep = Some(named("Kept"));
+        let (_, partitions) = scan_with_sides(frame, sides, &["n".to_string()], keep).await?;
+
+        // The side saw every row, in the small batches they came in...
+        assert_eq!(side_rows, 1000);
+        assert!(side_batches > 1, "the scan delivered {side_batches} batch");
+        // ...and the 500 kept rows are held in one batch, in order.
+        assert_eq!(partitions.len(), 1);
+        assert_eq!(partitions[0].len(), 1, "kept rows not coalesced");
+        let kept = partitions[0][0]
+            .column(0)
+            .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let evens: Vec<i64> = (0..500).map(|i| 2 * i).collect();
+        assert_eq!(kept.values().to_vec(), evens);
+        Ok(())
     }
 }
