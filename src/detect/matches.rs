@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, UInt64Array};
-use datafusion::arrow::compute::{filter_record_batch, kernels::boolean::or};
+use datafusion::arrow::compute::{BatchCoalescer, filter_record_batch, kernels::boolean::or};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
@@ -24,7 +24,7 @@ use datafusion::prelude::SessionContext;
 use super::load::Compiled;
 use super::{EVENT_COLUMN_NAMES, EVENT_COLUMNS};
 use crate::error::{Error, Result};
-use crate::table::shared_scan::{cast_to, with_dictionaries};
+use crate::table::shared_scan::{KEPT_BATCH_ROWS, cast_to, with_dictionaries};
 
 /// The table of matched events the rules' queries read.
 pub const TABLE: &str = "detect_matches";
@@ -282,6 +282,7 @@ impl Matcher {
             archive: None,
             rows: 0,
             schema: None,
+            coalescer: None,
         }
     }
 }
@@ -304,7 +305,7 @@ pub const MEMORY_BUDGET: usize = 128 << 20;
 pub struct Collector {
     flags: Vec<String>,
     batches: Vec<RecordBatch>,
-    /// Bytes the held batches take.
+    /// Bytes of the rows kept (as the scan gave them), until they spill.
     held: usize,
     budget: usize,
     spill: Option<Spill>,
@@ -313,6 +314,9 @@ pub struct Collector {
     rows: usize,
     /// The kept rows' schema (text columns that repeat dictionary-encoded), from the first batch.
     schema: Option<SchemaRef>,
+    /// The kept rows gathered into batches of [`KEPT_BATCH_ROWS`]: a decoded batch matches a few
+    /// hundred events, and every plan over the table reads each held batch's size.
+    coalescer: Option<BatchCoalescer>,
 }
 
 /// Matched events written to a temporary Parquet file (its folder is deleted when the
@@ -400,18 +404,34 @@ impl Collector {
             .get_or_insert_with(|| kept_schema(&with_ids.schema()))
             .clone();
         let kept = cast_to(&with_ids, &schema)?;
-        if let Some(spill) = &mut self.spill {
-            return spill.write(&kept);
-        }
         self.held += kept.get_array_memory_size();
-        self.batches.push(kept);
-        if self.held > self.budget {
+        let coalescer = self
+            .coalescer
+            .get_or_insert_with(|| BatchCoalescer::new(Arc::clone(&schema), KEPT_BATCH_ROWS));
+        coalescer.push_batch(kept).map_err(arrow_error)?;
+        if self.spill.is_none() && self.held > self.budget {
+            // Past the budget: every row so far goes to the file, the rows still being gathered
+            // too, and every row after them.
+            coalescer.finish_buffered_batch().map_err(arrow_error)?;
             let mut spill = Spill::start(&schema, self.archive.as_deref())?;
             for batch in self.batches.drain(..) {
                 spill.write(&batch)?;
             }
-            self.held = 0;
             self.spill = Some(spill);
+        }
+        self.hold_completed()
+    }
+
+    /// Moves the coalescer's completed batches to memory, or to the spill file once there is one.
+    fn hold_completed(&mut self) -> Result<()> {
+        let Some(coalescer) = &mut self.coalescer else {
+            return Ok(());
+        };
+        while let Some(batch) = coalescer.next_completed_batch() {
+            match &mut self.spill {
+                Some(spill) => spill.write(&batch)?,
+                None => self.batches.push(batch),
+            }
         }
         Ok(())
     }
@@ -427,7 +447,11 @@ impl Collector {
     /// Registers the matched events as [`TABLE`] in `ctx`. `schema` is the pass's, for when no
     /// batch arrived. Keep what it returns until the rules have run: a spilled table's file goes
     /// with it.
-    pub async fn register(self, ctx: &SessionContext, schema: SchemaRef) -> Result<Registered> {
+    pub async fn register(mut self, ctx: &SessionContext, schema: SchemaRef) -> Result<Registered> {
+        if let Some(coalescer) = &mut self.coalescer {
+            coalescer.finish_buffered_batch().map_err(arrow_error)?;
+        }
+        self.hold_completed()?;
         let schema = self
             .schema
             .unwrap_or_else(|| kept_schema(&with_row_id(&schema)));

@@ -230,8 +230,8 @@ async fn scan_with_sides(
     Ok((shared_schema, vec![rows]))
 }
 
-/// Rows per batch of the shared table (DataFusion's default batch size).
-const KEPT_BATCH_ROWS: usize = 8192;
+/// Rows per batch of the rows a pass keeps (DataFusion's default batch size).
+pub const KEPT_BATCH_ROWS: usize = 8192;
 
 const KEEP: &str = "__trailscope_keep";
 

@@ -149,3 +149,51 @@ fn a_value_that_is_an_event_column_is_read_from_it() {
     assert_eq!(event_column("eventname"), Some("eventname"));
     assert_eq!(event_column("useridentity.type"), None);
 }
+
+/// The scan hands the collector a few matched events per batch; the table the rules read holds
+/// them in full batches, every row kept in order with its row number.
+#[tokio::test]
+async fn matched_events_of_many_small_batches_are_held_in_few() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("eventname", DataType::Utf8, true),
+        Field::new("m_0", DataType::Boolean, true),
+    ]));
+    let mut collector = Collector {
+        flags: vec!["m_0".into()],
+        ..Matcher::default().collector()
+    };
+    for i in 0..300 {
+        let names = datafusion::arrow::array::StringArray::from(vec![
+            format!("Matched{i}"),
+            format!("Other{i}"),
+        ]);
+        let flags = BooleanArray::from(vec![true, false]);
+        let batch =
+            RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(names), Arc::new(flags)])
+                .expect("two columns of two rows");
+        collector.add(batch).expect("held in memory");
+    }
+    let ctx = SessionContext::new();
+    let registered = collector
+        .register(&ctx, Arc::clone(&schema))
+        .await
+        .expect("registered");
+    assert_eq!(registered.rows, 300);
+    let batches = ctx
+        .sql(&format!("SELECT eventname, {ROW_ID} FROM {TABLE}"))
+        .await
+        .expect("plans")
+        .collect()
+        .await
+        .expect("runs");
+    assert_eq!(batches.len(), 1, "the matched events were not coalesced");
+    let names = datafusion::arrow::compute::cast(batches[0].column(0), &DataType::Utf8)
+        .expect("names as text");
+    let names: Vec<&str> = names.as_string::<i32>().iter().flatten().collect();
+    let expected: Vec<String> = (0..300).map(|i| format!("Matched{i}")).collect();
+    assert_eq!(names, expected);
+    let ids = batches[0]
+        .column(1)
+        .as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
+    assert_eq!(ids.values().to_vec(), (0..300).collect::<Vec<u64>>());
+}
