@@ -305,7 +305,7 @@ pub const MEMORY_BUDGET: usize = 128 << 20;
 pub struct Collector {
     flags: Vec<String>,
     batches: Vec<RecordBatch>,
-    /// Bytes of the rows kept (as the scan gave them), until they spill.
+    /// Bytes of the rows kept, as the scan gave them: past the budget, they spill.
     held: usize,
     budget: usize,
     spill: Option<Spill>,
