@@ -4,8 +4,9 @@
 -- is a query over that rollup, so the archive is decoded once however many charts there are.
 -- A plain SELECT list: no filter, no aggregate (the scan's scope is the report period).
 SELECT
-  -- The day as text by casts: to_char formats every event with a format string (slower).
-  CAST(CAST(eventtime AS DATE) AS VARCHAR)                      AS day,
+  -- The day as a date: the rollup writes it as text (2026-10-01) once per combination it counts,
+  -- not once per event.
+  CAST(eventtime AS DATE)                                       AS day,
   account_id,
   COALESCE(awsregion, region)                                   AS region,
   COALESCE(useridentity.arn, useridentity.type, 'unknown')      AS principal,

@@ -216,10 +216,17 @@ impl Rollup {
         let parser = converter.parser();
         let mut columns =
             arrow_ok(converter.convert_rows(counted.iter().map(|(row, _)| parser.parse(row))))?;
+        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        // Days are counted as dates and read as text (`2026-10-01`, as SQL casts them).
+        for (column, field) in columns.iter_mut().zip(fields.iter_mut()) {
+            if field.data_type() == &DataType::Date32 {
+                *column = arrow_ok(arrow::compute::cast(column, &DataType::Utf8))?;
+                *field = field.clone().with_data_type(DataType::Utf8);
+            }
+        }
         columns.push(Arc::new(Int64Array::from_iter_values(
             counted.iter().map(|(_, n)| *n as i64),
         )));
-        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
         fields.push(Field::new("events", DataType::Int64, false));
         Ok(Some(arrow_ok(RecordBatch::try_new(
             Arc::new(Schema::new(fields)),
