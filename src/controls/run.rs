@@ -156,9 +156,7 @@ pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch> {
 /// CPU in a month's report (profile), and on one partition the controls took 1.16 s against
 /// 1.28 s (`cargo bench --bench report -- --phases-only`, medians of four alternating runs).
 fn one_partition_each(ctx: &SessionContext) -> SessionContext {
-    let mut state = ctx.state();
-    state.config_mut().options_mut().execution.target_partitions = 1;
-    SessionContext::new_with_state(state)
+    crate::table::with_options(ctx, |o| o.execution.target_partitions = 1)
 }
 
 async fn run_each(

@@ -164,6 +164,17 @@ pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
     Ok(ctx)
 }
 
+/// `ctx` (the same tables, functions and settings) with `change` made to its options, for a
+/// step that plans its own queries differently (see the callers).
+pub(crate) fn with_options(
+    ctx: &SessionContext,
+    change: impl FnOnce(&mut datafusion::common::config::ConfigOptions),
+) -> SessionContext {
+    let mut state = ctx.state();
+    change(state.config_mut().options_mut());
+    SessionContext::new_with_state(state)
+}
+
 /// `plan` with each node, bottom up, replaced by what `rewrite` makes of it (`None`: kept as it
 /// is): the walk every physical optimizer rule of ours makes.
 pub(crate) fn rewrite_nodes(

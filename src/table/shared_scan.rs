@@ -377,6 +377,11 @@ async fn plan_needs(ctx: &SessionContext, schema: &SchemaRef, queries: &[String]
     let mut row_sets: Vec<Expr> = Vec::new();
     let mut every_row = false;
     let mut planned = 0;
+    // One pass of the optimizer places every filter and projection it can push into the scans
+    // (decorrelation runs before filter pushdown within a pass); the further passes only confirm
+    // the plan stays the same, and took half of the planning before the scan starts. A filter
+    // that a later pass would have pushed deeper only widens the shared rows.
+    let ctx = &super::with_options(ctx, |o| o.optimizer.max_passes = 1);
     // Planning is most of the time before the scan starts: the queries are planned on every core.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let planned_scans: Vec<Option<Vec<Scan>>> = futures::stream::iter(queries)
@@ -438,12 +443,7 @@ struct Scan {
 /// The `cloudtrail` scans of one query's optimized plan (subqueries included), or `None` when the
 /// query does not plan.
 async fn scans_of(ctx: &SessionContext, sql: &str) -> Option<Vec<Scan>> {
-    let mut state = ctx.state();
-    // One pass of the optimizer places every filter and projection it can push into the scans
-    // (decorrelation runs before filter pushdown within a pass); the further passes only confirm
-    // the plan stays the same, and took half of the planning before the scan starts. A filter
-    // that a later pass would have pushed deeper only widens the shared rows.
-    state.config_mut().options_mut().optimizer.max_passes = 1;
+    let state = ctx.state();
     let mut scans = Vec::new();
     for statement in statements::parse_checked(sql, None).ok()? {
         let plan = state.statement_to_plan(statement).await.ok()?;
