@@ -9,7 +9,6 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
-use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
 use super::params::{ParamValues, Unset, substitute};
@@ -167,23 +166,14 @@ async fn run_each(
 ) {
     // Controls are independent queries over the same tables; most of their time is planning,
     // one core each, so several run at once. Results come back in catalog order.
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let outcomes: Vec<_> = futures::stream::iter(controls)
-        .map(|control| {
-            let (ctx, owned, values) = (ctx.clone(), (*control).clone(), values.clone());
-            // A task each, so planning runs on all of the runtime's threads.
-            let task = tokio::spawn(async move { run_one(&ctx, &owned, &values).await });
-            async move {
-                let outcome = task.await.unwrap_or_else(|e| {
-                    Err(Outcome::Error(format!("the control's task failed: {e}")))
-                });
-                (*control, outcome)
-            }
-        })
-        .buffered(cores)
-        .collect()
-        .await;
-    for (control, outcome) in outcomes {
+    let outcomes = crate::table::on_every_core(controls, |control| {
+        let (ctx, owned, values) = (ctx.clone(), (*control).clone(), values.clone());
+        async move { run_one(&ctx, &owned, &values).await }
+    })
+    .await;
+    for (&control, outcome) in controls.iter().zip(outcomes) {
+        let outcome = outcome
+            .unwrap_or_else(|e| Err(Outcome::Error(format!("the control's task failed: {e}"))));
         match outcome {
             Ok(findings) if findings.is_empty() => report.findings.push(lone(
                 control,

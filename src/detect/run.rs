@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
-use futures::StreamExt;
 use serde::Serialize;
 
 use super::EVENT_COLUMN_NAMES;
@@ -178,7 +177,6 @@ fn name(rule: &Compiled) -> String {
 /// Runs each rule of `pass` over the matched events in `ctx` (registered by the pass's
 /// collector), several at once.
 pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let source = Source::Matches(&pass.matcher);
     // The rules that are not correlations take their rows from one query over the matched events.
     let (plain, correlations): (Vec<&Compiled>, Vec<&Compiled>) =
@@ -224,20 +222,17 @@ pub async fn run_rules(ctx: &SessionContext, pass: Pass) -> Result<Outcome> {
             (r.clone(), query)
         })
         .collect();
-    let results: Vec<_> = futures::stream::iter(queries)
-        .map(|(rule, query)| {
-            let ctx = ctx.clone();
-            tokio::spawn(async move {
-                let outcome = match rows(&ctx, &query).await {
-                    Ok(batches) => to_hits(&rule, &batches),
-                    Err(e) => Err(e.to_string()),
-                };
-                (rule, outcome)
-            })
-        })
-        .buffered(cores)
-        .collect()
-        .await;
+    let results = table::on_every_core(queries, |(rule, query)| {
+        let ctx = ctx.clone();
+        async move {
+            let outcome = match rows(&ctx, &query).await {
+                Ok(batches) => to_hits(&rule, &batches),
+                Err(e) => Err(e.to_string()),
+            };
+            (rule, outcome)
+        }
+    })
+    .await;
     for result in results {
         match result {
             Ok((_, Ok(hits))) => outcome.hits.extend(hits),

@@ -164,6 +164,28 @@ pub fn session(source: impl Into<TableSource>) -> Result<SessionContext> {
     Ok(ctx)
 }
 
+/// `task` of each of `items`, each on a task of its own, as many at once as there are cores; the
+/// results in the items' order (`Err`: that task panicked). Planning a query runs on the thread
+/// that asks for it, so independent queries plan on every core only this way.
+pub(crate) async fn on_every_core<I, F, Fut>(
+    items: I,
+    mut task: F,
+) -> Vec<std::result::Result<Fut::Output, tokio::task::JoinError>>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    use futures::StreamExt;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    futures::stream::iter(items)
+        .map(|item| tokio::spawn(task(item)))
+        .buffered(cores)
+        .collect()
+        .await
+}
+
 /// `ctx` (the same tables, functions and settings) with `change` made to its options, for a
 /// step that plans its own queries differently (see the callers).
 pub(crate) fn with_options(

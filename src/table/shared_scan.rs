@@ -383,19 +383,14 @@ async fn plan_needs(ctx: &SessionContext, schema: &SchemaRef, queries: &[String]
     // that a later pass would have pushed deeper only widens the shared rows.
     let ctx = &super::with_options(ctx, |o| o.optimizer.max_passes = 1);
     // Planning is most of the time before the scan starts: the queries are planned on every core.
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let planned_scans: Vec<Option<Vec<Scan>>> = futures::stream::iter(queries)
-        .map(|sql| {
-            let (ctx, sql) = (ctx.clone(), sql.clone());
-            let task = tokio::spawn(async move { scans_of(&ctx, &sql).await });
-            // A task that failed planned nothing we can see into.
-            async move { task.await.ok().flatten() }
-        })
-        .buffered(cores)
-        .collect()
-        .await;
+    let planned_scans = super::on_every_core(queries, |sql| {
+        let (ctx, sql) = (ctx.clone(), sql.clone());
+        async move { scans_of(&ctx, &sql).await }
+    })
+    .await;
     for scans in planned_scans {
-        let Some(scans) = scans else {
+        // A task that failed planned nothing we can see into.
+        let Some(scans) = scans.ok().flatten() else {
             // A query we cannot see into may read anything.
             return Needs {
                 queries: planned,
