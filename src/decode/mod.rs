@@ -492,8 +492,23 @@ fn read_error(object: &SourceObject, reason: String, partially_read: bool) -> Re
 }
 
 /// Parses one document (`{"Records":[...]}`, or a bare array of records) into `records`.
+///
+/// The document's UTF-8 is checked once, whole, and serde_json then reads it as text: read from
+/// bytes, it checks each string (every key and value) on its own, at a cost per string: a month's
+/// 51,696 log files inflated and decoded on one core took 2.32 s against 2.98 s (one column
+/// built; 3.18 s against 3.94 s with the report's 18). A document that is not UTF-8 is read from
+/// bytes as before, so its error names where, as it always did.
 fn parse_document(bytes: &[u8], records: &mut StructBuilder) -> Result<(), String> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_from(serde_json::Deserializer::from_str(text), records),
+        Err(_) => parse_from(serde_json::Deserializer::from_slice(bytes), records),
+    }
+}
+
+fn parse_from<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    records: &mut StructBuilder,
+) -> Result<(), String> {
     let found = de::Deserializer::deserialize_any(&mut de, DocumentVisitor(records))
         .map_err(|e| format!("not a CloudTrail log document: {e}"))?;
     de.end()

@@ -147,6 +147,49 @@ fn bad_objects_are_named_and_leave_no_rows() {
 }
 
 #[test]
+fn text_that_is_not_utf8_makes_the_object_unreadable_wherever_it_is() {
+    let bytes = |key: &str, json: &[u8]| SourceObject {
+        bytes: Bytes::from(json.to_vec()),
+        ..object(key, "")
+    };
+    let read = bytes(
+        "read",
+        "{\"Records\":[{\"eventName\":\"Ünï ✓\"}]}".as_bytes(),
+    );
+    let in_read_column = bytes("bad-read", b"{\"Records\":[{\"eventName\":\"A\xff\"}]}");
+    let in_skipped_column = bytes(
+        "bad-skipped",
+        b"{\"Records\":[{\"eventName\":\"A\",\"userAgent\":\"\xc3(\"}]}",
+    );
+    let eventname = cloudtrail_schema().index_of("eventname").expect("a column");
+    let d = Decoder::new(Some(&[eventname]), None, None).decode(&[
+        read,
+        in_read_column,
+        in_skipped_column,
+    ]);
+    let names = d.batch().column(0).as_string::<i32>().clone();
+    assert_eq!(names.iter().collect::<Vec<_>>(), [Some("Ünï ✓")]);
+    let errors: Vec<(&str, &str)> = d
+        .errors
+        .iter()
+        .map(|e| (e.key.as_str(), e.reason.as_str()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "bad-read",
+                "not a CloudTrail log document: invalid unicode code point at line 1 column 28"
+            ),
+            (
+                "bad-skipped",
+                "not a CloudTrail log document: invalid unicode code point at line 1 column 43"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn empty_records_and_bare_arrays_are_fine() {
     let d = Decoder::new(None, None, None).decode(&[
         object("a", r#"{"Records": [ ]}"#),
