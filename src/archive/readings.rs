@@ -8,7 +8,7 @@
 //! also the stronger evidence: the events reported are those of the verified file.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// One object as a scan read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,17 +33,18 @@ pub struct ContentHash {
 /// Readings by object key, shared by the scans and checks of one command.
 #[derive(Debug, Default)]
 pub struct Readings {
-    by_key: Mutex<HashMap<String, Reading>>,
+    // Shared, so that a check looking up each of a month's files takes a count, not a copy.
+    by_key: Mutex<HashMap<String, Arc<Reading>>>,
 }
 
 impl Readings {
     pub fn record(&self, key: &str, reading: Reading) {
         if let Ok(mut by_key) = self.by_key.lock() {
-            by_key.insert(key.to_string(), reading);
+            by_key.insert(key.to_string(), Arc::new(reading));
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<Reading> {
+    pub fn get(&self, key: &str) -> Option<Arc<Reading>> {
         self.by_key.lock().ok()?.get(key).cloned()
     }
 

@@ -273,7 +273,7 @@ mod tests {
         let readings = Readings::default();
         assert_eq!(record(&[batch_of(&sent).unwrap()], &readings).unwrap(), 2);
         for (key, reading) in &sent {
-            assert_eq!(readings.get(key).as_ref(), Some(reading));
+            assert_eq!(readings.get(key).as_deref(), Some(reading));
         }
     }
 }

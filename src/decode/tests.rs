@@ -356,7 +356,7 @@ fn an_object_too_large_to_inflate_whole_is_streamed_checked_and_hashed() {
     assert_eq!((d.objects_read, d.streamed.len()), (1, 1));
     let content = readings
         .get("big")
-        .and_then(|r| r.content)
+        .and_then(|r| r.content.clone())
         .expect("the streamed object's content is hashed");
     assert_eq!(content.uncompressed_len, json.len() as u64);
     assert_eq!(content.sha256, hex::encode(Sha256::digest(json.as_bytes())));

@@ -477,7 +477,7 @@ async fn hash_listed(
             .readings
             .as_ref()
             .and_then(|r| r.get(&l.store_key))
-            .and_then(|r| r.content);
+            .and_then(|r| r.content.clone());
         match content {
             Some(hashed) => {
                 let (status, detail) = judge_hashed(Ok(hashed), l.hash.as_deref());

@@ -140,7 +140,7 @@ async fn hash_all(
                         key,
                         size,
                         e_tag: e_tag.filter(|_| keep_e_tag),
-                        sha256: read.stored_sha256,
+                        sha256: read.stored_sha256.clone(),
                     });
                 }
                 let bytes = crate::archive::fetch::fetch(store, retry, o)
