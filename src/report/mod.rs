@@ -324,12 +324,6 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
             Ok::<_, Error>((digests, gaps))
         },
     )?;
-    let controls = control_results(&inputs.controls, &outcome.findings);
-    let detections = inputs
-        .rules
-        .as_ref()
-        .zip(hits)
-        .map(|(set, hits)| detections::section(set, &hits));
     drop(registered);
     verify_options.digests = Some(digests);
     // The shared rows and the matched events are not read again: their memory goes before
@@ -341,11 +335,25 @@ pub async fn build(source: &TableSource, inputs: &ReportInputs) -> Result<Compli
         ScanStats::add(&source.stats.objects_hashed_elsewhere, hashed as u64);
     }
     // Verify checks the digests; the manifest lists and hashes every input: neither reads the
-    // other's result.
-    let (verified, mut manifest) = tokio::try_join!(
-        crate::integrity::verify(&source.location, &source.scope, &verify_options),
-        manifest::collect(source, inputs),
-    )?;
+    // other's result. Verify runs on a task of its own, so that it has a core while this task
+    // writes the sections below and collects the manifest (joined on one task, the two took
+    // turns on one core: profile). A manifest that fails drops the set, which stops verify.
+    let (location, scope) = (source.location.clone(), source.scope.clone());
+    let mut verifying = tokio::task::JoinSet::new();
+    verifying
+        .spawn(async move { crate::integrity::verify(&location, &scope, &verify_options).await });
+    let controls = control_results(&inputs.controls, &outcome.findings);
+    let detections = inputs
+        .rules
+        .as_ref()
+        .zip(hits)
+        .map(|(set, hits)| detections::section(set, &hits));
+    let mut manifest = manifest::collect(source, inputs).await?;
+    let verified = verifying
+        .join_next()
+        .await
+        .ok_or_else(|| Error::Runtime("verifying the digests: the task was lost".into()))?
+        .map_err(|e| Error::Runtime(format!("verifying the digests: {e}")))??;
     let integrity = integrity::section(&verified, &gaps);
 
     let read_errors: Vec<ReadErrorEntry> = source
