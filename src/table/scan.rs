@@ -162,20 +162,11 @@ pub(crate) fn balance(mut objects: Vec<ObjectEntry>, n: usize) -> Vec<Vec<Object
     if !objects.is_sorted_by(|a, b| a.key <= b.key) {
         objects.sort_by(|a, b| a.key.cmp(&b.key));
     }
-    // A stable sort: objects of one size stay in key order.
-    let mut largest_first: Vec<usize> = (0..objects.len()).collect();
-    largest_first.sort_by_key(|&i| std::cmp::Reverse(objects[i].size));
-    let mut parts: Vec<(u64, Vec<usize>)> = (0..n).map(|_| (0, Vec::new())).collect();
-    for i in largest_first {
-        if let Some(lightest) = parts.iter_mut().min_by_key(|(bytes, _)| *bytes) {
-            lightest.0 += objects[i].size.max(1);
-            lightest.1.push(i);
-        }
-    }
+    let sizes: Vec<u64> = objects.iter().map(|o| o.size).collect();
     let mut objects: Vec<Option<ObjectEntry>> = objects.into_iter().map(Some).collect();
-    parts
+    largest_first_onto_lightest(&sizes, n)
         .into_iter()
-        .map(|(_, mut positions)| {
+        .map(|mut positions| {
             positions.sort_unstable();
             positions
                 .into_iter()
@@ -183,6 +174,23 @@ pub(crate) fn balance(mut objects: Vec<ObjectEntry>, n: usize) -> Vec<Vec<Object
                 .collect()
         })
         .collect()
+}
+
+/// The positions of `sizes` spread over `n` groups (at least one), largest first onto the
+/// lightest; sizes that tie go in position order. Each group lists its positions as they were
+/// placed. Sorting positions rather than the items compares numbers, however the items order.
+pub(crate) fn largest_first_onto_lightest(sizes: &[u64], n: usize) -> Vec<Vec<usize>> {
+    // A stable sort: items of one size stay in position order.
+    let mut largest_first: Vec<usize> = (0..sizes.len()).collect();
+    largest_first.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    let mut groups: Vec<(u64, Vec<usize>)> = (0..n.max(1)).map(|_| (0, Vec::new())).collect();
+    for i in largest_first {
+        if let Some(lightest) = groups.iter_mut().min_by_key(|(bytes, _)| *bytes) {
+            lightest.0 += sizes[i].max(1);
+            lightest.1.push(i);
+        }
+    }
+    groups.into_iter().map(|(_, positions)| positions).collect()
 }
 
 fn describe_scope(scope: &Scope) -> String {

@@ -391,24 +391,20 @@ pub(crate) fn balance(
     n: usize,
     path: impl Fn(&str) -> String,
 ) -> Vec<FileGroup> {
-    let mut sorted: Vec<&Candidate> = files.iter().collect();
-    sorted.sort_by(|a, b| {
-        b.file
-            .bytes
-            .cmp(&a.file.bytes)
-            .then_with(|| a.file.path.cmp(&b.file.path))
-    });
+    // In path order, so that files of one size go in path order.
+    let mut by_path: Vec<&Candidate> = files.iter().collect();
+    by_path.sort_by(|a, b| a.file.path.cmp(&b.file.path));
+    let sizes: Vec<u64> = by_path.iter().map(|c| c.file.bytes).collect();
     let n = n.clamp(1, files.len().max(1));
-    let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n).map(|_| (0, Vec::new())).collect();
-    for c in sorted {
-        if let Some(g) = groups.iter_mut().min_by_key(|(bytes, _)| *bytes) {
-            g.0 += c.file.bytes.max(1);
-            g.1.push(c.partitioned(path(&c.file.path)));
-        }
-    }
-    groups
+    super::scan::largest_first_onto_lightest(&sizes, n)
         .into_iter()
-        .filter(|(_, g)| !g.is_empty())
-        .map(|(_, g)| FileGroup::new(g))
+        .map(|positions| {
+            positions
+                .into_iter()
+                .map(|i| by_path[i].partitioned(path(&by_path[i].file.path)))
+                .collect::<Vec<PartitionedFile>>()
+        })
+        .filter(|g| !g.is_empty())
+        .map(FileGroup::new)
         .collect()
 }
