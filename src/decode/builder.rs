@@ -378,7 +378,7 @@ impl<'de> Visitor<'de> for StructVisitor<'_> {
         let s = self.0;
         let mut filled: u64 = 0;
         let mut other = String::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key()? {
             match s.find(&key) {
                 Some(i) if filled & (1 << i) == 0 => {
                     filled |= 1 << i;
@@ -679,6 +679,35 @@ impl<'de> Visitor<'de> for Checked {
             map.next_value::<Checked>()?;
         }
         Ok(Checked)
+    }
+}
+
+/// An object's key, borrowed from the document unless it holds an escape. (serde's own `Cow<str>`
+/// always copies: a heap allocation for every key of every record.)
+pub(crate) struct Key<'de>(pub Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor).map(Key)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
     }
 }
 

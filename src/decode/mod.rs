@@ -532,7 +532,7 @@ impl<'de> Visitor<'de> for DocumentVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
         let mut found = false;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(builder::Key(key)) = map.next_key()? {
             if key == "Records" {
                 // Two arrays: which one is the log is the attacker's choice. Not read.
                 if found {
