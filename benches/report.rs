@@ -13,7 +13,11 @@
 //! - **per-control** (with `--per-control`): the controls alone, each scanning the archive itself,
 //!   as `check` did before the shared scan;
 //! - with `--phases`, each part of the report on its own, to see where the time and the memory
-//!   go (each phase's own peak); `--phases-only` skips the rest.
+//!   go (each phase's own peak); `--phases-only` skips the rest;
+//! - with `--bounds` (and nothing else), the least the report's scan must do against the floor,
+//!   in alternating rounds: the floor's scan hashing what it reads (as the report must, for the
+//!   manifest and the digests), a scan building every column the report's queries read and
+//!   hashing, and the report's shared scan itself (without the rules), each with its CPU time.
 
 mod common;
 
@@ -51,12 +55,16 @@ fn main() {
         }
     };
     let catalog = controls::builtin().unwrap();
+    if common::flag("--bounds") {
+        bounds(&runtime, &source, &catalog);
+        return;
+    }
     if common::flag("--phases-only") {
         phases(&runtime, &source, &catalog, &period);
         return;
     }
 
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), common::cpu_seconds());
     let (report, html_bytes) = runtime.block_on(async {
         let inputs = ReportInputs {
             period: period.clone(),
@@ -85,6 +93,7 @@ fn main() {
         (report, html.len())
     });
     let ours = started.elapsed().as_secs_f64();
+    let cpu = common::cpu_seconds() - cpu;
     let peak = common::peak_rss_mib();
 
     let (floor, scanned) = common::floor_scan(&runtime, &runtime.block_on(source()));
@@ -104,7 +113,9 @@ fn main() {
     if let Some(d) = &report.detections {
         println!("detections: {} from {} rules", d.detections, d.rules_run);
     }
-    println!("trailscope report (all of it):          {ours:8.2} s, peak {peak:.0} MiB");
+    println!(
+        "trailscope report (all of it):          {ours:8.2} s, peak {peak:.0} MiB, CPU {cpu:.2} s"
+    );
     println!("floor: one decoding scan of the month:  {floor:8.2} s");
     println!("report / floor: {:.2}x", ours / floor);
 
@@ -123,6 +134,94 @@ fn main() {
         let separate = started.elapsed().as_secs_f64();
         println!("controls, each scanning the archive:    {separate:8.2} s");
         println!("report / per-control controls: {:.2}x", ours / separate);
+    }
+}
+
+/// The floor, the scans between it and the report's, and the report's shared scan: wall and CPU
+/// seconds, medians of alternating rounds.
+fn bounds<F, Fut>(runtime: &tokio::runtime::Runtime, source: &F, catalog: &[controls::Control])
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ArchiveSource>,
+{
+    const ROUNDS: usize = 3;
+    const FLOOR: &str = "SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY eventname";
+    let hashing = |mut s: ArchiveSource| {
+        s.readings = Some(std::sync::Arc::new(trailscope::archive::Readings::default()));
+        s
+    };
+    // The report's scan, as `report::build` runs it (the rules aside); returns the columns kept.
+    let shared = || async {
+        let s = hashing(source().await);
+        let ctx = evidence_session(&s, &[]).await.unwrap();
+        let mut rollup = trailscope::report::activity::Rollup::default();
+        let mut count = |b: arrow::record_batch::RecordBatch| rollup.add(&b);
+        let needs = controls::share_scan(
+            &ctx,
+            catalog,
+            &ParamValues::default(),
+            &[trailscope::integrity::gaps::STOP_EVENTS],
+            vec![trailscope::table::shared_scan::AlongSide {
+                select: &trailscope::report::activity::rows_sql(false).unwrap(),
+                sink: &mut count,
+            }],
+        )
+        .await
+        .unwrap();
+        needs.columns.expect("the catalog reads some columns")
+    };
+    let query = |s: ArchiveSource, sql: String| async move {
+        let ctx = trailscope::table::session(&s).unwrap();
+        ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+    };
+    let columns = runtime.block_on(shared());
+    println!(
+        "the report's scan keeps {} columns: {}",
+        columns.len(),
+        columns.join(", ")
+    );
+    // Every kept column built (a count of each), the filter and the rollup left out.
+    let every_column = format!(
+        "SELECT {} FROM cloudtrail",
+        columns
+            .iter()
+            .map(|c| format!("count({c})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let steps = [
+        "floor: one decoding scan",
+        "the floor's scan, hashing",
+        "the report's columns, hashing",
+        "the report's shared scan",
+    ];
+    let mut times: Vec<Vec<(f64, f64)>> = vec![Vec::new(); steps.len()];
+    for _ in 0..ROUNDS {
+        for (step, times) in times.iter_mut().enumerate() {
+            let (started, cpu) = (Instant::now(), common::cpu_seconds());
+            runtime.block_on(async {
+                match step {
+                    0 => query(source().await, FLOOR.into()).await,
+                    1 => query(hashing(source().await), FLOOR.into()).await,
+                    2 => query(hashing(source().await), every_column.clone()).await,
+                    _ => drop(shared().await),
+                }
+            });
+            times.push((started.elapsed().as_secs_f64(), common::cpu_seconds() - cpu));
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let floor = median(times[0].iter().map(|t| t.0).collect());
+    for (label, times) in steps.iter().zip(times) {
+        let wall = median(times.iter().map(|t| t.0).collect());
+        let cpu = median(times.iter().map(|t| t.1).collect());
+        println!(
+            "{label:<32} {wall:6.2} s, CPU {cpu:6.2} s, {:.2}x the floor",
+            wall / floor
+        );
     }
 }
 
