@@ -137,6 +137,29 @@ fn main() {
     }
 }
 
+/// The report's one scan as `report::build` runs it, the rules aside: the shared rows kept in
+/// `ctx`, every event counted into `rollup`.
+async fn shared_scan(
+    ctx: &datafusion::prelude::SessionContext,
+    catalog: &[controls::Control],
+    values: &ParamValues,
+    rollup: &mut trailscope::report::activity::Rollup,
+) -> trailscope::table::shared_scan::Needs {
+    let mut count = |b: arrow::record_batch::RecordBatch| rollup.add(&b);
+    controls::share_scan(
+        ctx,
+        catalog,
+        values,
+        &[trailscope::integrity::gaps::STOP_EVENTS],
+        vec![trailscope::table::shared_scan::AlongSide {
+            select: &trailscope::report::activity::rows_sql(false).unwrap(),
+            sink: &mut count,
+        }],
+    )
+    .await
+    .unwrap()
+}
+
 /// The floor, the scans between it and the report's, and the report's shared scan: wall and CPU
 /// seconds, medians of alternating rounds.
 fn bounds<F, Fut>(runtime: &tokio::runtime::Runtime, source: &F, catalog: &[controls::Control])
@@ -150,24 +173,12 @@ where
         s.readings = Some(std::sync::Arc::new(trailscope::archive::Readings::default()));
         s
     };
-    // The report's scan, as `report::build` runs it (the rules aside); returns the columns kept.
+    // The report's scan; returns the columns it keeps.
     let shared = || async {
         let s = hashing(source().await);
         let ctx = evidence_session(&s, &[]).await.unwrap();
         let mut rollup = trailscope::report::activity::Rollup::default();
-        let mut count = |b: arrow::record_batch::RecordBatch| rollup.add(&b);
-        let needs = controls::share_scan(
-            &ctx,
-            catalog,
-            &ParamValues::default(),
-            &[trailscope::integrity::gaps::STOP_EVENTS],
-            vec![trailscope::table::shared_scan::AlongSide {
-                select: &trailscope::report::activity::rows_sql(false).unwrap(),
-                sink: &mut count,
-            }],
-        )
-        .await
-        .unwrap();
+        let needs = shared_scan(&ctx, catalog, &ParamValues::default(), &mut rollup).await;
         needs.columns.expect("the catalog reads some columns")
     };
     let query = |s: ArchiveSource, sql: String| async move {
@@ -253,19 +264,7 @@ fn phases<F, Fut>(
         let ctx = evidence_session(&s, &[]).await.unwrap();
         let started = Instant::now();
         let mut rollup = trailscope::report::activity::Rollup::default();
-        let mut count = |b: arrow::record_batch::RecordBatch| rollup.add(&b);
-        let needs = controls::share_scan(
-            &ctx,
-            catalog,
-            &values,
-            &[trailscope::integrity::gaps::STOP_EVENTS],
-            vec![trailscope::table::shared_scan::AlongSide {
-                select: &trailscope::report::activity::rows_sql(false).unwrap(),
-                sink: &mut count,
-            }],
-        )
-        .await
-        .unwrap();
+        let needs = shared_scan(&ctx, catalog, &values, &mut rollup).await;
         time("the one scan (shared rows + activity)", started);
         let started = Instant::now();
         trailscope::report::activity::summarize(rollup, period, false)
