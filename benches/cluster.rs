@@ -134,11 +134,6 @@ fn ask(archive: &Path, q: &Question, url: Option<&str>) -> (f64, String, String)
     )
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let archive = common::prepare(&common::data_dir());
     let runs: usize = common::option("--runs").map_or(3, |v| v.parse().expect("--runs R"));
@@ -170,12 +165,12 @@ fn main() {
                 summaries[i] = summary;
             }
         }
-        let local = median(times[0].clone());
+        let local = common::median(times[0].clone());
         println!("\n{}", q.name);
         println!("  local summary: {}", summaries[0]);
         println!("  cluster summary: {}", summaries[1]);
         for (i, (name, _)) in setups.iter().enumerate() {
-            let m = median(times[i].clone());
+            let m = common::median(times[i].clone());
             println!(
                 "  {name:<22} {m:>6.2} s  ({:.2}x local)  runs: {:?}",
                 m / local,

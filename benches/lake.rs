@@ -106,11 +106,7 @@ fn main() {
             .chain(&theirs)
             .all(|v| answers(v) == answers(&raw));
         let secs = |v: &Value| v["seconds"].as_f64().unwrap();
-        let median = |runs: &[Value]| {
-            let mut s: Vec<f64> = runs.iter().map(secs).collect();
-            s.sort_by(f64::total_cmp);
-            s[s.len() / 2]
-        };
+        let median = |runs: &[Value]| common::median(runs.iter().map(secs).collect());
         let (lake_s, duck_s) = (median(&ours), median(&theirs));
         println!(
             "{:<34} {:>8.2} {:>8.3} {:>9.3} {:>9.1}x {:>11.2}x  {}",

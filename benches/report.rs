@@ -168,11 +168,7 @@ where
     Fut: std::future::Future<Output = ArchiveSource>,
 {
     const ROUNDS: usize = 3;
-    const FLOOR: &str = "SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY eventname";
-    let hashing = |mut s: ArchiveSource| {
-        s.readings = Some(std::sync::Arc::new(trailscope::archive::Readings::default()));
-        s
-    };
+    let hashing = common::recording_readings;
     // The report's scan; returns the columns it keeps.
     let shared = || async {
         let s = hashing(source().await);
@@ -212,8 +208,8 @@ where
             let (started, cpu) = (Instant::now(), common::cpu_seconds());
             runtime.block_on(async {
                 match step {
-                    0 => query(source().await, FLOOR.into()).await,
-                    1 => query(hashing(source().await), FLOOR.into()).await,
+                    0 => query(source().await, common::FLOOR_SQL.into()).await,
+                    1 => query(hashing(source().await), common::FLOOR_SQL.into()).await,
                     2 => query(hashing(source().await), every_column.clone()).await,
                     _ => drop(shared().await),
                 }
@@ -221,10 +217,7 @@ where
             times.push((started.elapsed().as_secs_f64(), common::cpu_seconds() - cpu));
         }
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = common::median;
     let floor = median(times[0].iter().map(|t| t.0).collect());
     for (label, times) in steps.iter().zip(times) {
         let wall = median(times.iter().map(|t| t.0).collect());
@@ -259,8 +252,7 @@ fn phases<F, Fut>(
     runtime.block_on(async {
         let values = ParamValues::default();
         // As the report does: the scan records what it read, for verify and the manifest.
-        let mut s = source().await;
-        s.readings = Some(std::sync::Arc::new(trailscope::archive::Readings::default()));
+        let s = common::recording_readings(source().await);
         let ctx = evidence_session(&s, &[]).await.unwrap();
         let started = Instant::now();
         let mut rollup = trailscope::report::activity::Rollup::default();

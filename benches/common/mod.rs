@@ -162,6 +162,24 @@ pub fn wait_sampling_peak(mut child: std::process::Child) -> (i32, u64) {
 /// One scan that decodes every record in `source`'s scope (`SELECT eventname, count(*) ...
 /// GROUP BY`): what any tool reading the raw logs pays at least once. Returns the seconds it
 /// took and the events it counted.
+/// The floor's query: every record decoded, one column built.
+pub const FLOOR_SQL: &str = "SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY eventname";
+
+/// The middle value of `v` (the upper one of an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `source` recording the hashes of what it reads, as the report's scan does (for verify and
+/// the manifest).
+pub fn recording_readings(
+    mut source: trailscope::table::ArchiveSource,
+) -> trailscope::table::ArchiveSource {
+    source.readings = Some(std::sync::Arc::new(trailscope::archive::Readings::default()));
+    source
+}
+
 pub fn floor_scan(
     runtime: &tokio::runtime::Runtime,
     source: &trailscope::table::ArchiveSource,
@@ -169,13 +187,7 @@ pub fn floor_scan(
     let started = std::time::Instant::now();
     let events: u64 = runtime.block_on(async {
         let ctx = trailscope::table::session(source).unwrap();
-        let batches = ctx
-            .sql("SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY eventname")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+        let batches = ctx.sql(FLOOR_SQL).await.unwrap().collect().await.unwrap();
         batches
             .iter()
             .map(|b| {
